@@ -1,0 +1,533 @@
+//! Where every node of the YAML text is: byte spans, styles, anchors and aliases.
+//!
+//! Built from `saphyr-parser` events. The parser's markers count characters and some
+//! of its spans run too far (a quoted scalar followed by a comment, block scalars, block
+//! collection ends), so spans are re-measured here against the text itself.
+
+use saphyr_parser::{Event, Parser, ScalarStyle, Span};
+use std::collections::HashMap;
+
+use crate::error::Error;
+
+pub type NodeId = usize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    Plain,
+    SingleQuoted,
+    DoubleQuoted,
+    /// `|` or `>`; `keep` is the `+` chomping indicator (trailing blank lines are content).
+    Block { keep: bool },
+}
+
+#[derive(Debug, Clone)]
+pub enum Kind {
+    Scalar { value: String, style: Style },
+    Map { flow: bool, entries: Vec<(NodeId, NodeId)> },
+    Seq { flow: bool, items: Vec<NodeId> },
+    Alias { target: NodeId },
+}
+
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub kind: Kind,
+    /// Byte offset of the node's first character (its anchor or tag when it has one).
+    pub start: usize,
+    /// Byte offset just past the node's last character. For a `|+` block scalar it is
+    /// the line break of its last trailing blank line.
+    pub end: usize,
+    /// 1-based line and column (in characters) of `start`.
+    pub line: usize,
+    pub col: usize,
+    pub anchored: bool,
+    pub tag: Option<String>,
+    /// Nodes counted with every alias expanded (saturating), to refuse alias bombs.
+    pub expanded: u64,
+}
+
+impl Node {
+    pub fn is_null_scalar(&self) -> bool {
+        matches!(&self.kind, Kind::Scalar { value, style: Style::Plain }
+            if self.tag.is_none() && matches!(value.as_str(), "" | "~" | "null" | "Null" | "NULL"))
+    }
+}
+
+/// Limits that keep hostile input cheap to refuse.
+pub const MAX_DEPTH: usize = 64;
+pub const MAX_EXPANDED_NODES: u64 = 5_000_000;
+
+#[derive(Debug)]
+pub struct Layout {
+    pub nodes: Vec<Node>,
+    pub root: NodeId,
+}
+
+impl Layout {
+    pub fn node(&self, id: NodeId) -> &Node {
+        &self.nodes[id]
+    }
+
+    /// Follows aliases to the node that holds the content.
+    pub fn resolve(&self, mut id: NodeId) -> NodeId {
+        while let Kind::Alias { target } = self.nodes[id].kind {
+            id = target;
+        }
+        id
+    }
+
+    pub fn scalar(&self, id: NodeId) -> Option<&str> {
+        match &self.nodes[id].kind {
+            Kind::Scalar { value, .. } => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value of `key` written directly in mapping `map` (no merges, no aliases).
+    pub fn get(&self, map: NodeId, key: &str) -> Option<(NodeId, NodeId)> {
+        match &self.nodes[map].kind {
+            Kind::Map { entries, .. } => entries
+                .iter()
+                .find(|(k, _)| self.scalar(*k) == Some(key))
+                .copied(),
+            _ => None,
+        }
+    }
+
+    /// The mappings merged into `map` by `<<`, in priority order (aliases resolved).
+    pub fn merge_sources(&self, map: NodeId) -> Vec<NodeId> {
+        let Some((_, value)) = self.get(map, "<<") else {
+            return Vec::new();
+        };
+        let value = self.resolve(value);
+        match &self.nodes[value].kind {
+            Kind::Seq { items, .. } => items.iter().map(|i| self.resolve(*i)).collect(),
+            Kind::Map { .. } => vec![value],
+            _ => Vec::new(),
+        }
+    }
+
+    /// Finds `key` in `map` the way a merge-aware reader does: directly, else in the
+    /// `<<` sources. Returns the value node and whether it came through `<<`.
+    pub fn lookup(&self, map: NodeId, key: &str, depth: usize) -> Option<(NodeId, bool)> {
+        if let Some((_, v)) = self.get(map, key) {
+            return Some((v, false));
+        }
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        self.merge_sources(map)
+            .into_iter()
+            .find_map(|m| self.lookup(m, key, depth + 1).map(|(v, _)| (v, true)))
+    }
+
+    /// Position of the node at a path of mapping keys and sequence indexes, following
+    /// aliases and merges: where an error about that value should point.
+    pub fn locate(&self, path: &[String]) -> Option<&Node> {
+        let mut id = self.root;
+        let mut best = self.root;
+        for step in path {
+            let here = self.resolve(id);
+            let next = match &self.nodes[here].kind {
+                Kind::Map { .. } => self.lookup(here, step, 0).map(|(v, via_merge)| {
+                    if !via_merge {
+                        if let Some((k, _)) = self.get(here, step) {
+                            best = k;
+                        }
+                    }
+                    v
+                }),
+                Kind::Seq { items, .. } => step.parse::<usize>().ok().and_then(|i| items.get(i).copied()),
+                _ => None,
+            };
+            match next {
+                Some(n) => {
+                    id = n;
+                    if !matches!(self.nodes[n].kind, Kind::Map { flow: false, .. }) {
+                        best = n;
+                    }
+                }
+                None => break,
+            }
+        }
+        Some(&self.nodes[best])
+    }
+}
+
+/// Converts the parser's character offsets to byte offsets with a moving cursor
+/// (events arrive nearly in order, so each step is short).
+struct Offsets<'a> {
+    text: &'a str,
+    ascii: bool,
+    chars: usize,
+    bytes: usize,
+}
+
+impl Offsets<'_> {
+    fn byte(&mut self, char_index: usize) -> usize {
+        if self.ascii {
+            return char_index.min(self.text.len());
+        }
+        while self.chars < char_index && self.bytes < self.text.len() {
+            let c = self.text[self.bytes..].chars().next().map_or(1, char::len_utf8);
+            self.bytes += c;
+            self.chars += 1;
+        }
+        while self.chars > char_index {
+            let c = self.text[..self.bytes].chars().next_back().map_or(1, char::len_utf8);
+            self.bytes -= c;
+            self.chars -= 1;
+        }
+        self.bytes
+    }
+}
+
+enum Open {
+    Map { id: NodeId, key: Option<NodeId> },
+    Seq { id: NodeId },
+}
+
+pub fn build(text: &str, file: &str) -> Result<Layout, Error> {
+    let mut b = Builder {
+        text,
+        file,
+        offsets: Offsets { text, ascii: text.is_ascii(), chars: 0, bytes: 0 },
+        nodes: Vec::new(),
+        anchors: HashMap::new(),
+        stack: Vec::new(),
+        root: None,
+        documents: 0,
+    };
+    let mut parser = Parser::new_from_str(text);
+    while let Some(event) = parser.next_event() {
+        let (event, span) = event.map_err(|e| {
+            let m = e.marker();
+            syntax_error(text, file, m.line(), m.col() + 1, e.info())
+        })?;
+        b.event(event, span)?;
+    }
+    let root = b.root.ok_or_else(|| Error::new(file, "empty compose file: it holds no YAML document"))?;
+    Ok(Layout { nodes: b.nodes, root })
+}
+
+fn syntax_error(text: &str, file: &str, line: usize, col: usize, info: &str) -> Error {
+    let line_text = text.lines().nth(line.saturating_sub(1)).unwrap_or("");
+    let message = if info.contains("tab") || line_text.starts_with('\t') {
+        "tab character in indentation: YAML allows only spaces there; replace the tabs with spaces".to_string()
+    } else {
+        format!("invalid YAML: {info}")
+    };
+    Error::at(file, line, col, message)
+}
+
+struct Builder<'a> {
+    text: &'a str,
+    file: &'a str,
+    offsets: Offsets<'a>,
+    nodes: Vec<Node>,
+    anchors: HashMap<usize, NodeId>,
+    stack: Vec<Open>,
+    root: Option<NodeId>,
+    documents: usize,
+}
+
+impl Builder<'_> {
+    fn event(&mut self, event: Event<'_>, span: Span) -> Result<(), Error> {
+        let start = self.offsets.byte(span.start.index());
+        let (line, col) = (span.start.line(), span.start.col() + 1);
+        match event {
+            Event::DocumentStart(_) => {
+                self.documents += 1;
+                if self.documents > 1 {
+                    return Err(Error::at(
+                        self.file,
+                        line,
+                        col,
+                        "the file holds more than one YAML document: Docker Compose silently merges them, \
+                         a later document's keys winning over an earlier one's; keep one document"
+                            .to_string(),
+                    ));
+                }
+            }
+            Event::Scalar(value, style, anchor, tag) => {
+                let style = match style {
+                    ScalarStyle::Plain => Style::Plain,
+                    ScalarStyle::SingleQuoted => Style::SingleQuoted,
+                    ScalarStyle::DoubleQuoted => Style::DoubleQuoted,
+                    ScalarStyle::Literal | ScalarStyle::Folded => Style::Block {
+                        keep: self.block_header_keeps(start),
+                    },
+                };
+                let end = match style {
+                    Style::Plain => self.offsets.byte(span.end.index()),
+                    Style::SingleQuoted | Style::DoubleQuoted => self.quoted_end(start, style),
+                    Style::Block { keep } => self.block_end(start, keep),
+                };
+                let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix));
+                let node = Node {
+                    kind: Kind::Scalar { value: value.into_owned(), style },
+                    start,
+                    end,
+                    line,
+                    col,
+                    anchored: anchor != 0,
+                    tag,
+                    expanded: 1,
+                };
+                self.add(node, anchor)?;
+            }
+            Event::Alias(anchor) => {
+                let target = *self.anchors.get(&anchor).ok_or_else(|| {
+                    Error::at(self.file, line, col, "alias to an unknown anchor".to_string())
+                })?;
+                let end = self.offsets.byte(span.end.index());
+                let expanded = self.nodes[target].expanded;
+                let node = Node {
+                    kind: Kind::Alias { target },
+                    start,
+                    end,
+                    line,
+                    col,
+                    anchored: false,
+                    tag: None,
+                    expanded,
+                };
+                self.add(node, 0)?;
+            }
+            Event::MappingStart(..) | Event::SequenceStart(..) => {
+                let is_map = matches!(event, Event::MappingStart(..));
+                let (Event::MappingStart(anchor, tag) | Event::SequenceStart(anchor, tag)) = event else {
+                    return Ok(());
+                };
+                if self.stack.len() >= MAX_DEPTH {
+                    return Err(Error::at(
+                        self.file,
+                        line,
+                        col,
+                        format!("nesting deeper than {MAX_DEPTH} levels: no compose file needs that; refusing to read further"),
+                    ));
+                }
+                let flow = self.text.as_bytes().get(start..).is_some_and(|rest| {
+                    let rest = skip_properties(rest);
+                    matches!(rest.first(), Some(b'{' | b'['))
+                });
+                let kind = if is_map {
+                    Kind::Map { flow, entries: Vec::new() }
+                } else {
+                    Kind::Seq { flow, items: Vec::new() }
+                };
+                let node = Node {
+                    kind,
+                    start,
+                    end: start,
+                    line,
+                    col,
+                    anchored: anchor != 0,
+                    tag: tag.map(|t| format!("{}{}", t.handle, t.suffix)),
+                    expanded: 1,
+                };
+                let id = self.nodes.len();
+                self.nodes.push(node);
+                if anchor != 0 {
+                    self.anchors.insert(anchor, id);
+                }
+                self.stack.push(if is_map { Open::Map { id, key: None } } else { Open::Seq { id } });
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                let id = match self.stack.pop() {
+                    Some(Open::Map { id, .. } | Open::Seq { id }) => id,
+                    None => return Ok(()),
+                };
+                let flow = matches!(self.nodes[id].kind, Kind::Map { flow: true, .. } | Kind::Seq { flow: true, .. });
+                let children: Vec<NodeId> = match &self.nodes[id].kind {
+                    Kind::Map { entries, .. } => entries.iter().flat_map(|(k, v)| [*k, *v]).collect(),
+                    Kind::Seq { items, .. } => items.clone(),
+                    _ => Vec::new(),
+                };
+                self.nodes[id].end = if flow {
+                    start + 1
+                } else {
+                    children.iter().map(|c| self.nodes[*c].end).max().unwrap_or(self.nodes[id].start)
+                };
+                let mut expanded: u64 = 1;
+                for c in children {
+                    expanded = expanded.saturating_add(self.nodes[c].expanded);
+                }
+                self.nodes[id].expanded = expanded;
+                if expanded > MAX_EXPANDED_NODES {
+                    let n = &self.nodes[id];
+                    return Err(Error::at(
+                        self.file,
+                        n.line,
+                        n.col,
+                        format!(
+                            "aliases here expand to more than {MAX_EXPANDED_NODES} nodes (an alias bomb?); refusing to expand them"
+                        ),
+                    ));
+                }
+                self.attach(id)?;
+            }
+            Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => {}
+        }
+        Ok(())
+    }
+
+    fn add(&mut self, node: Node, anchor: usize) -> Result<(), Error> {
+        let id = self.nodes.len();
+        self.nodes.push(node);
+        if anchor != 0 {
+            self.anchors.insert(anchor, id);
+        }
+        self.attach(id)
+    }
+
+    /// Places a finished node in its parent; refuses duplicate keys.
+    fn attach(&mut self, id: NodeId) -> Result<(), Error> {
+        let Some(top) = self.stack.last_mut() else {
+            self.root = Some(id);
+            return Ok(());
+        };
+        match top {
+            Open::Seq { id: seq } => {
+                if let Kind::Seq { items, .. } = &mut self.nodes[*seq].kind {
+                    items.push(id);
+                }
+            }
+            Open::Map { id: map, key } => match key.take() {
+                None => {
+                    let map = *map;
+                    if let Some(name) = self.scalar_key(id) {
+                        if let Kind::Map { entries, .. } = &self.nodes[map].kind {
+                            if let Some((first, _)) =
+                                entries.iter().find(|(k, _)| self.scalar_key(*k).as_deref() == Some(&name))
+                            {
+                                let (n, f) = (&self.nodes[id], &self.nodes[*first]);
+                                return Err(Error::at(
+                                    self.file,
+                                    n.line,
+                                    n.col,
+                                    format!(
+                                        "duplicate key `{name}` (first set on line {}): YAML forbids it and Compose refuses the file; keep one",
+                                        f.line
+                                    ),
+                                ));
+                            }
+                        }
+                    }
+                    if let Some(Open::Map { key, .. }) = self.stack.last_mut() {
+                        *key = Some(id);
+                    }
+                }
+                Some(k) => {
+                    let map = *map;
+                    self.pin_empty_value(k, id);
+                    if let Kind::Map { entries, .. } = &mut self.nodes[map].kind {
+                        entries.push((k, id));
+                    }
+                }
+            },
+        }
+        Ok(())
+    }
+
+    /// An empty value (`key:`) gets no span from the parser worth keeping: place it
+    /// right after the key's `:`, so edits that replace it stay on the key's line.
+    fn pin_empty_value(&mut self, key: NodeId, value: NodeId) {
+        let n = &self.nodes[value];
+        if !matches!(&n.kind, Kind::Scalar { value, style: Style::Plain } if value.is_empty()) || n.tag.is_some() || n.anchored {
+            return;
+        }
+        let after_key = self.nodes[key].end;
+        let colon = self.text[after_key..].find(':').map_or(after_key, |p| after_key + p + 1);
+        let n = &mut self.nodes[value];
+        n.start = colon;
+        n.end = colon;
+    }
+
+    fn scalar_key(&self, id: NodeId) -> Option<String> {
+        match &self.nodes[id].kind {
+            Kind::Scalar { value, .. } if value != "<<" => Some(value.clone()),
+            _ => None,
+        }
+    }
+
+    /// End of a quoted scalar: its closing quote (the parser's span may run on to a comment).
+    fn quoted_end(&self, start: usize, style: Style) -> usize {
+        let bytes = self.text.as_bytes();
+        let Some(open) = bytes[start..].iter().position(|b| *b == b'"' || *b == b'\'').map(|p| p + start) else {
+            return start;
+        };
+        let mut i = open + 1;
+        while i < bytes.len() {
+            match (style, bytes[i]) {
+                (Style::DoubleQuoted, b'\\') => i += 2,
+                (Style::DoubleQuoted, b'"') => return i + 1,
+                (Style::SingleQuoted, b'\'') => {
+                    if bytes.get(i + 1) == Some(&b'\'') {
+                        i += 2;
+                    } else {
+                        return i + 1;
+                    }
+                }
+                _ => i += 1,
+            }
+        }
+        bytes.len()
+    }
+
+    /// Whether the block scalar whose content starts at `content` has a `+` indicator.
+    fn block_header_keeps(&self, content: usize) -> bool {
+        let before = &self.text[..content.min(self.text.len())];
+        // The header is the last `|` or `>` before the content, on the line above.
+        let header_line_end = before.trim_end_matches([' ', '\n', '\r']).len();
+        let line_start = before[..header_line_end].rfind('\n').map_or(0, |p| p + 1);
+        let line = &before[line_start..header_line_end];
+        let Some(pos) = line.rfind(['|', '>']) else { return false };
+        line[pos..].split('#').next().is_some_and(|h| h.contains('+'))
+    }
+
+    /// End of a block scalar: its last content line (for `|+`, its last trailing blank
+    /// line). Lines belong to it while they are blank or indented at least as deep as
+    /// its first content line.
+    fn block_end(&self, content: usize, keep: bool) -> usize {
+        let text = self.text;
+        let line_start = text[..content].rfind('\n').map_or(0, |p| p + 1);
+        let indent = text[line_start..].bytes().take_while(|b| *b == b' ').count();
+        let mut end = content;
+        let mut pos = line_start;
+        let mut last_content_end = content;
+        while pos < text.len() {
+            let eol = text[pos..].find('\n').map_or(text.len(), |p| pos + p);
+            let line = &text[pos..eol];
+            let blank = line.trim_end_matches('\r').trim_start_matches(' ').is_empty();
+            let this_indent = line.bytes().take_while(|b| *b == b' ').count();
+            if !blank && this_indent < indent {
+                break;
+            }
+            if blank {
+                if keep && eol < text.len() {
+                    end = eol;
+                }
+            } else {
+                last_content_end = eol.min(text.len());
+                last_content_end -= usize::from(text[..last_content_end].ends_with('\r'));
+                end = last_content_end;
+            }
+            pos = eol + 1;
+        }
+        end.max(last_content_end)
+    }
+}
+
+/// Skips an anchor (`&a`) and a tag (`!t`) and the spaces after them.
+fn skip_properties(mut rest: &[u8]) -> &[u8] {
+    loop {
+        match rest.first() {
+            Some(b'&' | b'!') => {
+                let n = rest.iter().position(|b| b.is_ascii_whitespace()).unwrap_or(rest.len());
+                rest = &rest[n..];
+            }
+            Some(b' ' | b'\t' | b'\n' | b'\r') => rest = &rest[1..],
+            _ => return rest,
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! Load: text to a [`Document`], the source plus a semantic view with merges resolved.
+
+pub mod layout;
+mod merge;
+
+pub use merge::merge_keys;
+
+use crate::error::Error;
+use layout::Layout;
+use yaml_serde::Value;
+
+/// Larger inputs are refused before parsing; the biggest real compose files are a few MB.
+pub const MAX_BYTES: usize = 64 * 1024 * 1024;
+
+pub struct Document {
+    /// The name used in messages (the path as given, or `<stdin>`).
+    pub file: String,
+    pub text: String,
+    pub layout: Layout,
+    /// The whole file as Compose reads it: aliases expanded, `<<` merged.
+    pub value: Value,
+    /// The file's own line ending, used for every line the tool adds.
+    pub eol: &'static str,
+}
+
+impl Document {
+    pub fn services(&self) -> Option<&yaml_serde::Mapping> {
+        self.value.get("services").and_then(Value::as_mapping)
+    }
+}
+
+pub fn load(file: &str, bytes: &[u8]) -> Result<Document, Error> {
+    if bytes.len() > MAX_BYTES {
+        return Err(Error::new(
+            file,
+            format!(
+                "the file is {} bytes, over the limit of {MAX_BYTES} bytes (64 MiB); no compose file is that large",
+                bytes.len()
+            ),
+        ));
+    }
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let (line, col) = line_col(bytes, e.valid_up_to());
+            return Err(Error::at(file, line, col, "the file is not valid UTF-8 text (a binary file?)"));
+        }
+    };
+    if let Some(nul) = text.find('\0') {
+        let (line, col) = line_col(bytes, nul);
+        return Err(Error::at(file, line, col, "the file holds a NUL byte: it is binary, not YAML"));
+    }
+    if text.lines().all(|l| {
+        let l = l.trim();
+        l.is_empty() || l.starts_with('#') || l == "---" || l == "..."
+    }) {
+        return Err(Error::new(file, "empty compose file: it has no content (Compose refuses it too)"));
+    }
+    if let Some((n, _)) = text.lines().enumerate().find(|(_, l)| l.starts_with('%')) {
+        return Err(Error::at(
+            file,
+            n + 1,
+            1,
+            "YAML directives (`%YAML`, `%TAG`) are not supported: Docker Compose rejects such files; remove the line",
+        ));
+    }
+    let layout = layout::build(text, file)?;
+    let root = layout.node(layout.root);
+    if !matches!(root.kind, layout::Kind::Map { .. }) {
+        return Err(Error::at(
+            file,
+            root.line,
+            root.col,
+            "the top level of a compose file must be a mapping (`services:`, `volumes:`, ...)",
+        ));
+    }
+    let mut value: Value = yaml_serde::from_str(text).map_err(|e| match e.location() {
+        Some(l) => Error::at(file, l.line(), l.column(), format!("invalid YAML: {e}")),
+        None => Error::new(file, format!("invalid YAML: {e}")),
+    })?;
+    merge_keys(&mut value).map_err(|m| Error::new(file, m))?;
+    let eol = match text.find('\n') {
+        Some(i) if i > 0 && text.as_bytes()[i - 1] == b'\r' => "\r\n",
+        _ => "\n",
+    };
+    Ok(Document { file: file.to_string(), text: text.to_string(), layout, value, eol })
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+pub fn line_col(bytes: &[u8], offset: usize) -> (usize, usize) {
+    let before = &bytes[..offset.min(bytes.len())];
+    let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+    let line_start = before.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1);
+    let col = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
+    (line, col)
+}

@@ -1,0 +1,314 @@
+//! Edit: turns planned changes into minimal text splices. It knows YAML layout, not
+//! policy: it never asks whether a key should be added, only where and how to write it
+//! so that everything else stays byte for byte.
+
+pub mod render;
+
+use crate::document::layout::{Kind, NodeId};
+use crate::document::Document;
+use crate::plan::Change;
+use indexmap::IndexMap;
+use render::Tree;
+
+pub struct Edited {
+    pub text: String,
+    pub applied: Vec<Change>,
+    /// Changes that could not be written without losing or altering something, and why.
+    pub refused: Vec<(Change, String)>,
+}
+
+/// Where new keys go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Place {
+    /// Into an existing mapping.
+    Into(NodeId),
+    /// In place of a value (an alias or a null) that becomes a mapping.
+    Replace(NodeId),
+}
+
+struct Target {
+    place: Place,
+    /// Column (0-based) of the key that owns the place, and the indentation step there.
+    owner_col: usize,
+    step: usize,
+    /// Whether the place sits inside a flow collection.
+    in_flow: bool,
+    /// For `Replace` of an alias: the alias to merge back in (`*dep`).
+    base: Option<String>,
+    tree: Tree,
+}
+
+pub fn apply(doc: &Document, changes: &[Change]) -> Edited {
+    let mut targets: IndexMap<Place, Target> = IndexMap::new();
+    let mut applied = Vec::new();
+    let mut refused = Vec::new();
+    for change in changes {
+        match locate(doc, change) {
+            Ok(found) => {
+                let target = targets.entry(found.place).or_insert_with(|| Target {
+                    place: found.place,
+                    owner_col: found.owner_col,
+                    step: found.step,
+                    in_flow: found.in_flow,
+                    base: found.alias_base.clone(),
+                    tree: Tree::branch(),
+                });
+                target.tree.insert(&found.rest, change.value.clone(), change.note.clone());
+                if let (Some(base), Tree::Branch { children, .. }) = (found.key_base, &mut target.tree) {
+                    if let Some(Tree::Branch { base: b, .. }) = children.get_mut(&found.rest[0]) {
+                        *b = Some(base);
+                    }
+                }
+                applied.push(change.clone());
+            }
+            Err(reason) => refused.push((change.clone(), reason)),
+        }
+    }
+    let mut splices = Vec::new();
+    for target in targets.values() {
+        splice_target(doc, target, &mut splices);
+    }
+    Edited { text: splice(&doc.text, splices), applied, refused }
+}
+
+struct Found {
+    place: Place,
+    rest: Vec<String>,
+    owner_col: usize,
+    step: usize,
+    in_flow: bool,
+    alias_base: Option<String>,
+    /// For a key that exists only through `<<`: the alias to merge its content back from.
+    key_base: Option<String>,
+}
+
+/// Walks the change's path through the text's nodes to the place where it must be written.
+fn locate(doc: &Document, change: &Change) -> Result<Found, String> {
+    let layout = &doc.layout;
+    let (services_key, services) = layout.get(layout.root, "services").ok_or("the file has no `services` mapping")?;
+    let services = layout.resolve(services);
+    let (key, mut node) = layout
+        .get(services, &change.service)
+        .ok_or_else(|| format!("service `{}` is not written in the file", change.service))?;
+    let mut owner_col = layout.node(key).col - 1;
+    let mut in_flow = matches!(layout.node(services).kind, Kind::Map { flow: true, .. });
+    let mut step = (layout.node(key).col).saturating_sub(layout.node(services_key).col).max(1);
+    if in_flow {
+        step = 2;
+    }
+    let path = &change.path;
+    let mut i = 0;
+    loop {
+        let here = layout.node(node);
+        let found = |place, alias_base, key_base, step, in_flow| Found {
+            place,
+            rest: path[i..].to_vec(),
+            owner_col,
+            step,
+            in_flow,
+            alias_base,
+            key_base,
+        };
+        match &here.kind {
+            Kind::Alias { target } => {
+                let key = &path[i];
+                if layout.lookup(*target, key, 0).is_some() {
+                    return Err(format!(
+                        "`{}` comes from the alias `{}`, whose `{key}` would be replaced; add it where the anchor is defined",
+                        path[..i].join("."),
+                        alias_text(doc, node)
+                    ));
+                }
+                return Ok(found(Place::Replace(node), Some(alias_text(doc, node)), None, step, in_flow));
+            }
+            Kind::Map { flow, entries } => {
+                if let Some((first_key, _)) = entries.first() {
+                    let col = layout.node(*first_key).col - 1;
+                    if !flow && col > owner_col {
+                        step = col - owner_col;
+                    }
+                }
+                in_flow |= *flow;
+                let key = &path[i];
+                if let Some((k, v)) = layout.get(node, key) {
+                    if i + 1 == path.len() {
+                        return Err(format!("`{}` is already set", path.join(".")));
+                    }
+                    owner_col = layout.node(k).col - 1;
+                    node = v;
+                    i += 1;
+                    continue;
+                }
+                if let Some((merged, _)) = layout.lookup(node, key, 0) {
+                    if i + 1 == path.len() {
+                        return Err(format!("`{}` is already set through `<<`", path.join(".")));
+                    }
+                    if !matches!(layout.node(layout.resolve(merged)).kind, Kind::Map { .. }) {
+                        return Err(format!("`{}` comes through `<<` and is not a mapping", path[..=i].join(".")));
+                    }
+                    // Writing the key here replaces the merged mapping (`<<` is one level
+                    // deep), so the new mapping merges the old one back in.
+                    let base = match &layout.node(merged).kind {
+                        Kind::Alias { .. } => alias_text(doc, merged),
+                        _ if layout.node(merged).anchored => format!("*{}", anchor_name(doc, merged)),
+                        _ => {
+                            return Err(format!(
+                                "`{}` comes only through `<<` and has no anchor of its own to merge back; \
+                                 add the keys where it is defined, or give it an anchor",
+                                path[..=i].join(".")
+                            ))
+                        }
+                    };
+                    return Ok(found(Place::Into(node), None, Some(base), step, in_flow));
+                }
+                return Ok(found(Place::Into(node), None, None, step, in_flow));
+            }
+            Kind::Scalar { .. } if here.is_null_scalar() => return Ok(found(Place::Replace(node), None, None, step, in_flow)),
+            _ => return Err(format!("`{}` is not a mapping", path[..i].join("."))),
+        }
+    }
+}
+
+fn alias_text(doc: &Document, alias: NodeId) -> String {
+    let n = doc.layout.node(alias);
+    doc.text[n.start..n.end].to_string()
+}
+
+fn anchor_name(doc: &Document, node: NodeId) -> String {
+    let rest = &doc.text[doc.layout.node(node).start..];
+    rest.trim_start_matches('&').split(|c: char| c.is_whitespace()).next().unwrap_or("").to_string()
+}
+
+struct Splice {
+    start: usize,
+    end: usize,
+    /// Among splices at one position, lower goes first (deeper insertions first).
+    order: usize,
+    text: String,
+}
+
+fn splice_target(doc: &Document, target: &Target, out: &mut Vec<Splice>) {
+    let layout = &doc.layout;
+    let text = &doc.text;
+    let eol = doc.eol;
+    let Tree::Branch { children, .. } = &target.tree else { return };
+    match target.place {
+        Place::Into(map) => {
+            let Kind::Map { flow, entries } = &layout.node(map).kind else { return };
+            if *flow {
+                flow_insert(doc, map, entries, children, out);
+                return;
+            }
+            let key_col = entries.first().map_or(target.owner_col + target.step, |(k, _)| layout.node(*k).col - 1);
+            let pos = next_line_start(text, layout.node(map).end);
+            let mut lines = String::new();
+            render::block(&mut lines, children, key_col, target.step, eol);
+            out.push(block_splice(text, pos, lines, key_col, eol));
+        }
+        Place::Replace(node) => {
+            let n = layout.node(node);
+            if target.in_flow {
+                let mut t = String::from("{");
+                render::flow_entries(&mut t, target.base.as_deref(), children, ", ");
+                t.push('}');
+                out.push(Splice { start: n.start, end: n.end, order: 0, text: t });
+                note_splice(doc, n.end, &target.tree, out);
+                return;
+            }
+            // `key: *dep` becomes `key:` followed by an indented block that merges `*dep` back.
+            let ws = text[..n.start].trim_end_matches(' ').len();
+            out.push(Splice { start: ws, end: n.end, order: 0, text: String::new() });
+            let indent = target.owner_col + target.step;
+            let mut lines = String::new();
+            if let Some(base) = &target.base {
+                lines.push_str(&" ".repeat(indent));
+                lines.push_str("<<: ");
+                lines.push_str(base);
+                lines.push_str(eol);
+            }
+            render::block(&mut lines, children, indent, target.step, eol);
+            out.push(block_splice(text, next_line_start(text, n.end), lines, indent, eol));
+        }
+    }
+}
+
+/// Block lines inserted at a line start; at the end of a file without a final line break,
+/// the break goes before them instead, so the file still ends without one.
+fn block_splice(text: &str, pos: usize, mut lines: String, indent: usize, eol: &str) -> Splice {
+    if pos == text.len() && !text.is_empty() && !text.ends_with('\n') {
+        lines.truncate(lines.len() - eol.len());
+        lines.insert_str(0, eol);
+    }
+    Splice { start: pos, end: pos, order: usize::MAX - indent, text: lines }
+}
+
+fn flow_insert(
+    doc: &Document,
+    map: NodeId,
+    entries: &[(NodeId, NodeId)],
+    children: &IndexMap<String, Tree>,
+    out: &mut Vec<Splice>,
+) {
+    let layout = &doc.layout;
+    let text = &doc.text;
+    let node = layout.node(map);
+    let mut t = String::new();
+    let pos = match entries.last() {
+        None => text[node.start..].find('{').map_or(node.start, |p| node.start + p + 1),
+        Some((k, v)) => {
+            let end = layout.node(*k).end.max(layout.node(*v).end);
+            let open = text[node.start..].find('{').map_or(node.start, |p| node.start + p);
+            let sep = if text[open..end].contains('\n') {
+                format!(",{}{}", doc.eol, " ".repeat(layout.node(*k).col - 1))
+            } else {
+                ", ".to_string()
+            };
+            t.push_str(&sep);
+            render::flow_entries(&mut t, None, children, &sep);
+            out.push(Splice { start: end, end, order: 0, text: t });
+            note_splice(doc, node.end, &Tree::Branch { base: None, children: children.clone() }, out);
+            return;
+        }
+    };
+    render::flow_entries(&mut t, None, children, ", ");
+    out.push(Splice { start: pos, end: pos, order: 0, text: t });
+    note_splice(doc, node.end, &Tree::Branch { base: None, children: children.clone() }, out);
+}
+
+/// Notes (assumption markers) of flow insertions go at the end of the line where the
+/// flow collection closes, unless that line already ends in a comment.
+fn note_splice(doc: &Document, after: usize, tree: &Tree, out: &mut Vec<Splice>) {
+    let notes = tree.notes();
+    if notes.is_empty() {
+        return;
+    }
+    let text = &doc.text;
+    let line_end = text[after..].find('\n').map_or(text.len(), |p| after + p);
+    let line_end = if text[..line_end].ends_with('\r') { line_end - 1 } else { line_end };
+    if text[after..line_end].contains('#') {
+        return;
+    }
+    out.push(Splice { start: line_end, end: line_end, order: 0, text: format!(" # {}", notes.join("; ")) });
+}
+
+/// The start of the line after the one holding `pos` (the text's end if there is none).
+fn next_line_start(text: &str, pos: usize) -> usize {
+    text[pos.min(text.len())..].find('\n').map_or(text.len(), |p| pos + p + 1)
+}
+
+fn splice(text: &str, mut splices: Vec<Splice>) -> String {
+    splices.sort_by_key(|s| (s.start, s.order));
+    let mut out = String::with_capacity(text.len() + splices.iter().map(|s| s.text.len()).sum::<usize>());
+    let mut at = 0;
+    for s in splices {
+        if s.start < at {
+            // Overlapping splices would be a planner bug; the verifier catches the result.
+            continue;
+        }
+        out.push_str(&text[at..s.start]);
+        out.push_str(&s.text);
+        at = s.end;
+    }
+    out.push_str(&text[at..]);
+    out
+}

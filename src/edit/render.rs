@@ -1,0 +1,198 @@
+//! New YAML text for inserted values: scalars quoted only where a reader could take them
+//! for something other than a string, sequences in flow style, mappings in the style of
+//! the place they go.
+
+use indexmap::IndexMap;
+use yaml_serde::Value;
+
+/// The keys and values to insert at one place, nested.
+#[derive(Debug, Clone)]
+pub enum Tree {
+    Leaf { value: Value, note: Option<String> },
+    /// A mapping; `base` is an alias (`*name`) merged into it with `<<`.
+    Branch { base: Option<String>, children: IndexMap<String, Tree> },
+}
+
+impl Tree {
+    pub fn branch() -> Tree {
+        Tree::Branch { base: None, children: IndexMap::new() }
+    }
+
+    /// Adds `value` at `path` below this branch.
+    pub fn insert(&mut self, path: &[String], value: Value, note: Option<String>) {
+        let Tree::Branch { children, .. } = self else { return };
+        match path {
+            [] => {}
+            [last] => {
+                children.insert(last.clone(), Tree::Leaf { value, note });
+            }
+            [first, rest @ ..] => children.entry(first.clone()).or_insert_with(Tree::branch).insert(rest, value, note),
+        }
+    }
+
+    pub fn notes(&self) -> Vec<&str> {
+        match self {
+            Tree::Leaf { note, .. } => note.as_deref().into_iter().collect(),
+            Tree::Branch { children, .. } => children.values().flat_map(Tree::notes).collect(),
+        }
+    }
+}
+
+/// Block lines for the children of a branch, each at `indent` spaces, ending in `eol`.
+pub fn block(out: &mut String, children: &IndexMap<String, Tree>, indent: usize, step: usize, eol: &str) {
+    for (key, tree) in children {
+        out.extend(std::iter::repeat_n(' ', indent));
+        out.push_str(&scalar(key));
+        out.push(':');
+        match tree {
+            Tree::Leaf { value, note } => {
+                out.push(' ');
+                flow_value(out, value);
+                if let Some(note) = note {
+                    out.push_str(" # ");
+                    out.push_str(note);
+                }
+                out.push_str(eol);
+            }
+            Tree::Branch { base, children } => {
+                out.push_str(eol);
+                if let Some(base) = base {
+                    out.extend(std::iter::repeat_n(' ', indent + step));
+                    out.push_str("<<: ");
+                    out.push_str(base);
+                    out.push_str(eol);
+                }
+                block(out, children, indent + step, step, eol);
+            }
+        }
+    }
+}
+
+/// `key: value` pairs in flow style, joined by `sep`.
+pub fn flow_entries(out: &mut String, base: Option<&str>, children: &IndexMap<String, Tree>, sep: &str) {
+    let mut first = true;
+    if let Some(base) = base {
+        out.push_str("<<: ");
+        out.push_str(base);
+        first = false;
+    }
+    for (key, tree) in children {
+        if !first {
+            out.push_str(sep);
+        }
+        first = false;
+        out.push_str(&scalar(key));
+        out.push_str(": ");
+        match tree {
+            Tree::Leaf { value, .. } => flow_value(out, value),
+            Tree::Branch { base, children } => {
+                out.push('{');
+                flow_entries(out, base.as_deref(), children, ", ");
+                out.push('}');
+            }
+        }
+    }
+}
+
+fn flow_value(out: &mut String, value: &Value) {
+    match value {
+        Value::Sequence(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                match item {
+                    Value::String(s) => out.push_str(&double_quoted(s)),
+                    other => flow_value(out, other),
+                }
+            }
+            out.push(']');
+        }
+        Value::Mapping(map) => {
+            out.push('{');
+            for (i, (k, v)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                flow_value(out, k);
+                out.push_str(": ");
+                flow_value(out, v);
+            }
+            out.push('}');
+        }
+        Value::String(s) => out.push_str(&scalar(s)),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => out.push_str(&n.to_string()),
+        Value::Null => out.push_str("null"),
+        Value::Tagged(t) => flow_value(out, &t.value),
+    }
+}
+
+/// A string as a plain scalar where every YAML reader (1.1 or 1.2) reads it back as the
+/// same string, else double-quoted.
+pub fn scalar(s: &str) -> String {
+    if plain_is_safe(s) {
+        s.to_string()
+    } else {
+        double_quoted(s)
+    }
+}
+
+fn plain_is_safe(s: &str) -> bool {
+    let Some(first) = s.chars().next() else { return false };
+    if s.trim() != s || "-?:,[]{}#&*!|>'\"%@`".contains(first) {
+        return false;
+    }
+    if s.contains(": ") || s.contains(" #") || s.ends_with(':') || s.chars().any(|c| c.is_control() || "{}[],".contains(c)) {
+        return false;
+    }
+    let lower = s.to_ascii_lowercase();
+    let special = ["null", "~", "true", "false", "yes", "no", "on", "off", "y", "n", ".inf", ".nan", "-.inf", "+.inf"];
+    if special.contains(&lower.as_str()) {
+        return false;
+    }
+    // Anything that starts like a number and holds only number characters could be one
+    // (ints, floats, hex, octal, YAML 1.1 sexagesimal `2222:22`).
+    let numeric_start = first.is_ascii_digit() || "+-.".contains(first);
+    !(numeric_start && s.chars().all(|c| c.is_ascii_hexdigit() || "._:+-xXoO".contains(c)))
+}
+
+pub fn double_quoted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::scalar;
+
+    #[test]
+    fn quotes_only_what_could_read_as_another_type() {
+        assert_eq!(scalar("10m"), "10m");
+        assert_eq!(scalar("512M"), "512M");
+        assert_eq!(scalar("30s"), "30s");
+        assert_eq!(scalar("unless-stopped"), "unless-stopped");
+        assert_eq!(scalar("5"), "\"5\"");
+        assert_eq!(scalar("0.5"), "\"0.5\"");
+        assert_eq!(scalar("2222:22"), "\"2222:22\"");
+        assert_eq!(scalar("yes"), "\"yes\"");
+        assert_eq!(scalar("1e3"), "\"1e3\"");
+        assert_eq!(scalar("a: b"), "\"a: b\"");
+        assert_eq!(scalar("*x"), "\"*x\"");
+        assert_eq!(scalar(""), "\"\"");
+    }
+}

@@ -1,0 +1,32 @@
+//! The one error type: what went wrong and where. Every error exits with code 2.
+
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    pub file: String,
+    /// 1-based line and column (in characters), where the input has a place to point at.
+    pub position: Option<(usize, usize)>,
+    pub message: String,
+}
+
+impl Error {
+    pub fn new(file: &str, message: impl Into<String>) -> Self {
+        Error { file: file.to_string(), position: None, message: message.into() }
+    }
+
+    pub fn at(file: &str, line: usize, col: usize, message: impl Into<String>) -> Self {
+        Error { file: file.to_string(), position: Some((line, col)), message: message.into() }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.position {
+            Some((line, col)) => write!(f, "{}:{line}:{col}: error: {}", self.file, self.message),
+            None => write!(f, "{}: error: {}", self.file, self.message),
+        }
+    }
+}
+
+impl std::error::Error for Error {}

@@ -1,0 +1,69 @@
+//! compose-harden: hardens a Docker Compose file for production and changes nothing else.
+//!
+//! Text flows one way: [`document::load`] -> [`passes::plan`] -> [`edit::apply`] ->
+//! [`validate`] -> [`render`].
+
+pub mod document;
+pub mod edit;
+pub mod error;
+pub mod passes;
+pub mod plan;
+pub mod profile;
+pub mod render;
+pub mod validate;
+
+pub use error::Error;
+pub use profile::Profile;
+
+use plan::{Change, Finding, Severity};
+
+/// The result of hardening one file.
+pub struct Outcome {
+    pub file: String,
+    pub input: String,
+    pub output: String,
+    pub changes: Vec<Change>,
+    /// Findings, each with the 1-based line and column it points at.
+    pub findings: Vec<(Finding, Option<(usize, usize)>)>,
+}
+
+impl Outcome {
+    pub fn changed(&self) -> bool {
+        self.input != self.output
+    }
+}
+
+pub fn harden(file: &str, bytes: &[u8], profile: &Profile) -> Result<Outcome, Error> {
+    let doc = document::load(file, bytes)?;
+    validate::check(&doc)?;
+    let mut plan = passes::plan(&doc, profile);
+    let edited = edit::apply(&doc, &plan.changes);
+    for (change, reason) in &edited.refused {
+        plan.findings.push(Finding {
+            pass: change.pass,
+            severity: Severity::Warning,
+            service: change.service.clone(),
+            path: change.path.clone(),
+            message: format!("{} not added: {reason}", change.path.join(".")),
+        });
+    }
+    let internal = |detail: String| {
+        Error::new(
+            file,
+            format!("internal error: the hardened output failed its own check ({detail}); nothing was written. Please report this with the input file"),
+        )
+    };
+    let hardened = document::load(file, edited.text.as_bytes()).map_err(|e| internal(e.to_string()))?;
+    validate::verify(&doc, &hardened, &edited.applied).map_err(internal)?;
+    validate::check(&hardened).map_err(|e| internal(e.to_string()))?;
+    let findings = plan
+        .findings
+        .into_iter()
+        .map(|f| {
+            let path: Vec<String> = ["services".to_string(), f.service.clone()].into_iter().chain(f.path.iter().cloned()).collect();
+            let at = doc.layout.locate(&path).map(|n| (n.line, n.col));
+            (f, at)
+        })
+        .collect();
+    Ok(Outcome { file: file.to_string(), input: doc.text, output: edited.text, changes: edited.applied, findings })
+}

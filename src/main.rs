@@ -1,0 +1,198 @@
+//! The thin binary: parse arguments, call the library, print, map errors to exit codes.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use compose_harden::{document::MAX_BYTES, harden, render, Error, Outcome, Profile};
+
+/// Harden Docker Compose files for production, changing nothing else.
+#[derive(Parser)]
+#[command(name = "compose-harden", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply a hardening profile: init, healthcheck, restart, logging, resources, ulimits.
+    Apply(Apply),
+}
+
+#[derive(Args)]
+struct Apply {
+    /// Compose files to harden; `-` reads standard input.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<String>,
+    /// A built-in profile name or the path of a profile file.
+    #[arg(short, long, default_value = "production")]
+    profile: String,
+    /// Write the hardened YAML to this file instead of standard output.
+    #[arg(short, long, value_name = "PATH", conflicts_with_all = ["write", "diff", "check"])]
+    output: Option<PathBuf>,
+    /// Rewrite each file in place (atomically).
+    #[arg(short, long, conflicts_with_all = ["diff", "check"])]
+    write: bool,
+    /// Print a unified diff (a/ b/ headers) instead of the YAML.
+    #[arg(long, conflicts_with = "check")]
+    diff: bool,
+    /// Change nothing; exit 1 if hardening would change a file.
+    #[arg(long)]
+    check: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let Command::Apply(args) = cli.command;
+    ExitCode::from(apply(&args))
+}
+
+fn apply(args: &Apply) -> u8 {
+    let many_allowed = args.write || args.diff || args.check;
+    if !many_allowed && args.files.len() > 1 {
+        eprintln!("error: YAML on standard output and --output take exactly one file; use --write, --diff or --check for several");
+        return 2;
+    }
+    if args.write && args.files.iter().any(|f| f == "-") {
+        eprintln!("error: --write cannot rewrite standard input; use --output or a shell redirect");
+        return 2;
+    }
+    let profile = match Profile::load(&args.profile) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("{e}");
+            return 2;
+        }
+    };
+    let mut worst = 0;
+    for file in &args.files {
+        let code = match one(args, file, &profile) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("{e}");
+                2
+            }
+        };
+        worst = worst.max(code);
+    }
+    worst
+}
+
+fn one(args: &Apply, file: &str, profile: &Profile) -> Result<u8, Error> {
+    let name = if file == "-" { "<stdin>" } else { file };
+    let bytes = read(file, name)?;
+    let outcome = harden(name, &bytes, profile)?;
+    for (finding, at) in &outcome.findings {
+        eprintln!("{}", render::finding(name, finding, *at));
+    }
+    let count = outcome.changes.len();
+    if args.check {
+        if outcome.changed() {
+            eprintln!("would harden {name} ({count} keys to add)");
+            return Ok(1);
+        }
+        return Ok(0);
+    }
+    if args.diff {
+        if outcome.changed() {
+            print(&render::diff(name, &outcome.input, &outcome.output), name)?;
+        }
+        return Ok(0);
+    }
+    if args.write {
+        if outcome.changed() {
+            write_atomic(Path::new(file), &outcome)?;
+            eprintln!("hardened {name} ({count} keys added)");
+        }
+        return Ok(0);
+    }
+    match &args.output {
+        Some(path) => write_new(path, &outcome)?,
+        None => print(&outcome.output, name)?,
+    }
+    Ok(0)
+}
+
+fn read(file: &str, name: &str) -> Result<Vec<u8>, Error> {
+    let too_big = |len: u64| {
+        Error::new(name, format!("the file is {len} bytes, over the limit of {MAX_BYTES} bytes (64 MiB); no compose file is that large"))
+    };
+    let mut bytes = Vec::new();
+    if file == "-" {
+        std::io::stdin()
+            .take(MAX_BYTES as u64 + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::new(name, format!("cannot read standard input: {e}")))?;
+        if bytes.len() > MAX_BYTES {
+            return Err(Error::new(name, format!("standard input is over the limit of {MAX_BYTES} bytes (64 MiB)")));
+        }
+        return Ok(bytes);
+    }
+    let meta = std::fs::metadata(file).map_err(|e| Error::new(name, format!("cannot read the file: {}", io_reason(&e))))?;
+    if meta.is_dir() {
+        return Err(Error::new(name, "is a directory, not a compose file"));
+    }
+    if meta.len() > MAX_BYTES as u64 {
+        return Err(too_big(meta.len()));
+    }
+    std::fs::File::open(file)
+        .and_then(|f| f.take(MAX_BYTES as u64 + 1).read_to_end(&mut bytes))
+        .map_err(|e| Error::new(name, format!("cannot read the file: {}", io_reason(&e))))?;
+    Ok(bytes)
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => e.to_string(),
+    }
+}
+
+fn print(text: &str, name: &str) -> Result<(), Error> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| Error::new(name, format!("cannot write to standard output: {e}")))
+}
+
+/// Replaces `path` (through a symlink, its target) with the hardened text: a temporary
+/// file beside it, synced, then renamed over it, keeping the file's mode.
+fn write_atomic(path: &Path, outcome: &Outcome) -> Result<(), Error> {
+    let name = &outcome.file;
+    let fail = |what: &str, e: std::io::Error| Error::new(name, format!("{what}: {}; the file is unchanged", io_reason(&e)));
+    let target = std::fs::canonicalize(path).map_err(|e| fail("cannot resolve the file", e))?;
+    let meta = std::fs::metadata(&target).map_err(|e| fail("cannot read the file's metadata", e))?;
+    if meta.permissions().readonly() {
+        return Err(Error::new(name, "the file is read-only; refusing to replace it (the file is unchanged)"));
+    }
+    let dir = target.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".compose-harden-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|e| fail("cannot create a temporary file beside it", e))?;
+    tmp.write_all(outcome.output.as_bytes())
+        .and_then(|()| tmp.as_file().set_permissions(meta.permissions()))
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(|e| fail("cannot write the temporary file", e))?;
+    // A dropped temporary file is removed, so every error above leaves nothing behind.
+    tmp.persist(&target).map_err(|e| fail("cannot rename the temporary file over it", e.error))?;
+    Ok(())
+}
+
+/// `--output`: the same atomic replacement, for a file that may not exist yet.
+fn write_new(path: &Path, outcome: &Outcome) -> Result<(), Error> {
+    let shown = path.display().to_string();
+    let fail = |e: std::io::Error| Error::new(&shown, format!("cannot write the output: {}", io_reason(&e)));
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new().prefix(".compose-harden-").suffix(".tmp").tempfile_in(dir).map_err(fail)?;
+    tmp.write_all(outcome.output.as_bytes()).and_then(|()| tmp.as_file().sync_all()).map_err(fail)?;
+    tmp.persist(path).map_err(|e| fail(e.error))?;
+    Ok(())
+}

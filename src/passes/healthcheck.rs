@@ -1,0 +1,134 @@
+//! HEALTHCHECK: tells Docker and `depends_on` whether a service works, not just runs.
+//! A probe must work inside the image, so it comes from the profile's catalogue; the one
+//! guess allowed is the profile's HTTP probe for a service with exactly one port, marked
+//! as an assumption in the file and the report.
+
+use super::{Out, Pass, Service};
+use crate::plan::Severity;
+use crate::profile::{glob_match, image_parts, major_version, HealthcheckRule};
+use std::collections::BTreeSet;
+use yaml_serde::Value;
+
+pub struct Healthcheck;
+
+impl Pass for Healthcheck {
+    fn name(&self) -> &'static str {
+        "healthcheck"
+    }
+
+    fn run(&self, service: &Service, out: &mut Out) {
+        let Some(rule) = &service.profile.healthcheck else { return };
+        // A healthcheck the user wrote is theirs as a whole.
+        if service.is_set(&["healthcheck"]) {
+            return;
+        }
+        let image = service.image();
+        if let Some((test, why)) = image.and_then(|i| catalogue_probe(rule, i)) {
+            match test {
+                Some(test) => add(out, rule, strings(test), None),
+                None => out.report(Severity::Warning, &["image"], format!("no healthcheck added: {why}")),
+            }
+            return;
+        }
+        let ports = container_ports(service);
+        match (&rule.http_fallback, ports.as_deref().unwrap_or_default()) {
+            (Some(fallback), [port]) => {
+                let test: Vec<String> = fallback.test.iter().map(|t| t.replace("{port}", port)).collect();
+                let note = fallback.note.replace("{port}", port);
+                out.report(
+                    Severity::Warning,
+                    &["healthcheck", "test"],
+                    format!(
+                        "assumed healthcheck: `{}` is not in the probe catalogue, so it got the profile's HTTP probe on port {port}; \
+                         check that it answers GET /health or write a real probe",
+                        image.unwrap_or("(no image)")
+                    ),
+                );
+                add(out, rule, strings(&test), Some(note));
+            }
+            _ => {
+                let what = match image {
+                    Some(i) => format!("image `{i}` is not in the probe catalogue"),
+                    None => "the service has no image to look up in the probe catalogue".to_string(),
+                };
+                let why = match ports.map(|p| p.len()) {
+                    None => "a container port of it is not a fixed number".to_string(),
+                    Some(0) => "it publishes no container port".to_string(),
+                    Some(n) => format!("it has {n} container ports"),
+                };
+                out.report(
+                    Severity::Warning,
+                    &[],
+                    format!("no healthcheck added: {what} and {why}; write a probe that works inside the image"),
+                );
+            }
+        }
+    }
+}
+
+fn add(out: &mut Out, rule: &HealthcheckRule, test: Value, note: Option<String>) {
+    out.add_noted(&["healthcheck", "test"], test, note);
+    out.add(&["healthcheck", "interval"], rule.interval.as_str());
+    out.add(&["healthcheck", "timeout"], rule.timeout.as_str());
+    out.add(&["healthcheck", "retries"], rule.retries);
+    out.add(&["healthcheck", "start_period"], rule.start_period.as_str());
+}
+
+fn strings(items: &[String]) -> Value {
+    Value::Sequence(items.iter().map(|s| Value::from(s.as_str())).collect())
+}
+
+/// The catalogue's probe for an image (None inside: the image has no usable tool), and why.
+fn catalogue_probe<'r>(rule: &'r HealthcheckRule, image: &str) -> Option<(Option<&'r Vec<String>>, &'r str)> {
+    let (repo, tag) = image_parts(image);
+    let probe = rule.probes.iter().find(|p| p.images.iter().any(|pat| glob_match(pat, &repo)))?;
+    let major = tag.as_deref().and_then(major_version);
+    let older = major.and_then(|m| {
+        let mut fitting: Vec<_> = probe.older.iter().filter(|o| m < o.below_major).collect();
+        fitting.sort_by_key(|o| o.below_major);
+        fitting.first().copied()
+    });
+    Some(match older {
+        Some(o) => (o.test.as_ref(), o.why.as_str()),
+        None => (probe.test.as_ref(), probe.why.as_str()),
+    })
+}
+
+/// The distinct TCP container ports a service publishes or exposes; None if one is not a
+/// fixed number (`${PORT}`, a range), which makes "exactly one" unknowable.
+fn container_ports(service: &Service) -> Option<Vec<String>> {
+    let mut ports = BTreeSet::new();
+    let mut unknown = false;
+    let lists = [service.get(&["ports"]), service.get(&["expose"])];
+    for item in lists.into_iter().flatten().filter_map(Value::as_sequence).flatten() {
+        let spec = match item {
+            Value::Mapping(m) => {
+                if m.get("protocol").and_then(Value::as_str).is_some_and(|p| p != "tcp") {
+                    continue;
+                }
+                m.get("target").map(scalar_text)
+            }
+            other => Some(scalar_text(other)),
+        };
+        let Some(spec) = spec else { continue };
+        let (spec, protocol) = spec.split_once('/').unwrap_or((&spec, "tcp"));
+        if protocol != "tcp" {
+            continue;
+        }
+        let container = spec.rsplit(':').next().unwrap_or(spec);
+        if container.contains('$') || container.contains('-') || container.parse::<u16>().is_err() {
+            unknown = true;
+            continue;
+        }
+        ports.insert(container.to_string());
+    }
+    (!unknown).then(|| ports.into_iter().collect())
+}
+
+fn scalar_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        _ => String::new(),
+    }
+}

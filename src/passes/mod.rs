@@ -1,0 +1,178 @@
+//! The passes, in the order they run. Each reads one service (as Compose would see it,
+//! plus what earlier passes planned) and its profile rule; each returns changes and
+//! findings and never touches text. A new pass is one file and one line in [`PASSES`].
+
+mod healthcheck;
+mod init;
+mod logging;
+mod resources;
+mod restart;
+mod ulimits;
+
+use crate::document::Document;
+use crate::plan::{Change, Finding, Plan, Severity};
+use crate::profile::Profile;
+use yaml_serde::{Mapping, Value};
+
+pub trait Pass: Sync {
+    /// The name users write in `x-compose-harden: {skip: [...]}`.
+    fn name(&self) -> &'static str;
+    fn run(&self, service: &Service, out: &mut Out);
+}
+
+pub const PASSES: &[&dyn Pass] = &[
+    &init::Init,
+    &healthcheck::Healthcheck,
+    &restart::Restart,
+    &logging::Logging,
+    &resources::Resources,
+    &ulimits::Ulimits,
+];
+
+/// What a pass sees of one service.
+pub struct Service<'a> {
+    pub name: &'a str,
+    /// The service as Compose reads it (merges applied), plus changes planned so far.
+    pub value: &'a Mapping,
+    /// Every service of the file, as loaded (for relations such as `depends_on`).
+    pub all: &'a Mapping,
+    pub profile: &'a Profile,
+}
+
+impl Service<'_> {
+    /// Whether the user decided `path`: the key exists, or a key above it holds something
+    /// other than a mapping (null, `!reset`, `${VAR}`), which counts as set too.
+    pub fn is_set(&self, path: &[&str]) -> bool {
+        let mut here = self.value;
+        for (i, key) in path.iter().enumerate() {
+            match here.get(*key) {
+                None => return false,
+                Some(Value::Mapping(m)) if i + 1 < path.len() => here = m,
+                Some(_) => return true,
+            }
+        }
+        true
+    }
+
+    pub fn get(&self, path: &[&str]) -> Option<&Value> {
+        let (first, rest) = path.split_first()?;
+        let mut here = self.value.get(*first)?;
+        for key in rest {
+            here = here.as_mapping()?.get(*key)?;
+        }
+        Some(here)
+    }
+
+    pub fn str(&self, path: &[&str]) -> Option<&str> {
+        self.get(path).and_then(Value::as_str)
+    }
+
+    pub fn image(&self) -> Option<&str> {
+        self.str(&["image"])
+    }
+}
+
+/// A pass's output for one service.
+pub struct Out<'a> {
+    pass: &'static str,
+    service: &'a str,
+    pub changes: Vec<Change>,
+    pub findings: Vec<Finding>,
+}
+
+impl Out<'_> {
+    pub fn add(&mut self, path: &[&str], value: impl Into<Value>) {
+        self.add_noted(path, value.into(), None);
+    }
+
+    pub fn add_noted(&mut self, path: &[&str], value: Value, note: Option<String>) {
+        self.changes.push(Change {
+            service: self.service.to_string(),
+            path: path.iter().map(|s| s.to_string()).collect(),
+            value,
+            pass: self.pass,
+            note,
+        });
+    }
+
+    pub fn report(&mut self, severity: Severity, path: &[&str], message: impl Into<String>) {
+        self.findings.push(Finding {
+            pass: self.pass,
+            severity,
+            service: self.service.to_string(),
+            path: path.iter().map(|s| s.to_string()).collect(),
+            message: message.into(),
+        });
+    }
+}
+
+/// Runs every pass over every service, in file order.
+pub fn plan(doc: &Document, profile: &Profile) -> Plan {
+    let mut plan = Plan::default();
+    let Some(services) = doc.services() else { return plan };
+    let file_skips = skip_list(doc.value.get("x-compose-harden"));
+    for (name, value) in services {
+        let Some(name) = name.as_str() else { continue };
+        let Some(service) = value.as_mapping() else {
+            plan.findings.push(Finding {
+                pass: "load",
+                severity: Severity::Warning,
+                service: name.to_string(),
+                path: Vec::new(),
+                message: "the service is not a mapping; left alone".to_string(),
+            });
+            continue;
+        };
+        let mut view = service.clone();
+        let own_skips = skip_list(service.get("x-compose-harden"));
+        for skip in file_skips.iter().chain(&own_skips) {
+            if !PASSES.iter().any(|p| p.name() == skip) {
+                let names: Vec<&str> = PASSES.iter().map(|p| p.name()).collect();
+                plan.findings.push(Finding {
+                    pass: "load",
+                    severity: Severity::Warning,
+                    service: name.to_string(),
+                    path: vec!["x-compose-harden".to_string()],
+                    message: format!("unknown pass `{skip}` in x-compose-harden.skip (passes: {})", names.join(", ")),
+                });
+            }
+        }
+        for pass in PASSES {
+            if file_skips.iter().chain(&own_skips).any(|s| s == pass.name()) {
+                continue;
+            }
+            let mut out = Out { pass: pass.name(), service: name, changes: Vec::new(), findings: Vec::new() };
+            let current = Service { name, value: &view, all: services, profile };
+            pass.run(&current, &mut out);
+            for change in &out.changes {
+                set_path(&mut view, &change.path, change.value.clone());
+            }
+            plan.changes.extend(out.changes);
+            plan.findings.extend(out.findings);
+        }
+    }
+    plan
+}
+
+fn skip_list(settings: Option<&Value>) -> Vec<String> {
+    settings
+        .and_then(|s| s.get("skip"))
+        .and_then(Value::as_sequence)
+        .map(|items| items.iter().filter_map(|i| i.as_str().map(str::to_string)).collect())
+        .unwrap_or_default()
+}
+
+/// Sets `path` in a mapping, creating (or replacing non-mapping) parents as needed.
+pub fn set_path(map: &mut Mapping, path: &[String], value: Value) {
+    let Some((last, parents)) = path.split_last() else { return };
+    let mut here = map;
+    for key in parents {
+        let entry = here.entry(Value::from(key.as_str())).or_insert_with(|| Value::Mapping(Mapping::new()));
+        if !entry.is_mapping() {
+            *entry = Value::Mapping(Mapping::new());
+        }
+        let Value::Mapping(next) = entry else { return };
+        here = next;
+    }
+    here.insert(Value::from(last.as_str()), value);
+}

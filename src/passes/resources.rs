@@ -1,0 +1,173 @@
+//! Resource limits and reservations under `deploy.resources`, leaf by leaf.
+//! The legacy keys (`mem_limit`, `cpus`, ...) already decide a limit: Compose refuses a
+//! file where both spellings disagree. Docker refuses a limit below a reservation, so an
+//! added value never crosses one the user set.
+
+use super::{Out, Pass, Service};
+use crate::plan::Severity;
+use yaml_serde::Value;
+
+pub struct Resources;
+
+const LIMITS: [&str; 3] = ["deploy", "resources", "limits"];
+const RESERVATIONS: [&str; 3] = ["deploy", "resources", "reservations"];
+
+/// One resource: where it lives, the legacy keys that already decide it, those of them
+/// in the same unit (`cpu_shares` is a weight, `memswap_limit` counts swap too), and how
+/// to compare amounts.
+struct Leaf {
+    key: &'static str,
+    limit_legacy: &'static [&'static str],
+    limit_same_unit: &'static [&'static str],
+    reservation_legacy: &'static [&'static str],
+    reservation_same_unit: &'static [&'static str],
+    amount: fn(&Value) -> Option<f64>,
+}
+
+const LEAVES: [Leaf; 2] = [
+    Leaf {
+        key: "cpus",
+        limit_legacy: &["cpus"],
+        limit_same_unit: &["cpus"],
+        reservation_legacy: &["cpu_shares"],
+        reservation_same_unit: &[],
+        amount: cpus,
+    },
+    Leaf {
+        key: "memory",
+        limit_legacy: &["mem_limit", "memswap_limit"],
+        limit_same_unit: &["mem_limit"],
+        reservation_legacy: &["mem_reservation"],
+        reservation_same_unit: &["mem_reservation"],
+        amount: bytes,
+    },
+];
+
+impl Pass for Resources {
+    fn name(&self) -> &'static str {
+        "resources"
+    }
+
+    fn run(&self, service: &Service, out: &mut Out) {
+        let Some(rule) = &service.profile.resources else { return };
+        for prefix in [&["deploy"][..], &["deploy", "resources"]] {
+            if service.get(prefix).is_some_and(|v| !v.is_mapping()) {
+                out.report(
+                    Severity::Info,
+                    prefix,
+                    format!("resources not added: `{}` is set to a value that is not a mapping", prefix.join(".")),
+                );
+                return;
+            }
+        }
+        for leaf in &LEAVES {
+            let wanted = |r: &crate::profile::Resources| match leaf.key {
+                "cpus" => r.cpus.clone(),
+                _ => r.memory.clone(),
+            };
+            // Limits first, so a reservation added next can look at the final limit.
+            if let Some(value) = wanted(&rule.limits) {
+                fill(service, out, leaf, &LIMITS, leaf.limit_legacy, &value, Bound::AtLeast(user(service, &RESERVATIONS, leaf.key, leaf.reservation_same_unit)));
+            }
+            if let Some(value) = wanted(&rule.reservations) {
+                let limit = user(service, &LIMITS, leaf.key, leaf.limit_same_unit);
+                fill(service, out, leaf, &RESERVATIONS, leaf.reservation_legacy, &value, Bound::AtMost(limit));
+            }
+        }
+    }
+}
+
+/// A value the user set that an added one must not cross: the path written and its value.
+type UserValue<'a> = Option<(String, &'a Value)>;
+
+enum Bound<'a> {
+    AtLeast(UserValue<'a>),
+    AtMost(UserValue<'a>),
+}
+
+fn user<'a>(service: &'a Service, base: &[&str], key: &str, legacy: &[&'static str]) -> UserValue<'a> {
+    let path: Vec<&str> = base.iter().copied().chain([key]).collect();
+    if let Some(v) = service.get(&path) {
+        return Some((path.join("."), v));
+    }
+    legacy.iter().find_map(|l| service.get(&[l]).map(|v| (l.to_string(), v)))
+}
+
+fn fill(service: &Service, out: &mut Out, leaf: &Leaf, base: &[&str], legacy: &[&str], value: &str, bound: Bound) {
+    let path: Vec<&str> = base.iter().copied().chain([leaf.key]).collect();
+    if service.is_set(&path) || legacy.iter().any(|l| service.is_set(&[l])) {
+        return;
+    }
+    let what = path.join(".");
+    let (other, at_least) = match bound {
+        Bound::AtLeast(o) => (o, true),
+        Bound::AtMost(o) => (o, false),
+    };
+    let mut chosen = Value::from(value);
+    if let Some((other_path, other_value)) = other {
+        let (Some(mine), Some(theirs)) = ((leaf.amount)(&chosen), (leaf.amount)(other_value)) else {
+            out.report(
+                Severity::Warning,
+                &path,
+                format!("{what} not added: `{other_path}` is `{}`, which cannot be compared before interpolation", text(other_value)),
+            );
+            return;
+        };
+        let crosses = if at_least { mine < theirs } else { mine > theirs };
+        if crosses {
+            out.report(
+                Severity::Warning,
+                &path,
+                format!(
+                    "{what} set to `{}` instead of the profile's `{value}`: `{other_path}` is `{}` and Docker refuses a limit below a reservation",
+                    text(other_value),
+                    text(other_value)
+                ),
+            );
+            chosen = match other_value {
+                Value::Number(n) => Value::from(n.to_string()),
+                v => v.clone(),
+            };
+        }
+    }
+    out.add(&path, chosen);
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        other => format!("{other:?}"),
+    }
+}
+
+fn cpus(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// Bytes in a Compose size such as `512M`, `1g`, `1.5GB` or a plain number (units of 1024).
+pub fn bytes(v: &Value) -> Option<f64> {
+    let s = match v {
+        Value::Number(n) => return n.as_f64(),
+        Value::String(s) => s.trim().to_ascii_lowercase(),
+        _ => return None,
+    };
+    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    let number: f64 = number.parse().ok()?;
+    let unit = unit.trim().trim_end_matches("ib").trim_end_matches('b');
+    let power = match unit {
+        "" => 0,
+        "k" => 1,
+        "m" => 2,
+        "g" => 3,
+        "t" => 4,
+        "p" => 5,
+        _ => return None,
+    };
+    Some(number * 1024f64.powi(power))
+}

@@ -1,0 +1,46 @@
+//! What passes return: changes to make and findings to report. Passes never touch text.
+
+use yaml_serde::Value;
+
+/// One leaf to add under a service: `path` is the keys below the service mapping.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    pub service: String,
+    pub path: Vec<String>,
+    pub value: Value,
+    pub pass: &'static str,
+    /// A trailing comment for the new line: set when the value is an assumption.
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Info,
+    Warning,
+}
+
+impl Severity {
+    pub fn label(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
+/// Something a user should know: a skip, an assumption, a value adjusted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub pass: &'static str,
+    pub severity: Severity,
+    pub service: String,
+    /// Keys below the service that the finding is about (to point at a line).
+    pub path: Vec<String>,
+    pub message: String,
+}
+
+#[derive(Debug, Default)]
+pub struct Plan {
+    pub changes: Vec<Change>,
+    pub findings: Vec<Finding>,
+}

@@ -1,0 +1,220 @@
+//! Profiles are data: each pass's settings, read from YAML. A rule left out turns its pass off.
+
+use indexmap::IndexMap;
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use crate::error::Error;
+
+const BUILTIN: &[(&str, &str)] = &[("production", include_str!("../profiles/production.yml"))];
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    #[serde(default)]
+    pub description: String,
+    pub init: Option<InitRule>,
+    pub healthcheck: Option<HealthcheckRule>,
+    pub restart: Option<RestartRule>,
+    pub logging: Option<LoggingRule>,
+    pub resources: Option<ResourcesRule>,
+    pub ulimits: Option<IndexMap<String, Ulimit>>,
+}
+
+/// `init: true`, except where the image brings its own init.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InitRule {
+    /// Image patterns (`*` matches any run of characters) whose images run their own init.
+    pub own_init_images: Vec<String>,
+    /// Programs that, as the first word of `entrypoint`, are an init already.
+    pub own_init_entrypoints: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HealthcheckRule {
+    pub interval: String,
+    pub timeout: String,
+    pub retries: u32,
+    pub start_period: String,
+    /// Known images and the probe that works inside each.
+    pub probes: Vec<Probe>,
+    /// The probe assumed for a service with exactly one container port and no catalogue entry.
+    pub http_fallback: Option<HttpFallback>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Probe {
+    /// Image repositories this entry covers, without registry `docker.io` or `library/`.
+    pub images: Vec<String>,
+    /// The healthcheck `test`; null when the image has no tool a probe could use.
+    pub test: Option<Vec<String>>,
+    /// Why this probe works there (or why there is none).
+    pub why: String,
+    /// Older tags that need another probe, by major version.
+    #[serde(default)]
+    pub older: Vec<OlderProbe>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OlderProbe {
+    /// Applies to tags whose major version is below this number.
+    pub below_major: u32,
+    pub test: Option<Vec<String>>,
+    pub why: String,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HttpFallback {
+    /// `{port}` is replaced by the container port.
+    pub test: Vec<String>,
+    /// The comment written beside the assumed probe.
+    pub note: String,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RestartRule {
+    pub policy: String,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoggingRule {
+    pub driver: String,
+    pub options: IndexMap<String, String>,
+    /// Drivers that rotate with `max-size`/`max-file` and so get the missing options.
+    pub rotated_drivers: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResourcesRule {
+    pub limits: Resources,
+    pub reservations: Resources,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Resources {
+    pub cpus: Option<String>,
+    pub memory: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Ulimit {
+    pub soft: i64,
+    pub hard: i64,
+}
+
+impl Profile {
+    /// A built-in profile by name, or a profile file by path.
+    pub fn load(name_or_path: &str) -> Result<Profile, Error> {
+        if let Some((name, text)) = BUILTIN.iter().find(|(n, _)| *n == name_or_path) {
+            return Self::parse(&format!("<built-in profile {name}>"), text);
+        }
+        let path = std::path::Path::new(name_or_path);
+        if !path.exists() {
+            let names: Vec<&str> = BUILTIN.iter().map(|(n, _)| *n).collect();
+            return Err(Error::new(
+                name_or_path,
+                format!("no such profile: built-in profiles are {}, or give a path to a profile file", names.join(", ")),
+            ));
+        }
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::new(name_or_path, format!("cannot read the profile: {e}")))?;
+        Self::parse(name_or_path, &text)
+    }
+
+    pub fn parse(file: &str, text: &str) -> Result<Profile, Error> {
+        yaml_serde::from_str(text).map_err(|e| match e.location() {
+            Some(l) => Error::at(file, l.line(), l.column(), format!("invalid profile: {e}")),
+            None => Error::new(file, format!("invalid profile: {e}")),
+        })
+    }
+}
+
+/// An image reference split into repository (no registry `docker.io`, no `library/`) and tag.
+pub fn image_parts(image: &str) -> (String, Option<String>) {
+    let image = image.split('@').next().unwrap_or(image);
+    let (name, tag) = match image.rfind(':') {
+        Some(i) if !image[i..].contains('/') => (&image[..i], Some(image[i + 1..].to_string())),
+        _ => (image, None),
+    };
+    let mut name = name.to_ascii_lowercase();
+    for prefix in ["docker.io/", "index.docker.io/", "registry-1.docker.io/"] {
+        if let Some(rest) = name.strip_prefix(prefix) {
+            name = rest.to_string();
+        }
+    }
+    if let Some(rest) = name.strip_prefix("library/") {
+        name = rest.to_string();
+    }
+    (name, tag)
+}
+
+/// `*` matches any run of characters; everything else matches itself.
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == text;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !text.starts_with(first) || !text[first.len()..].ends_with(last) || text.len() < first.len() + last.len() {
+        return false;
+    }
+    let mut rest = &text[first.len()..text.len() - last.len()];
+    for part in &parts[1..parts.len() - 1] {
+        match rest.find(part) {
+            Some(i) => rest = &rest[i + part.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+/// The leading number of a tag (`11.4-noble` -> 11); none for `latest` and the like.
+pub fn major_version(tag: &str) -> Option<u32> {
+    let digits: String = tag.trim_start_matches('v').chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_parts_strip_registry_and_library() {
+        assert_eq!(image_parts("postgres:16-alpine"), ("postgres".into(), Some("16-alpine".into())));
+        assert_eq!(image_parts("docker.io/library/redis"), ("redis".into(), None));
+        assert_eq!(image_parts("localhost:5000/app:1"), ("localhost:5000/app".into(), Some("1".into())));
+        assert_eq!(image_parts("ghcr.io/linuxserver/plex@sha256:ab"), ("ghcr.io/linuxserver/plex".into(), None));
+    }
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("linuxserver/*", "linuxserver/plex"));
+        assert!(!glob_match("linuxserver/*", "lscr.io/linuxserver/plex"));
+        assert!(glob_match("*/linuxserver/*", "lscr.io/linuxserver/plex"));
+        assert!(glob_match("mongo", "mongo"));
+        assert!(!glob_match("a*a", "a"));
+    }
+
+    #[test]
+    fn builtin_profile_parses() {
+        let p = Profile::load("production").expect("built-in profile");
+        assert_eq!(p.restart.map(|r| r.policy).as_deref(), Some("unless-stopped"));
+    }
+
+    #[test]
+    fn versions() {
+        assert_eq!(major_version("11.4-noble"), Some(11));
+        assert_eq!(major_version("latest"), None);
+        assert_eq!(major_version("v2.10"), Some(2));
+    }
+}
