@@ -38,13 +38,22 @@ pub fn harden(file: &str, bytes: &[u8], profile: &Profile) -> Result<Outcome, Er
     validate::check(&doc)?;
     let mut plan = passes::plan(&doc, profile);
     let edited = edit::apply(&doc, &plan.changes);
+    // One finding per service, pass and reason, naming every key it kept out.
+    let mut refused: Vec<(&Change, &String, Vec<String>)> = Vec::new();
     for (change, reason) in &edited.refused {
+        let key = change.path.join(".");
+        match refused.iter_mut().find(|(c, r, _)| c.service == change.service && c.pass == change.pass && *r == reason) {
+            Some((_, _, keys)) => keys.push(key),
+            None => refused.push((change, reason, vec![key])),
+        }
+    }
+    for (change, reason, keys) in refused {
         plan.findings.push(Finding {
             pass: change.pass,
             severity: Severity::Warning,
             service: change.service.clone(),
-            path: change.path.clone(),
-            message: format!("{} not added: {reason}", change.path.join(".")),
+            path: Vec::new(),
+            message: format!("not added: {}: {reason}", keys.join(", ")),
         });
     }
     let internal = |detail: String| {

@@ -54,11 +54,7 @@ pub fn apply(doc: &Document, changes: &[Change]) -> Edited {
                     tree: Tree::branch(),
                 });
                 target.tree.insert(&found.rest, change.value.clone(), change.note.clone());
-                if let (Some(base), Tree::Branch { children, .. }) = (found.key_base, &mut target.tree) {
-                    if let Some(Tree::Branch { base: b, .. }) = children.get_mut(&found.rest[0]) {
-                        *b = Some(base);
-                    }
-                }
+                target.tree.set_bases(&found.rest, &found.key_bases);
                 applied.push(change.clone());
             }
             Err(reason) => refused.push((change.clone(), reason)),
@@ -77,9 +73,11 @@ struct Found {
     owner_col: usize,
     step: usize,
     in_flow: bool,
+    /// For `Replace` of an alias: the alias itself, merged back into the new mapping.
     alias_base: Option<String>,
-    /// For a key that exists only through `<<`: the alias to merge its content back from.
-    key_base: Option<String>,
+    /// For leading keys of `rest` that exist only through `<<`: the alias that merges
+    /// their old content back into the mapping written for them.
+    key_bases: Vec<String>,
 }
 
 /// Walks the change's path through the text's nodes to the place where it must be written.
@@ -92,35 +90,14 @@ fn locate(doc: &Document, change: &Change) -> Result<Found, String> {
         .ok_or_else(|| format!("service `{}` is not written in the file", change.service))?;
     let mut owner_col = layout.node(key).col - 1;
     let mut in_flow = matches!(layout.node(services).kind, Kind::Map { flow: true, .. });
-    let mut step = (layout.node(key).col).saturating_sub(layout.node(services_key).col).max(1);
-    if in_flow {
-        step = 2;
-    }
+    let mut step = if in_flow { 2 } else { layout.node(key).col.saturating_sub(layout.node(services_key).col).max(1) };
     let path = &change.path;
     let mut i = 0;
     loop {
         let here = layout.node(node);
-        let found = |place, alias_base, key_base, step, in_flow| Found {
-            place,
-            rest: path[i..].to_vec(),
-            owner_col,
-            step,
-            in_flow,
-            alias_base,
-            key_base,
-        };
-        match &here.kind {
-            Kind::Alias { target } => {
-                let key = &path[i];
-                if layout.lookup(*target, key, 0).is_some() {
-                    return Err(format!(
-                        "`{}` comes from the alias `{}`, whose `{key}` would be replaced; add it where the anchor is defined",
-                        path[..i].join("."),
-                        alias_text(doc, node)
-                    ));
-                }
-                return Ok(found(Place::Replace(node), Some(alias_text(doc, node)), None, step, in_flow));
-            }
+        let (place, alias_base, shared) = match &here.kind {
+            // The alias's content is shared: the value becomes a mapping that merges it back.
+            Kind::Alias { target } => (Place::Replace(node), Some(alias_text(doc, node)), layout.lookup(*target, &path[i], 0)),
             Kind::Map { flow, entries } => {
                 if let Some((first_key, _)) = entries.first() {
                     let col = layout.node(*first_key).col - 1;
@@ -129,8 +106,7 @@ fn locate(doc: &Document, change: &Change) -> Result<Found, String> {
                     }
                 }
                 in_flow |= *flow;
-                let key = &path[i];
-                if let Some((k, v)) = layout.get(node, key) {
+                if let Some((k, v)) = layout.get(node, &path[i]) {
                     if i + 1 == path.len() {
                         return Err(format!("`{}` is already set", path.join(".")));
                     }
@@ -139,34 +115,48 @@ fn locate(doc: &Document, change: &Change) -> Result<Found, String> {
                     i += 1;
                     continue;
                 }
-                if let Some((merged, _)) = layout.lookup(node, key, 0) {
-                    if i + 1 == path.len() {
-                        return Err(format!("`{}` is already set through `<<`", path.join(".")));
-                    }
-                    if !matches!(layout.node(layout.resolve(merged)).kind, Kind::Map { .. }) {
-                        return Err(format!("`{}` comes through `<<` and is not a mapping", path[..=i].join(".")));
-                    }
-                    // Writing the key here replaces the merged mapping (`<<` is one level
-                    // deep), so the new mapping merges the old one back in.
-                    let base = match &layout.node(merged).kind {
-                        Kind::Alias { .. } => alias_text(doc, merged),
-                        _ if layout.node(merged).anchored => format!("*{}", anchor_name(doc, merged)),
-                        _ => {
-                            return Err(format!(
-                                "`{}` comes only through `<<` and has no anchor of its own to merge back; \
-                                 add the keys where it is defined, or give it an anchor",
-                                path[..=i].join(".")
-                            ))
-                        }
-                    };
-                    return Ok(found(Place::Into(node), None, Some(base), step, in_flow));
-                }
-                return Ok(found(Place::Into(node), None, None, step, in_flow));
+                (Place::Into(node), None, layout.lookup(node, &path[i], 0))
             }
-            Kind::Scalar { .. } if here.is_null_scalar() => return Ok(found(Place::Replace(node), None, None, step, in_flow)),
+            Kind::Scalar { .. } if here.is_null_scalar() => (Place::Replace(node), None, None),
             _ => return Err(format!("`{}` is not a mapping", path[..i].join("."))),
-        }
+        };
+        let key_bases = merge_chain(doc, &path[i..], shared.map(|(n, _)| n))?;
+        return Ok(Found { place, rest: path[i..].to_vec(), owner_col, step, in_flow, alias_base, key_bases });
     }
+}
+
+/// Keys written where their old content comes from `<<` or an alias must merge that
+/// content back (`<<` merges one level deep, so a new `deploy:` would hide the old one).
+/// Follows `rest` through the shared content while it has the keys, and returns the
+/// alias for each such key; refuses where the shared content has no anchor to name.
+fn merge_chain(doc: &Document, rest: &[String], mut shared: Option<NodeId>) -> Result<Vec<String>, String> {
+    let layout = &doc.layout;
+    let mut bases = Vec::new();
+    let mut j = 0;
+    while let Some(node) = shared {
+        if j + 1 == rest.len() {
+            return Err(format!("`{}` is already set through `<<` or an alias", rest.join(".")));
+        }
+        let content = layout.resolve(node);
+        if !matches!(layout.node(content).kind, Kind::Map { .. }) {
+            return Err(format!("`{}` comes through `<<` or an alias and is not a mapping", rest[..=j].join(".")));
+        }
+        let base = match &layout.node(node).kind {
+            Kind::Alias { .. } => alias_text(doc, node),
+            _ if layout.node(node).anchored => format!("*{}", anchor_name(doc, node)),
+            _ => {
+                return Err(format!(
+                    "`{}` comes through `<<` or an alias and has no anchor of its own to merge back; \
+                     add the keys where it is defined, or give it an anchor",
+                    rest[..=j].join(".")
+                ))
+            }
+        };
+        bases.push(base);
+        j += 1;
+        shared = layout.lookup(content, &rest[j], 0).map(|(n, _)| n);
+    }
+    Ok(bases)
 }
 
 fn alias_text(doc: &Document, alias: NodeId) -> String {

@@ -30,6 +30,18 @@ impl Tree {
         }
     }
 
+    /// Marks the branches along `path` as merging `bases` (one per leading key).
+    pub fn set_bases(&mut self, path: &[String], bases: &[String]) {
+        let (Some(key), Some(base)) = (path.first(), bases.first()) else { return };
+        let Tree::Branch { children, .. } = self else { return };
+        if let Some(child @ Tree::Branch { .. }) = children.get_mut(key) {
+            if let Tree::Branch { base: b, .. } = child {
+                *b = Some(base.clone());
+            }
+            child.set_bases(&path[1..], &bases[1..]);
+        }
+    }
+
     pub fn notes(&self) -> Vec<&str> {
         match self {
             Tree::Leaf { note, .. } => note.as_deref().into_iter().collect(),
