@@ -35,13 +35,16 @@ impl Pass for Healthcheck {
             (Some(fallback), [port]) => {
                 let test: Vec<String> = fallback.test.iter().map(|t| t.replace("{port}", port)).collect();
                 let note = fallback.note.replace("{port}", port);
+                let what = match image {
+                    Some(i) => format!("`{i}` is not in the probe catalogue"),
+                    None => "the service builds its own image".to_string(),
+                };
                 out.report(
                     Severity::Warning,
                     &["healthcheck", "test"],
                     format!(
-                        "assumed healthcheck: `{}` is not in the probe catalogue, so it got the profile's HTTP probe on port {port}; \
-                         check that it answers GET /health or write a real probe",
-                        image.unwrap_or("(no image)")
+                        "assumed healthcheck: {what}, so it got the profile's HTTP probe on port {port}; \
+                         check that it answers GET /health or write a real probe"
                     ),
                 );
                 add(out, rule, strings(&test), Some(note));
@@ -53,7 +56,7 @@ impl Pass for Healthcheck {
                 };
                 let why = match ports.map(|p| p.len()) {
                     None => "a container port of it is not a fixed number".to_string(),
-                    Some(0) => "it publishes no container port".to_string(),
+                    Some(0) => "it publishes no TCP container port".to_string(),
                     Some(n) => format!("it has {n} container ports"),
                 };
                 out.report(
