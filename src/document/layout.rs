@@ -17,15 +17,28 @@ pub enum Style {
     SingleQuoted,
     DoubleQuoted,
     /// `|` or `>`; `keep` is the `+` chomping indicator (trailing blank lines are content).
-    Block { keep: bool },
+    Block {
+        keep: bool,
+    },
 }
 
 #[derive(Debug, Clone)]
 pub enum Kind {
-    Scalar { value: String, style: Style },
-    Map { flow: bool, entries: Vec<(NodeId, NodeId)> },
-    Seq { flow: bool, items: Vec<NodeId> },
-    Alias { target: NodeId },
+    Scalar {
+        value: String,
+        style: Style,
+    },
+    Map {
+        flow: bool,
+        entries: Vec<(NodeId, NodeId)>,
+    },
+    Seq {
+        flow: bool,
+        items: Vec<NodeId>,
+    },
+    Alias {
+        target: NodeId,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -136,7 +149,10 @@ impl Layout {
                     }
                     v
                 }),
-                Kind::Seq { items, .. } => step.parse::<usize>().ok().and_then(|i| items.get(i).copied()),
+                Kind::Seq { items, .. } => step
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|i| items.get(i).copied()),
                 _ => None,
             };
             match next {
@@ -168,12 +184,18 @@ impl Offsets<'_> {
             return char_index.min(self.text.len());
         }
         while self.chars < char_index && self.bytes < self.text.len() {
-            let c = self.text[self.bytes..].chars().next().map_or(1, char::len_utf8);
+            let c = self.text[self.bytes..]
+                .chars()
+                .next()
+                .map_or(1, char::len_utf8);
             self.bytes += c;
             self.chars += 1;
         }
         while self.chars > char_index {
-            let c = self.text[..self.bytes].chars().next_back().map_or(1, char::len_utf8);
+            let c = self.text[..self.bytes]
+                .chars()
+                .next_back()
+                .map_or(1, char::len_utf8);
             self.bytes -= c;
             self.chars -= 1;
         }
@@ -190,7 +212,12 @@ pub fn build(text: &str, file: &str) -> Result<Layout, Error> {
     let mut b = Builder {
         text,
         file,
-        offsets: Offsets { text, ascii: text.is_ascii(), chars: 0, bytes: 0 },
+        offsets: Offsets {
+            text,
+            ascii: text.is_ascii(),
+            chars: 0,
+            bytes: 0,
+        },
         nodes: Vec::new(),
         anchors: HashMap::new(),
         stack: Vec::new(),
@@ -205,14 +232,20 @@ pub fn build(text: &str, file: &str) -> Result<Layout, Error> {
         })?;
         b.event(event, span)?;
     }
-    let root = b.root.ok_or_else(|| Error::new(file, "empty compose file: it holds no YAML document"))?;
-    Ok(Layout { nodes: b.nodes, root })
+    let root = b
+        .root
+        .ok_or_else(|| Error::new(file, "empty compose file: it holds no YAML document"))?;
+    Ok(Layout {
+        nodes: b.nodes,
+        root,
+    })
 }
 
 fn syntax_error(text: &str, file: &str, line: usize, col: usize, info: &str) -> Error {
     let line_text = text.lines().nth(line.saturating_sub(1)).unwrap_or("");
     let message = if info.contains("tab") || line_text.starts_with('\t') {
-        "tab character in indentation: YAML allows only spaces there; replace the tabs with spaces".to_string()
+        "tab character in indentation: YAML allows only spaces there; replace the tabs with spaces"
+            .to_string()
     } else {
         format!("invalid YAML: {info}")
     };
@@ -264,7 +297,10 @@ impl Builder<'_> {
                 };
                 let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix));
                 let node = Node {
-                    kind: Kind::Scalar { value: value.into_owned(), style },
+                    kind: Kind::Scalar {
+                        value: value.into_owned(),
+                        style,
+                    },
                     start,
                     end,
                     line,
@@ -277,7 +313,12 @@ impl Builder<'_> {
             }
             Event::Alias(anchor) => {
                 let target = *self.anchors.get(&anchor).ok_or_else(|| {
-                    Error::at(self.file, line, col, "alias to an unknown anchor".to_string())
+                    Error::at(
+                        self.file,
+                        line,
+                        col,
+                        "alias to an unknown anchor".to_string(),
+                    )
                 })?;
                 let end = self.offsets.byte(span.end.index());
                 let expanded = self.nodes[target].expanded;
@@ -295,7 +336,8 @@ impl Builder<'_> {
             }
             Event::MappingStart(..) | Event::SequenceStart(..) => {
                 let is_map = matches!(event, Event::MappingStart(..));
-                let (Event::MappingStart(anchor, tag) | Event::SequenceStart(anchor, tag)) = event else {
+                let (Event::MappingStart(anchor, tag) | Event::SequenceStart(anchor, tag)) = event
+                else {
                     return Ok(());
                 };
                 if self.stack.len() >= MAX_DEPTH {
@@ -311,9 +353,15 @@ impl Builder<'_> {
                     matches!(rest.first(), Some(b'{' | b'['))
                 });
                 let kind = if is_map {
-                    Kind::Map { flow, entries: Vec::new() }
+                    Kind::Map {
+                        flow,
+                        entries: Vec::new(),
+                    }
                 } else {
-                    Kind::Seq { flow, items: Vec::new() }
+                    Kind::Seq {
+                        flow,
+                        items: Vec::new(),
+                    }
                 };
                 let node = Node {
                     kind,
@@ -330,23 +378,36 @@ impl Builder<'_> {
                 if anchor != 0 {
                     self.anchors.insert(anchor, id);
                 }
-                self.stack.push(if is_map { Open::Map { id, key: None } } else { Open::Seq { id } });
+                self.stack.push(if is_map {
+                    Open::Map { id, key: None }
+                } else {
+                    Open::Seq { id }
+                });
             }
             Event::MappingEnd | Event::SequenceEnd => {
                 let id = match self.stack.pop() {
                     Some(Open::Map { id, .. } | Open::Seq { id }) => id,
                     None => return Ok(()),
                 };
-                let flow = matches!(self.nodes[id].kind, Kind::Map { flow: true, .. } | Kind::Seq { flow: true, .. });
+                let flow = matches!(
+                    self.nodes[id].kind,
+                    Kind::Map { flow: true, .. } | Kind::Seq { flow: true, .. }
+                );
                 let children: Vec<NodeId> = match &self.nodes[id].kind {
-                    Kind::Map { entries, .. } => entries.iter().flat_map(|(k, v)| [*k, *v]).collect(),
+                    Kind::Map { entries, .. } => {
+                        entries.iter().flat_map(|(k, v)| [*k, *v]).collect()
+                    }
                     Kind::Seq { items, .. } => items.clone(),
                     _ => Vec::new(),
                 };
                 self.nodes[id].end = if flow {
                     start + 1
                 } else {
-                    children.iter().map(|c| self.nodes[*c].end).max().unwrap_or(self.nodes[id].start)
+                    children
+                        .iter()
+                        .map(|c| self.nodes[*c].end)
+                        .max()
+                        .unwrap_or(self.nodes[id].start)
                 };
                 let mut expanded: u64 = 1;
                 for c in children {
@@ -397,8 +458,9 @@ impl Builder<'_> {
                     let map = *map;
                     if let Some(name) = self.scalar_key(id) {
                         if let Kind::Map { entries, .. } = &self.nodes[map].kind {
-                            if let Some((first, _)) =
-                                entries.iter().find(|(k, _)| self.scalar_key(*k).as_deref() == Some(&name))
+                            if let Some((first, _)) = entries
+                                .iter()
+                                .find(|(k, _)| self.scalar_key(*k).as_deref() == Some(&name))
                             {
                                 let (n, f) = (&self.nodes[id], &self.nodes[*first]);
                                 return Err(Error::at(
@@ -433,11 +495,16 @@ impl Builder<'_> {
     /// right after the key's `:`, so edits that replace it stay on the key's line.
     fn pin_empty_value(&mut self, key: NodeId, value: NodeId) {
         let n = &self.nodes[value];
-        if !matches!(&n.kind, Kind::Scalar { value, style: Style::Plain } if value.is_empty()) || n.tag.is_some() || n.anchored {
+        if !matches!(&n.kind, Kind::Scalar { value, style: Style::Plain } if value.is_empty())
+            || n.tag.is_some()
+            || n.anchored
+        {
             return;
         }
         let after_key = self.nodes[key].end;
-        let colon = self.text[after_key..].find(':').map_or(after_key, |p| after_key + p + 1);
+        let colon = self.text[after_key..]
+            .find(':')
+            .map_or(after_key, |p| after_key + p + 1);
         let n = &mut self.nodes[value];
         n.start = colon;
         n.end = colon;
@@ -453,7 +520,11 @@ impl Builder<'_> {
     /// End of a quoted scalar: its closing quote (the parser's span may run on to a comment).
     fn quoted_end(&self, start: usize, style: Style) -> usize {
         let bytes = self.text.as_bytes();
-        let Some(open) = bytes[start..].iter().position(|b| *b == b'"' || *b == b'\'').map(|p| p + start) else {
+        let Some(open) = bytes[start..]
+            .iter()
+            .position(|b| *b == b'"' || *b == b'\'')
+            .map(|p| p + start)
+        else {
             return start;
         };
         let mut i = open + 1;
@@ -481,8 +552,13 @@ impl Builder<'_> {
         let header_line_end = before.trim_end_matches([' ', '\n', '\r']).len();
         let line_start = before[..header_line_end].rfind('\n').map_or(0, |p| p + 1);
         let line = &before[line_start..header_line_end];
-        let Some(pos) = line.rfind(['|', '>']) else { return false };
-        line[pos..].split('#').next().is_some_and(|h| h.contains('+'))
+        let Some(pos) = line.rfind(['|', '>']) else {
+            return false;
+        };
+        line[pos..]
+            .split('#')
+            .next()
+            .is_some_and(|h| h.contains('+'))
     }
 
     /// End of a block scalar: its last content line (for `|+`, its last trailing blank
@@ -491,14 +567,20 @@ impl Builder<'_> {
     fn block_end(&self, content: usize, keep: bool) -> usize {
         let text = self.text;
         let line_start = text[..content].rfind('\n').map_or(0, |p| p + 1);
-        let indent = text[line_start..].bytes().take_while(|b| *b == b' ').count();
+        let indent = text[line_start..]
+            .bytes()
+            .take_while(|b| *b == b' ')
+            .count();
         let mut end = content;
         let mut pos = line_start;
         let mut last_content_end = content;
         while pos < text.len() {
             let eol = text[pos..].find('\n').map_or(text.len(), |p| pos + p);
             let line = &text[pos..eol];
-            let blank = line.trim_end_matches('\r').trim_start_matches(' ').is_empty();
+            let blank = line
+                .trim_end_matches('\r')
+                .trim_start_matches(' ')
+                .is_empty();
             let this_indent = line.bytes().take_while(|b| *b == b' ').count();
             if !blank && this_indent < indent {
                 break;
@@ -523,7 +605,10 @@ fn skip_properties(mut rest: &[u8]) -> &[u8] {
     loop {
         match rest.first() {
             Some(b'&' | b'!') => {
-                let n = rest.iter().position(|b| b.is_ascii_whitespace()).unwrap_or(rest.len());
+                let n = rest
+                    .iter()
+                    .position(|b| b.is_ascii_whitespace())
+                    .unwrap_or(rest.len());
                 rest = &rest[n..];
             }
             Some(b' ' | b'\t' | b'\n' | b'\r') => rest = &rest[1..],

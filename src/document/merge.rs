@@ -10,7 +10,9 @@ pub fn merge_keys(value: &mut Value) -> Result<(), String> {
             for (_, v) in map.iter_mut() {
                 merge_keys(v)?;
             }
-            let Some(merge) = map.remove("<<") else { return Ok(()) };
+            let Some(merge) = map.remove("<<") else {
+                return Ok(());
+            };
             let sources = match merge {
                 Value::Mapping(m) => vec![m],
                 Value::Sequence(items) => items

@@ -53,7 +53,9 @@ pub fn apply(doc: &Document, changes: &[Change]) -> Edited {
                     base: found.alias_base.clone(),
                     tree: Tree::branch(),
                 });
-                target.tree.insert(&found.rest, change.value.clone(), change.note.clone());
+                target
+                    .tree
+                    .insert(&found.rest, change.value.clone(), change.note.clone());
                 target.tree.set_bases(&found.rest, &found.key_bases);
                 applied.push(change.clone());
             }
@@ -64,7 +66,11 @@ pub fn apply(doc: &Document, changes: &[Change]) -> Edited {
     for target in targets.values() {
         splice_target(doc, target, &mut splices);
     }
-    Edited { text: splice(&doc.text, splices), applied, refused }
+    Edited {
+        text: splice(&doc.text, splices),
+        applied,
+        refused,
+    }
 }
 
 struct Found {
@@ -83,21 +89,35 @@ struct Found {
 /// Walks the change's path through the text's nodes to the place where it must be written.
 fn locate(doc: &Document, change: &Change) -> Result<Found, String> {
     let layout = &doc.layout;
-    let (services_key, services) = layout.get(layout.root, "services").ok_or("the file has no `services` mapping")?;
+    let (services_key, services) = layout
+        .get(layout.root, "services")
+        .ok_or("the file has no `services` mapping")?;
     let services = layout.resolve(services);
     let (key, mut node) = layout
         .get(services, &change.service)
         .ok_or_else(|| format!("service `{}` is not written in the file", change.service))?;
     let mut owner_col = layout.node(key).col - 1;
     let mut in_flow = matches!(layout.node(services).kind, Kind::Map { flow: true, .. });
-    let mut step = if in_flow { 2 } else { layout.node(key).col.saturating_sub(layout.node(services_key).col).max(1) };
+    let mut step = if in_flow {
+        2
+    } else {
+        layout
+            .node(key)
+            .col
+            .saturating_sub(layout.node(services_key).col)
+            .max(1)
+    };
     let path = &change.path;
     let mut i = 0;
     loop {
         let here = layout.node(node);
         let (place, alias_base, shared) = match &here.kind {
             // The alias's content is shared: the value becomes a mapping that merges it back.
-            Kind::Alias { target } => (Place::Replace(node), Some(alias_text(doc, node)), layout.lookup(*target, &path[i], 0)),
+            Kind::Alias { target } => (
+                Place::Replace(node),
+                Some(alias_text(doc, node)),
+                layout.lookup(*target, &path[i], 0),
+            ),
             Kind::Map { flow, entries } => {
                 if let Some((first_key, _)) = entries.first() {
                     let col = layout.node(*first_key).col - 1;
@@ -121,7 +141,15 @@ fn locate(doc: &Document, change: &Change) -> Result<Found, String> {
             _ => return Err(format!("`{}` is not a mapping", path[..i].join("."))),
         };
         let key_bases = merge_chain(doc, &path[i..], shared.map(|(n, _)| n))?;
-        return Ok(Found { place, rest: path[i..].to_vec(), owner_col, step, in_flow, alias_base, key_bases });
+        return Ok(Found {
+            place,
+            rest: path[i..].to_vec(),
+            owner_col,
+            step,
+            in_flow,
+            alias_base,
+            key_bases,
+        });
     }
 }
 
@@ -129,28 +157,36 @@ fn locate(doc: &Document, change: &Change) -> Result<Found, String> {
 /// content back (`<<` merges one level deep, so a new `deploy:` would hide the old one).
 /// Follows `rest` through the shared content while it has the keys, and returns the
 /// alias for each such key; refuses where the shared content has no anchor to name.
-fn merge_chain(doc: &Document, rest: &[String], mut shared: Option<NodeId>) -> Result<Vec<String>, String> {
+fn merge_chain(
+    doc: &Document,
+    rest: &[String],
+    mut shared: Option<NodeId>,
+) -> Result<Vec<String>, String> {
     let layout = &doc.layout;
     let mut bases = Vec::new();
     let mut j = 0;
     while let Some(node) = shared {
         if j + 1 == rest.len() {
-            return Err(format!("`{}` is already set through `<<` or an alias", rest.join(".")));
+            return Err(format!(
+                "`{}` is already set through `<<` or an alias",
+                rest.join(".")
+            ));
         }
         let content = layout.resolve(node);
         if !matches!(layout.node(content).kind, Kind::Map { .. }) {
-            return Err(format!("`{}` comes through `<<` or an alias and is not a mapping", rest[..=j].join(".")));
+            return Err(format!(
+                "`{}` comes through `<<` or an alias and is not a mapping",
+                rest[..=j].join(".")
+            ));
         }
         let base = match &layout.node(node).kind {
             Kind::Alias { .. } => alias_text(doc, node),
             _ if layout.node(node).anchored => format!("*{}", anchor_name(doc, node)),
-            _ => {
-                return Err(format!(
-                    "`{}` comes through `<<` or an alias and has no anchor of its own to merge back; \
+            _ => return Err(format!(
+                "`{}` comes through `<<` or an alias and has no anchor of its own to merge back; \
                      add the keys where it is defined, or give it an anchor",
-                    rest[..=j].join(".")
-                ))
-            }
+                rest[..=j].join(".")
+            )),
         };
         bases.push(base);
         j += 1;
@@ -166,7 +202,11 @@ fn alias_text(doc: &Document, alias: NodeId) -> String {
 
 fn anchor_name(doc: &Document, node: NodeId) -> String {
     let rest = &doc.text[doc.layout.node(node).start..];
-    rest.trim_start_matches('&').split(|c: char| c.is_whitespace()).next().unwrap_or("").to_string()
+    rest.trim_start_matches('&')
+        .split(|c: char| c.is_whitespace())
+        .next()
+        .unwrap_or("")
+        .to_string()
 }
 
 struct Splice {
@@ -181,15 +221,23 @@ fn splice_target(doc: &Document, target: &Target, out: &mut Vec<Splice>) {
     let layout = &doc.layout;
     let text = &doc.text;
     let eol = doc.eol;
-    let Tree::Branch { children, .. } = &target.tree else { return };
+    let Tree::Branch { children, .. } = &target.tree else {
+        return;
+    };
     match target.place {
         Place::Into(map) => {
-            let Kind::Map { flow, entries } = &layout.node(map).kind else { return };
+            let Kind::Map { flow, entries } = &layout.node(map).kind else {
+                return;
+            };
             if *flow {
                 flow_insert(doc, map, entries, children, out);
                 return;
             }
-            let key_col = entries.first().map_or(target.owner_col + target.step, |(k, _)| layout.node(*k).col - 1);
+            let key_col = entries
+                .first()
+                .map_or(target.owner_col + target.step, |(k, _)| {
+                    layout.node(*k).col - 1
+                });
             let pos = next_line_start(text, layout.node(map).end);
             let mut lines = String::new();
             render::block(&mut lines, children, key_col, target.step, eol);
@@ -201,13 +249,23 @@ fn splice_target(doc: &Document, target: &Target, out: &mut Vec<Splice>) {
                 let mut t = String::from("{");
                 render::flow_entries(&mut t, target.base.as_deref(), children, ", ");
                 t.push('}');
-                out.push(Splice { start: n.start, end: n.end, order: 0, text: t });
+                out.push(Splice {
+                    start: n.start,
+                    end: n.end,
+                    order: 0,
+                    text: t,
+                });
                 note_splice(doc, n.end, &target.tree, out);
                 return;
             }
             // `key: *dep` becomes `key:` followed by an indented block that merges `*dep` back.
             let ws = text[..n.start].trim_end_matches(' ').len();
-            out.push(Splice { start: ws, end: n.end, order: 0, text: String::new() });
+            out.push(Splice {
+                start: ws,
+                end: n.end,
+                order: 0,
+                text: String::new(),
+            });
             let indent = target.owner_col + target.step;
             let mut lines = String::new();
             if let Some(base) = &target.base {
@@ -217,7 +275,13 @@ fn splice_target(doc: &Document, target: &Target, out: &mut Vec<Splice>) {
                 lines.push_str(eol);
             }
             render::block(&mut lines, children, indent, target.step, eol);
-            out.push(block_splice(text, next_line_start(text, n.end), lines, indent, eol));
+            out.push(block_splice(
+                text,
+                next_line_start(text, n.end),
+                lines,
+                indent,
+                eol,
+            ));
         }
     }
 }
@@ -229,7 +293,12 @@ fn block_splice(text: &str, pos: usize, mut lines: String, indent: usize, eol: &
         lines.truncate(lines.len() - eol.len());
         lines.insert_str(0, eol);
     }
-    Splice { start: pos, end: pos, order: usize::MAX - indent, text: lines }
+    Splice {
+        start: pos,
+        end: pos,
+        order: usize::MAX - indent,
+        text: lines,
+    }
 }
 
 fn flow_insert(
@@ -244,10 +313,14 @@ fn flow_insert(
     let node = layout.node(map);
     let mut t = String::new();
     let pos = match entries.last() {
-        None => text[node.start..].find('{').map_or(node.start, |p| node.start + p + 1),
+        None => text[node.start..]
+            .find('{')
+            .map_or(node.start, |p| node.start + p + 1),
         Some((k, v)) => {
             let end = layout.node(*k).end.max(layout.node(*v).end);
-            let open = text[node.start..].find('{').map_or(node.start, |p| node.start + p);
+            let open = text[node.start..]
+                .find('{')
+                .map_or(node.start, |p| node.start + p);
             let sep = if text[open..end].contains('\n') {
                 format!(",{}{}", doc.eol, " ".repeat(layout.node(*k).col - 1))
             } else {
@@ -255,14 +328,40 @@ fn flow_insert(
             };
             t.push_str(&sep);
             render::flow_entries(&mut t, None, children, &sep);
-            out.push(Splice { start: end, end, order: 0, text: t });
-            note_splice(doc, node.end, &Tree::Branch { base: None, children: children.clone() }, out);
+            out.push(Splice {
+                start: end,
+                end,
+                order: 0,
+                text: t,
+            });
+            note_splice(
+                doc,
+                node.end,
+                &Tree::Branch {
+                    base: None,
+                    children: children.clone(),
+                },
+                out,
+            );
             return;
         }
     };
     render::flow_entries(&mut t, None, children, ", ");
-    out.push(Splice { start: pos, end: pos, order: 0, text: t });
-    note_splice(doc, node.end, &Tree::Branch { base: None, children: children.clone() }, out);
+    out.push(Splice {
+        start: pos,
+        end: pos,
+        order: 0,
+        text: t,
+    });
+    note_splice(
+        doc,
+        node.end,
+        &Tree::Branch {
+            base: None,
+            children: children.clone(),
+        },
+        out,
+    );
 }
 
 /// Notes (assumption markers) of flow insertions go at the end of the line where the
@@ -274,21 +373,33 @@ fn note_splice(doc: &Document, after: usize, tree: &Tree, out: &mut Vec<Splice>)
     }
     let text = &doc.text;
     let line_end = text[after..].find('\n').map_or(text.len(), |p| after + p);
-    let line_end = if text[..line_end].ends_with('\r') { line_end - 1 } else { line_end };
+    let line_end = if text[..line_end].ends_with('\r') {
+        line_end - 1
+    } else {
+        line_end
+    };
     if text[after..line_end].contains('#') {
         return;
     }
-    out.push(Splice { start: line_end, end: line_end, order: 0, text: format!(" # {}", notes.join("; ")) });
+    out.push(Splice {
+        start: line_end,
+        end: line_end,
+        order: 0,
+        text: format!(" # {}", notes.join("; ")),
+    });
 }
 
 /// The start of the line after the one holding `pos` (the text's end if there is none).
 fn next_line_start(text: &str, pos: usize) -> usize {
-    text[pos.min(text.len())..].find('\n').map_or(text.len(), |p| pos + p + 1)
+    text[pos.min(text.len())..]
+        .find('\n')
+        .map_or(text.len(), |p| pos + p + 1)
 }
 
 fn splice(text: &str, mut splices: Vec<Splice>) -> String {
     splices.sort_by_key(|s| (s.start, s.order));
-    let mut out = String::with_capacity(text.len() + splices.iter().map(|s| s.text.len()).sum::<usize>());
+    let mut out =
+        String::with_capacity(text.len() + splices.iter().map(|s| s.text.len()).sum::<usize>());
     let mut at = 0;
     for s in splices {
         if s.start < at {

@@ -8,32 +8,50 @@ use yaml_serde::Value;
 /// The keys and values to insert at one place, nested.
 #[derive(Debug, Clone)]
 pub enum Tree {
-    Leaf { value: Value, note: Option<String> },
+    Leaf {
+        value: Value,
+        note: Option<String>,
+    },
     /// A mapping; `base` is an alias (`*name`) merged into it with `<<`.
-    Branch { base: Option<String>, children: IndexMap<String, Tree> },
+    Branch {
+        base: Option<String>,
+        children: IndexMap<String, Tree>,
+    },
 }
 
 impl Tree {
     pub fn branch() -> Tree {
-        Tree::Branch { base: None, children: IndexMap::new() }
+        Tree::Branch {
+            base: None,
+            children: IndexMap::new(),
+        }
     }
 
     /// Adds `value` at `path` below this branch.
     pub fn insert(&mut self, path: &[String], value: Value, note: Option<String>) {
-        let Tree::Branch { children, .. } = self else { return };
+        let Tree::Branch { children, .. } = self else {
+            return;
+        };
         match path {
             [] => {}
             [last] => {
                 children.insert(last.clone(), Tree::Leaf { value, note });
             }
-            [first, rest @ ..] => children.entry(first.clone()).or_insert_with(Tree::branch).insert(rest, value, note),
+            [first, rest @ ..] => children
+                .entry(first.clone())
+                .or_insert_with(Tree::branch)
+                .insert(rest, value, note),
         }
     }
 
     /// Marks the branches along `path` as merging `bases` (one per leading key).
     pub fn set_bases(&mut self, path: &[String], bases: &[String]) {
-        let (Some(key), Some(base)) = (path.first(), bases.first()) else { return };
-        let Tree::Branch { children, .. } = self else { return };
+        let (Some(key), Some(base)) = (path.first(), bases.first()) else {
+            return;
+        };
+        let Tree::Branch { children, .. } = self else {
+            return;
+        };
         if let Some(child @ Tree::Branch { .. }) = children.get_mut(key) {
             if let Tree::Branch { base: b, .. } = child {
                 *b = Some(base.clone());
@@ -51,7 +69,13 @@ impl Tree {
 }
 
 /// Block lines for the children of a branch, each at `indent` spaces, ending in `eol`.
-pub fn block(out: &mut String, children: &IndexMap<String, Tree>, indent: usize, step: usize, eol: &str) {
+pub fn block(
+    out: &mut String,
+    children: &IndexMap<String, Tree>,
+    indent: usize,
+    step: usize,
+    eol: &str,
+) {
     for (key, tree) in children {
         out.extend(std::iter::repeat_n(' ', indent));
         out.push_str(&scalar(key));
@@ -81,7 +105,12 @@ pub fn block(out: &mut String, children: &IndexMap<String, Tree>, indent: usize,
 }
 
 /// `key: value` pairs in flow style, joined by `sep`.
-pub fn flow_entries(out: &mut String, base: Option<&str>, children: &IndexMap<String, Tree>, sep: &str) {
+pub fn flow_entries(
+    out: &mut String,
+    base: Option<&str>,
+    children: &IndexMap<String, Tree>,
+    sep: &str,
+) {
     let mut first = true;
     if let Some(base) = base {
         out.push_str("<<: ");
@@ -152,22 +181,33 @@ pub fn scalar(s: &str) -> String {
 }
 
 fn plain_is_safe(s: &str) -> bool {
-    let Some(first) = s.chars().next() else { return false };
+    let Some(first) = s.chars().next() else {
+        return false;
+    };
     if s.trim() != s || "-?:,[]{}#&*!|>'\"%@`".contains(first) {
         return false;
     }
-    if s.contains(": ") || s.contains(" #") || s.ends_with(':') || s.chars().any(|c| c.is_control() || "{}[],".contains(c)) {
+    if s.contains(": ")
+        || s.contains(" #")
+        || s.ends_with(':')
+        || s.chars().any(|c| c.is_control() || "{}[],".contains(c))
+    {
         return false;
     }
     let lower = s.to_ascii_lowercase();
-    let special = ["null", "~", "true", "false", "yes", "no", "on", "off", "y", "n", ".inf", ".nan", "-.inf", "+.inf"];
+    let special = [
+        "null", "~", "true", "false", "yes", "no", "on", "off", "y", "n", ".inf", ".nan", "-.inf",
+        "+.inf",
+    ];
     if special.contains(&lower.as_str()) {
         return false;
     }
     // Anything that starts like a number and holds only number characters could be one
     // (ints, floats, hex, octal, YAML 1.1 sexagesimal `2222:22`).
     let numeric_start = first.is_ascii_digit() || "+-.".contains(first);
-    !(numeric_start && s.chars().all(|c| c.is_ascii_hexdigit() || "._:+-xXoO".contains(c)))
+    !(numeric_start
+        && s.chars()
+            .all(|c| c.is_ascii_hexdigit() || "._:+-xXoO".contains(c)))
 }
 
 pub fn double_quoted(s: &str) -> String {

@@ -14,7 +14,9 @@ impl Pass for Init {
     }
 
     fn run(&self, service: &Service, out: &mut Out) {
-        let Some(rule) = &service.profile.init else { return };
+        let Some(rule) = &service.profile.init else {
+            return;
+        };
         if service.is_set(&["init"]) {
             return;
         }
@@ -31,7 +33,11 @@ impl Pass for Init {
         }
         if let Some(program) = first_word(service.get(&["entrypoint"])) {
             let base = program.rsplit('/').next().unwrap_or(&program);
-            if rule.own_init_entrypoints.iter().any(|p| p == &program || p == base) {
+            if rule
+                .own_init_entrypoints
+                .iter()
+                .any(|p| p == &program || p == base)
+            {
                 out.report(
                     Severity::Info,
                     &["entrypoint"],

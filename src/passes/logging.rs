@@ -13,7 +13,9 @@ impl Pass for Logging {
     }
 
     fn run(&self, service: &Service, out: &mut Out) {
-        let Some(rule) = &service.profile.logging else { return };
+        let Some(rule) = &service.profile.logging else {
+            return;
+        };
         match service.get(&["logging"]) {
             None => out.add(&["logging", "driver"], rule.driver.as_str()),
             Some(Value::Mapping(_)) => match service.str(&["logging", "driver"]) {

@@ -109,7 +109,9 @@ impl Out<'_> {
 /// Runs every pass over every service, in file order.
 pub fn plan(doc: &Document, profile: &Profile) -> Plan {
     let mut plan = Plan::default();
-    let Some(services) = doc.services() else { return plan };
+    let Some(services) = doc.services() else {
+        return plan;
+    };
     let file_skips = skip_list(doc.value.get("x-compose-harden"));
     for (name, value) in services {
         let Some(name) = name.as_str() else { continue };
@@ -133,16 +135,33 @@ pub fn plan(doc: &Document, profile: &Profile) -> Plan {
                     severity: Severity::Warning,
                     service: name.to_string(),
                     path: vec!["x-compose-harden".to_string()],
-                    message: format!("unknown pass `{skip}` in x-compose-harden.skip (passes: {})", names.join(", ")),
+                    message: format!(
+                        "unknown pass `{skip}` in x-compose-harden.skip (passes: {})",
+                        names.join(", ")
+                    ),
                 });
             }
         }
         for pass in PASSES {
-            if file_skips.iter().chain(&own_skips).any(|s| s == pass.name()) {
+            if file_skips
+                .iter()
+                .chain(&own_skips)
+                .any(|s| s == pass.name())
+            {
                 continue;
             }
-            let mut out = Out { pass: pass.name(), service: name, changes: Vec::new(), findings: Vec::new() };
-            let current = Service { name, value: &view, all: services, profile };
+            let mut out = Out {
+                pass: pass.name(),
+                service: name,
+                changes: Vec::new(),
+                findings: Vec::new(),
+            };
+            let current = Service {
+                name,
+                value: &view,
+                all: services,
+                profile,
+            };
             pass.run(&current, &mut out);
             for change in &out.changes {
                 set_path(&mut view, &change.path, change.value.clone());
@@ -158,16 +177,25 @@ fn skip_list(settings: Option<&Value>) -> Vec<String> {
     settings
         .and_then(|s| s.get("skip"))
         .and_then(Value::as_sequence)
-        .map(|items| items.iter().filter_map(|i| i.as_str().map(str::to_string)).collect())
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|i| i.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 /// Sets `path` in a mapping, creating (or replacing non-mapping) parents as needed.
 pub fn set_path(map: &mut Mapping, path: &[String], value: Value) {
-    let Some((last, parents)) = path.split_last() else { return };
+    let Some((last, parents)) = path.split_last() else {
+        return;
+    };
     let mut here = map;
     for key in parents {
-        let entry = here.entry(Value::from(key.as_str())).or_insert_with(|| Value::Mapping(Mapping::new()));
+        let entry = here
+            .entry(Value::from(key.as_str()))
+            .or_insert_with(|| Value::Mapping(Mapping::new()));
         if !entry.is_mapping() {
             *entry = Value::Mapping(Mapping::new());
         }

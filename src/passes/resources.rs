@@ -49,13 +49,18 @@ impl Pass for Resources {
     }
 
     fn run(&self, service: &Service, out: &mut Out) {
-        let Some(rule) = &service.profile.resources else { return };
+        let Some(rule) = &service.profile.resources else {
+            return;
+        };
         for prefix in [&["deploy"][..], &["deploy", "resources"]] {
             if service.get(prefix).is_some_and(|v| !v.is_mapping()) {
                 out.report(
                     Severity::Info,
                     prefix,
-                    format!("resources not added: `{}` is set to a value that is not a mapping", prefix.join(".")),
+                    format!(
+                        "resources not added: `{}` is set to a value that is not a mapping",
+                        prefix.join(".")
+                    ),
                 );
                 return;
             }
@@ -67,11 +72,32 @@ impl Pass for Resources {
             };
             // Limits first, so a reservation added next can look at the final limit.
             if let Some(value) = wanted(&rule.limits) {
-                fill(service, out, leaf, &LIMITS, leaf.limit_legacy, &value, Bound::AtLeast(user(service, &RESERVATIONS, leaf.key, leaf.reservation_same_unit)));
+                fill(
+                    service,
+                    out,
+                    leaf,
+                    &LIMITS,
+                    leaf.limit_legacy,
+                    &value,
+                    Bound::AtLeast(user(
+                        service,
+                        &RESERVATIONS,
+                        leaf.key,
+                        leaf.reservation_same_unit,
+                    )),
+                );
             }
             if let Some(value) = wanted(&rule.reservations) {
                 let limit = user(service, &LIMITS, leaf.key, leaf.limit_same_unit);
-                fill(service, out, leaf, &RESERVATIONS, leaf.reservation_legacy, &value, Bound::AtMost(limit));
+                fill(
+                    service,
+                    out,
+                    leaf,
+                    &RESERVATIONS,
+                    leaf.reservation_legacy,
+                    &value,
+                    Bound::AtMost(limit),
+                );
             }
         }
     }
@@ -85,15 +111,30 @@ enum Bound<'a> {
     AtMost(UserValue<'a>),
 }
 
-fn user<'a>(service: &'a Service, base: &[&str], key: &str, legacy: &[&'static str]) -> UserValue<'a> {
+fn user<'a>(
+    service: &'a Service,
+    base: &[&str],
+    key: &str,
+    legacy: &[&'static str],
+) -> UserValue<'a> {
     let path: Vec<&str> = base.iter().copied().chain([key]).collect();
     if let Some(v) = service.get(&path) {
         return Some((path.join("."), v));
     }
-    legacy.iter().find_map(|l| service.get(&[l]).map(|v| (l.to_string(), v)))
+    legacy
+        .iter()
+        .find_map(|l| service.get(&[l]).map(|v| (l.to_string(), v)))
 }
 
-fn fill(service: &Service, out: &mut Out, leaf: &Leaf, base: &[&str], legacy: &[&str], value: &str, bound: Bound) {
+fn fill(
+    service: &Service,
+    out: &mut Out,
+    leaf: &Leaf,
+    base: &[&str],
+    legacy: &[&str],
+    value: &str,
+    bound: Bound,
+) {
     let path: Vec<&str> = base.iter().copied().chain([leaf.key]).collect();
     if service.is_set(&path) || legacy.iter().any(|l| service.is_set(&[l])) {
         return;
@@ -105,7 +146,8 @@ fn fill(service: &Service, out: &mut Out, leaf: &Leaf, base: &[&str], legacy: &[
     };
     let mut chosen = Value::from(value);
     if let Some((other_path, other_value)) = other {
-        let (Some(mine), Some(theirs)) = ((leaf.amount)(&chosen), (leaf.amount)(other_value)) else {
+        let (Some(mine), Some(theirs)) = ((leaf.amount)(&chosen), (leaf.amount)(other_value))
+        else {
             out.report(
                 Severity::Warning,
                 &path,
@@ -113,7 +155,11 @@ fn fill(service: &Service, out: &mut Out, leaf: &Leaf, base: &[&str], legacy: &[
             );
             return;
         };
-        let crosses = if at_least { mine < theirs } else { mine > theirs };
+        let crosses = if at_least {
+            mine < theirs
+        } else {
+            mine > theirs
+        };
         if crosses {
             out.report(
                 Severity::Warning,
@@ -156,7 +202,9 @@ pub fn bytes(v: &Value) -> Option<f64> {
         Value::String(s) => s.trim().to_ascii_lowercase(),
         _ => return None,
     };
-    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
     let (number, unit) = s.split_at(split);
     let number: f64 = number.parse().ok()?;
     let unit = unit.trim().trim_end_matches("ib").trim_end_matches('b');

@@ -13,7 +13,9 @@ impl Pass for Restart {
     }
 
     fn run(&self, service: &Service, out: &mut Out) {
-        let Some(rule) = &service.profile.restart else { return };
+        let Some(rule) = &service.profile.restart else {
+            return;
+        };
         if service.is_set(&["restart"]) || service.is_set(&["deploy", "restart_policy"]) {
             return;
         }
@@ -35,7 +37,11 @@ impl Pass for Restart {
 /// The first service whose `depends_on` waits for `service` to exit successfully.
 fn waits_for_completion(service: &Service) -> Option<String> {
     service.all.iter().find_map(|(name, other)| {
-        let condition = other.get("depends_on")?.as_mapping()?.get(service.name)?.get("condition")?;
+        let condition = other
+            .get("depends_on")?
+            .as_mapping()?
+            .get(service.name)?
+            .get("condition")?;
         (condition.as_str() == Some("service_completed_successfully")).then(|| match name {
             Value::String(s) => s.clone(),
             _ => String::new(),

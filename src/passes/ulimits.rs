@@ -10,7 +10,9 @@ impl Pass for Ulimits {
     }
 
     fn run(&self, service: &Service, out: &mut Out) {
-        let Some(rule) = &service.profile.ulimits else { return };
+        let Some(rule) = &service.profile.ulimits else {
+            return;
+        };
         for (name, limit) in rule {
             if service.is_set(&["ulimits", name]) {
                 continue;

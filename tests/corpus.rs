@@ -1,0 +1,119 @@
+//! Real compose files from public projects (../shared/corpus or $COMPOSE_HARDEN_CORPUS):
+//! every one hardens, stays accepted by the real Docker Compose, loses nothing and is a
+//! fixed point. Skips with a notice where the corpus or the oracle is absent; CI requires both.
+
+mod common;
+
+use std::fs;
+use std::path::PathBuf;
+
+fn corpus_files() -> Option<Vec<PathBuf>> {
+    let root = common::corpus()?;
+    let mut files = Vec::new();
+    for sub in ["awesome-compose", "casaos-appstore"] {
+        let dir = root.join(sub);
+        let entries = fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        files.extend(
+            entries
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "yml" || x == "yaml")),
+        );
+    }
+    files.sort();
+    assert!(
+        files.len() >= 200,
+        "the corpus has {} files; expected the full set",
+        files.len()
+    );
+    Some(files)
+}
+
+#[test]
+fn corpus_hardens_idempotently_and_loses_nothing() {
+    let Some(files) = corpus_files() else { return };
+    let profile = compose_harden::Profile::load("production").expect("built-in profile");
+    let mut failures = Vec::new();
+    let mut changed = 0;
+    for file in &files {
+        let bytes = fs::read(file).expect("corpus file");
+        let name = file.display().to_string();
+        let outcome = match compose_harden::harden(&name, &bytes, &profile) {
+            Ok(o) => o,
+            Err(e) => {
+                failures.push(e.to_string());
+                continue;
+            }
+        };
+        changed += usize::from(outcome.changed());
+        if let Err(e) = common::keeps_every_line(&outcome.input, &outcome.output) {
+            failures.push(format!("{name}: {e}"));
+        }
+        match compose_harden::harden(&name, outcome.output.as_bytes(), &profile) {
+            Ok(again) if again.changed() => {
+                failures.push(format!("{name}: a second apply changed it"))
+            }
+            Ok(_) => {}
+            Err(e) => failures.push(format!("{name}: the output does not harden again: {e}")),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} corpus failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert!(
+        changed * 10 >= files.len() * 9,
+        "only {changed} of {} corpus files changed",
+        files.len()
+    );
+}
+
+#[test]
+fn corpus_outputs_pass_docker_compose() {
+    let Some(files) = corpus_files() else { return };
+    let Some(oracle) = common::oracle() else {
+        return;
+    };
+    let profile = compose_harden::Profile::load("production").expect("built-in profile");
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let outputs: Vec<PathBuf> = files
+        .iter()
+        .map(|file| {
+            let bytes = fs::read(file).expect("corpus file");
+            let outcome = compose_harden::harden(&file.display().to_string(), &bytes, &profile)
+                .expect("hardens");
+            let out = tmp.path().join(file.file_name().expect("file name"));
+            fs::write(&out, outcome.output).expect("write output");
+            out
+        })
+        .collect();
+    let failures: Vec<String> = std::thread::scope(|s| {
+        let halves: Vec<_> = outputs
+            .chunks(outputs.len().div_ceil(2))
+            .map(|chunk| {
+                s.spawn(|| {
+                    chunk
+                        .iter()
+                        .filter_map(|f| {
+                            common::oracle_accepts(&oracle, f)
+                                .err()
+                                .map(|e| format!("{}: {e}", f.display()))
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        halves
+            .into_iter()
+            .flat_map(|h| h.join().expect("oracle thread"))
+            .collect()
+    });
+    assert!(
+        failures.is_empty(),
+        "docker-compose rejects {} hardened corpus files:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
