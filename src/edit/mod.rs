@@ -182,11 +182,13 @@ fn merge_chain(
         let base = match &layout.node(node).kind {
             Kind::Alias { .. } => alias_text(doc, node),
             _ if layout.node(node).anchored => format!("*{}", anchor_name(doc, node)),
-            _ => return Err(format!(
+            _ => {
+                return Err(format!(
                 "`{}` comes through `<<` or an alias and has no anchor of its own to merge back; \
                      add the keys where it is defined, or give it an anchor",
                 rest[..=j].join(".")
-            )),
+            ))
+            }
         };
         bases.push(base);
         j += 1;

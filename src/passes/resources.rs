@@ -139,6 +139,28 @@ fn fill(
     if service.is_set(&path) || legacy.iter().any(|l| service.is_set(&[l])) {
         return;
     }
+    // Compose compares a whole `limits` (or `reservations`) block with the legacy keys:
+    // a new block that does not repeat `mem_limit` is "distinct" from it, and refused.
+    if service.get(base).is_none() {
+        let block_legacy: &[&str] = if base == LIMITS {
+            &["mem_limit", "cpus"]
+        } else {
+            &["mem_reservation"]
+        };
+        if let Some(l) = block_legacy.iter().find(|l| service.is_set(&[l])) {
+            out.report(
+                Severity::Info,
+                &[l],
+                format!(
+                    "{} not added: the service sets `{l}`, and Compose refuses a `{}` block that does not repeat it; \
+                     set this one beside `{l}` if you want it",
+                    path.join("."),
+                    base.join(".")
+                ),
+            );
+            return;
+        }
+    }
     let what = path.join(".");
     let (other, at_least) = match bound {
         Bound::AtLeast(o) => (o, true),
