@@ -243,3 +243,9 @@ mod tests {
         assert_eq!(major_version("v2.10"), Some(2));
     }
 }
+
+/// The JSON schema of profile files, for editors (schemas/profile.schema.json).
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(Profile);
+    serde_json::to_string_pretty(&schema).unwrap_or_default() + "\n"
+}
