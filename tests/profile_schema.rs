@@ -11,15 +11,26 @@ fn profile_schema_is_current() {
         std::fs::write(&path, &generated).expect("write schema");
     }
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
-    assert_eq!(committed, generated, "schemas/profile.schema.json is stale; run BLESS=1 cargo test --test profile_schema");
+    assert_eq!(
+        committed, generated,
+        "schemas/profile.schema.json is stale; run BLESS=1 cargo test --test profile_schema"
+    );
     assert!(generated.contains("\"own_init_images\""));
 }
 
 #[test]
 fn a_profile_with_an_unknown_key_is_refused_with_its_position() {
-    let err = compose_harden::Profile::parse("team.yml", "restart:\n  policy: always\nrestrat: {}\n")
-        .err()
-        .expect("refused");
-    assert_eq!(err.to_string().lines().next().unwrap_or(""), err.to_string());
-    assert!(err.to_string().starts_with("team.yml:3:1: error: invalid profile: unknown field `restrat`"), "{err}");
+    let err =
+        compose_harden::Profile::parse("team.yml", "restart:\n  policy: always\nrestrat: {}\n")
+            .err()
+            .expect("refused");
+    assert_eq!(
+        err.to_string().lines().next().unwrap_or(""),
+        err.to_string()
+    );
+    assert!(
+        err.to_string()
+            .starts_with("team.yml:3:1: error: invalid profile: unknown field `restrat`"),
+        "{err}"
+    );
 }
