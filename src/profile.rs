@@ -194,6 +194,12 @@ pub fn major_version(tag: &str) -> Option<u32> {
     digits.parse().ok()
 }
 
+/// The JSON schema of profile files, for editors (schemas/profile.schema.json).
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(Profile);
+    serde_json::to_string_pretty(&schema).unwrap_or_default() + "\n"
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,10 +248,4 @@ mod tests {
         assert_eq!(major_version("latest"), None);
         assert_eq!(major_version("v2.10"), Some(2));
     }
-}
-
-/// The JSON schema of profile files, for editors (schemas/profile.schema.json).
-pub fn json_schema() -> String {
-    let schema = schemars::schema_for!(Profile);
-    serde_json::to_string_pretty(&schema).unwrap_or_default() + "\n"
 }
