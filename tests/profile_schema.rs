@@ -22,8 +22,7 @@ fn profile_schema_is_current() {
 fn a_profile_with_an_unknown_key_is_refused_with_its_position() {
     let err =
         compose_harden::Profile::parse("team.yml", "restart:\n  policy: always\nrestrat: {}\n")
-            .err()
-            .expect("refused");
+            .expect_err("refused");
     assert_eq!(
         err.to_string().lines().next().unwrap_or(""),
         err.to_string()
