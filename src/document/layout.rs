@@ -120,17 +120,17 @@ impl Layout {
     }
 
     /// Finds `key` in `map` the way a merge-aware reader does: directly, else in the
-    /// `<<` sources. Returns the value node and whether it came through `<<`.
-    pub fn lookup(&self, map: NodeId, key: &str, depth: usize) -> Option<(NodeId, bool)> {
-        if let Some((_, v)) = self.get(map, key) {
-            return Some((v, false));
+    /// `<<` sources. Returns the key node, the value node, and whether it came through `<<`.
+    pub fn lookup(&self, map: NodeId, key: &str, depth: usize) -> Option<(NodeId, NodeId, bool)> {
+        if let Some((k, v)) = self.get(map, key) {
+            return Some((k, v, false));
         }
         if depth > MAX_DEPTH {
             return None;
         }
         self.merge_sources(map)
             .into_iter()
-            .find_map(|m| self.lookup(m, key, depth + 1).map(|(v, _)| (v, true)))
+            .find_map(|m| self.lookup(m, key, depth + 1).map(|(k, v, _)| (k, v, true)))
     }
 
     /// Position of the node at a path of mapping keys and sequence indexes, following
@@ -141,7 +141,7 @@ impl Layout {
         for step in path {
             let here = self.resolve(id);
             let next = match &self.nodes[here].kind {
-                Kind::Map { .. } => self.lookup(here, step, 0).map(|(v, via_merge)| {
+                Kind::Map { .. } => self.lookup(here, step, 0).map(|(_, v, via_merge)| {
                     if !via_merge {
                         if let Some((k, _)) = self.get(here, step) {
                             best = k;

@@ -38,12 +38,26 @@ struct Target {
     tree: Tree,
 }
 
+/// Anchors the edit adds to shared mappings that have none, so that a service can merge
+/// them back: value node -> (its key node, the new name).
+#[derive(Default)]
+struct NewAnchors {
+    added: IndexMap<NodeId, (NodeId, String)>,
+    taken: std::collections::HashSet<String>,
+}
+
 pub fn apply(doc: &Document, changes: &[Change]) -> Edited {
+    let mut anchors = NewAnchors::default();
+    for (id, node) in doc.layout.nodes.iter().enumerate() {
+        if node.anchored {
+            anchors.taken.insert(anchor_name(doc, id));
+        }
+    }
     let mut targets: IndexMap<Place, Target> = IndexMap::new();
     let mut applied = Vec::new();
     let mut refused = Vec::new();
     for change in changes {
-        match locate(doc, change) {
+        match locate(doc, change, &mut anchors) {
             Ok(found) => {
                 let target = targets.entry(found.place).or_insert_with(|| Target {
                     place: found.place,
@@ -63,6 +77,19 @@ pub fn apply(doc: &Document, changes: &[Change]) -> Edited {
         }
     }
     let mut splices = Vec::new();
+    for (key, name) in anchors.added.values() {
+        // `key:` becomes `key: &name`, before any value or comment on that line.
+        let after_key = doc.layout.node(*key).end;
+        let colon = doc.text[after_key..]
+            .find(':')
+            .map_or(after_key, |p| after_key + p + 1);
+        splices.push(Splice {
+            start: colon,
+            end: colon,
+            order: 0,
+            text: format!(" &{name}"),
+        });
+    }
     for target in targets.values() {
         splice_target(doc, target, &mut splices);
     }
@@ -87,7 +114,7 @@ struct Found {
 }
 
 /// Walks the change's path through the text's nodes to the place where it must be written.
-fn locate(doc: &Document, change: &Change) -> Result<Found, String> {
+fn locate(doc: &Document, change: &Change, anchors: &mut NewAnchors) -> Result<Found, String> {
     let layout = &doc.layout;
     let (services_key, services) = layout
         .get(layout.root, "services")
@@ -116,7 +143,7 @@ fn locate(doc: &Document, change: &Change) -> Result<Found, String> {
             Kind::Alias { target } => (
                 Place::Replace(node),
                 Some(alias_text(doc, node)),
-                layout.lookup(*target, &path[i], 0),
+                layout.lookup(*target, &path[i], 0).map(|(k, v, _)| (k, v)),
             ),
             Kind::Map { flow, entries } => {
                 if let Some((first_key, _)) = entries.first() {
@@ -135,12 +162,16 @@ fn locate(doc: &Document, change: &Change) -> Result<Found, String> {
                     i += 1;
                     continue;
                 }
-                (Place::Into(node), None, layout.lookup(node, &path[i], 0))
+                (
+                    Place::Into(node),
+                    None,
+                    layout.lookup(node, &path[i], 0).map(|(k, v, _)| (k, v)),
+                )
             }
             Kind::Scalar { .. } if here.is_null_scalar() => (Place::Replace(node), None, None),
             _ => return Err(format!("`{}` is not a mapping", path[..i].join("."))),
         };
-        let key_bases = merge_chain(doc, &path[i..], shared.map(|(n, _)| n))?;
+        let key_bases = merge_chain(doc, &path[i..], shared, anchors)?;
         return Ok(Found {
             place,
             rest: path[i..].to_vec(),
@@ -156,16 +187,19 @@ fn locate(doc: &Document, change: &Change) -> Result<Found, String> {
 /// Keys written where their old content comes from `<<` or an alias must merge that
 /// content back (`<<` merges one level deep, so a new `deploy:` would hide the old one).
 /// Follows `rest` through the shared content while it has the keys, and returns the
-/// alias for each such key; refuses where the shared content has no anchor to name.
+/// alias for each such key. Shared content without an anchor gets one (an insertion that
+/// changes no value), named after the anchor above it or the keys.
 fn merge_chain(
     doc: &Document,
     rest: &[String],
-    mut shared: Option<NodeId>,
+    mut shared: Option<(NodeId, NodeId)>,
+    anchors: &mut NewAnchors,
 ) -> Result<Vec<String>, String> {
     let layout = &doc.layout;
-    let mut bases = Vec::new();
+    let mut bases: Vec<String> = Vec::new();
+    let mut new: Vec<(NodeId, NodeId, String)> = Vec::new();
     let mut j = 0;
-    while let Some(node) = shared {
+    while let Some((key, node)) = shared {
         if j + 1 == rest.len() {
             return Err(format!(
                 "`{}` is already set through `<<` or an alias",
@@ -183,16 +217,45 @@ fn merge_chain(
             Kind::Alias { .. } => alias_text(doc, node),
             _ if layout.node(node).anchored => format!("*{}", anchor_name(doc, node)),
             _ => {
-                return Err(format!(
-                "`{}` comes through `<<` or an alias and has no anchor of its own to merge back; \
-                     add the keys where it is defined, or give it an anchor",
-                rest[..=j].join(".")
-            ))
+                let name = match anchors.added.get(&node) {
+                    Some((_, name)) => name.clone(),
+                    None => {
+                        let stem = match bases.last() {
+                            Some(b) => format!("{}-{}", b.trim_start_matches('*'), rest[j]),
+                            None => rest[..=j].join("-"),
+                        };
+                        let stem: String = stem
+                            .chars()
+                            .map(|c| {
+                                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                                    c
+                                } else {
+                                    '-'
+                                }
+                            })
+                            .collect();
+                        let mut name = stem.clone();
+                        let mut n = 2;
+                        while anchors.taken.contains(&name)
+                            || new.iter().any(|(_, _, m)| *m == name)
+                        {
+                            name = format!("{stem}-{n}");
+                            n += 1;
+                        }
+                        new.push((node, key, name.clone()));
+                        name
+                    }
+                };
+                format!("*{name}")
             }
         };
         bases.push(base);
         j += 1;
-        shared = layout.lookup(content, &rest[j], 0).map(|(n, _)| n);
+        shared = layout.lookup(content, &rest[j], 0).map(|(k, v, _)| (k, v));
+    }
+    for (node, key, name) in new {
+        anchors.taken.insert(name.clone());
+        anchors.added.insert(node, (key, name));
     }
     Ok(bases)
 }
