@@ -73,7 +73,13 @@ pub const MAX_EXPANDED_NODES: u64 = 5_000_000;
 pub struct Layout {
     pub nodes: Vec<Node>,
     pub root: NodeId,
+    /// Key -> entry index for large mappings (a file of thousands of services), so that
+    /// looking a key up stays cheap.
+    indexes: HashMap<NodeId, HashMap<String, usize>>,
 }
+
+/// Mappings with more entries than this get an index.
+const INDEXED_ENTRIES: usize = 16;
 
 impl Layout {
     pub fn node(&self, id: NodeId) -> &Node {
@@ -97,6 +103,13 @@ impl Layout {
 
     /// The value of `key` written directly in mapping `map` (no merges, no aliases).
     pub fn get(&self, map: NodeId, key: &str) -> Option<(NodeId, NodeId)> {
+        if let Some(index) = self.indexes.get(&map) {
+            let i = *index.get(key)?;
+            return match &self.nodes[map].kind {
+                Kind::Map { entries, .. } => entries.get(i).copied(),
+                _ => None,
+            };
+        }
         match &self.nodes[map].kind {
             Kind::Map { entries, .. } => entries
                 .iter()
@@ -204,8 +217,15 @@ impl Offsets<'_> {
 }
 
 enum Open {
-    Map { id: NodeId, key: Option<NodeId> },
-    Seq { id: NodeId },
+    /// `seen`: each key's name and entry index, to refuse duplicates in linear time.
+    Map {
+        id: NodeId,
+        key: Option<NodeId>,
+        seen: HashMap<String, usize>,
+    },
+    Seq {
+        id: NodeId,
+    },
 }
 
 pub fn build(text: &str, file: &str) -> Result<Layout, Error> {
@@ -221,6 +241,7 @@ pub fn build(text: &str, file: &str) -> Result<Layout, Error> {
         nodes: Vec::new(),
         anchors: HashMap::new(),
         stack: Vec::new(),
+        indexes: HashMap::new(),
         root: None,
         documents: 0,
     };
@@ -236,6 +257,7 @@ pub fn build(text: &str, file: &str) -> Result<Layout, Error> {
         .root
         .ok_or_else(|| Error::new(file, "empty compose file: it holds no YAML document"))?;
     Ok(Layout {
+        indexes: b.indexes,
         nodes: b.nodes,
         root,
     })
@@ -259,6 +281,7 @@ struct Builder<'a> {
     nodes: Vec<Node>,
     anchors: HashMap<usize, NodeId>,
     stack: Vec<Open>,
+    indexes: HashMap<NodeId, HashMap<String, usize>>,
     root: Option<NodeId>,
     documents: usize,
 }
@@ -379,14 +402,24 @@ impl Builder<'_> {
                     self.anchors.insert(anchor, id);
                 }
                 self.stack.push(if is_map {
-                    Open::Map { id, key: None }
+                    Open::Map {
+                        id,
+                        key: None,
+                        seen: HashMap::new(),
+                    }
                 } else {
                     Open::Seq { id }
                 });
             }
             Event::MappingEnd | Event::SequenceEnd => {
                 let id = match self.stack.pop() {
-                    Some(Open::Map { id, .. } | Open::Seq { id }) => id,
+                    Some(Open::Map { id, seen, .. }) => {
+                        if seen.len() > INDEXED_ENTRIES {
+                            self.indexes.insert(id, seen);
+                        }
+                        id
+                    }
+                    Some(Open::Seq { id }) => id,
                     None => return Ok(()),
                 };
                 let flow = matches!(
@@ -453,31 +486,32 @@ impl Builder<'_> {
                     items.push(id);
                 }
             }
-            Open::Map { id: map, key } => match key.take() {
+            Open::Map { id: map, key, seen } => match key.take() {
                 None => {
-                    let map = *map;
-                    if let Some(name) = self.scalar_key(id) {
-                        if let Kind::Map { entries, .. } = &self.nodes[map].kind {
-                            if let Some((first, _)) = entries
-                                .iter()
-                                .find(|(k, _)| self.scalar_key(*k).as_deref() == Some(&name))
-                            {
-                                let (n, f) = (&self.nodes[id], &self.nodes[*first]);
-                                return Err(Error::at(
-                                    self.file,
-                                    n.line,
-                                    n.col,
-                                    format!(
-                                        "duplicate key `{name}` (first set on line {}): YAML forbids it and Compose refuses the file; keep one",
-                                        f.line
-                                    ),
-                                ));
-                            }
+                    if let Some(name) = scalar_key(&self.nodes, id) {
+                        let index = match &self.nodes[*map].kind {
+                            Kind::Map { entries, .. } => entries.len(),
+                            _ => 0,
+                        };
+                        if let Some(&first) = seen.get(&name) {
+                            let first = match &self.nodes[*map].kind {
+                                Kind::Map { entries, .. } => entries[first].0,
+                                _ => id,
+                            };
+                            let (n, f) = (&self.nodes[id], &self.nodes[first]);
+                            return Err(Error::at(
+                                self.file,
+                                n.line,
+                                n.col,
+                                format!(
+                                    "duplicate key `{name}` (first set on line {}): YAML forbids it and Compose refuses the file; keep one",
+                                    f.line
+                                ),
+                            ));
                         }
+                        seen.insert(name, index);
                     }
-                    if let Some(Open::Map { key, .. }) = self.stack.last_mut() {
-                        *key = Some(id);
-                    }
+                    *key = Some(id);
                 }
                 Some(k) => {
                     let map = *map;
@@ -508,13 +542,6 @@ impl Builder<'_> {
         let n = &mut self.nodes[value];
         n.start = colon;
         n.end = colon;
-    }
-
-    fn scalar_key(&self, id: NodeId) -> Option<String> {
-        match &self.nodes[id].kind {
-            Kind::Scalar { value, .. } if value != "<<" => Some(value.clone()),
-            _ => None,
-        }
     }
 
     /// End of a quoted scalar: its closing quote (the parser's span may run on to a comment).
@@ -614,5 +641,13 @@ fn skip_properties(mut rest: &[u8]) -> &[u8] {
             Some(b' ' | b'\t' | b'\n' | b'\r') => rest = &rest[1..],
             _ => return rest,
         }
+    }
+}
+
+/// A mapping key's name for duplicate checks (`<<` may repeat: merges are not keys).
+fn scalar_key(nodes: &[Node], id: NodeId) -> Option<String> {
+    match &nodes[id].kind {
+        Kind::Scalar { value, .. } if value != "<<" => Some(value.clone()),
+        _ => None,
     }
 }

@@ -12,6 +12,7 @@ mod ulimits;
 use crate::document::Document;
 use crate::plan::{Change, Finding, Plan, Severity};
 use crate::profile::Profile;
+use std::collections::HashMap;
 use yaml_serde::{Mapping, Value};
 
 pub trait Pass: Sync {
@@ -34,9 +35,39 @@ pub struct Service<'a> {
     pub name: &'a str,
     /// The service as Compose reads it (merges applied), plus changes planned so far.
     pub value: &'a Mapping,
-    /// Every service of the file, as loaded (for relations such as `depends_on`).
-    pub all: &'a Mapping,
+    pub relations: &'a Relations,
     pub profile: &'a Profile,
+}
+
+/// What services say about each other, gathered once per file.
+#[derive(Default)]
+pub struct Relations {
+    /// Service -> the first service whose `depends_on` waits for it to exit successfully.
+    pub completion_waiter: HashMap<String, String>,
+}
+
+impl Relations {
+    fn of(services: &Mapping) -> Relations {
+        let mut completion_waiter = HashMap::new();
+        for (name, service) in services {
+            let (Some(name), Some(deps)) = (
+                name.as_str(),
+                service.get("depends_on").and_then(Value::as_mapping),
+            ) else {
+                continue;
+            };
+            for (dep, how) in deps {
+                let completes = how.get("condition").and_then(Value::as_str)
+                    == Some("service_completed_successfully");
+                if let (true, Some(dep)) = (completes, dep.as_str()) {
+                    completion_waiter
+                        .entry(dep.to_string())
+                        .or_insert_with(|| name.to_string());
+                }
+            }
+        }
+        Relations { completion_waiter }
+    }
 }
 
 impl Service<'_> {
@@ -113,6 +144,7 @@ pub fn plan(doc: &Document, profile: &Profile) -> Plan {
         return plan;
     };
     let file_skips = skip_list(doc.value.get("x-compose-harden"));
+    let relations = Relations::of(services);
     for (name, value) in services {
         let Some(name) = name.as_str() else { continue };
         let Some(service) = value.as_mapping() else {
@@ -159,7 +191,7 @@ pub fn plan(doc: &Document, profile: &Profile) -> Plan {
             let current = Service {
                 name,
                 value: &view,
-                all: services,
+                relations: &relations,
                 profile,
             };
             pass.run(&current, &mut out);

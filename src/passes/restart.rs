@@ -3,7 +3,6 @@
 
 use super::{Out, Pass, Service};
 use crate::plan::Severity;
-use yaml_serde::Value;
 
 pub struct Restart;
 
@@ -19,7 +18,7 @@ impl Pass for Restart {
         if service.is_set(&["restart"]) || service.is_set(&["deploy", "restart_policy"]) {
             return;
         }
-        if let Some(waiter) = waits_for_completion(service) {
+        if let Some(waiter) = service.relations.completion_waiter.get(service.name) {
             out.report(
                 Severity::Info,
                 &[],
@@ -32,19 +31,4 @@ impl Pass for Restart {
         }
         out.add(&["restart"], rule.policy.as_str());
     }
-}
-
-/// The first service whose `depends_on` waits for `service` to exit successfully.
-fn waits_for_completion(service: &Service) -> Option<String> {
-    service.all.iter().find_map(|(name, other)| {
-        let condition = other
-            .get("depends_on")?
-            .as_mapping()?
-            .get(service.name)?
-            .get("condition")?;
-        (condition.as_str() == Some("service_completed_successfully")).then(|| match name {
-            Value::String(s) => s.clone(),
-            _ => String::new(),
-        })
-    })
 }
