@@ -186,3 +186,17 @@ fn diff_applies_with_git_apply() {
         expected_hardened()
     );
 }
+
+#[test]
+fn a_file_over_the_size_limit_is_refused_before_reading() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let file = fs::File::create(tmp.path().join("huge.yml")).expect("create");
+    file.set_len(64 * 1024 * 1024 + 1).expect("sparse file");
+    let out = common::run(tmp.path(), &["apply", "huge.yml"], b"");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "huge.yml: error: the file is 67108865 bytes, over the limit of 67108864 bytes (64 MiB); no compose file is that large\n"
+    );
+    assert!(out.stdout.is_empty());
+}

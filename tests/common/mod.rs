@@ -50,26 +50,25 @@ pub fn oracle() -> Option<PathBuf> {
     }
 }
 
-/// Runs `docker-compose -f FILE config -q` without interpolation warnings mattering.
+/// Runs `docker-compose -f FILE config -q`: first on the raw text (`--no-interpolate`),
+/// then, where a raw `${VAR}` fails a pattern, interpolated as Compose runs it.
 pub fn oracle_accepts(oracle: &Path, file: &Path) -> Result<(), String> {
-    let out = Command::new(oracle)
-        .args(["-f"])
-        .arg(file)
-        .args([
-            "config",
-            "-q",
-            "--no-interpolate",
-            "--no-normalize",
-            "--no-path-resolution",
-        ])
-        .current_dir(file.parent().unwrap_or(Path::new(".")))
-        .env("COMPOSE_PROJECT_NAME", "oracle")
-        .output()
-        .map_err(|e| e.to_string())?;
-    if out.status.success() {
+    let run = |raw: bool| {
+        let mut cmd = Command::new(oracle);
+        cmd.arg("-f").arg(file).args(["config", "-q"]);
+        if raw {
+            cmd.args(["--no-interpolate", "--no-normalize", "--no-path-resolution"]);
+        }
+        cmd.current_dir(file.parent().unwrap_or(Path::new(".")))
+            .env("COMPOSE_PROJECT_NAME", "oracle")
+            .output()
+            .map_err(|e| e.to_string())
+    };
+    let raw = run(true)?;
+    if raw.status.success() || run(false)?.status.success() {
         Ok(())
     } else {
-        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        Err(String::from_utf8_lossy(&raw.stderr).into_owned())
     }
 }
 
