@@ -12,19 +12,11 @@ pub struct Error {
 
 impl Error {
     pub fn new(file: &str, message: impl Into<String>) -> Self {
-        Error {
-            file: file.to_string(),
-            position: None,
-            message: message.into(),
-        }
+        Error { file: file.to_string(), position: None, message: message.into() }
     }
 
     pub fn at(file: &str, line: usize, col: usize, message: impl Into<String>) -> Self {
-        Error {
-            file: file.to_string(),
-            position: Some((line, col)),
-            message: message.into(),
-        }
+        Error { file: file.to_string(), position: Some((line, col)), message: message.into() }
     }
 }
 

@@ -42,9 +42,7 @@ pub fn harden(file: &str, bytes: &[u8], profile: &Profile) -> Result<Outcome, Er
     let mut refused: Vec<(&Change, &String, Vec<String>)> = Vec::new();
     for (change, reason) in &edited.refused {
         let key = change.path.join(".");
-        match refused
-            .iter_mut()
-            .find(|(c, r, _)| c.service == change.service && c.pass == change.pass && *r == reason)
+        match refused.iter_mut().find(|(c, r, _)| c.service == change.service && c.pass == change.pass && *r == reason)
         {
             Some((_, _, keys)) => keys.push(key),
             None => refused.push((change, reason, vec![key])),
@@ -65,27 +63,18 @@ pub fn harden(file: &str, bytes: &[u8], profile: &Profile) -> Result<Outcome, Er
             format!("internal error: the hardened output failed its own check ({detail}); nothing was written. Please report this with the input file"),
         )
     };
-    let hardened =
-        document::load(file, edited.text.as_bytes()).map_err(|e| internal(e.to_string()))?;
+    let hardened = document::load(file, edited.text.as_bytes()).map_err(|e| internal(e.to_string()))?;
     validate::verify(&doc, &hardened, &edited.applied).map_err(internal)?;
     validate::check(&hardened).map_err(|e| internal(e.to_string()))?;
     let findings = plan
         .findings
         .into_iter()
         .map(|f| {
-            let path: Vec<String> = ["services".to_string(), f.service.clone()]
-                .into_iter()
-                .chain(f.path.iter().cloned())
-                .collect();
+            let path: Vec<String> =
+                ["services".to_string(), f.service.clone()].into_iter().chain(f.path.iter().cloned()).collect();
             let at = doc.layout.locate(&path).map(|n| (n.line, n.col));
             (f, at)
         })
         .collect();
-    Ok(Outcome {
-        file: file.to_string(),
-        input: doc.text,
-        output: edited.text,
-        changes: edited.applied,
-        findings,
-    })
+    Ok(Outcome { file: file.to_string(), input: doc.text, output: edited.text, changes: edited.applied, findings })
 }

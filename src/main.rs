@@ -117,7 +117,12 @@ fn one(args: &Apply, file: &str, profile: &Profile) -> Result<u8, Error> {
 
 fn read(file: &str, name: &str) -> Result<Vec<u8>, Error> {
     let too_big = |len: u64| {
-        Error::new(name, format!("the file is {len} bytes, over the limit of {MAX_BYTES} bytes (64 MiB); no compose file is that large"))
+        Error::new(
+            name,
+            format!(
+                "the file is {len} bytes, over the limit of {MAX_BYTES} bytes (64 MiB); no compose file is that large"
+            ),
+        )
     };
     let mut bytes = Vec::new();
     if file == "-" {
@@ -126,15 +131,12 @@ fn read(file: &str, name: &str) -> Result<Vec<u8>, Error> {
             .read_to_end(&mut bytes)
             .map_err(|e| Error::new(name, format!("cannot read standard input: {e}")))?;
         if bytes.len() > MAX_BYTES {
-            return Err(Error::new(
-                name,
-                format!("standard input is over the limit of {MAX_BYTES} bytes (64 MiB)"),
-            ));
+            return Err(Error::new(name, format!("standard input is over the limit of {MAX_BYTES} bytes (64 MiB)")));
         }
         return Ok(bytes);
     }
-    let meta = std::fs::metadata(file)
-        .map_err(|e| Error::new(name, format!("cannot read the file: {}", io_reason(&e))))?;
+    let meta =
+        std::fs::metadata(file).map_err(|e| Error::new(name, format!("cannot read the file: {}", io_reason(&e))))?;
     if meta.is_dir() {
         return Err(Error::new(name, "is a directory, not a compose file"));
     }
@@ -166,20 +168,12 @@ fn print(text: &str, name: &str) -> Result<(), Error> {
 /// file beside it, synced, then renamed over it, keeping the file's mode.
 fn write_atomic(path: &Path, outcome: &Outcome) -> Result<(), Error> {
     let name = &outcome.file;
-    let fail = |what: &str, e: std::io::Error| {
-        Error::new(
-            name,
-            format!("{what}: {}; the file is unchanged", io_reason(&e)),
-        )
-    };
+    let fail =
+        |what: &str, e: std::io::Error| Error::new(name, format!("{what}: {}; the file is unchanged", io_reason(&e)));
     let target = std::fs::canonicalize(path).map_err(|e| fail("cannot resolve the file", e))?;
-    let meta =
-        std::fs::metadata(&target).map_err(|e| fail("cannot read the file's metadata", e))?;
+    let meta = std::fs::metadata(&target).map_err(|e| fail("cannot read the file's metadata", e))?;
     if meta.permissions().readonly() {
-        return Err(Error::new(
-            name,
-            "the file is read-only; refusing to replace it (the file is unchanged)",
-        ));
+        return Err(Error::new(name, "the file is read-only; refusing to replace it (the file is unchanged)"));
     }
     let dir = target.parent().unwrap_or(Path::new("."));
     let mut tmp = tempfile::Builder::new()
@@ -192,32 +186,20 @@ fn write_atomic(path: &Path, outcome: &Outcome) -> Result<(), Error> {
         .and_then(|()| tmp.as_file().sync_all())
         .map_err(|e| fail("cannot write the temporary file", e))?;
     // A dropped temporary file is removed, so every error above leaves nothing behind.
-    tmp.persist(&target)
-        .map_err(|e| fail("cannot rename the temporary file over it", e.error))?;
+    tmp.persist(&target).map_err(|e| fail("cannot rename the temporary file over it", e.error))?;
     Ok(())
 }
 
 /// `--output`: the same atomic replacement, for a file that may not exist yet.
 fn write_new(path: &Path, outcome: &Outcome) -> Result<(), Error> {
     let shown = path.display().to_string();
-    let fail = |e: std::io::Error| {
-        Error::new(
-            &shown,
-            format!("cannot write the output: {}", io_reason(&e)),
-        )
-    };
+    let fail = |e: std::io::Error| Error::new(&shown, format!("cannot write the output: {}", io_reason(&e)));
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".compose-harden-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(fail)?;
-    tmp.write_all(outcome.output.as_bytes())
-        .and_then(|()| tmp.as_file().sync_all())
-        .map_err(fail)?;
+    let mut tmp = tempfile::Builder::new().prefix(".compose-harden-").suffix(".tmp").tempfile_in(dir).map_err(fail)?;
+    tmp.write_all(outcome.output.as_bytes()).and_then(|()| tmp.as_file().sync_all()).map_err(fail)?;
     tmp.persist(path).map_err(|e| fail(e.error))?;
     Ok(())
 }

@@ -168,10 +168,7 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
         return pattern == text;
     }
     let (first, last) = (parts[0], parts[parts.len() - 1]);
-    if !text.starts_with(first)
-        || !text[first.len()..].ends_with(last)
-        || text.len() < first.len() + last.len()
-    {
+    if !text.starts_with(first) || !text[first.len()..].ends_with(last) || text.len() < first.len() + last.len() {
         return false;
     }
     let mut rest = &text[first.len()..text.len() - last.len()];
@@ -186,11 +183,7 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
 
 /// The leading number of a tag (`11.4-noble` -> 11); none for `latest` and the like.
 pub fn major_version(tag: &str) -> Option<u32> {
-    let digits: String = tag
-        .trim_start_matches('v')
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
+    let digits: String = tag.trim_start_matches('v').chars().take_while(char::is_ascii_digit).collect();
     digits.parse().ok()
 }
 
@@ -206,22 +199,10 @@ mod tests {
 
     #[test]
     fn image_parts_strip_registry_and_library() {
-        assert_eq!(
-            image_parts("postgres:16-alpine"),
-            ("postgres".into(), Some("16-alpine".into()))
-        );
-        assert_eq!(
-            image_parts("docker.io/library/redis"),
-            ("redis".into(), None)
-        );
-        assert_eq!(
-            image_parts("localhost:5000/app:1"),
-            ("localhost:5000/app".into(), Some("1".into()))
-        );
-        assert_eq!(
-            image_parts("ghcr.io/linuxserver/plex@sha256:ab"),
-            ("ghcr.io/linuxserver/plex".into(), None)
-        );
+        assert_eq!(image_parts("postgres:16-alpine"), ("postgres".into(), Some("16-alpine".into())));
+        assert_eq!(image_parts("docker.io/library/redis"), ("redis".into(), None));
+        assert_eq!(image_parts("localhost:5000/app:1"), ("localhost:5000/app".into(), Some("1".into())));
+        assert_eq!(image_parts("ghcr.io/linuxserver/plex@sha256:ab"), ("ghcr.io/linuxserver/plex".into(), None));
     }
 
     #[test]
@@ -236,10 +217,7 @@ mod tests {
     #[test]
     fn builtin_profile_parses() {
         let p = Profile::load("production").expect("built-in profile");
-        assert_eq!(
-            p.restart.map(|r| r.policy).as_deref(),
-            Some("unless-stopped")
-        );
+        assert_eq!(p.restart.map(|r| r.policy).as_deref(), Some("unless-stopped"));
     }
 
     #[test]

@@ -17,8 +17,7 @@ fn schema() -> &'static (Json, jsonschema::Validator) {
     static SCHEMA: OnceLock<(Json, jsonschema::Validator)> = OnceLock::new();
     SCHEMA.get_or_init(|| {
         // Both are compiled into the binary and covered by tests: failing here is a build defect.
-        let json: Json =
-            serde_json::from_str(COMPOSE_SCHEMA).expect("vendored compose schema is JSON");
+        let json: Json = serde_json::from_str(COMPOSE_SCHEMA).expect("vendored compose schema is JSON");
         let validator = jsonschema::validator_for(&json).expect("vendored compose schema compiles");
         (json, validator)
     })
@@ -33,19 +32,13 @@ pub fn check(doc: &Document) -> Result<(), Error> {
         None => Error::new(&doc.file, message),
     };
     let Some(root) = doc.value.as_mapping() else {
-        return Err(Error::new(
-            &doc.file,
-            "the top level of a compose file must be a mapping",
-        ));
+        return Err(Error::new(&doc.file, "the top level of a compose file must be a mapping"));
     };
     let top_keys = property_names(schema_json.get("properties"));
     for key in root.keys() {
         let key = key_text(key);
         if !key.starts_with("x-") && !top_keys.contains(&key.as_str()) {
-            return Err(at(
-                std::slice::from_ref(&key),
-                unknown_key("top-level key", &key, &top_keys),
-            ));
+            return Err(at(std::slice::from_ref(&key), unknown_key("top-level key", &key, &top_keys)));
         }
     }
     let service_keys = property_names(schema_json.pointer("/definitions/service/properties"));
@@ -59,10 +52,7 @@ pub fn check(doc: &Document) -> Result<(), Error> {
                 let key = key_text(key);
                 if !key.starts_with("x-") && !service_keys.contains(&key.as_str()) {
                     let path = ["services".to_string(), name.clone(), key.clone()];
-                    return Err(at(
-                        &path,
-                        unknown_key(&format!("key in service `{name}`"), &key, &service_keys),
-                    ));
+                    return Err(at(&path, unknown_key(&format!("key in service `{name}`"), &key, &service_keys)));
                 }
             }
             if let Some(restart) = service.get("restart").and_then(Value::as_str) {
@@ -86,16 +76,8 @@ pub fn check(doc: &Document) -> Result<(), Error> {
                 continue; // Compose checks after interpolation; the value may fit then.
             }
         }
-        let path: Vec<String> = error
-            .instance_path()
-            .segments()
-            .map(|s| s.to_string())
-            .collect();
-        let shown = if path.is_empty() {
-            "(top level)".to_string()
-        } else {
-            path.join(".")
-        };
+        let path: Vec<String> = error.instance_path().segments().map(|s| s.to_string()).collect();
+        let shown = if path.is_empty() { "(top level)".to_string() } else { path.join(".") };
         return Err(at(&path, format!("invalid compose file: {shown}: {error}")));
     }
     Ok(())
@@ -114,11 +96,8 @@ pub fn verify(input: &Document, output: &Document, applied: &[Change]) -> Result
         set_path(service, &change.path, change.value.clone());
     }
     if expected != output.value {
-        return Err(
-            first_difference(&expected, &output.value, &mut Vec::new()).unwrap_or_else(|| {
-                "the output differs from the input plus the planned changes".to_string()
-            }),
-        );
+        return Err(first_difference(&expected, &output.value, &mut Vec::new())
+            .unwrap_or_else(|| "the output differs from the input plus the planned changes".to_string()));
     }
     Ok(())
 }
@@ -140,37 +119,21 @@ fn first_difference(want: &Value, got: &Value, path: &mut Vec<String>) -> Option
             g.keys().find(|k| !w.contains_key(*k)).map(|k| {
                 format!(
                     "the output has an unexpected `{}`",
-                    path.iter()
-                        .cloned()
-                        .chain([key_text(k)])
-                        .collect::<Vec<_>>()
-                        .join(".")
+                    path.iter().cloned().chain([key_text(k)]).collect::<Vec<_>>().join(".")
                 )
             })
         }
         _ if want == got => None,
-        _ => Some(format!(
-            "`{}` is {:?} in the output, expected {:?}",
-            path.join("."),
-            got,
-            want
-        )),
+        _ => Some(format!("`{}` is {:?} in the output, expected {:?}", path.join("."), got, want)),
     }
 }
 
 fn property_names(properties: Option<&Json>) -> Vec<&str> {
-    properties
-        .and_then(Json::as_object)
-        .map(|o| o.keys().map(String::as_str).collect())
-        .unwrap_or_default()
+    properties.and_then(Json::as_object).map(|o| o.keys().map(String::as_str).collect()).unwrap_or_default()
 }
 
 fn unknown_key(what: &str, key: &str, valid: &[&str]) -> String {
-    let nearest = valid
-        .iter()
-        .map(|v| (edit_distance(key, v), *v))
-        .filter(|(d, v)| *d <= 2.max(v.len() / 3))
-        .min();
+    let nearest = valid.iter().map(|v| (edit_distance(key, v), *v)).filter(|(d, v)| *d <= 2.max(v.len() / 3)).min();
     match nearest {
         Some((_, v)) => format!("unknown {what} `{key}`: did you mean `{v}`?"),
         None => format!("unknown {what} `{key}` (custom keys must start with `x-`)"),
@@ -185,11 +148,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
         row[0] = i + 1;
         for (j, cb) in b.iter().enumerate() {
             let cur = row[j + 1];
-            row[j + 1] = if ca == *cb {
-                prev
-            } else {
-                1 + prev.min(row[j]).min(row[j + 1])
-            };
+            row[j + 1] = if ca == *cb { prev } else { 1 + prev.min(row[j]).min(row[j + 1]) };
             prev = cur;
         }
     }
@@ -246,9 +205,7 @@ fn to_json(value: &Value, depth: usize) -> Json {
             } else if let Some(u) = n.as_u64() {
                 Json::from(u)
             } else {
-                n.as_f64()
-                    .and_then(serde_json::Number::from_f64)
-                    .map_or(Json::Null, Json::Number)
+                n.as_f64().and_then(serde_json::Number::from_f64).map_or(Json::Null, Json::Number)
             }
         }
         Value::String(s) => Json::String(s.clone()),

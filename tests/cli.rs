@@ -10,13 +10,10 @@ const PLAIN: &str = "services:\n  web:\n    image: nginx:1.27\n";
 const BROKEN: &str = "services:\n  web:\n    image: nginx\n    image: caddy\n";
 
 fn expected_hardened() -> String {
-    let fixture =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/check-changes/input.yml");
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/check-changes/input.yml");
     assert_eq!(fs::read_to_string(fixture).expect("fixture"), PLAIN);
     let profile = compose_harden::Profile::load("production").expect("profile");
-    compose_harden::harden("x", PLAIN.as_bytes(), &profile)
-        .expect("hardens")
-        .output
+    compose_harden::harden("x", PLAIN.as_bytes(), &profile).expect("hardens").output
 }
 
 fn leftovers(dir: &Path) -> Vec<String> {
@@ -36,19 +33,10 @@ fn write_replaces_in_place_keeping_mode() {
     fs::set_permissions(&file, fs::Permissions::from_mode(0o640)).expect("chmod");
     let out = common::run(tmp.path(), &["apply", "--write", "compose.yml"], b"");
     assert_eq!(out.status.code(), Some(0));
-    assert_eq!(
-        String::from_utf8_lossy(&out.stderr),
-        "hardened compose.yml (16 keys added)\n"
-    );
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "hardened compose.yml (16 keys added)\n");
     assert!(out.stdout.is_empty(), "--write prints nothing on stdout");
-    assert_eq!(
-        fs::read_to_string(&file).expect("read"),
-        expected_hardened()
-    );
-    assert_eq!(
-        fs::metadata(&file).expect("meta").permissions().mode() & 0o777,
-        0o640
-    );
+    assert_eq!(fs::read_to_string(&file).expect("read"), expected_hardened());
+    assert_eq!(fs::metadata(&file).expect("meta").permissions().mode() & 0o777, 0o640);
     assert!(leftovers(tmp.path()).is_empty());
     // A second run has nothing to do and leaves the file alone.
     let again = common::run(tmp.path(), &["apply", "--write", "compose.yml"], b"");
@@ -62,20 +50,9 @@ fn write_goes_through_a_symlink_to_its_target() {
     fs::write(&real, PLAIN).expect("write");
     std::os::unix::fs::symlink("real.yml", tmp.path().join("link.yml")).expect("symlink");
     let out = common::run(tmp.path(), &["apply", "--write", "link.yml"], b"");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(fs::symlink_metadata(tmp.path().join("link.yml"))
-        .expect("meta")
-        .file_type()
-        .is_symlink());
-    assert_eq!(
-        fs::read_to_string(&real).expect("read"),
-        expected_hardened()
-    );
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(fs::symlink_metadata(tmp.path().join("link.yml")).expect("meta").file_type().is_symlink());
+    assert_eq!(fs::read_to_string(&real).expect("read"), expected_hardened());
 }
 
 #[test]
@@ -102,31 +79,18 @@ fn several_files_each_on_their_own_worst_exit_wins() {
     fs::write(tmp.path().join("c.yml"), expected_hardened()).expect("write");
     let check = common::run(tmp.path(), &["apply", "--check", "a.yml", "c.yml"], b"");
     assert_eq!(check.status.code(), Some(1));
-    assert_eq!(
-        String::from_utf8_lossy(&check.stderr),
-        "would harden a.yml (16 keys to add)\n"
-    );
+    assert_eq!(String::from_utf8_lossy(&check.stderr), "would harden a.yml (16 keys to add)\n");
     let clean = common::run(tmp.path(), &["apply", "--check", "c.yml"], b"");
     assert_eq!(clean.status.code(), Some(0));
-    let write = common::run(
-        tmp.path(),
-        &["apply", "--write", "a.yml", "b.yml", "c.yml"],
-        b"",
-    );
+    let write = common::run(tmp.path(), &["apply", "--write", "a.yml", "b.yml", "c.yml"], b"");
     assert_eq!(write.status.code(), Some(2));
     assert_eq!(
         String::from_utf8_lossy(&write.stderr),
         "hardened a.yml (16 keys added)\n\
          b.yml:4:5: error: duplicate key `image` (first set on line 3): YAML forbids it and Compose refuses the file; keep one\n"
     );
-    assert_eq!(
-        fs::read_to_string(tmp.path().join("a.yml")).expect("read"),
-        expected_hardened()
-    );
-    assert_eq!(
-        fs::read_to_string(tmp.path().join("b.yml")).expect("read"),
-        BROKEN
-    );
+    assert_eq!(fs::read_to_string(tmp.path().join("a.yml")).expect("read"), expected_hardened());
+    assert_eq!(fs::read_to_string(tmp.path().join("b.yml")).expect("read"), BROKEN);
 }
 
 #[test]
@@ -136,14 +100,8 @@ fn output_file_gets_the_yaml_and_stdout_stays_empty() {
     let out = common::run(tmp.path(), &["apply", "in.yml", "-o", "prod.yml"], b"");
     assert_eq!(out.status.code(), Some(0));
     assert!(out.stdout.is_empty());
-    assert_eq!(
-        fs::read_to_string(tmp.path().join("prod.yml")).expect("read"),
-        expected_hardened()
-    );
-    assert_eq!(
-        fs::read_to_string(tmp.path().join("in.yml")).expect("read"),
-        PLAIN
-    );
+    assert_eq!(fs::read_to_string(tmp.path().join("prod.yml")).expect("read"), expected_hardened());
+    assert_eq!(fs::read_to_string(tmp.path().join("in.yml")).expect("read"), PLAIN);
 }
 
 #[test]
@@ -168,23 +126,13 @@ fn diff_applies_with_git_apply() {
     let out = common::run(tmp.path(), &["apply", "--diff", "compose.yml"], b"");
     assert_eq!(out.status.code(), Some(0));
     fs::write(tmp.path().join("patch.diff"), &out.stdout).expect("write patch");
-    let git = std::process::Command::new("git")
-        .args(["apply", "patch.diff"])
-        .current_dir(tmp.path())
-        .output();
+    let git = std::process::Command::new("git").args(["apply", "patch.diff"]).current_dir(tmp.path()).output();
     let Ok(git) = git else {
         common::missing("git");
         return;
     };
-    assert!(
-        git.status.success(),
-        "git apply: {}",
-        String::from_utf8_lossy(&git.stderr)
-    );
-    assert_eq!(
-        fs::read_to_string(tmp.path().join("compose.yml")).expect("read"),
-        expected_hardened()
-    );
+    assert!(git.status.success(), "git apply: {}", String::from_utf8_lossy(&git.stderr));
+    assert_eq!(fs::read_to_string(tmp.path().join("compose.yml")).expect("read"), expected_hardened());
 }
 
 #[test]

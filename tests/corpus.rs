@@ -14,18 +14,11 @@ fn corpus_files() -> Option<Vec<PathBuf>> {
         let dir = root.join(sub);
         let entries = fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
         files.extend(
-            entries
-                .flatten()
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|x| x == "yml" || x == "yaml")),
+            entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "yml" || x == "yaml")),
         );
     }
     files.sort();
-    assert!(
-        files.len() >= 200,
-        "the corpus has {} files; expected the full set",
-        files.len()
-    );
+    assert!(files.len() >= 200, "the corpus has {} files; expected the full set", files.len());
     Some(files)
 }
 
@@ -50,24 +43,13 @@ fn corpus_hardens_idempotently_and_loses_nothing() {
             failures.push(format!("{name}: {e}"));
         }
         match compose_harden::harden(&name, outcome.output.as_bytes(), &profile) {
-            Ok(again) if again.changed() => {
-                failures.push(format!("{name}: a second apply changed it"))
-            }
+            Ok(again) if again.changed() => failures.push(format!("{name}: a second apply changed it")),
             Ok(_) => {}
             Err(e) => failures.push(format!("{name}: the output does not harden again: {e}")),
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} corpus failures:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
-    assert!(
-        changed * 10 >= files.len() * 9,
-        "only {changed} of {} corpus files changed",
-        files.len()
-    );
+    assert!(failures.is_empty(), "{} corpus failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(changed * 10 >= files.len() * 9, "only {changed} of {} corpus files changed", files.len());
 }
 
 #[test]
@@ -82,8 +64,7 @@ fn corpus_outputs_pass_docker_compose() {
         .iter()
         .map(|file| {
             let bytes = fs::read(file).expect("corpus file");
-            let outcome = compose_harden::harden(&file.display().to_string(), &bytes, &profile)
-                .expect("hardens");
+            let outcome = compose_harden::harden(&file.display().to_string(), &bytes, &profile).expect("hardens");
             let out = tmp.path().join(file.file_name().expect("file name"));
             fs::write(&out, outcome.output).expect("write output");
             out
@@ -97,18 +78,13 @@ fn corpus_outputs_pass_docker_compose() {
                     chunk
                         .iter()
                         .filter_map(|f| {
-                            common::oracle_accepts(&oracle, f)
-                                .err()
-                                .map(|e| format!("{}: {e}", f.display()))
+                            common::oracle_accepts(&oracle, f).err().map(|e| format!("{}: {e}", f.display()))
                         })
                         .collect::<Vec<_>>()
                 })
             })
             .collect();
-        halves
-            .into_iter()
-            .flat_map(|h| h.join().expect("oracle thread"))
-            .collect()
+        halves.into_iter().flat_map(|h| h.join().expect("oracle thread")).collect()
     });
     assert!(
         failures.is_empty(),

@@ -10,24 +10,14 @@ fn examples_match_their_hardened_versions() {
     let mut checked = 0;
     for entry in fs::read_dir(&dir).expect("examples folder").flatten() {
         let path = entry.path();
-        let name = path
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
-        let Some(stem) = name
-            .strip_suffix(".yml")
-            .filter(|s| !s.ends_with(".hardened"))
-        else {
+        let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let Some(stem) = name.strip_suffix(".yml").filter(|s| !s.ends_with(".hardened")) else {
             continue;
         };
         let hardened = dir.join(format!("{stem}.hardened.yml"));
-        let want =
-            fs::read_to_string(&hardened).unwrap_or_else(|e| panic!("{}: {e}", hardened.display()));
+        let want = fs::read_to_string(&hardened).unwrap_or_else(|e| panic!("{}: {e}", hardened.display()));
         let input = fs::read(&path).expect("example");
-        let got = compose_harden::harden(&name, &input, &profile)
-            .expect("example hardens")
-            .output;
+        let got = compose_harden::harden(&name, &input, &profile).expect("example hardens").output;
         assert_eq!(
             got,
             want,
@@ -43,10 +33,8 @@ fn examples_match_their_hardened_versions() {
 #[test]
 fn exercise2_has_the_lessons_keys_and_values() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
-    let got: yaml_serde::Value = yaml_serde::from_str(
-        &fs::read_to_string(dir.join("exercise2.hardened.yml")).expect("read"),
-    )
-    .expect("yaml");
+    let got: yaml_serde::Value =
+        yaml_serde::from_str(&fs::read_to_string(dir.join("exercise2.hardened.yml")).expect("read")).expect("yaml");
     let answer = r#"
 services:
   api:

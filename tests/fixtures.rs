@@ -11,31 +11,19 @@ use std::path::Path;
 fn fixtures() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let bless = std::env::var_os("BLESS").is_some();
-    let mut dirs: Vec<_> = fs::read_dir(&root)
-        .expect("fixtures folder")
-        .flatten()
-        .map(|e| e.path())
-        .collect();
+    let mut dirs: Vec<_> = fs::read_dir(&root).expect("fixtures folder").flatten().map(|e| e.path()).collect();
     dirs.sort();
     let mut failures = Vec::new();
     for dir in &dirs {
-        let name = dir
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
-        let args =
-            fs::read_to_string(dir.join("args")).unwrap_or_else(|_| "apply input.yml".into());
+        let name = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let args = fs::read_to_string(dir.join("args")).unwrap_or_else(|_| "apply input.yml".into());
         let args: Vec<&str> = args.split_whitespace().collect();
         let input = fs::read(dir.join("input.yml")).expect("input.yml");
         let out = common::run(dir, &args, &input);
         let actual = [
             ("stdout", out.stdout.clone()),
             ("stderr", out.stderr.clone()),
-            (
-                "code",
-                format!("{}\n", out.status.code().unwrap_or(-1)).into_bytes(),
-            ),
+            ("code", format!("{}\n", out.status.code().unwrap_or(-1)).into_bytes()),
         ];
         for (file, got) in actual {
             let path = dir.join(file);
@@ -57,45 +45,34 @@ fn fixtures() {
             }
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} fixture outputs differ:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} fixture outputs differ:\n{}", failures.len(), failures.join("\n"));
     assert!(dirs.len() >= 30, "the fixtures folder lost cases");
 }
 
-/// Every hardened fixture output is a fixed point: applying again changes nothing.
-#[test]
-fn fixture_outputs_are_idempotent() {
+/// Fixtures run with the default arguments that succeed: their stdout is hardened YAML.
+fn yaml_fixtures() -> Vec<std::path::PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    let profile = compose_harden::Profile::load("production").expect("built-in profile");
-    for dir in fs::read_dir(&root)
+    let mut dirs: Vec<_> = fs::read_dir(&root)
         .expect("fixtures folder")
         .flatten()
         .map(|e| e.path())
-    {
-        if dir.join("args").exists()
-            || fs::read_to_string(dir.join("code"))
-                .unwrap_or_default()
-                .trim()
-                != "0"
-        {
-            continue;
-        }
+        .filter(|d| !d.join("args").exists())
+        .filter(|d| fs::read_to_string(d.join("code")).unwrap_or_default().trim() == "0")
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+/// Every hardened fixture output is a fixed point, and keeps all of its input.
+#[test]
+fn fixture_outputs_are_idempotent() {
+    let profile = compose_harden::Profile::load("production").expect("built-in profile");
+    for dir in yaml_fixtures() {
         let stdout = fs::read(dir.join("stdout")).expect("stdout of a successful fixture");
-        let again = compose_harden::harden("again.yml", &stdout, &profile)
-            .expect("the output hardens again");
-        assert!(
-            !again.changed(),
-            "{}: a second apply changed:\n{}",
-            dir.display(),
-            again.output
-        );
+        let again = compose_harden::harden("again.yml", &stdout, &profile).expect("the output hardens again");
+        assert!(!again.changed(), "{}: a second apply changed:\n{}", dir.display(), again.output);
         let input = fs::read_to_string(dir.join("input.yml")).expect("input");
-        common::keeps_every_line(&input, &again.output)
-            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        common::keeps_every_line(&input, &again.output).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
     }
 }
 
@@ -105,36 +82,15 @@ fn fixture_outputs_pass_docker_compose() {
     let Some(oracle) = common::oracle() else {
         return;
     };
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let tmp = tempfile::tempdir().expect("temp dir");
     let mut failures = Vec::new();
-    for dir in fs::read_dir(&root)
-        .expect("fixtures folder")
-        .flatten()
-        .map(|e| e.path())
-    {
-        if dir.join("args").exists()
-            || fs::read_to_string(dir.join("code"))
-                .unwrap_or_default()
-                .trim()
-                != "0"
-        {
-            continue;
-        }
-        let name = dir
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
+    for dir in yaml_fixtures() {
+        let name = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
         let file = tmp.path().join(format!("{name}.yml"));
         fs::copy(dir.join("stdout"), &file).expect("copy output");
         if let Err(e) = common::oracle_accepts(&oracle, &file) {
             failures.push(format!("{name}: {e}"));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "docker-compose rejects:\n{}",
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "docker-compose rejects:\n{}", failures.join("\n"));
 }

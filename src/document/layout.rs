@@ -24,21 +24,10 @@ pub enum Style {
 
 #[derive(Debug, Clone)]
 pub enum Kind {
-    Scalar {
-        value: String,
-        style: Style,
-    },
-    Map {
-        flow: bool,
-        entries: Vec<(NodeId, NodeId)>,
-    },
-    Seq {
-        flow: bool,
-        items: Vec<NodeId>,
-    },
-    Alias {
-        target: NodeId,
-    },
+    Scalar { value: String, style: Style },
+    Map { flow: bool, entries: Vec<(NodeId, NodeId)> },
+    Seq { flow: bool, items: Vec<NodeId> },
+    Alias { target: NodeId },
 }
 
 #[derive(Debug, Clone)]
@@ -111,10 +100,7 @@ impl Layout {
             };
         }
         match &self.nodes[map].kind {
-            Kind::Map { entries, .. } => entries
-                .iter()
-                .find(|(k, _)| self.scalar(*k) == Some(key))
-                .copied(),
+            Kind::Map { entries, .. } => entries.iter().find(|(k, _)| self.scalar(*k) == Some(key)).copied(),
             _ => None,
         }
     }
@@ -141,9 +127,7 @@ impl Layout {
         if depth > MAX_DEPTH {
             return None;
         }
-        self.merge_sources(map)
-            .into_iter()
-            .find_map(|m| self.lookup(m, key, depth + 1).map(|(k, v, _)| (k, v, true)))
+        self.merge_sources(map).into_iter().find_map(|m| self.lookup(m, key, depth + 1).map(|(k, v, _)| (k, v, true)))
     }
 
     /// Position of the node at a path of mapping keys and sequence indexes, following
@@ -162,10 +146,7 @@ impl Layout {
                     }
                     v
                 }),
-                Kind::Seq { items, .. } => step
-                    .parse::<usize>()
-                    .ok()
-                    .and_then(|i| items.get(i).copied()),
+                Kind::Seq { items, .. } => step.parse::<usize>().ok().and_then(|i| items.get(i).copied()),
                 _ => None,
             };
             match next {
@@ -197,18 +178,12 @@ impl Offsets<'_> {
             return char_index.min(self.text.len());
         }
         while self.chars < char_index && self.bytes < self.text.len() {
-            let c = self.text[self.bytes..]
-                .chars()
-                .next()
-                .map_or(1, char::len_utf8);
+            let c = self.text[self.bytes..].chars().next().map_or(1, char::len_utf8);
             self.bytes += c;
             self.chars += 1;
         }
         while self.chars > char_index {
-            let c = self.text[..self.bytes]
-                .chars()
-                .next_back()
-                .map_or(1, char::len_utf8);
+            let c = self.text[..self.bytes].chars().next_back().map_or(1, char::len_utf8);
             self.bytes -= c;
             self.chars -= 1;
         }
@@ -232,12 +207,7 @@ pub fn build(text: &str, file: &str) -> Result<Layout, Error> {
     let mut b = Builder {
         text,
         file,
-        offsets: Offsets {
-            text,
-            ascii: text.is_ascii(),
-            chars: 0,
-            bytes: 0,
-        },
+        offsets: Offsets { text, ascii: text.is_ascii(), chars: 0, bytes: 0 },
         nodes: Vec::new(),
         anchors: HashMap::new(),
         stack: Vec::new(),
@@ -253,21 +223,14 @@ pub fn build(text: &str, file: &str) -> Result<Layout, Error> {
         })?;
         b.event(event, span)?;
     }
-    let root = b
-        .root
-        .ok_or_else(|| Error::new(file, "empty compose file: it holds no YAML document"))?;
-    Ok(Layout {
-        indexes: b.indexes,
-        nodes: b.nodes,
-        root,
-    })
+    let root = b.root.ok_or_else(|| Error::new(file, "empty compose file: it holds no YAML document"))?;
+    Ok(Layout { indexes: b.indexes, nodes: b.nodes, root })
 }
 
 fn syntax_error(text: &str, file: &str, line: usize, col: usize, info: &str) -> Error {
     let line_text = text.lines().nth(line.saturating_sub(1)).unwrap_or("");
     let message = if info.contains("tab") || line_text.starts_with('\t') {
-        "tab character in indentation: YAML allows only spaces there; replace the tabs with spaces"
-            .to_string()
+        "tab character in indentation: YAML allows only spaces there; replace the tabs with spaces".to_string()
     } else {
         format!("invalid YAML: {info}")
     };
@@ -309,9 +272,7 @@ impl Builder<'_> {
                     ScalarStyle::Plain => Style::Plain,
                     ScalarStyle::SingleQuoted => Style::SingleQuoted,
                     ScalarStyle::DoubleQuoted => Style::DoubleQuoted,
-                    ScalarStyle::Literal | ScalarStyle::Folded => Style::Block {
-                        keep: self.block_header_keeps(start),
-                    },
+                    ScalarStyle::Literal | ScalarStyle::Folded => Style::Block { keep: self.block_header_keeps(start) },
                 };
                 let end = match style {
                     Style::Plain => self.offsets.byte(span.end.index()),
@@ -320,10 +281,7 @@ impl Builder<'_> {
                 };
                 let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix));
                 let node = Node {
-                    kind: Kind::Scalar {
-                        value: value.into_owned(),
-                        style,
-                    },
+                    kind: Kind::Scalar { value: value.into_owned(), style },
                     start,
                     end,
                     line,
@@ -335,32 +293,19 @@ impl Builder<'_> {
                 self.add(node, anchor)?;
             }
             Event::Alias(anchor) => {
-                let target = *self.anchors.get(&anchor).ok_or_else(|| {
-                    Error::at(
-                        self.file,
-                        line,
-                        col,
-                        "alias to an unknown anchor".to_string(),
-                    )
-                })?;
+                let target = *self
+                    .anchors
+                    .get(&anchor)
+                    .ok_or_else(|| Error::at(self.file, line, col, "alias to an unknown anchor".to_string()))?;
                 let end = self.offsets.byte(span.end.index());
                 let expanded = self.nodes[target].expanded;
-                let node = Node {
-                    kind: Kind::Alias { target },
-                    start,
-                    end,
-                    line,
-                    col,
-                    anchored: false,
-                    tag: None,
-                    expanded,
-                };
+                let node =
+                    Node { kind: Kind::Alias { target }, start, end, line, col, anchored: false, tag: None, expanded };
                 self.add(node, 0)?;
             }
             Event::MappingStart(..) | Event::SequenceStart(..) => {
                 let is_map = matches!(event, Event::MappingStart(..));
-                let (Event::MappingStart(anchor, tag) | Event::SequenceStart(anchor, tag)) = event
-                else {
+                let (Event::MappingStart(anchor, tag) | Event::SequenceStart(anchor, tag)) = event else {
                     return Ok(());
                 };
                 if self.stack.len() >= MAX_DEPTH {
@@ -376,15 +321,9 @@ impl Builder<'_> {
                     matches!(rest.first(), Some(b'{' | b'['))
                 });
                 let kind = if is_map {
-                    Kind::Map {
-                        flow,
-                        entries: Vec::new(),
-                    }
+                    Kind::Map { flow, entries: Vec::new() }
                 } else {
-                    Kind::Seq {
-                        flow,
-                        items: Vec::new(),
-                    }
+                    Kind::Seq { flow, items: Vec::new() }
                 };
                 let node = Node {
                     kind,
@@ -402,11 +341,7 @@ impl Builder<'_> {
                     self.anchors.insert(anchor, id);
                 }
                 self.stack.push(if is_map {
-                    Open::Map {
-                        id,
-                        key: None,
-                        seen: HashMap::new(),
-                    }
+                    Open::Map { id, key: None, seen: HashMap::new() }
                 } else {
                     Open::Seq { id }
                 });
@@ -422,25 +357,16 @@ impl Builder<'_> {
                     Some(Open::Seq { id }) => id,
                     None => return Ok(()),
                 };
-                let flow = matches!(
-                    self.nodes[id].kind,
-                    Kind::Map { flow: true, .. } | Kind::Seq { flow: true, .. }
-                );
+                let flow = matches!(self.nodes[id].kind, Kind::Map { flow: true, .. } | Kind::Seq { flow: true, .. });
                 let children: Vec<NodeId> = match &self.nodes[id].kind {
-                    Kind::Map { entries, .. } => {
-                        entries.iter().flat_map(|(k, v)| [*k, *v]).collect()
-                    }
+                    Kind::Map { entries, .. } => entries.iter().flat_map(|(k, v)| [*k, *v]).collect(),
                     Kind::Seq { items, .. } => items.clone(),
                     _ => Vec::new(),
                 };
                 self.nodes[id].end = if flow {
                     start + 1
                 } else {
-                    children
-                        .iter()
-                        .map(|c| self.nodes[*c].end)
-                        .max()
-                        .unwrap_or(self.nodes[id].start)
+                    children.iter().map(|c| self.nodes[*c].end).max().unwrap_or(self.nodes[id].start)
                 };
                 let mut expanded: u64 = 1;
                 for c in children {
@@ -536,9 +462,7 @@ impl Builder<'_> {
             return;
         }
         let after_key = self.nodes[key].end;
-        let colon = self.text[after_key..]
-            .find(':')
-            .map_or(after_key, |p| after_key + p + 1);
+        let colon = self.text[after_key..].find(':').map_or(after_key, |p| after_key + p + 1);
         let n = &mut self.nodes[value];
         n.start = colon;
         n.end = colon;
@@ -547,11 +471,7 @@ impl Builder<'_> {
     /// End of a quoted scalar: its closing quote (the parser's span may run on to a comment).
     fn quoted_end(&self, start: usize, style: Style) -> usize {
         let bytes = self.text.as_bytes();
-        let Some(open) = bytes[start..]
-            .iter()
-            .position(|b| *b == b'"' || *b == b'\'')
-            .map(|p| p + start)
-        else {
+        let Some(open) = bytes[start..].iter().position(|b| *b == b'"' || *b == b'\'').map(|p| p + start) else {
             return start;
         };
         let mut i = open + 1;
@@ -582,10 +502,7 @@ impl Builder<'_> {
         let Some(pos) = line.rfind(['|', '>']) else {
             return false;
         };
-        line[pos..]
-            .split('#')
-            .next()
-            .is_some_and(|h| h.contains('+'))
+        line[pos..].split('#').next().is_some_and(|h| h.contains('+'))
     }
 
     /// End of a block scalar: its last content line (for `|+`, its last trailing blank
@@ -594,20 +511,14 @@ impl Builder<'_> {
     fn block_end(&self, content: usize, keep: bool) -> usize {
         let text = self.text;
         let line_start = text[..content].rfind('\n').map_or(0, |p| p + 1);
-        let indent = text[line_start..]
-            .bytes()
-            .take_while(|b| *b == b' ')
-            .count();
+        let indent = text[line_start..].bytes().take_while(|b| *b == b' ').count();
         let mut end = content;
         let mut pos = line_start;
         let mut last_content_end = content;
         while pos < text.len() {
             let eol = text[pos..].find('\n').map_or(text.len(), |p| pos + p);
             let line = &text[pos..eol];
-            let blank = line
-                .trim_end_matches('\r')
-                .trim_start_matches(' ')
-                .is_empty();
+            let blank = line.trim_end_matches('\r').trim_start_matches(' ').is_empty();
             let this_indent = line.bytes().take_while(|b| *b == b' ').count();
             if !blank && this_indent < indent {
                 break;
@@ -632,10 +543,7 @@ fn skip_properties(mut rest: &[u8]) -> &[u8] {
     loop {
         match rest.first() {
             Some(b'&' | b'!') => {
-                let n = rest
-                    .iter()
-                    .position(|b| b.is_ascii_whitespace())
-                    .unwrap_or(rest.len());
+                let n = rest.iter().position(|b| b.is_ascii_whitespace()).unwrap_or(rest.len());
                 rest = &rest[n..];
             }
             Some(b' ' | b'\t' | b'\n' | b'\r') => rest = &rest[1..],

@@ -43,31 +43,18 @@ pub fn load(file: &str, bytes: &[u8]) -> Result<Document, Error> {
         Ok(t) => t,
         Err(e) => {
             let (line, col) = line_col(bytes, e.valid_up_to());
-            return Err(Error::at(
-                file,
-                line,
-                col,
-                "the file is not valid UTF-8 text (a binary file?)",
-            ));
+            return Err(Error::at(file, line, col, "the file is not valid UTF-8 text (a binary file?)"));
         }
     };
     if let Some(nul) = text.find('\0') {
         let (line, col) = line_col(bytes, nul);
-        return Err(Error::at(
-            file,
-            line,
-            col,
-            "the file holds a NUL byte: it is binary, not YAML",
-        ));
+        return Err(Error::at(file, line, col, "the file holds a NUL byte: it is binary, not YAML"));
     }
     if text.lines().all(|l| {
         let l = l.trim();
         l.is_empty() || l.starts_with('#') || l == "---" || l == "..."
     }) {
-        return Err(Error::new(
-            file,
-            "empty compose file: it has no content (Compose refuses it too)",
-        ));
+        return Err(Error::new(file, "empty compose file: it has no content (Compose refuses it too)"));
     }
     if let Some((n, _)) = text.lines().enumerate().find(|(_, l)| l.starts_with('%')) {
         return Err(Error::at(
@@ -96,26 +83,14 @@ pub fn load(file: &str, bytes: &[u8]) -> Result<Document, Error> {
         Some(i) if i > 0 && text.as_bytes()[i - 1] == b'\r' => "\r\n",
         _ => "\n",
     };
-    Ok(Document {
-        file: file.to_string(),
-        text: text.to_string(),
-        layout,
-        value,
-        eol,
-    })
+    Ok(Document { file: file.to_string(), text: text.to_string(), layout, value, eol })
 }
 
 /// 1-based line and column (in characters) of a byte offset.
 pub fn line_col(bytes: &[u8], offset: usize) -> (usize, usize) {
     let before = &bytes[..offset.min(bytes.len())];
     let line = before.iter().filter(|b| **b == b'\n').count() + 1;
-    let line_start = before
-        .iter()
-        .rposition(|b| *b == b'\n')
-        .map_or(0, |p| p + 1);
-    let col = String::from_utf8_lossy(&before[line_start..])
-        .chars()
-        .count()
-        + 1;
+    let line_start = before.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1);
+    let col = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
     (line, col)
 }

@@ -67,9 +67,7 @@ pub fn apply(doc: &Document, changes: &[Change]) -> Edited {
                     base: found.alias_base.clone(),
                     tree: Tree::branch(),
                 });
-                target
-                    .tree
-                    .insert(&found.rest, change.value.clone(), change.note.clone());
+                target.tree.insert(&found.rest, change.value.clone(), change.note.clone());
                 target.tree.set_bases(&found.rest, &found.key_bases);
                 applied.push(change.clone());
             }
@@ -80,24 +78,13 @@ pub fn apply(doc: &Document, changes: &[Change]) -> Edited {
     for (key, name) in anchors.added.values() {
         // `key:` becomes `key: &name`, before any value or comment on that line.
         let after_key = doc.layout.node(*key).end;
-        let colon = doc.text[after_key..]
-            .find(':')
-            .map_or(after_key, |p| after_key + p + 1);
-        splices.push(Splice {
-            start: colon,
-            end: colon,
-            order: 0,
-            text: format!(" &{name}"),
-        });
+        let colon = doc.text[after_key..].find(':').map_or(after_key, |p| after_key + p + 1);
+        splices.push(Splice { start: colon, end: colon, order: 0, text: format!(" &{name}") });
     }
     for target in targets.values() {
         splice_target(doc, target, &mut splices);
     }
-    Edited {
-        text: splice(&doc.text, splices),
-        applied,
-        refused,
-    }
+    Edited { text: splice(&doc.text, splices), applied, refused }
 }
 
 struct Found {
@@ -116,24 +103,14 @@ struct Found {
 /// Walks the change's path through the text's nodes to the place where it must be written.
 fn locate(doc: &Document, change: &Change, anchors: &mut NewAnchors) -> Result<Found, String> {
     let layout = &doc.layout;
-    let (services_key, services) = layout
-        .get(layout.root, "services")
-        .ok_or("the file has no `services` mapping")?;
+    let (services_key, services) = layout.get(layout.root, "services").ok_or("the file has no `services` mapping")?;
     let services = layout.resolve(services);
     let (key, mut node) = layout
         .get(services, &change.service)
         .ok_or_else(|| format!("service `{}` is not written in the file", change.service))?;
     let mut owner_col = layout.node(key).col - 1;
     let mut in_flow = matches!(layout.node(services).kind, Kind::Map { flow: true, .. });
-    let mut step = if in_flow {
-        2
-    } else {
-        layout
-            .node(key)
-            .col
-            .saturating_sub(layout.node(services_key).col)
-            .max(1)
-    };
+    let mut step = if in_flow { 2 } else { layout.node(key).col.saturating_sub(layout.node(services_key).col).max(1) };
     let path = &change.path;
     let mut i = 0;
     loop {
@@ -162,25 +139,13 @@ fn locate(doc: &Document, change: &Change, anchors: &mut NewAnchors) -> Result<F
                     i += 1;
                     continue;
                 }
-                (
-                    Place::Into(node),
-                    None,
-                    layout.lookup(node, &path[i], 0).map(|(k, v, _)| (k, v)),
-                )
+                (Place::Into(node), None, layout.lookup(node, &path[i], 0).map(|(k, v, _)| (k, v)))
             }
             Kind::Scalar { .. } if here.is_null_scalar() => (Place::Replace(node), None, None),
             _ => return Err(format!("`{}` is not a mapping", path[..i].join("."))),
         };
         let key_bases = merge_chain(doc, &path[i..], shared, anchors)?;
-        return Ok(Found {
-            place,
-            rest: path[i..].to_vec(),
-            owner_col,
-            step,
-            in_flow,
-            alias_base,
-            key_bases,
-        });
+        return Ok(Found { place, rest: path[i..].to_vec(), owner_col, step, in_flow, alias_base, key_bases });
     }
 }
 
@@ -201,17 +166,11 @@ fn merge_chain(
     let mut j = 0;
     while let Some((key, node)) = shared {
         if j + 1 == rest.len() {
-            return Err(format!(
-                "`{}` is already set through `<<` or an alias",
-                rest.join(".")
-            ));
+            return Err(format!("`{}` is already set through `<<` or an alias", rest.join(".")));
         }
         let content = layout.resolve(node);
         if !matches!(layout.node(content).kind, Kind::Map { .. }) {
-            return Err(format!(
-                "`{}` comes through `<<` or an alias and is not a mapping",
-                rest[..=j].join(".")
-            ));
+            return Err(format!("`{}` comes through `<<` or an alias and is not a mapping", rest[..=j].join(".")));
         }
         let base = match &layout.node(node).kind {
             Kind::Alias { .. } => alias_text(doc, node),
@@ -226,19 +185,11 @@ fn merge_chain(
                         };
                         let stem: String = stem
                             .chars()
-                            .map(|c| {
-                                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                                    c
-                                } else {
-                                    '-'
-                                }
-                            })
+                            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
                             .collect();
                         let mut name = stem.clone();
                         let mut n = 2;
-                        while anchors.taken.contains(&name)
-                            || new.iter().any(|(_, _, m)| *m == name)
-                        {
+                        while anchors.taken.contains(&name) || new.iter().any(|(_, _, m)| *m == name) {
                             name = format!("{stem}-{n}");
                             n += 1;
                         }
@@ -267,11 +218,7 @@ fn alias_text(doc: &Document, alias: NodeId) -> String {
 
 fn anchor_name(doc: &Document, node: NodeId) -> String {
     let rest = &doc.text[doc.layout.node(node).start..];
-    rest.trim_start_matches('&')
-        .split(|c: char| c.is_whitespace())
-        .next()
-        .unwrap_or("")
-        .to_string()
+    rest.trim_start_matches('&').split(|c: char| c.is_whitespace()).next().unwrap_or("").to_string()
 }
 
 struct Splice {
@@ -298,11 +245,7 @@ fn splice_target(doc: &Document, target: &Target, out: &mut Vec<Splice>) {
                 flow_insert(doc, map, entries, children, out);
                 return;
             }
-            let key_col = entries
-                .first()
-                .map_or(target.owner_col + target.step, |(k, _)| {
-                    layout.node(*k).col - 1
-                });
+            let key_col = entries.first().map_or(target.owner_col + target.step, |(k, _)| layout.node(*k).col - 1);
             let pos = next_line_start(text, layout.node(map).end);
             let mut lines = String::new();
             render::block(&mut lines, children, key_col, target.step, eol);
@@ -314,23 +257,13 @@ fn splice_target(doc: &Document, target: &Target, out: &mut Vec<Splice>) {
                 let mut t = String::from("{");
                 render::flow_entries(&mut t, target.base.as_deref(), children, ", ");
                 t.push('}');
-                out.push(Splice {
-                    start: n.start,
-                    end: n.end,
-                    order: 0,
-                    text: t,
-                });
+                out.push(Splice { start: n.start, end: n.end, order: 0, text: t });
                 note_splice(doc, n.end, &target.tree, out);
                 return;
             }
             // `key: *dep` becomes `key:` followed by an indented block that merges `*dep` back.
             let ws = text[..n.start].trim_end_matches(' ').len();
-            out.push(Splice {
-                start: ws,
-                end: n.end,
-                order: 0,
-                text: String::new(),
-            });
+            out.push(Splice { start: ws, end: n.end, order: 0, text: String::new() });
             let indent = target.owner_col + target.step;
             let mut lines = String::new();
             if let Some(base) = &target.base {
@@ -340,13 +273,7 @@ fn splice_target(doc: &Document, target: &Target, out: &mut Vec<Splice>) {
                 lines.push_str(eol);
             }
             render::block(&mut lines, children, indent, target.step, eol);
-            out.push(block_splice(
-                text,
-                next_line_start(text, n.end),
-                lines,
-                indent,
-                eol,
-            ));
+            out.push(block_splice(text, next_line_start(text, n.end), lines, indent, eol));
         }
     }
 }
@@ -358,14 +285,11 @@ fn block_splice(text: &str, pos: usize, mut lines: String, indent: usize, eol: &
         lines.truncate(lines.len() - eol.len());
         lines.insert_str(0, eol);
     }
-    Splice {
-        start: pos,
-        end: pos,
-        order: usize::MAX - indent,
-        text: lines,
-    }
+    Splice { start: pos, end: pos, order: usize::MAX - indent, text: lines }
 }
 
+/// New entries after the last one of a flow mapping (or inside an empty `{}`). In a
+/// mapping written over several lines, each goes on a line of its own.
 fn flow_insert(
     doc: &Document,
     map: NodeId,
@@ -374,59 +298,25 @@ fn flow_insert(
     out: &mut Vec<Splice>,
 ) {
     let layout = &doc.layout;
-    let text = &doc.text;
     let node = layout.node(map);
-    let mut t = String::new();
-    let pos = match entries.last() {
-        None => text[node.start..]
-            .find('{')
-            .map_or(node.start, |p| node.start + p + 1),
+    let open = doc.text[node.start..].find('{').map_or(node.start, |p| node.start + p);
+    let (pos, sep) = match entries.last() {
+        None => (open + 1, String::new()),
         Some((k, v)) => {
             let end = layout.node(*k).end.max(layout.node(*v).end);
-            let open = text[node.start..]
-                .find('{')
-                .map_or(node.start, |p| node.start + p);
-            let sep = if text[open..end].contains('\n') {
+            let sep = if doc.text[open..end].contains('\n') {
                 format!(",{}{}", doc.eol, " ".repeat(layout.node(*k).col - 1))
             } else {
                 ", ".to_string()
             };
-            t.push_str(&sep);
-            render::flow_entries(&mut t, None, children, &sep);
-            out.push(Splice {
-                start: end,
-                end,
-                order: 0,
-                text: t,
-            });
-            note_splice(
-                doc,
-                node.end,
-                &Tree::Branch {
-                    base: None,
-                    children: children.clone(),
-                },
-                out,
-            );
-            return;
+            (end, sep)
         }
     };
-    render::flow_entries(&mut t, None, children, ", ");
-    out.push(Splice {
-        start: pos,
-        end: pos,
-        order: 0,
-        text: t,
-    });
-    note_splice(
-        doc,
-        node.end,
-        &Tree::Branch {
-            base: None,
-            children: children.clone(),
-        },
-        out,
-    );
+    let mut text = sep.clone();
+    render::flow_entries(&mut text, None, children, if sep.is_empty() { ", " } else { &sep });
+    out.push(Splice { start: pos, end: pos, order: 0, text });
+    let tree = Tree::Branch { base: None, children: children.clone() };
+    note_splice(doc, node.end, &tree, out);
 }
 
 /// Notes (assumption markers) of flow insertions go at the end of the line where the
@@ -438,33 +328,21 @@ fn note_splice(doc: &Document, after: usize, tree: &Tree, out: &mut Vec<Splice>)
     }
     let text = &doc.text;
     let line_end = text[after..].find('\n').map_or(text.len(), |p| after + p);
-    let line_end = if text[..line_end].ends_with('\r') {
-        line_end - 1
-    } else {
-        line_end
-    };
+    let line_end = if text[..line_end].ends_with('\r') { line_end - 1 } else { line_end };
     if text[after..line_end].contains('#') {
         return;
     }
-    out.push(Splice {
-        start: line_end,
-        end: line_end,
-        order: 0,
-        text: format!(" # {}", notes.join("; ")),
-    });
+    out.push(Splice { start: line_end, end: line_end, order: 0, text: format!(" # {}", notes.join("; ")) });
 }
 
 /// The start of the line after the one holding `pos` (the text's end if there is none).
 fn next_line_start(text: &str, pos: usize) -> usize {
-    text[pos.min(text.len())..]
-        .find('\n')
-        .map_or(text.len(), |p| pos + p + 1)
+    text[pos.min(text.len())..].find('\n').map_or(text.len(), |p| pos + p + 1)
 }
 
 fn splice(text: &str, mut splices: Vec<Splice>) -> String {
     splices.sort_by_key(|s| (s.start, s.order));
-    let mut out =
-        String::with_capacity(text.len() + splices.iter().map(|s| s.text.len()).sum::<usize>());
+    let mut out = String::with_capacity(text.len() + splices.iter().map(|s| s.text.len()).sum::<usize>());
     let mut at = 0;
     for s in splices {
         if s.start < at {

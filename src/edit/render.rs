@@ -21,10 +21,7 @@ pub enum Tree {
 
 impl Tree {
     pub fn branch() -> Tree {
-        Tree::Branch {
-            base: None,
-            children: IndexMap::new(),
-        }
+        Tree::Branch { base: None, children: IndexMap::new() }
     }
 
     /// Adds `value` at `path` below this branch.
@@ -37,10 +34,7 @@ impl Tree {
             [last] => {
                 children.insert(last.clone(), Tree::Leaf { value, note });
             }
-            [first, rest @ ..] => children
-                .entry(first.clone())
-                .or_insert_with(Tree::branch)
-                .insert(rest, value, note),
+            [first, rest @ ..] => children.entry(first.clone()).or_insert_with(Tree::branch).insert(rest, value, note),
         }
     }
 
@@ -69,13 +63,7 @@ impl Tree {
 }
 
 /// Block lines for the children of a branch, each at `indent` spaces, ending in `eol`.
-pub fn block(
-    out: &mut String,
-    children: &IndexMap<String, Tree>,
-    indent: usize,
-    step: usize,
-    eol: &str,
-) {
+pub fn block(out: &mut String, children: &IndexMap<String, Tree>, indent: usize, step: usize, eol: &str) {
     for (key, tree) in children {
         out.extend(std::iter::repeat_n(' ', indent));
         out.push_str(&scalar(key));
@@ -105,12 +93,7 @@ pub fn block(
 }
 
 /// `key: value` pairs in flow style, joined by `sep`.
-pub fn flow_entries(
-    out: &mut String,
-    base: Option<&str>,
-    children: &IndexMap<String, Tree>,
-    sep: &str,
-) {
+pub fn flow_entries(out: &mut String, base: Option<&str>, children: &IndexMap<String, Tree>, sep: &str) {
     let mut first = true;
     if let Some(base) = base {
         out.push_str("<<: ");
@@ -195,19 +178,14 @@ fn plain_is_safe(s: &str) -> bool {
         return false;
     }
     let lower = s.to_ascii_lowercase();
-    let special = [
-        "null", "~", "true", "false", "yes", "no", "on", "off", "y", "n", ".inf", ".nan", "-.inf",
-        "+.inf",
-    ];
+    let special = ["null", "~", "true", "false", "yes", "no", "on", "off", "y", "n", ".inf", ".nan", "-.inf", "+.inf"];
     if special.contains(&lower.as_str()) {
         return false;
     }
     // Anything that starts like a number and holds only number characters could be one
     // (ints, floats, hex, octal, YAML 1.1 sexagesimal `2222:22`).
     let numeric_start = first.is_ascii_digit() || "+-.".contains(first);
-    !(numeric_start
-        && s.chars()
-            .all(|c| c.is_ascii_hexdigit() || "._:+-xXoO".contains(c)))
+    !(numeric_start && s.chars().all(|c| c.is_ascii_hexdigit() || "._:+-xXoO".contains(c)))
 }
 
 pub fn double_quoted(s: &str) -> String {

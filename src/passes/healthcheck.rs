@@ -28,22 +28,14 @@ impl Pass for Healthcheck {
         if let Some((test, why)) = image.and_then(|i| catalogue_probe(rule, i)) {
             match test {
                 Some(test) => add(out, rule, strings(test), None),
-                None => out.report(
-                    Severity::Warning,
-                    &["image"],
-                    format!("no healthcheck added: {why}"),
-                ),
+                None => out.report(Severity::Warning, &["image"], format!("no healthcheck added: {why}")),
             }
             return;
         }
         let ports = container_ports(service);
         match (&rule.http_fallback, ports.as_deref().unwrap_or_default()) {
             (Some(fallback), [port]) => {
-                let test: Vec<String> = fallback
-                    .test
-                    .iter()
-                    .map(|t| t.replace("{port}", port))
-                    .collect();
+                let test: Vec<String> = fallback.test.iter().map(|t| t.replace("{port}", port)).collect();
                 let note = fallback.note.replace("{port}", port);
                 let what = match image {
                     Some(i) => format!("`{i}` is not in the probe catalogue"),
@@ -62,9 +54,7 @@ impl Pass for Healthcheck {
             _ => {
                 let what = match image {
                     Some(i) => format!("image `{i}` is not in the probe catalogue"),
-                    None => {
-                        "the service has no image to look up in the probe catalogue".to_string()
-                    }
+                    None => "the service has no image to look up in the probe catalogue".to_string(),
                 };
                 let why = match ports.map(|p| p.len()) {
                     None => "a container port of it is not a fixed number".to_string(),
@@ -94,15 +84,9 @@ fn strings(items: &[String]) -> Value {
 }
 
 /// The catalogue's probe for an image (None inside: the image has no usable tool), and why.
-fn catalogue_probe<'r>(
-    rule: &'r HealthcheckRule,
-    image: &str,
-) -> Option<(Option<&'r Vec<String>>, &'r str)> {
+fn catalogue_probe<'r>(rule: &'r HealthcheckRule, image: &str) -> Option<(Option<&'r Vec<String>>, &'r str)> {
     let (repo, tag) = image_parts(image);
-    let probe = rule
-        .probes
-        .iter()
-        .find(|p| p.images.iter().any(|pat| glob_match(pat, &repo)))?;
+    let probe = rule.probes.iter().find(|p| p.images.iter().any(|pat| glob_match(pat, &repo)))?;
     let major = tag.as_deref().and_then(major_version);
     let older = major.and_then(|m| {
         let mut fitting: Vec<_> = probe.older.iter().filter(|o| m < o.below_major).collect();
@@ -121,18 +105,10 @@ fn container_ports(service: &Service) -> Option<Vec<String>> {
     let mut ports = BTreeSet::new();
     let mut unknown = false;
     let lists = [service.get(&["ports"]), service.get(&["expose"])];
-    for item in lists
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_sequence)
-        .flatten()
-    {
+    for item in lists.into_iter().flatten().filter_map(Value::as_sequence).flatten() {
         let spec = match item {
             Value::Mapping(m) => {
-                if m.get("protocol")
-                    .and_then(Value::as_str)
-                    .is_some_and(|p| p != "tcp")
-                {
+                if m.get("protocol").and_then(Value::as_str).is_some_and(|p| p != "tcp") {
                     continue;
                 }
                 m.get("target").map(scalar_text)

@@ -33,11 +33,7 @@ impl Pass for Init {
         }
         if let Some(program) = first_word(service.get(&["entrypoint"])) {
             let base = program.rsplit('/').next().unwrap_or(&program);
-            if rule
-                .own_init_entrypoints
-                .iter()
-                .any(|p| p == &program || p == base)
-            {
+            if rule.own_init_entrypoints.iter().any(|p| p == &program || p == base) {
                 out.report(
                     Severity::Info,
                     &["entrypoint"],

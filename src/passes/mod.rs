@@ -50,19 +50,14 @@ impl Relations {
     fn of(services: &Mapping) -> Relations {
         let mut completion_waiter = HashMap::new();
         for (name, service) in services {
-            let (Some(name), Some(deps)) = (
-                name.as_str(),
-                service.get("depends_on").and_then(Value::as_mapping),
-            ) else {
+            let (Some(name), Some(deps)) = (name.as_str(), service.get("depends_on").and_then(Value::as_mapping))
+            else {
                 continue;
             };
             for (dep, how) in deps {
-                let completes = how.get("condition").and_then(Value::as_str)
-                    == Some("service_completed_successfully");
+                let completes = how.get("condition").and_then(Value::as_str) == Some("service_completed_successfully");
                 if let (true, Some(dep)) = (completes, dep.as_str()) {
-                    completion_waiter
-                        .entry(dep.to_string())
-                        .or_insert_with(|| name.to_string());
+                    completion_waiter.entry(dep.to_string()).or_insert_with(|| name.to_string());
                 }
             }
         }
@@ -167,33 +162,16 @@ pub fn plan(doc: &Document, profile: &Profile) -> Plan {
                     severity: Severity::Warning,
                     service: name.to_string(),
                     path: vec!["x-compose-harden".to_string()],
-                    message: format!(
-                        "unknown pass `{skip}` in x-compose-harden.skip (passes: {})",
-                        names.join(", ")
-                    ),
+                    message: format!("unknown pass `{skip}` in x-compose-harden.skip (passes: {})", names.join(", ")),
                 });
             }
         }
         for pass in PASSES {
-            if file_skips
-                .iter()
-                .chain(&own_skips)
-                .any(|s| s == pass.name())
-            {
+            if file_skips.iter().chain(&own_skips).any(|s| s == pass.name()) {
                 continue;
             }
-            let mut out = Out {
-                pass: pass.name(),
-                service: name,
-                changes: Vec::new(),
-                findings: Vec::new(),
-            };
-            let current = Service {
-                name,
-                value: &view,
-                relations: &relations,
-                profile,
-            };
+            let mut out = Out { pass: pass.name(), service: name, changes: Vec::new(), findings: Vec::new() };
+            let current = Service { name, value: &view, relations: &relations, profile };
             pass.run(&current, &mut out);
             for change in &out.changes {
                 set_path(&mut view, &change.path, change.value.clone());
@@ -209,12 +187,7 @@ fn skip_list(settings: Option<&Value>) -> Vec<String> {
     settings
         .and_then(|s| s.get("skip"))
         .and_then(Value::as_sequence)
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|i| i.as_str().map(str::to_string))
-                .collect()
-        })
+        .map(|items| items.iter().filter_map(|i| i.as_str().map(str::to_string)).collect())
         .unwrap_or_default()
 }
 
@@ -225,9 +198,7 @@ pub fn set_path(map: &mut Mapping, path: &[String], value: Value) {
     };
     let mut here = map;
     for key in parents {
-        let entry = here
-            .entry(Value::from(key.as_str()))
-            .or_insert_with(|| Value::Mapping(Mapping::new()));
+        let entry = here.entry(Value::from(key.as_str())).or_insert_with(|| Value::Mapping(Mapping::new()));
         if !entry.is_mapping() {
             *entry = Value::Mapping(Mapping::new());
         }

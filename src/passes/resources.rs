@@ -57,10 +57,7 @@ impl Pass for Resources {
                 out.report(
                     Severity::Info,
                     prefix,
-                    format!(
-                        "resources not added: `{}` is set to a value that is not a mapping",
-                        prefix.join(".")
-                    ),
+                    format!("resources not added: `{}` is set to a value that is not a mapping", prefix.join(".")),
                 );
                 return;
             }
@@ -79,25 +76,12 @@ impl Pass for Resources {
                     &LIMITS,
                     leaf.limit_legacy,
                     &value,
-                    Bound::AtLeast(user(
-                        service,
-                        &RESERVATIONS,
-                        leaf.key,
-                        leaf.reservation_same_unit,
-                    )),
+                    Bound::AtLeast(user(service, &RESERVATIONS, leaf.key, leaf.reservation_same_unit)),
                 );
             }
             if let Some(value) = wanted(&rule.reservations) {
                 let limit = user(service, &LIMITS, leaf.key, leaf.limit_same_unit);
-                fill(
-                    service,
-                    out,
-                    leaf,
-                    &RESERVATIONS,
-                    leaf.reservation_legacy,
-                    &value,
-                    Bound::AtMost(limit),
-                );
+                fill(service, out, leaf, &RESERVATIONS, leaf.reservation_legacy, &value, Bound::AtMost(limit));
             }
         }
     }
@@ -111,30 +95,15 @@ enum Bound<'a> {
     AtMost(UserValue<'a>),
 }
 
-fn user<'a>(
-    service: &'a Service,
-    base: &[&str],
-    key: &str,
-    legacy: &[&'static str],
-) -> UserValue<'a> {
+fn user<'a>(service: &'a Service, base: &[&str], key: &str, legacy: &[&'static str]) -> UserValue<'a> {
     let path: Vec<&str> = base.iter().copied().chain([key]).collect();
     if let Some(v) = service.get(&path) {
         return Some((path.join("."), v));
     }
-    legacy
-        .iter()
-        .find_map(|l| service.get(&[l]).map(|v| (l.to_string(), v)))
+    legacy.iter().find_map(|l| service.get(&[l]).map(|v| (l.to_string(), v)))
 }
 
-fn fill(
-    service: &Service,
-    out: &mut Out,
-    leaf: &Leaf,
-    base: &[&str],
-    legacy: &[&str],
-    value: &str,
-    bound: Bound,
-) {
+fn fill(service: &Service, out: &mut Out, leaf: &Leaf, base: &[&str], legacy: &[&str], value: &str, bound: Bound) {
     let path: Vec<&str> = base.iter().copied().chain([leaf.key]).collect();
     if service.is_set(&path) || legacy.iter().any(|l| service.is_set(&[l])) {
         return;
@@ -142,11 +111,7 @@ fn fill(
     // Compose compares a whole `limits` (or `reservations`) block with the legacy keys:
     // a new block that does not repeat `mem_limit` is "distinct" from it, and refused.
     if service.get(base).is_none() {
-        let block_legacy: &[&str] = if base == LIMITS {
-            &["mem_limit", "cpus"]
-        } else {
-            &["mem_reservation"]
-        };
+        let block_legacy: &[&str] = if base == LIMITS { &["mem_limit", "cpus"] } else { &["mem_reservation"] };
         if let Some(l) = block_legacy.iter().find(|l| service.is_set(&[l])) {
             out.report(
                 Severity::Info,
@@ -168,20 +133,18 @@ fn fill(
     };
     let mut chosen = Value::from(value);
     if let Some((other_path, other_value)) = other {
-        let (Some(mine), Some(theirs)) = ((leaf.amount)(&chosen), (leaf.amount)(other_value))
-        else {
+        let (Some(mine), Some(theirs)) = ((leaf.amount)(&chosen), (leaf.amount)(other_value)) else {
             out.report(
                 Severity::Warning,
                 &path,
-                format!("{what} not added: `{other_path}` is `{}`, which cannot be compared before interpolation", text(other_value)),
+                format!(
+                    "{what} not added: `{other_path}` is `{}`, which cannot be compared before interpolation",
+                    text(other_value)
+                ),
             );
             return;
         };
-        let crosses = if at_least {
-            mine < theirs
-        } else {
-            mine > theirs
-        };
+        let crosses = if at_least { mine < theirs } else { mine > theirs };
         if crosses {
             out.report(
                 Severity::Warning,
@@ -224,9 +187,7 @@ pub fn bytes(v: &Value) -> Option<f64> {
         Value::String(s) => s.trim().to_ascii_lowercase(),
         _ => return None,
     };
-    let split = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(s.len());
+    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
     let (number, unit) = s.split_at(split);
     let number: f64 = number.parse().ok()?;
     let unit = unit.trim().trim_end_matches("ib").trim_end_matches('b');

