@@ -70,8 +70,10 @@ pub fn harden(file: &str, bytes: &[u8], profile: &Profile) -> Result<Outcome, Er
         .findings
         .into_iter()
         .map(|f| {
-            let path: Vec<String> =
-                ["services".to_string(), f.service.clone()].into_iter().chain(f.path.iter().cloned()).collect();
+            // A finding without a service is about the top level.
+            let service = ["services".to_string(), f.service.clone()];
+            let prefix = if f.service.is_empty() { &[][..] } else { &service[..] };
+            let path: Vec<String> = prefix.iter().chain(&f.path).cloned().collect();
             let at = doc.layout.locate(&path).map(|n| (n.line, n.col));
             (f, at)
         })

@@ -8,13 +8,11 @@ pub fn finding(file: &str, finding: &Finding, at: Option<(usize, usize)>) -> Str
         Some((line, col)) => format!("{file}:{line}:{col}"),
         None => file.to_string(),
     };
-    format!(
-        "{place}: {}[{}]: service `{}`: {}",
-        finding.severity.label(),
-        finding.pass,
-        finding.service,
-        finding.message
-    )
+    let service = match finding.service.as_str() {
+        "" => String::new(),
+        name => format!("service `{name}`: "),
+    };
+    format!("{place}: {}[{}]: {service}{}", finding.severity.label(), finding.pass, finding.message)
 }
 
 /// A unified diff with `a/` and `b/` headers, as `git apply` expects.

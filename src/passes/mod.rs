@@ -140,6 +140,7 @@ pub fn plan(doc: &Document, profile: &Profile) -> Plan {
     };
     let file_skips = skip_list(doc.value.get("x-compose-harden"));
     let relations = Relations::of(services);
+    check_skips(&file_skips, "", &mut plan);
     for (name, value) in services {
         let Some(name) = name.as_str() else { continue };
         let Some(service) = value.as_mapping() else {
@@ -154,18 +155,7 @@ pub fn plan(doc: &Document, profile: &Profile) -> Plan {
         };
         let mut view = service.clone();
         let own_skips = skip_list(service.get("x-compose-harden"));
-        for skip in file_skips.iter().chain(&own_skips) {
-            if !PASSES.iter().any(|p| p.name() == skip) {
-                let names: Vec<&str> = PASSES.iter().map(|p| p.name()).collect();
-                plan.findings.push(Finding {
-                    pass: "load",
-                    severity: Severity::Warning,
-                    service: name.to_string(),
-                    path: vec!["x-compose-harden".to_string()],
-                    message: format!("unknown pass `{skip}` in x-compose-harden.skip (passes: {})", names.join(", ")),
-                });
-            }
-        }
+        check_skips(&own_skips, name, &mut plan);
         for pass in PASSES {
             if file_skips.iter().chain(&own_skips).any(|s| s == pass.name()) {
                 continue;
@@ -181,6 +171,20 @@ pub fn plan(doc: &Document, profile: &Profile) -> Plan {
         }
     }
     plan
+}
+
+/// Reports pass names that match no pass (`service` is empty for the top-level list).
+fn check_skips(skips: &[String], service: &str, plan: &mut Plan) {
+    for skip in skips.iter().filter(|s| !PASSES.iter().any(|p| p.name() == s.as_str())) {
+        let names: Vec<&str> = PASSES.iter().map(|p| p.name()).collect();
+        plan.findings.push(Finding {
+            pass: "load",
+            severity: Severity::Warning,
+            service: service.to_string(),
+            path: vec!["x-compose-harden".to_string()],
+            message: format!("unknown pass `{skip}` in x-compose-harden.skip (passes: {})", names.join(", ")),
+        });
+    }
 }
 
 fn skip_list(settings: Option<&Value>) -> Vec<String> {
