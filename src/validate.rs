@@ -10,6 +10,7 @@ use crate::document::Document;
 use crate::error::Error;
 use crate::passes::set_path;
 use crate::plan::Change;
+use indexmap::IndexMap;
 
 const COMPOSE_SCHEMA: &str = include_str!("../schemas/compose-spec.json");
 
@@ -83,23 +84,91 @@ pub fn check(doc: &Document) -> Result<(), Error> {
     Ok(())
 }
 
-/// Proves `output` is `input` with exactly the `applied` changes, as any reader sees it.
-/// It parses both texts and never consults the passes.
-pub fn verify(input: &Document, output: &Document, applied: &[Change]) -> Result<(), String> {
-    let mut expected = input.value.clone();
+/// Proves the output is the input with exactly the `applied` changes and still valid.
+/// It parses the output with the second parser and never consults the passes. Services
+/// without changes must be equal as they are; changed ones equal to the input's plus the
+/// changes; and, since the input passed the full schema and a service's properties are
+/// checked independently of each other, only the changed keys need the schema again.
+pub fn verify(input: &Document, output_text: &str, applied: &[Change]) -> Result<(), String> {
+    let output = crate::document::semantic_value(&input.file, output_text).map_err(|e| e.to_string())?;
+    let (Some(before), Some(after)) = (input.value.as_mapping(), output.as_mapping()) else {
+        return Err("the output's top level is not a mapping".to_string());
+    };
+    let mut changed: IndexMap<&str, IndexMap<&str, Vec<&Change>>> = IndexMap::new();
     for change in applied {
-        let service = expected
-            .get_mut("services")
-            .and_then(|s| s.get_mut(change.service.as_str()))
-            .and_then(Value::as_mapping_mut)
-            .ok_or_else(|| format!("service `{}` vanished", change.service))?;
-        set_path(service, &change.path, change.value.clone());
+        let Some(key) = change.path.first() else { continue };
+        changed.entry(change.service.as_str()).or_default().entry(key.as_str()).or_default().push(change);
     }
-    if expected != output.value {
-        return Err(first_difference(&expected, &output.value, &mut Vec::new())
-            .unwrap_or_else(|| "the output differs from the input plus the planned changes".to_string()));
+    if before.len() != after.len() {
+        return Err("the output has other top-level keys than the input".to_string());
     }
-    Ok(())
+    for (key, value) in before {
+        let Some(out) = after.get(key) else {
+            return Err(format!("`{}` is missing from the output", key_text(key)));
+        };
+        if key.as_str() != Some("services") {
+            if value != out {
+                return Err(format!("`{}` differs in the output", key_text(key)));
+            }
+            continue;
+        }
+        let (Some(services), Some(out_services)) = (value.as_mapping(), out.as_mapping()) else {
+            if value != out {
+                return Err("`services` differs in the output".to_string());
+            }
+            continue;
+        };
+        if services.len() != out_services.len() {
+            return Err("the output has other services than the input".to_string());
+        }
+        for (name, service) in services {
+            let out_service =
+                out_services.get(name).ok_or_else(|| format!("service `{}` is missing", key_text(name)))?;
+            let Some(keys) = name.as_str().and_then(|n| changed.get(n)) else {
+                if service != out_service {
+                    return Err(format!("service `{}` changed without a planned change", key_text(name)));
+                }
+                continue;
+            };
+            let mut expected = service.as_mapping().cloned().unwrap_or_default();
+            for change in keys.values().flatten() {
+                set_path(&mut expected, &change.path, change.value.clone());
+            }
+            let mut path = vec!["services".to_string(), key_text(name)];
+            if let Some(diff) = first_difference(&Value::Mapping(expected), out_service, &mut path) {
+                return Err(diff);
+            }
+        }
+    }
+    check_changed(&output, &changed)
+}
+
+/// The schema and the restart check on the changed keys of the changed services.
+fn check_changed(output: &Value, changed: &IndexMap<&str, IndexMap<&str, Vec<&Change>>>) -> Result<(), String> {
+    let (_, validator) = schema();
+    let mut services = serde_json::Map::new();
+    for (name, keys) in changed {
+        let mut service = serde_json::Map::new();
+        for key in keys.keys() {
+            let value = output.get("services").and_then(|s| s.get(*name)).and_then(|s| s.get(*key));
+            if let Some(value) = value {
+                if *key == "restart" && !value.as_str().is_some_and(valid_restart) {
+                    return Err(format!("services.{name}.restart is not a restart policy"));
+                }
+                service.insert(key.to_string(), to_json(value, 3));
+            }
+        }
+        services.insert(name.to_string(), Json::Object(service));
+    }
+    let instance = serde_json::json!({ "services": services });
+    let failure = validator
+        .iter_errors(&instance)
+        .find(|e| !matches!(e.instance().as_ref(), Json::String(s) if interpolated(s)))
+        .map(|error| {
+            let path: Vec<String> = error.instance_path().segments().map(|s| s.to_string()).collect();
+            format!("{}: {error}", path.join("."))
+        });
+    failure.map_or(Ok(()), Err)
 }
 
 fn first_difference(want: &Value, got: &Value, path: &mut Vec<String>) -> Option<String> {
@@ -226,5 +295,54 @@ fn to_json(value: &Value, depth: usize) -> Json {
                 .collect(),
         ),
         Value::Tagged(t) => to_json(&t.value, depth),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::document::load;
+
+    const INPUT: &str = "services:\n  a:\n    image: x\n  b:\n    image: y\n";
+
+    fn change(service: &str, path: &[&str], value: Value) -> Change {
+        Change {
+            service: service.into(),
+            path: path.iter().map(|s| s.to_string()).collect(),
+            value,
+            pass: "test",
+            note: None,
+        }
+    }
+
+    #[test]
+    fn verify_accepts_exactly_the_planned_change() {
+        let doc = load("f.yml", INPUT.as_bytes()).expect("loads");
+        let out = "services:\n  a:\n    image: x\n    init: true\n  b:\n    image: y\n";
+        assert_eq!(verify(&doc, out, &[change("a", &["init"], Value::Bool(true))]), Ok(()));
+    }
+
+    #[test]
+    fn verify_catches_missing_extra_and_stray_edits() {
+        let doc = load("f.yml", INPUT.as_bytes()).expect("loads");
+        let planned = [change("a", &["init"], Value::Bool(true))];
+        let missing = "services:\n  a:\n    image: x\n  b:\n    image: y\n";
+        assert_eq!(verify(&doc, missing, &planned), Err("`services.a.init` is missing from the output".into()));
+        let extra = "services:\n  a:\n    image: x\n    init: true\n    restart: always\n  b:\n    image: y\n";
+        assert_eq!(verify(&doc, extra, &planned), Err("the output has an unexpected `services.a.restart`".into()));
+        let stray = "services:\n  a:\n    image: x\n    init: true\n  b:\n    image: z\n";
+        assert_eq!(verify(&doc, stray, &planned), Err("service `b` changed without a planned change".into()));
+    }
+
+    #[test]
+    fn verify_checks_changed_keys_against_the_schema() {
+        let doc = load("f.yml", INPUT.as_bytes()).expect("loads");
+        let path = ["deploy", "resources", "limits", "memory"];
+        let out = "services:\n  a:\n    image: x\n    deploy: {resources: {limits: {memory: 5}}}\n  b:\n    image: y\n";
+        let err = verify(&doc, out, &[change("a", &path, Value::from(5))]).expect_err("memory must be a string");
+        assert!(err.starts_with("services.a.deploy.resources.limits.memory: 5 is not of type \"string\""), "{err}");
+        let bad_restart = "services:\n  a:\n    image: x\n    restart: sometimes\n  b:\n    image: y\n";
+        let err = verify(&doc, bad_restart, &[change("a", &["restart"], Value::from("sometimes"))]);
+        assert_eq!(err, Err("services.a.restart is not a restart policy".into()));
     }
 }

@@ -74,16 +74,23 @@ pub fn load(file: &str, bytes: &[u8]) -> Result<Document, Error> {
             "the top level of a compose file must be a mapping (`services:`, `volumes:`, ...)",
         ));
     }
-    let mut value: Value = yaml_serde::from_str(text).map_err(|e| match e.location() {
-        Some(l) => Error::at(file, l.line(), l.column(), format!("invalid YAML: {e}")),
-        None => Error::new(file, format!("invalid YAML: {e}")),
-    })?;
-    merge_keys(&mut value).map_err(|m| Error::new(file, m))?;
+    let value = semantic_value(file, text)?;
     let eol = match text.find('\n') {
         Some(i) if i > 0 && text.as_bytes()[i - 1] == b'\r' => "\r\n",
         _ => "\n",
     };
     Ok(Document { file: file.to_string(), text: text.to_string(), layout, value, eol })
+}
+
+/// The file as Compose reads it (aliases expanded, `<<` merged), by a second parser
+/// (libyaml's port): the verifier reads outputs with it, independently of the layout.
+pub fn semantic_value(file: &str, text: &str) -> Result<Value, Error> {
+    let mut value: Value = yaml_serde::from_str(text).map_err(|e| match e.location() {
+        Some(l) => Error::at(file, l.line(), l.column(), format!("invalid YAML: {e}")),
+        None => Error::new(file, format!("invalid YAML: {e}")),
+    })?;
+    merge_keys(&mut value).map_err(|m| Error::new(file, m))?;
+    Ok(value)
 }
 
 /// 1-based line and column (in characters) of a byte offset.
