@@ -171,6 +171,28 @@ fn check_changed(output: &Value, changed: &IndexMap<&str, IndexMap<&str, Vec<&Ch
     failure.map_or(Ok(()), Err)
 }
 
+/// The edit layer's invariant, for tests and the fuzzer: `output` is `input` with text
+/// inserted and nothing removed or altered, every input byte still there in order. The
+/// one removal allowed is the alias of `key: *alias`, which moves into `<<: *alias` below.
+pub fn inserted_only(input: &str, output: &str) -> Result<(), String> {
+    let mut out = output.bytes();
+    for (n, line) in input.split_inclusive('\n').enumerate() {
+        let kept = match line.split_once(": *") {
+            Some((key, rest)) if !key.trim_start().starts_with('#') => {
+                let after = rest.find(|c: char| c.is_whitespace()).map_or("", |p| &rest[p..]);
+                format!("{key}:{after}")
+            }
+            _ => line.to_string(),
+        };
+        for b in kept.bytes() {
+            if !out.any(|o| o == b) {
+                return Err(format!("input line {} is not kept in the output: {line:?}", n + 1));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn first_difference(want: &Value, got: &Value, path: &mut Vec<String>) -> Option<String> {
     match (want, got) {
         (Value::Mapping(w), Value::Mapping(g)) => {

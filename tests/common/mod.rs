@@ -82,24 +82,7 @@ pub fn corpus() -> Option<PathBuf> {
     }
 }
 
-/// Whether `output` is `input` with text inserted and nothing removed or altered: every
-/// byte of the input is still there, in order. The one removal allowed is an alias in
-/// `key: *alias`, which the rewrite into `key:` plus `<<: *alias` below moves, not drops.
+/// Whether `output` is `input` with text inserted only (see `validate::inserted_only`).
 pub fn keeps_every_line(input: &str, output: &str) -> Result<(), String> {
-    let mut out = output.bytes();
-    for (n, line) in input.split_inclusive('\n').enumerate() {
-        let kept = match line.split_once(": *") {
-            Some((key, rest)) if !key.trim_start().starts_with('#') => {
-                let after = rest.find(|c: char| c.is_whitespace()).map_or("", |p| &rest[p..]);
-                format!("{key}:{after}")
-            }
-            _ => line.to_string(),
-        };
-        for b in kept.bytes() {
-            if !out.any(|o| o == b) {
-                return Err(format!("input line {} is not kept in the output: {line:?}", n + 1));
-            }
-        }
-    }
-    Ok(())
+    compose_harden::validate::inserted_only(input, output)
 }

@@ -1,0 +1,25 @@
+//! load + apply + render on arbitrary bytes: never a panic; an output that hardens
+//! again to itself (it re-parses and is idempotent) and keeps every input byte.
+#![no_main]
+
+use std::sync::OnceLock;
+
+use compose_harden::{harden, validate::inserted_only, Profile};
+use libfuzzer_sys::fuzz_target;
+
+fn profile() -> &'static Profile {
+    static PROFILE: OnceLock<Profile> = OnceLock::new();
+    PROFILE.get_or_init(|| Profile::load("production").expect("built-in profile"))
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(outcome) = harden("fuzz.yml", data, profile()) else { return };
+    if let Err(e) = inserted_only(&outcome.input, &outcome.output) {
+        panic!("{e}\n--- input\n{}\n--- output\n{}", outcome.input, outcome.output);
+    }
+    let _ = compose_harden::render::diff("fuzz.yml", &outcome.input, &outcome.output);
+    match harden("fuzz.yml", outcome.output.as_bytes(), profile()) {
+        Ok(again) => assert!(!again.changed(), "not idempotent:\n{}\n--- then\n{}", outcome.output, again.output),
+        Err(e) => panic!("the output does not load again: {e}\n{}", outcome.output),
+    }
+});

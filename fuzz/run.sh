@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Runs the `apply` fuzz target, seeded with the fixtures and the corpus of real files.
+# Usage: fuzz/run.sh [SECONDS]   (default 600). Needs `cargo install cargo-fuzz`.
+# cargo-fuzz wants a nightly compiler; RUSTC_BOOTSTRAP lets the stable one do.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-600}
+corpus=fuzz/corpus/apply
+mkdir -p "$corpus"
+for f in tests/fixtures/*/input.yml; do cp "$f" "$corpus/fixture-$(basename "$(dirname "$f")").yml"; done
+shared=${COMPOSE_HARDEN_CORPUS:-../shared/corpus}
+if [ -d "$shared" ]; then
+  find "$shared" -name '*.y*ml' | while read -r f; do cp "$f" "$corpus/real-$(basename "$f")"; done
+fi
+RUSTC_BOOTSTRAP=1 cargo fuzz run apply "$corpus" -- \
+  -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=4096 -print_final_stats=1
