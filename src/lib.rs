@@ -33,10 +33,21 @@ impl Outcome {
     }
 }
 
+/// What to do besides filling in what is missing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Replace values the user set where the profile disagrees (each reported).
+    pub enforce: bool,
+}
+
 pub fn harden(file: &str, bytes: &[u8], profile: &Profile) -> Result<Outcome, Error> {
+    harden_with(file, bytes, profile, Options::default())
+}
+
+pub fn harden_with(file: &str, bytes: &[u8], profile: &Profile, options: Options) -> Result<Outcome, Error> {
     let doc = document::load(file, bytes)?;
     validate::check(&doc)?;
-    let mut plan = passes::plan(&doc, profile);
+    let mut plan = passes::plan(&doc, profile, options.enforce);
     let edited = edit::apply(&doc, &plan.changes);
     // One finding per service, pass and reason, naming every key it kept out.
     let mut refused: Vec<(&Change, &String, Vec<String>)> = Vec::new();

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use compose_harden::{document::MAX_BYTES, harden, render, Error, Outcome, Profile};
+use compose_harden::{document::MAX_BYTES, harden_with, render, Error, Options, Outcome, Profile};
 
 /// Harden Docker Compose files for production, changing nothing else.
 #[derive(Parser)]
@@ -41,6 +41,9 @@ struct Apply {
     /// Change nothing; exit 1 if hardening would change a file.
     #[arg(long)]
     check: bool,
+    /// Also replace values the user set where the profile disagrees (each reported).
+    #[arg(long)]
+    enforce: bool,
 }
 
 fn main() -> ExitCode {
@@ -83,7 +86,7 @@ fn apply(args: &Apply) -> u8 {
 fn one(args: &Apply, file: &str, profile: &Profile) -> Result<u8, Error> {
     let name = if file == "-" { "<stdin>" } else { file };
     let bytes = read(file, name)?;
-    let outcome = harden(name, &bytes, profile)?;
+    let outcome = harden_with(name, &bytes, profile, Options { enforce: args.enforce })?;
     for (finding, at) in &outcome.findings {
         eprintln!("{}", render::finding(name, finding, *at));
     }

@@ -2,7 +2,7 @@
 
 use yaml_serde::Value;
 
-/// One leaf to add under a service: `path` is the keys below the service mapping.
+/// One value to write under a service: `path` is the keys below the service mapping.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Change {
     pub service: String,
@@ -11,6 +11,8 @@ pub struct Change {
     pub pass: &'static str,
     /// A trailing comment for the new line: set when the value is an assumption.
     pub note: Option<String>,
+    /// The user's value this change replaces (a repair, or `--enforce`); None adds a key.
+    pub replaces: Option<Value>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -19,6 +19,96 @@ pub struct Profile {
     pub logging: Option<LoggingRule>,
     pub resources: Option<ResourcesRule>,
     pub ulimits: Option<IndexMap<String, Ulimit>>,
+    pub dangerous: Option<DangerousRule>,
+    pub stop: Option<StopRule>,
+    pub limits: Option<LimitsRule>,
+    pub probe: Option<ProbeRule>,
+    /// Detect `sh -c` commands that keep SIGTERM from the app (no settings).
+    pub shell: Option<ShellRule>,
+    /// Ulimits some images need beyond the general ones.
+    #[serde(default)]
+    pub image_ulimits: Vec<ImageUlimits>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShellRule {}
+
+/// Repairs of healthchecks the user wrote.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProbeRule {
+    /// Images (besides `*-alpine` tags) built on Alpine, which has wget and no curl.
+    pub alpine_images: Vec<String>,
+    /// Alpine-based `repo:tag` patterns known to add curl (`nginx:*alpine`).
+    #[serde(default)]
+    pub alpine_with_curl: Vec<String>,
+    /// Slow starters that need a `start_period` before failures count.
+    pub slow_start: Vec<SlowStart>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SlowStart {
+    #[serde(default)]
+    pub images: Vec<String>,
+    /// Also any service that sets JAVA_OPTS or JAVA_TOOL_OPTIONS.
+    #[serde(default)]
+    pub jvm: bool,
+    pub start_period: String,
+    pub why: String,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImageUlimits {
+    pub images: Vec<String>,
+    pub ulimits: IndexMap<String, Ulimit>,
+    /// Reported where they are added: why, and what else the image needs to use them.
+    pub why: String,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsRule {
+    /// Write `memswap_limit` equal to the memory limit (`--memory-swap = --memory`).
+    pub disable_swap: bool,
+    /// The share of the memory limit a JVM heap may take, in percent.
+    pub max_heap_percent: f64,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StopRule {
+    /// Images that need longer than Docker's 10 s to stop cleanly.
+    pub grace_periods: Vec<GracePeriod>,
+    /// Images that shut down gracefully on a signal their image does not set as STOPSIGNAL.
+    #[serde(default)]
+    pub signals: Vec<StopSignal>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GracePeriod {
+    pub images: Vec<String>,
+    pub stop_grace_period: String,
+    pub why: String,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StopSignal {
+    pub images: Vec<String>,
+    pub stop_signal: String,
+    pub why: String,
+}
+
+/// Reports settings that hand the container the host.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DangerousRule {
+    /// Also report ports published without a host address (on every interface).
+    pub ports_on_all_interfaces: bool,
 }
 
 /// `init: true`, except where the image brings its own init.
@@ -49,20 +139,26 @@ pub struct HealthcheckRule {
 pub struct Probe {
     /// Image repositories this entry covers, without registry `docker.io` or `library/`.
     pub images: Vec<String>,
-    /// The healthcheck `test`; null when the image has no tool a probe could use.
+    /// The healthcheck `test`; null when the image has no tool a probe could use, or
+    /// defines its own HEALTHCHECK.
     pub test: Option<Vec<String>>,
+    /// The image defines a HEALTHCHECK, which a compose healthcheck would replace.
+    #[serde(default)]
+    pub own_healthcheck: bool,
     /// Why this probe works there (or why there is none).
     pub why: String,
-    /// Older tags that need another probe, by major version.
+    /// Tags that need another probe: by major version or by a word in the tag.
     #[serde(default)]
-    pub older: Vec<OlderProbe>,
+    pub variants: Vec<ProbeVariant>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct OlderProbe {
+pub struct ProbeVariant {
     /// Applies to tags whose major version is below this number.
-    pub below_major: u32,
+    pub below_major: Option<u32>,
+    /// Applies to tags that contain this text (`fpm`, `ubuntu`).
+    pub tag_contains: Option<String>,
     pub test: Option<Vec<String>>,
     pub why: String,
 }
@@ -89,6 +185,9 @@ pub struct LoggingRule {
     pub options: IndexMap<String, String>,
     /// Drivers that rotate with `max-size`/`max-file` and so get the missing options.
     pub rotated_drivers: Vec<String>,
+    /// Drivers that ship logs off the host: kept, and reported as information.
+    #[serde(default)]
+    pub remote_drivers: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]

@@ -334,6 +334,7 @@ mod tests {
             value,
             pass: "test",
             note: None,
+            replaces: None,
         }
     }
 

@@ -49,30 +49,58 @@ fn fixtures() {
     assert!(dirs.len() >= 30, "the fixtures folder lost cases");
 }
 
-/// Fixtures run with the default arguments that succeed: their stdout is hardened YAML.
-fn yaml_fixtures() -> Vec<std::path::PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    let mut dirs: Vec<_> = fs::read_dir(&root)
-        .expect("fixtures folder")
-        .flatten()
-        .map(|e| e.path())
-        .filter(|d| !d.join("args").exists())
-        .filter(|d| fs::read_to_string(d.join("code")).unwrap_or_default().trim() == "0")
-        .collect();
-    dirs.sort();
-    dirs
+/// A fixture whose stdout is hardened YAML: it succeeds and its `args` are at most
+/// `apply [--enforce] [--profile FILE] input.yml`.
+struct YamlFixture {
+    dir: std::path::PathBuf,
+    enforce: bool,
+    profile: compose_harden::Profile,
 }
 
-/// Every hardened fixture output is a fixed point, and keeps all of its input.
+fn yaml_fixtures() -> Vec<YamlFixture> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut dirs: Vec<_> = fs::read_dir(&root).expect("fixtures folder").flatten().map(|e| e.path()).collect();
+    dirs.sort();
+    dirs.into_iter()
+        .filter(|d| fs::read_to_string(d.join("code")).unwrap_or_default().trim() == "0")
+        .filter_map(|dir| {
+            let args = fs::read_to_string(dir.join("args")).unwrap_or_else(|_| "apply input.yml".into());
+            let words: Vec<&str> = args.split_whitespace().collect();
+            let (mut enforce, mut profile) = (false, "production".to_string());
+            let mut i = 1;
+            while i < words.len() {
+                match words[i] {
+                    "--enforce" => enforce = true,
+                    "--profile" => {
+                        i += 1;
+                        profile = dir.join(words.get(i)?).display().to_string();
+                    }
+                    "input.yml" => {}
+                    _ => return None,
+                }
+                i += 1;
+            }
+            let profile = compose_harden::Profile::load(&profile).expect("fixture profile");
+            Some(YamlFixture { dir, enforce, profile })
+        })
+        .collect()
+}
+
+/// Every hardened fixture output is a fixed point under the same options, and (without
+/// --enforce, which may rewrite a value) keeps all of its input.
 #[test]
 fn fixture_outputs_are_idempotent() {
-    let profile = compose_harden::Profile::load("production").expect("built-in profile");
-    for dir in yaml_fixtures() {
+    for fixture in yaml_fixtures() {
+        let dir = &fixture.dir;
+        let options = compose_harden::Options { enforce: fixture.enforce };
         let stdout = fs::read(dir.join("stdout")).expect("stdout of a successful fixture");
-        let again = compose_harden::harden("again.yml", &stdout, &profile).expect("the output hardens again");
+        let again = compose_harden::harden_with("again.yml", &stdout, &fixture.profile, options)
+            .expect("the output hardens again");
         assert!(!again.changed(), "{}: a second apply changed:\n{}", dir.display(), again.output);
-        let input = fs::read_to_string(dir.join("input.yml")).expect("input");
-        common::keeps_every_line(&input, &again.output).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        if !fixture.enforce {
+            let input = fs::read_to_string(dir.join("input.yml")).expect("input");
+            common::keeps_every_line(&input, &again.output).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        }
     }
 }
 
@@ -84,7 +112,7 @@ fn fixture_outputs_pass_docker_compose() {
     };
     let tmp = tempfile::tempdir().expect("temp dir");
     let mut failures = Vec::new();
-    for dir in yaml_fixtures() {
+    for YamlFixture { dir, .. } in yaml_fixtures() {
         let name = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
         let file = tmp.path().join(format!("{name}.yml"));
         fs::copy(dir.join("stdout"), &file).expect("copy output");

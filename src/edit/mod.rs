@@ -3,6 +3,7 @@
 //! so that everything else stays byte for byte.
 
 pub mod render;
+mod replace;
 
 use crate::document::layout::{Kind, NodeId};
 use crate::document::Document;
@@ -56,7 +57,18 @@ pub fn apply(doc: &Document, changes: &[Change]) -> Edited {
     let mut targets: IndexMap<Place, Target> = IndexMap::new();
     let mut applied = Vec::new();
     let mut refused = Vec::new();
+    let mut splices = Vec::new();
     for change in changes {
+        if let Some(old) = &change.replaces {
+            match value_node(doc, change).and_then(|node| replace::splices(doc, node, old, &change.value)) {
+                Ok(found) => {
+                    splices.extend(found);
+                    applied.push(change.clone());
+                }
+                Err(reason) => refused.push((change.clone(), reason)),
+            }
+            continue;
+        }
         match locate(doc, change, &mut anchors) {
             Ok(found) => {
                 let target = targets.entry(found.place).or_insert_with(|| Target {
@@ -74,7 +86,6 @@ pub fn apply(doc: &Document, changes: &[Change]) -> Edited {
             Err(reason) => refused.push((change.clone(), reason)),
         }
     }
-    let mut splices = Vec::new();
     for (key, name) in anchors.added.values() {
         // `key:` becomes `key: &name`, before any value or comment on that line.
         let after_key = doc.layout.node(*key).end;
@@ -85,6 +96,21 @@ pub fn apply(doc: &Document, changes: &[Change]) -> Edited {
         splice_target(doc, target, &mut splices);
     }
     Edited { text: splice(&doc.text, splices), applied, refused }
+}
+
+/// The node of a value the user wrote in the service itself (not through `<<` or an
+/// alias, where changing it would change every user of the anchor).
+fn value_node(doc: &Document, change: &Change) -> Result<NodeId, String> {
+    let layout = &doc.layout;
+    let services = layout.get(layout.root, "services").map(|(_, v)| layout.resolve(v)).ok_or("no `services`")?;
+    let mut node =
+        layout.get(services, &change.service).map(|(_, v)| v).ok_or("the service is not written in the file")?;
+    for key in &change.path {
+        node = layout.get(node, key).map(|(_, v)| v).ok_or_else(|| {
+            format!("`{}` comes from an anchor; change it where the anchor is defined", change.path.join("."))
+        })?;
+    }
+    Ok(node)
 }
 
 struct Found {
@@ -221,7 +247,7 @@ fn anchor_name(doc: &Document, node: NodeId) -> String {
     rest.trim_start_matches('&').split(|c: char| c.is_whitespace()).next().unwrap_or("").to_string()
 }
 
-struct Splice {
+pub(crate) struct Splice {
     start: usize,
     end: usize,
     /// Among splices at one position, lower goes first (deeper insertions first).
@@ -336,7 +362,7 @@ fn note_splice(doc: &Document, after: usize, tree: &Tree, out: &mut Vec<Splice>)
 }
 
 /// The start of the line after the one holding `pos` (the text's end if there is none).
-fn next_line_start(text: &str, pos: usize) -> usize {
+pub(crate) fn next_line_start(text: &str, pos: usize) -> usize {
     text[pos.min(text.len())..].find('\n').map_or(text.len(), |p| pos + p + 1)
 }
 

@@ -118,7 +118,15 @@ pub fn flow_entries(out: &mut String, base: Option<&str>, children: &IndexMap<St
     }
 }
 
-fn flow_value(out: &mut String, value: &Value) {
+/// A sequence item in flow style: strings always double-quoted, as in `["CMD", "curl"]`.
+pub fn flow_item(out: &mut String, value: &Value) {
+    match value {
+        Value::String(s) => out.push_str(&double_quoted(s)),
+        other => flow_value(out, other),
+    }
+}
+
+pub fn flow_value(out: &mut String, value: &Value) {
     match value {
         Value::Sequence(items) => {
             out.push('[');
@@ -126,10 +134,7 @@ fn flow_value(out: &mut String, value: &Value) {
                 if i > 0 {
                     out.push_str(", ");
                 }
-                match item {
-                    Value::String(s) => out.push_str(&double_quoted(s)),
-                    other => flow_value(out, other),
-                }
+                flow_item(out, item);
             }
             out.push(']');
         }

@@ -25,10 +25,15 @@ impl Pass for Healthcheck {
             return;
         }
         let image = service.image();
-        if let Some((test, why)) = image.and_then(|i| catalogue_probe(rule, i)) {
-            match test {
-                Some(test) => add(out, rule, strings(test), None),
-                None => out.report(Severity::Warning, &["image"], format!("no healthcheck added: {why}")),
+        if let Some((test, why, own)) = image.and_then(|i| catalogue_probe(rule, i)) {
+            match (test, own) {
+                (Some(test), _) => add(out, rule, strings(test), None),
+                (None, true) => out.report(
+                    Severity::Info,
+                    &["image"],
+                    format!("no healthcheck added: the image defines its own HEALTHCHECK, which one here would replace ({why})"),
+                ),
+                (None, false) => out.report(Severity::Warning, &["image"], format!("no healthcheck added: {why}")),
             }
             return;
         }
@@ -83,20 +88,22 @@ fn strings(items: &[String]) -> Value {
     Value::Sequence(items.iter().map(|s| Value::from(s.as_str())).collect())
 }
 
-/// The catalogue's probe for an image (None inside: the image has no usable tool), and why.
-fn catalogue_probe<'r>(rule: &'r HealthcheckRule, image: &str) -> Option<(Option<&'r Vec<String>>, &'r str)> {
+/// The catalogue's probe for an image (None inside: no probe to write), and why.
+fn catalogue_probe<'r>(rule: &'r HealthcheckRule, image: &str) -> Option<(Option<&'r Vec<String>>, &'r str, bool)> {
     let (repo, tag) = image_parts(image);
     let probe = rule.probes.iter().find(|p| p.images.iter().any(|pat| glob_match(pat, &repo)))?;
-    let major = tag.as_deref().and_then(major_version);
-    let older = major.and_then(|m| {
-        let mut fitting: Vec<_> = probe.older.iter().filter(|o| m < o.below_major).collect();
-        fitting.sort_by_key(|o| o.below_major);
-        fitting.first().copied()
+    let tag = tag.unwrap_or_default();
+    let major = major_version(&tag);
+    let variant = probe.variants.iter().find(|v| {
+        v.below_major.is_none_or(|b| major.is_some_and(|m| m < b))
+            && v.tag_contains.as_deref().is_none_or(|t| tag.contains(t))
+            && (v.below_major.is_some() || v.tag_contains.is_some())
     });
-    Some(match older {
-        Some(o) => (o.test.as_ref(), o.why.as_str()),
-        None => (probe.test.as_ref(), probe.why.as_str()),
-    })
+    let (test, why, own) = match variant {
+        Some(v) => (v.test.as_ref(), v.why.as_str(), false),
+        None => (probe.test.as_ref(), probe.why.as_str(), probe.own_healthcheck),
+    };
+    Some((test, why.trim_end_matches('.'), own))
 }
 
 /// The distinct TCP container ports a service publishes or exposes; None if one is not a

@@ -20,6 +20,25 @@ impl Pass for Logging {
             None => out.add(&["logging", "driver"], rule.driver.as_str()),
             Some(Value::Mapping(_)) => match service.str(&["logging", "driver"]) {
                 Some(d) if rule.rotated_drivers.iter().any(|r| r == d) => {}
+                Some("none") => {
+                    out.report(
+                        Severity::Warning,
+                        &["logging", "driver"],
+                        "logging driver `none` keeps no logs at all: `docker logs` shows nothing when the service fails",
+                    );
+                    return;
+                }
+                Some(d) if rule.remote_drivers.iter().any(|r| r == d) => {
+                    out.report(
+                        Severity::Info,
+                        &["logging", "driver"],
+                        format!(
+                            "logging driver `{d}` kept: logs leave the host, and since Engine 20.10 `docker logs` still reads \
+                             them from dual logging's local cache, which rotates by its own defaults"
+                        ),
+                    );
+                    return;
+                }
                 Some(_) => return,
                 None if service.get(&["logging", "driver"]).is_some() => return,
                 None => {

@@ -2,11 +2,16 @@
 //! plus what earlier passes planned) and its profile rule; each returns changes and
 //! findings and never touches text. A new pass is one file and one line in [`PASSES`].
 
+mod dangerous;
 mod healthcheck;
 mod init;
+mod limits;
 mod logging;
-mod resources;
+mod probe;
+pub(crate) mod resources;
 mod restart;
+mod shell;
+mod stop;
 mod ulimits;
 
 use crate::document::Document;
@@ -22,12 +27,17 @@ pub trait Pass: Sync {
 }
 
 pub const PASSES: &[&dyn Pass] = &[
+    &shell::Shell,
     &init::Init,
     &healthcheck::Healthcheck,
+    &probe::Probe,
     &restart::Restart,
+    &stop::Stop,
     &logging::Logging,
     &resources::Resources,
+    &limits::Limits,
     &ulimits::Ulimits,
+    &dangerous::Dangerous,
 ];
 
 /// What a pass sees of one service.
@@ -37,6 +47,8 @@ pub struct Service<'a> {
     pub value: &'a Mapping,
     pub relations: &'a Relations,
     pub profile: &'a Profile,
+    /// `--enforce`: passes may replace values the user set (each reported).
+    pub enforce: bool,
 }
 
 /// What services say about each other, gathered once per file.
@@ -44,24 +56,31 @@ pub struct Service<'a> {
 pub struct Relations {
     /// Service -> the first service whose `depends_on` waits for it to exit successfully.
     pub completion_waiter: HashMap<String, String>,
+    /// Service -> the first service whose `depends_on` waits for it to be healthy.
+    pub health_waiter: HashMap<String, String>,
 }
 
 impl Relations {
     fn of(services: &Mapping) -> Relations {
         let mut completion_waiter = HashMap::new();
+        let mut health_waiter = HashMap::new();
         for (name, service) in services {
             let (Some(name), Some(deps)) = (name.as_str(), service.get("depends_on").and_then(Value::as_mapping))
             else {
                 continue;
             };
             for (dep, how) in deps {
-                let completes = how.get("condition").and_then(Value::as_str) == Some("service_completed_successfully");
-                if let (true, Some(dep)) = (completes, dep.as_str()) {
-                    completion_waiter.entry(dep.to_string()).or_insert_with(|| name.to_string());
+                let waiters = match how.get("condition").and_then(Value::as_str) {
+                    Some("service_completed_successfully") => &mut completion_waiter,
+                    Some("service_healthy") => &mut health_waiter,
+                    _ => continue,
+                };
+                if let Some(dep) = dep.as_str() {
+                    waiters.entry(dep.to_string()).or_insert_with(|| name.to_string());
                 }
             }
         }
-        Relations { completion_waiter }
+        Relations { completion_waiter, health_waiter }
     }
 }
 
@@ -118,6 +137,19 @@ impl Out<'_> {
             value,
             pass: self.pass,
             note,
+            replaces: None,
+        });
+    }
+
+    /// Replaces a value the user set; the pass reports why, with the old and new value.
+    pub fn replace(&mut self, path: &[&str], old: &Value, new: Value) {
+        self.changes.push(Change {
+            service: self.service.to_string(),
+            path: path.iter().map(|s| s.to_string()).collect(),
+            value: new,
+            pass: self.pass,
+            note: None,
+            replaces: Some(old.clone()),
         });
     }
 
@@ -133,7 +165,7 @@ impl Out<'_> {
 }
 
 /// Runs every pass over every service, in file order.
-pub fn plan(doc: &Document, profile: &Profile) -> Plan {
+pub fn plan(doc: &Document, profile: &Profile, enforce: bool) -> Plan {
     let mut plan = Plan::default();
     let Some(services) = doc.services() else {
         return plan;
@@ -161,7 +193,7 @@ pub fn plan(doc: &Document, profile: &Profile) -> Plan {
                 continue;
             }
             let mut out = Out { pass: pass.name(), service: name, changes: Vec::new(), findings: Vec::new() };
-            let current = Service { name, value: &view, relations: &relations, profile };
+            let current = Service { name, value: &view, relations: &relations, profile, enforce };
             pass.run(&current, &mut out);
             for change in &out.changes {
                 set_path(&mut view, &change.path, change.value.clone());

@@ -1,6 +1,9 @@
-//! Ulimits such as `nofile`: the default 1024 open files is too few for a busy server.
+//! Ulimits such as `nofile`: the default 1024 open files is too few for a busy server;
+//! some images need more (Elasticsearch locks its heap in memory: `memlock` unlimited).
 
 use super::{Out, Pass, Service};
+use crate::plan::Severity;
+use crate::profile::{glob_match, image_parts, Ulimit};
 
 pub struct Ulimits;
 
@@ -10,15 +13,32 @@ impl Pass for Ulimits {
     }
 
     fn run(&self, service: &Service, out: &mut Out) {
-        let Some(rule) = &service.profile.ulimits else {
-            return;
-        };
-        for (name, limit) in rule {
-            if service.is_set(&["ulimits", name]) {
+        if let Some(rule) = &service.profile.ulimits {
+            for (name, limit) in rule {
+                fill(service, out, name, limit);
+            }
+        }
+        let repo = service.image().map(|i| image_parts(i).0);
+        let Some(repo) = repo else { return };
+        for entry in &service.profile.image_ulimits {
+            if !entry.images.iter().any(|p| glob_match(p, &repo)) {
                 continue;
             }
-            out.add(&["ulimits", name, "soft"], limit.soft);
-            out.add(&["ulimits", name, "hard"], limit.hard);
+            for (name, limit) in &entry.ulimits {
+                if fill(service, out, name, limit) {
+                    out.report(Severity::Info, &["ulimits", name], entry.why.clone());
+                }
+            }
         }
     }
+}
+
+/// Adds one ulimit unless the service has it; whether it was added.
+fn fill(service: &Service, out: &mut Out, name: &str, limit: &Ulimit) -> bool {
+    if service.is_set(&["ulimits", name]) {
+        return false;
+    }
+    out.add(&["ulimits", name, "soft"], limit.soft);
+    out.add(&["ulimits", name, "hard"], limit.hard);
+    true
 }

@@ -1,0 +1,101 @@
+//! Settings that hand a container the host: reported, never changed (only the user
+//! knows whether the service needs them).
+
+use super::{Out, Pass, Service};
+use crate::plan::Severity;
+use yaml_serde::Value;
+
+pub struct Dangerous;
+
+impl Pass for Dangerous {
+    fn name(&self) -> &'static str {
+        "dangerous"
+    }
+
+    fn run(&self, service: &Service, out: &mut Out) {
+        let Some(rule) = &service.profile.dangerous else { return };
+        if service.get(&["privileged"]).is_some_and(|v| v.as_bool() == Some(true) || v.as_str() == Some("true")) {
+            out.report(
+                Severity::Warning,
+                &["privileged"],
+                "privileged: true gives the container every capability and the host's devices",
+            );
+        }
+        for key in ["network_mode", "pid", "ipc"] {
+            if service.str(&[key]) == Some("host") {
+                let what = match key {
+                    "network_mode" => "shares the host's network stack: every port it opens is open on the host",
+                    "pid" => "sees and can signal every process of the host",
+                    _ => "shares the host's IPC namespace (shared memory, semaphores)",
+                };
+                out.report(Severity::Warning, &[key], format!("{key}: host {what}"));
+            }
+        }
+        let volumes = service.get(&["volumes"]).and_then(Value::as_sequence).map(Vec::as_slice).unwrap_or_default();
+        for volume in volumes {
+            let source = match volume {
+                Value::String(s) => s.split(':').next().unwrap_or(""),
+                Value::Mapping(m) => m.get("source").and_then(Value::as_str).unwrap_or(""),
+                _ => "",
+            };
+            if source.ends_with("docker.sock") {
+                out.report(
+                    Severity::Warning,
+                    &["volumes"],
+                    format!(
+                        "mounts `{source}`: whoever controls the container controls the Docker daemon, and so the host"
+                    ),
+                );
+            }
+        }
+        let caps = service.get(&["cap_add"]).and_then(Value::as_sequence).map(Vec::as_slice).unwrap_or_default();
+        if caps.iter().any(|c| c.as_str().is_some_and(|c| c.eq_ignore_ascii_case("ALL"))) {
+            out.report(Severity::Warning, &["cap_add"], "cap_add: ALL gives the container every capability");
+        }
+        let options =
+            service.get(&["security_opt"]).and_then(Value::as_sequence).map(Vec::as_slice).unwrap_or_default();
+        for option in options.iter().filter_map(Value::as_str).filter(|o| o.contains("unconfined")) {
+            out.report(
+                Severity::Warning,
+                &["security_opt"],
+                format!("security_opt `{option}` turns a kernel protection off"),
+            );
+        }
+        if rule.ports_on_all_interfaces {
+            let ports = service.get(&["ports"]).and_then(Value::as_sequence).map(Vec::as_slice).unwrap_or_default();
+            for port in ports {
+                if let Some(published) = published_on_all_interfaces(port) {
+                    out.report(
+                        Severity::Info,
+                        &["ports"],
+                        format!("port {published} is published on all interfaces; bind it to 127.0.0.1 if only this host needs it"),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The published port of a mapping without a host address (`8080:80`, `{published: 8080}`).
+fn published_on_all_interfaces(port: &Value) -> Option<String> {
+    match port {
+        Value::String(s) => {
+            let spec = s.split('/').next().unwrap_or(s);
+            let parts: Vec<&str> = spec.rsplitn(3, ':').collect();
+            match parts.as_slice() {
+                [_, published] => Some(published.to_string()),
+                [_, published, ip] if ip.is_empty() || *ip == "0.0.0.0" || *ip == "[::]" => Some(published.to_string()),
+                _ => None,
+            }
+        }
+        Value::Mapping(m) => {
+            let published = m.get("published")?;
+            let ip = m.get("host_ip").and_then(Value::as_str).unwrap_or("");
+            (ip.is_empty() || ip == "0.0.0.0").then(|| match published {
+                Value::Number(n) => n.to_string(),
+                other => other.as_str().unwrap_or("").to_string(),
+            })
+        }
+        _ => None,
+    }
+}

@@ -1,0 +1,46 @@
+//! Stop behaviour: `docker stop` sends the stop signal, waits 10 s, then kills. Databases
+//! and brokers that flush on shutdown get longer; images that do not set the signal they
+//! shut down gracefully on get it. Where Docker's defaults are right, nothing is written.
+
+use super::{Out, Pass, Service};
+use crate::plan::Severity;
+use crate::profile::{glob_match, image_parts};
+
+pub struct Stop;
+
+impl Pass for Stop {
+    fn name(&self) -> &'static str {
+        "stop"
+    }
+
+    fn run(&self, service: &Service, out: &mut Out) {
+        let Some(rule) = &service.profile.stop else { return };
+        let repo = service.image().map(|i| image_parts(i).0);
+        let matches = |images: &[String]| repo.as_deref().is_some_and(|r| images.iter().any(|p| glob_match(p, r)));
+        if !service.is_set(&["stop_grace_period"]) {
+            if let Some(entry) = rule.grace_periods.iter().find(|e| matches(&e.images)) {
+                out.add(&["stop_grace_period"], entry.stop_grace_period.as_str());
+            }
+        }
+        match service.get(&["stop_signal"]) {
+            Some(signal) => {
+                let signal = match signal {
+                    yaml_serde::Value::Number(n) => n.to_string(),
+                    other => other.as_str().unwrap_or("").to_ascii_uppercase(),
+                };
+                if matches!(signal.as_str(), "SIGKILL" | "KILL" | "9") {
+                    out.report(
+                        Severity::Warning,
+                        &["stop_signal"],
+                        "stop_signal SIGKILL cannot be caught: the service never shuts down gracefully",
+                    );
+                }
+            }
+            None => {
+                if let Some(entry) = rule.signals.iter().find(|e| matches(&e.images)) {
+                    out.add(&["stop_signal"], entry.stop_signal.as_str());
+                }
+            }
+        }
+    }
+}
