@@ -13,4 +13,4 @@ if [ -d "$shared" ]; then
   find "$shared" -name '*.y*ml' | while read -r f; do cp "$f" "$corpus/real-$(basename "$f")"; done
 fi
 RUSTC_BOOTSTRAP=1 cargo fuzz run apply "$corpus" -- \
-  -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=4096 -print_final_stats=1
+  -max_total_time="$seconds" -max_len=${FUZZ_MAX_LEN:-16384} -timeout=10 -rss_limit_mb=4096 -print_final_stats=1

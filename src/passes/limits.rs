@@ -1,7 +1,7 @@
 //! Limits that agree with each other: no swap behind a memory limit where the profile
 //! says so, reservations within limits, and a JVM heap that fits its container.
 
-use super::resources::bytes;
+use super::resources::{bytes, cpus, text};
 use super::{Out, Pass, Service};
 use crate::plan::Severity;
 use yaml_serde::Value;
@@ -58,7 +58,7 @@ impl Pass for Limits {
 /// leaves no room for the JVM's own memory: the kernel kills it instead of a clean OOM.
 fn jvm_heap(service: &Service, out: &mut Out, limit: f64, max_percent: f64) {
     for var in ["JAVA_OPTS", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS"] {
-        let Some(options) = env(service, var) else { continue };
+        let Some(options) = service.env(var) else { continue };
         for option in options.split_whitespace() {
             let percent = if let Some(size) = option.strip_prefix("-Xmx") {
                 bytes(&Value::from(size)).map(|b| b / limit * 100.0)
@@ -76,33 +76,5 @@ fn jvm_heap(service: &Service, out: &mut Out, limit: f64, max_percent: f64) {
                 );
             }
         }
-    }
-}
-
-/// A variable from `environment` in map or list form.
-fn env(service: &Service, name: &str) -> Option<String> {
-    match service.get(&["environment"])? {
-        Value::Mapping(m) => m.get(name).and_then(|v| v.as_str().map(str::to_string)),
-        Value::Sequence(items) => items
-            .iter()
-            .filter_map(Value::as_str)
-            .find_map(|i| i.strip_prefix(name).and_then(|rest| rest.strip_prefix('=')).map(str::to_string)),
-        _ => None,
-    }
-}
-
-fn cpus(v: &Value) -> Option<f64> {
-    match v {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
-fn text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
-        other => format!("{other:?}"),
     }
 }

@@ -115,6 +115,22 @@ impl Service<'_> {
     pub fn image(&self) -> Option<&str> {
         self.str(&["image"])
     }
+
+    /// A variable from `environment`, in map or list (`NAME=value`) form.
+    pub fn env(&self, name: &str) -> Option<String> {
+        match self.get(&["environment"])? {
+            Value::Mapping(m) => m.get(name).map(|v| match v {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                _ => String::new(),
+            }),
+            Value::Sequence(items) => items
+                .iter()
+                .filter_map(Value::as_str)
+                .find_map(|i| i.strip_prefix(name).and_then(|rest| rest.strip_prefix('=')).map(str::to_string)),
+            _ => None,
+        }
+    }
 }
 
 /// A pass's output for one service.

@@ -177,12 +177,5 @@ fn as_wget(test: &Value) -> Option<Value> {
 }
 
 fn is_jvm(service: &Service) -> bool {
-    let env = service.get(&["environment"]);
-    ["JAVA_OPTS", "JAVA_TOOL_OPTIONS"].iter().any(|var| match env {
-        Some(Value::Mapping(m)) => m.contains_key(*var),
-        Some(Value::Sequence(items)) => {
-            items.iter().filter_map(Value::as_str).any(|i| i.starts_with(&format!("{var}=")))
-        }
-        _ => false,
-    })
+    service.env("JAVA_OPTS").is_some() || service.env("JAVA_TOOL_OPTIONS").is_some()
 }

@@ -164,7 +164,7 @@ fn fill(service: &Service, out: &mut Out, leaf: &Leaf, base: &[&str], legacy: &[
     out.add(&path, chosen);
 }
 
-fn text(v: &Value) -> String {
+pub fn text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         Value::Number(n) => n.to_string(),
@@ -172,7 +172,7 @@ fn text(v: &Value) -> String {
     }
 }
 
-fn cpus(v: &Value) -> Option<f64> {
+pub fn cpus(v: &Value) -> Option<f64> {
     match v {
         Value::Number(n) => n.as_f64(),
         Value::String(s) => s.trim().parse().ok(),
