@@ -69,51 +69,90 @@ fn apply(args: &Apply) -> u8 {
             return 2;
         }
     };
+    // Files are independent: harden them on every core, report them in the order given.
+    let reports = in_parallel(&args.files, |file| {
+        let mut report = Report::default();
+        report.code = one(args, file, &profile, &mut report).unwrap_or_else(|e| {
+            report.stderr.push_str(&format!("{e}\n"));
+            2
+        });
+        report
+    });
     let mut worst = 0;
-    for file in &args.files {
-        let code = match one(args, file, &profile) {
-            Ok(code) => code,
-            Err(e) => {
-                eprintln!("{e}");
-                2
-            }
-        };
-        worst = worst.max(code);
+    for report in reports {
+        eprint!("{}", report.stderr);
+        if let Err(e) = std::io::stdout().lock().write_all(report.stdout.as_bytes()) {
+            eprintln!("error: cannot write to standard output: {e}");
+            return 2;
+        }
+        worst = worst.max(report.code);
     }
     worst
 }
 
-fn one(args: &Apply, file: &str, profile: &Profile) -> Result<u8, Error> {
+/// What one file's run prints, kept until its turn comes.
+#[derive(Default)]
+struct Report {
+    stdout: String,
+    stderr: String,
+    code: u8,
+}
+
+fn in_parallel<T: Send>(items: &[String], work: impl Fn(&str) -> T + Sync) -> Vec<T> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len()).max(1);
+    let mut results: Vec<(usize, T)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(item) = items.get(i) else { break };
+                        done.push((i, work(item)));
+                    }
+                    done
+                })
+            })
+            .collect();
+        workers.into_iter().flat_map(|w| w.join().unwrap_or_default()).collect()
+    });
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
+}
+
+fn one(args: &Apply, file: &str, profile: &Profile, report: &mut Report) -> Result<u8, Error> {
     let name = if file == "-" { "<stdin>" } else { file };
     let bytes = read(file, name)?;
     let outcome = harden_with(name, &bytes, profile, Options { enforce: args.enforce })?;
     for (finding, at) in &outcome.findings {
-        eprintln!("{}", render::finding(name, finding, *at));
+        report.stderr.push_str(&render::finding(name, finding, *at));
+        report.stderr.push('\n');
     }
     let count = outcome.changes.len();
     if args.check {
         if outcome.changed() {
-            eprintln!("would harden {name} ({count} keys to add)");
+            report.stderr.push_str(&format!("would harden {name} ({count} changes)\n"));
             return Ok(1);
         }
         return Ok(0);
     }
     if args.diff {
         if outcome.changed() {
-            print(&render::diff(name, &outcome.input, &outcome.output), name)?;
+            report.stdout = render::diff(name, &outcome.input, &outcome.output);
         }
         return Ok(0);
     }
     if args.write {
         if outcome.changed() {
             write_atomic(Path::new(file), &outcome)?;
-            eprintln!("hardened {name} ({count} keys added)");
+            report.stderr.push_str(&format!("hardened {name} ({count} changes)\n"));
         }
         return Ok(0);
     }
     match &args.output {
         Some(path) => write_new(path, &outcome)?,
-        None => print(&outcome.output, name)?,
+        None => report.stdout = outcome.output,
     }
     Ok(0)
 }
@@ -158,13 +197,6 @@ fn io_reason(e: &std::io::Error) -> String {
         std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
         _ => e.to_string(),
     }
-}
-
-fn print(text: &str, name: &str) -> Result<(), Error> {
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .and_then(|()| out.flush())
-        .map_err(|e| Error::new(name, format!("cannot write to standard output: {e}")))
 }
 
 /// Replaces `path` (through a symlink, its target) with the hardened text: a temporary

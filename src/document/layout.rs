@@ -57,6 +57,7 @@ impl Node {
 /// Limits that keep hostile input cheap to refuse.
 pub const MAX_DEPTH: usize = 64;
 pub const MAX_EXPANDED_NODES: u64 = 5_000_000;
+pub const MAX_ALIASES: usize = 250_000;
 
 #[derive(Debug)]
 pub struct Layout {
@@ -212,6 +213,7 @@ pub fn build(text: &str, file: &str) -> Result<Layout, Error> {
         anchors: HashMap::new(),
         stack: Vec::new(),
         indexes: HashMap::new(),
+        aliases: 0,
         root: None,
         documents: 0,
     };
@@ -245,6 +247,7 @@ struct Builder<'a> {
     anchors: HashMap<usize, NodeId>,
     stack: Vec<Open>,
     indexes: HashMap<NodeId, HashMap<String, usize>>,
+    aliases: usize,
     root: Option<NodeId>,
     documents: usize,
 }
@@ -293,6 +296,15 @@ impl Builder<'_> {
                 self.add(node, anchor)?;
             }
             Event::Alias(anchor) => {
+                self.aliases += 1;
+                if self.aliases > MAX_ALIASES {
+                    return Err(Error::at(
+                        self.file,
+                        line,
+                        col,
+                        format!("more than {MAX_ALIASES} aliases: refusing to read further (an alias bomb?)"),
+                    ));
+                }
                 let target = *self
                     .anchors
                     .get(&anchor)

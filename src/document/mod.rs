@@ -11,6 +11,8 @@ use yaml_serde::Value;
 
 /// Larger inputs are refused before parsing; the biggest real compose files are a few MB.
 pub const MAX_BYTES: usize = 64 * 1024 * 1024;
+/// A longer line is refused: no hand-written or generated compose file has one.
+pub const MAX_LINE: usize = 1024 * 1024;
 
 pub struct Document {
     /// The name used in messages (the path as given, or `<stdin>`).
@@ -49,6 +51,14 @@ pub fn load(file: &str, bytes: &[u8]) -> Result<Document, Error> {
     if let Some(nul) = text.find('\0') {
         let (line, col) = line_col(bytes, nul);
         return Err(Error::at(file, line, col, "the file holds a NUL byte: it is binary, not YAML"));
+    }
+    if let Some((n, line)) = text.split('\n').enumerate().find(|(_, l)| l.len() > MAX_LINE) {
+        return Err(Error::at(
+            file,
+            n + 1,
+            1,
+            format!("line {} is {} bytes long, over the limit of {MAX_LINE} bytes (1 MiB)", n + 1, line.len()),
+        ));
     }
     if text.lines().all(|l| {
         let l = l.trim();
