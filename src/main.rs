@@ -220,6 +220,10 @@ fn write_atomic(path: &Path, outcome: &Outcome) -> Result<(), Error> {
         .and_then(|()| tmp.as_file().set_permissions(meta.permissions()))
         .and_then(|()| tmp.as_file().sync_all())
         .map_err(|e| fail("cannot write the temporary file", e))?;
+    // Tests widen the window between write and rename to kill the process inside it.
+    if let Some(ms) = std::env::var("COMPOSE_HARDEN_TEST_WRITE_DELAY_MS").ok().and_then(|v| v.parse().ok()) {
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+    }
     // A dropped temporary file is removed, so every error above leaves nothing behind.
     tmp.persist(&target).map_err(|e| fail("cannot rename the temporary file over it", e.error))?;
     Ok(())
