@@ -18,7 +18,9 @@ pub fn finding(file: &str, finding: &Finding, at: Option<(usize, usize)>) -> Str
 /// A unified diff with `a/` and `b/` headers, as `git apply` expects.
 pub fn diff(path: &str, old: &str, new: &str) -> String {
     let name = path.trim_start_matches("./").trim_start_matches('/');
-    similar::TextDiff::from_lines(old, new)
+    similar::TextDiff::configure()
+        .algorithm(similar::Algorithm::Patience)
+        .diff_lines(old, new)
         .unified_diff()
         .context_radius(3)
         .header(&format!("a/{name}"), &format!("b/{name}"))

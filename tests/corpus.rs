@@ -52,6 +52,35 @@ fn corpus_hardens_idempotently_and_loses_nothing() {
     assert!(changed * 10 >= files.len() * 9, "only {changed} of {} corpus files changed", files.len());
 }
 
+/// `--diff` on real files applies with `git apply` and yields exactly the hardened file.
+#[test]
+fn corpus_diffs_apply_with_git() {
+    let Some(files) = corpus_files() else { return };
+    let profile = compose_harden::Profile::load("production").expect("built-in profile");
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let mut failures = Vec::new();
+    for file in files.iter().step_by(4) {
+        let bytes = fs::read(file).expect("corpus file");
+        let outcome = compose_harden::harden("compose.yml", &bytes, &profile).expect("hardens");
+        fs::write(tmp.path().join("compose.yml"), &outcome.input).expect("write input");
+        fs::write(
+            tmp.path().join("patch.diff"),
+            compose_harden::render::diff("compose.yml", &outcome.input, &outcome.output),
+        )
+        .expect("write patch");
+        let git = std::process::Command::new("git").args(["apply", "patch.diff"]).current_dir(tmp.path()).output();
+        let Ok(git) = git else {
+            common::missing("git");
+            return;
+        };
+        let applied = fs::read_to_string(tmp.path().join("compose.yml")).expect("read");
+        if !git.status.success() || applied != outcome.output {
+            failures.push(format!("{}: {}", file.display(), String::from_utf8_lossy(&git.stderr)));
+        }
+    }
+    assert!(failures.is_empty(), "diffs that do not apply:\n{}", failures.join("\n"));
+}
+
 #[test]
 fn corpus_outputs_pass_docker_compose() {
     let Some(files) = corpus_files() else { return };
