@@ -46,9 +46,15 @@ pub fn harden(file: &str, bytes: &[u8], profile: &Profile) -> Result<Outcome, Er
 
 pub fn harden_with(file: &str, bytes: &[u8], profile: &Profile, options: Options) -> Result<Outcome, Error> {
     let doc = document::load(file, bytes)?;
-    validate::check(&doc)?;
-    let mut plan = passes::plan(&doc, profile, options.enforce);
-    let edited = edit::apply(&doc, &plan.changes);
+    // The schema check and the planning are independent: run them on two cores, and
+    // report the check's error (the input's fault) before anything planned.
+    let (checked, (mut plan, edited)) = std::thread::scope(|scope| {
+        let checked = scope.spawn(|| validate::check(&doc));
+        let plan = passes::plan(&doc, profile, options.enforce);
+        let edited = edit::apply(&doc, &plan.changes);
+        (checked.join(), (plan, edited))
+    });
+    checked.map_err(|_| Error::new(file, "internal error: the schema check stopped unexpectedly"))??;
     // One finding per service, pass and reason, naming every key it kept out.
     let mut refused: Vec<(&Change, &String, Vec<String>)> = Vec::new();
     for (change, reason) in &edited.refused {

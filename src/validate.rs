@@ -134,18 +134,22 @@ pub fn verify(input: &Document, output_text: &str, applied: &[Change]) -> Result
             for change in keys.values().flatten() {
                 set_path(&mut expected, &change.path, change.value.clone());
             }
-            let mut path = vec!["services".to_string(), key_text(name)];
-            if let Some(diff) = first_difference(&Value::Mapping(expected), out_service, &mut path) {
-                return Err(diff);
+            let expected = Value::Mapping(expected);
+            if expected != *out_service {
+                let mut path = vec!["services".to_string(), key_text(name)];
+                return Err(first_difference(&expected, out_service, &mut path)
+                    .unwrap_or_else(|| format!("service `{}` differs in the output", key_text(name))));
             }
         }
     }
     check_changed(&output, &changed)
 }
 
-/// The schema and the restart check on the changed keys of the changed services.
+/// The schema and the restart check on the changed keys of the changed services. Many
+/// services get the same values, so each distinct (key, value) is checked once.
 fn check_changed(output: &Value, changed: &IndexMap<&str, IndexMap<&str, Vec<&Change>>>) -> Result<(), String> {
     let (_, validator) = schema();
+    let mut seen = std::collections::HashSet::new();
     let mut services = serde_json::Map::new();
     for (name, keys) in changed {
         let mut service = serde_json::Map::new();
@@ -155,10 +159,15 @@ fn check_changed(output: &Value, changed: &IndexMap<&str, IndexMap<&str, Vec<&Ch
                 if *key == "restart" && !value.as_str().is_some_and(valid_restart) {
                     return Err(format!("services.{name}.restart is not a restart policy"));
                 }
-                service.insert(key.to_string(), to_json(value, 3));
+                let json = to_json(value, 3);
+                if seen.insert((*key, json.to_string())) {
+                    service.insert(key.to_string(), json);
+                }
             }
         }
-        services.insert(name.to_string(), Json::Object(service));
+        if !service.is_empty() {
+            services.insert(name.to_string(), Json::Object(service));
+        }
     }
     let instance = serde_json::json!({ "services": services });
     let failure = validator

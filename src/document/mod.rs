@@ -74,7 +74,13 @@ pub fn load(file: &str, bytes: &[u8]) -> Result<Document, Error> {
             "YAML directives (`%YAML`, `%TAG`) are not supported: Docker Compose rejects such files; remove the line",
         ));
     }
-    let layout = layout::build(text, file)?;
+    // The two parsers are independent: run them on two cores.
+    let (layout, value) = std::thread::scope(|scope| {
+        let value = scope.spawn(|| semantic_value(file, text));
+        let layout = layout::build(text, file);
+        (layout, value.join())
+    });
+    let layout = layout?;
     let root = layout.node(layout.root);
     if !matches!(root.kind, layout::Kind::Map { .. }) {
         return Err(Error::at(
@@ -84,7 +90,7 @@ pub fn load(file: &str, bytes: &[u8]) -> Result<Document, Error> {
             "the top level of a compose file must be a mapping (`services:`, `volumes:`, ...)",
         ));
     }
-    let value = semantic_value(file, text)?;
+    let value = value.map_err(|_| Error::new(file, "internal error: the YAML reader stopped unexpectedly"))??;
     let eol = match text.find('\n') {
         Some(i) if i > 0 && text.as_bytes()[i - 1] == b'\r' => "\r\n",
         _ => "\n",
