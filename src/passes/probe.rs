@@ -40,7 +40,11 @@ impl Pass for Probe {
             if alpine && uses_curl(test) {
                 match (service.enforce, as_wget(test)) {
                     (true, Some(wget)) => {
-                        out.report(Severity::Warning, &TEST, "probe switched from curl to `wget -qO-`: the Alpine image has no curl");
+                        out.report(
+                            Severity::Warning,
+                            &TEST,
+                            format!("probe `{}` -> `{}`: the Alpine image has no curl", words(test), words(&wget)),
+                        );
                         out.replace(&TEST, test, wget);
                         return;
                     }
@@ -92,6 +96,12 @@ impl Pass for Probe {
             }
         }
     }
+}
+
+/// A list test as the words it runs, for messages.
+fn words(test: &Value) -> String {
+    test.as_sequence()
+        .map_or_else(String::new, |items| items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" "))
 }
 
 fn first(test: &Value) -> Option<&str> {
