@@ -55,25 +55,22 @@ pub fn harden_with(file: &str, bytes: &[u8], profile: &Profile, options: Options
         (checked.join(), (plan, edited))
     });
     checked.map_err(|_| Error::new(file, "internal error: the schema check stopped unexpectedly"))??;
-    // One finding per service, pass and reason, naming every key it kept out.
-    let mut refused: Vec<(&Change, &String, Vec<String>)> = Vec::new();
-    for (change, reason) in &edited.refused {
-        let key = change.path.join(".");
-        match refused.iter_mut().find(|(c, r, _)| c.service == change.service && c.pass == change.pass && *r == reason)
-        {
-            Some((_, _, keys)) => keys.push(key),
-            None => refused.push((change, reason, vec![key])),
-        }
-    }
-    for (change, reason, keys) in refused {
-        plan.findings.push(Finding {
-            pass: change.pass,
+    plan.findings.extend(refused_findings(&edited.refused));
+    plan.findings.extend(edited.applied.iter().filter_map(|c| {
+        Some(Finding {
+            pass: c.pass,
             severity: Severity::Warning,
-            service: change.service.clone(),
-            path: Vec::new(),
-            message: format!("not added: {}: {reason}", keys.join(", ")),
-        });
-    }
+            service: c.service.clone(),
+            path: c.path.clone(),
+            message: c.message.clone()?,
+        })
+    }));
+    // In file order of the services, then in pass order.
+    let services: std::collections::HashMap<&str, usize> = doc
+        .services()
+        .map(|s| s.keys().filter_map(|k| k.as_str()).enumerate().map(|(i, k)| (k, i + 1)).collect())
+        .unwrap_or_default();
+    plan.findings.sort_by_key(|f| (services.get(f.service.as_str()).copied().unwrap_or(0), passes::order(f.pass)));
     let internal = |detail: String| {
         Error::new(
             file,
@@ -85,13 +82,41 @@ pub fn harden_with(file: &str, bytes: &[u8], profile: &Profile, options: Options
         .findings
         .into_iter()
         .map(|f| {
-            // A finding without a service is about the top level.
-            let service = ["services".to_string(), f.service.clone()];
-            let prefix = if f.service.is_empty() { &[][..] } else { &service[..] };
-            let path: Vec<String> = prefix.iter().chain(&f.path).cloned().collect();
-            let at = doc.layout.locate(&path).map(|n| (n.line, n.col));
+            let at = locate(&doc, &f);
             (f, at)
         })
         .collect();
     Ok(Outcome { file: file.to_string(), input: doc.text, output: edited.text, changes: edited.applied, findings })
+}
+
+/// One finding per service, pass and reason, naming every key the edit could not write.
+fn refused_findings(refused: &[(Change, String)]) -> Vec<Finding> {
+    let mut grouped: Vec<(&Change, &String, Vec<String>)> = Vec::new();
+    for (change, reason) in refused {
+        let key = change.path.join(".");
+        match grouped.iter_mut().find(|(c, r, _)| c.service == change.service && c.pass == change.pass && *r == reason)
+        {
+            Some((_, _, keys)) => keys.push(key),
+            None => grouped.push((change, reason, vec![key])),
+        }
+    }
+    grouped
+        .into_iter()
+        .map(|(change, reason, keys)| Finding {
+            pass: change.pass,
+            severity: Severity::Warning,
+            service: change.service.clone(),
+            path: Vec::new(),
+            message: format!("not written: {}: {reason}", keys.join(", ")),
+        })
+        .collect()
+}
+
+/// Where a finding points: the deepest existing node on its path (the top level for a
+/// finding without a service).
+fn locate(doc: &document::Document, finding: &Finding) -> Option<(usize, usize)> {
+    let service = ["services".to_string(), finding.service.clone()];
+    let prefix = if finding.service.is_empty() { &[][..] } else { &service[..] };
+    let path: Vec<String> = prefix.iter().chain(&finding.path).cloned().collect();
+    doc.layout.locate(&path).map(|n| (n.line, n.col))
 }

@@ -13,6 +13,8 @@ pub struct Change {
     pub note: Option<String>,
     /// The user's value this change replaces (a repair, or `--enforce`); None adds a key.
     pub replaces: Option<Value>,
+    /// Reported (as a warning) once the change is written: why, with the old and new value.
+    pub message: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -344,6 +344,7 @@ mod tests {
             pass: "test",
             note: None,
             replaces: None,
+            message: None,
         }
     }
 

@@ -34,12 +34,12 @@ impl Pass for Limits {
                 continue;
             }
             if service.enforce {
-                out.report(
-                    Severity::Warning,
-                    &reservation_path,
-                    format!("reservation {key} `{}` lowered to the limit `{}`: Docker refuses a reservation above its limit", text(r), text(l)),
+                let message = format!(
+                    "reservation {key} `{}` lowered to the limit `{}`: Docker refuses a reservation above its limit",
+                    text(r),
+                    text(l)
                 );
-                out.replace(&reservation_path, r, l.clone());
+                out.replace(&reservation_path, r, l.clone(), message);
             } else {
                 out.report(
                     Severity::Warning,

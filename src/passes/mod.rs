@@ -26,6 +26,11 @@ pub trait Pass: Sync {
     fn run(&self, service: &Service, out: &mut Out);
 }
 
+/// The position of a pass in [`PASSES`] (findings are reported in this order).
+pub fn order(pass: &str) -> usize {
+    PASSES.iter().position(|p| p.name() == pass).map_or(0, |i| i + 1)
+}
+
 pub const PASSES: &[&dyn Pass] = &[
     &shell::Shell,
     &init::Init,
@@ -154,11 +159,13 @@ impl Out<'_> {
             pass: self.pass,
             note,
             replaces: None,
+            message: None,
         });
     }
 
-    /// Replaces a value the user set; the pass reports why, with the old and new value.
-    pub fn replace(&mut self, path: &[&str], old: &Value, new: Value) {
+    /// Replaces a value the user set; `message` (why, with the old and new value) is
+    /// reported if the change is written.
+    pub fn replace(&mut self, path: &[&str], old: &Value, new: Value, message: impl Into<String>) {
         self.changes.push(Change {
             service: self.service.to_string(),
             path: path.iter().map(|s| s.to_string()).collect(),
@@ -166,6 +173,7 @@ impl Out<'_> {
             pass: self.pass,
             note: None,
             replaces: Some(old.clone()),
+            message: Some(message.into()),
         });
     }
 

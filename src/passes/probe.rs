@@ -40,12 +40,8 @@ impl Pass for Probe {
             if alpine && uses_curl(test) {
                 match (service.enforce, as_wget(test)) {
                     (true, Some(wget)) => {
-                        out.report(
-                            Severity::Warning,
-                            &TEST,
-                            format!("probe `{}` -> `{}`: the Alpine image has no curl", words(test), words(&wget)),
-                        );
-                        out.replace(&TEST, test, wget);
+                        let message = format!("probe `{}` -> `{}`: the Alpine image has no curl", words(test), words(&wget));
+                        out.replace(&TEST, test, wget, message);
                         return;
                     }
                     _ => out.report(
@@ -69,15 +65,8 @@ impl Pass for Probe {
                              it: add -f yourself (or --enforce)"
                         ),
                     ),
-                    None => {
-                        out.report(
-                            Severity::Warning,
-                            &TEST,
-                            "probe repaired: curl without -f exits 0 on an HTTP error, so the check could never fail; added -f \
-                             (if the endpoint needs credentials, give them to curl)",
-                        );
-                        out.replace(&TEST, test, fixed);
-                    }
+                    None => out.replace(&TEST, test, fixed, "probe repaired: curl without -f exits 0 on an HTTP error, so the check could never fail; added -f \
+                             (if the endpoint needs credentials, give them to curl)"),
                 }
             }
         }

@@ -39,12 +39,10 @@ impl Pass for Shell {
             }
             let Some(fixed) = found.with_exec() else { continue };
             if service.enforce {
-                out.report(
-                    Severity::Warning,
-                    &[key],
-                    format!("{key}: script `{script}` -> `exec {script}`, so the app replaces the shell and receives SIGTERM"),
+                let message = format!(
+                    "{key}: script `{script}` -> `exec {script}`, so the app replaces the shell and receives SIGTERM"
                 );
-                out.replace(&[key], value, fixed);
+                out.replace(&[key], value, fixed, message);
             } else {
                 out.report(
                     Severity::Warning,
