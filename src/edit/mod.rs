@@ -366,7 +366,7 @@ pub(crate) fn next_line_start(text: &str, pos: usize) -> usize {
     text[pos.min(text.len())..].find('\n').map_or(text.len(), |p| pos + p + 1)
 }
 
-fn splice(text: &str, mut splices: Vec<Splice>) -> String {
+pub(crate) fn splice(text: &str, mut splices: Vec<Splice>) -> String {
     splices.sort_by_key(|s| (s.start, s.order));
     let mut out = String::with_capacity(text.len() + splices.iter().map(|s| s.text.len()).sum::<usize>());
     let mut at = 0;

@@ -59,8 +59,11 @@ fn string(doc: &Document, node: NodeId, style: Style, old: &str, new: &str) -> S
     };
     let prefix = old.bytes().zip(new.bytes()).take_while(|(a, b)| a == b).count();
     let prefix = (0..=prefix).rev().find(|p| old.is_char_boundary(*p) && new.is_char_boundary(*p)).unwrap_or(0);
-    let suffix_room = old.len() - prefix;
-    let suffix = old.bytes().rev().zip(new.bytes().rev()).take_while(|(a, b)| a == b).count().min(suffix_room);
+    let room = old.len().min(new.len()) - prefix;
+    let mut suffix = old.bytes().rev().zip(new.bytes().rev()).take_while(|(a, b)| a == b).count().min(room);
+    while suffix > 0 && !(old.is_char_boundary(old.len() - suffix) && new.is_char_boundary(new.len() - suffix)) {
+        suffix -= 1;
+    }
     let pure_insert = prefix + suffix == old.len() && new.len() > old.len();
     let inserted = &new[prefix..new.len() - suffix];
     let escaped = match style {
@@ -69,7 +72,7 @@ fn string(doc: &Document, node: NodeId, style: Style, old: &str, new: &str) -> S
         _ => inserted.to_string(),
     };
     let spelled_out = inner == old && (style != Style::Plain || render::scalar(new) == new);
-    if pure_insert && spelled_out && new.is_char_boundary(prefix) {
+    if pure_insert && spelled_out {
         let at = n.start + open + prefix;
         return Splice { start: at, end: at, order: 0, text: escaped };
     }
@@ -126,4 +129,28 @@ fn sequence(doc: &Document, flow: bool, items: &[NodeId], inserts: &[(usize, &Va
             Some(Splice { start: at, end: at, order: 0, text: line })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::document::load;
+
+    fn replaced(text: &str, old: &str, new: &str) -> String {
+        let doc = load("t.yml", text.as_bytes()).expect("loads");
+        let node = doc.layout.get(doc.layout.root, "k").expect("key k").1;
+        let s = splices(&doc, node, &Value::from(old), &Value::from(new)).expect("splices");
+        crate::edit::splice(&doc.text, s)
+    }
+
+    #[test]
+    fn strings_get_the_smallest_edit_in_their_own_quoting() {
+        assert_eq!(replaced("k: sh run\n", "sh run", "sh exec run"), "k: sh exec run\n");
+        assert_eq!(replaced("k: 'a b'\n", "a b", "a it's b"), "k: 'a it''s b'\n");
+        assert_eq!(replaced("k: \"a b\"\n", "a b", "a \"x\" b"), "k: \"a \\\"x\\\" b\"\n");
+        // Shorter, overlapping and non-ASCII replacements rewrite the scalar whole.
+        assert_eq!(replaced("k: aa\n", "aa", "a"), "k: a\n");
+        assert_eq!(replaced("k: \"é1é\"\n", "é1é", "é22é"), "k: \"é22é\"\n");
+        assert_eq!(replaced("k: x\n", "x", "yes"), "k: \"yes\"\n");
+    }
 }
