@@ -159,9 +159,8 @@ fn check_changed(output: &Value, changed: &IndexMap<&str, IndexMap<&str, Vec<&Ch
                 if *key == "restart" && !value.as_str().is_some_and(valid_restart) {
                     return Err(format!("services.{name}.restart is not a restart policy"));
                 }
-                let json = to_json(value, 3);
-                if seen.insert((*key, json.to_string())) {
-                    service.insert(key.to_string(), json);
+                if seen.insert((*key, value)) {
+                    service.insert(key.to_string(), to_json(value, 3));
                 }
             }
         }
