@@ -81,19 +81,43 @@ fn corpus_diffs_apply_with_git() {
     assert!(failures.is_empty(), "diffs that do not apply:\n{}", failures.join("\n"));
 }
 
+/// `--enforce` too: every file hardens, and the result is a fixed point under --enforce.
+#[test]
+fn corpus_hardens_under_enforce_idempotently() {
+    let Some(files) = corpus_files() else { return };
+    let profile = compose_harden::Profile::load("production").expect("built-in profile");
+    let enforce = compose_harden::Options { enforce: true };
+    let mut failures = Vec::new();
+    for file in &files {
+        let bytes = fs::read(file).expect("corpus file");
+        let name = file.display().to_string();
+        match compose_harden::harden_with(&name, &bytes, &profile, enforce) {
+            Ok(once) => match compose_harden::harden_with(&name, once.output.as_bytes(), &profile, enforce) {
+                Ok(twice) if twice.changed() => failures.push(format!("{name}: a second --enforce changed it")),
+                Ok(_) => {}
+                Err(e) => failures.push(format!("{name}: the output does not harden again: {e}")),
+            },
+            Err(e) => failures.push(e.to_string()),
+        }
+    }
+    assert!(failures.is_empty(), "{} corpus failures under --enforce:\n{}", failures.len(), failures.join("\n"));
+}
+
 #[test]
 fn corpus_outputs_pass_docker_compose() {
     let Some(files) = corpus_files() else { return };
-    let Some(oracle) = common::oracle() else {
-        return;
-    };
+    let Some(oracle) = common::oracle() else { return };
     let profile = compose_harden::Profile::load("production").expect("built-in profile");
     let tmp = tempfile::tempdir().expect("temp dir");
+    // Half the files hardened plainly, half under --enforce: both must stay valid.
     let outputs: Vec<PathBuf> = files
         .iter()
-        .map(|file| {
+        .enumerate()
+        .map(|(i, file)| {
             let bytes = fs::read(file).expect("corpus file");
-            let outcome = compose_harden::harden(&file.display().to_string(), &bytes, &profile).expect("hardens");
+            let options = compose_harden::Options { enforce: i % 2 == 1 };
+            let outcome =
+                compose_harden::harden_with(&file.display().to_string(), &bytes, &profile, options).expect("hardens");
             let out = tmp.path().join(file.file_name().expect("file name"));
             fs::write(&out, outcome.output).expect("write output");
             out
