@@ -27,7 +27,7 @@ impl Pass for Healthcheck {
         let image = service.image();
         if let Some((test, why, own)) = image.and_then(|i| catalogue_probe(rule, i)) {
             match (test, own) {
-                (Some(test), _) => add(out, rule, strings(test), None),
+                (Some(test), _) => add(service, out, rule, strings(test), None),
                 (None, true) => out.report(
                     Severity::Info,
                     &["image"],
@@ -54,7 +54,7 @@ impl Pass for Healthcheck {
                          check that it answers GET /health or write a real probe"
                     ),
                 );
-                add(out, rule, strings(&test), Some(note));
+                add(service, out, rule, strings(&test), Some(note));
             }
             _ => {
                 let what = match image {
@@ -76,12 +76,20 @@ impl Pass for Healthcheck {
     }
 }
 
-fn add(out: &mut Out, rule: &HealthcheckRule, test: Value, note: Option<String>) {
+/// The probe with the profile's timings; a slow starter (the `probe` rule's list: databases,
+/// JVMs) gets that rule's longer `start_period`.
+fn add(service: &Service, out: &mut Out, rule: &HealthcheckRule, test: Value, note: Option<String>) {
+    let start_period = service
+        .profile
+        .probe
+        .as_ref()
+        .and_then(|p| p.slow_start.iter().find(|s| super::probe::is_slow(service, s)))
+        .map_or(rule.start_period.as_str(), |s| s.start_period.as_str());
     out.add_noted(&["healthcheck", "test"], test, note);
     out.add(&["healthcheck", "interval"], rule.interval.as_str());
     out.add(&["healthcheck", "timeout"], rule.timeout.as_str());
     out.add(&["healthcheck", "retries"], rule.retries);
-    out.add(&["healthcheck", "start_period"], rule.start_period.as_str());
+    out.add(&["healthcheck", "start_period"], start_period);
 }
 
 fn strings(items: &[String]) -> Value {

@@ -4,7 +4,7 @@
 
 use super::{Out, Pass, Service};
 use crate::plan::Severity;
-use crate::profile::{glob_match, image_parts};
+use crate::profile::{glob_match, image_parts, SlowStart};
 use yaml_serde::Value;
 
 pub struct Probe;
@@ -71,10 +71,7 @@ impl Pass for Probe {
             }
         }
         if healthcheck.get("start_period").is_none() {
-            let slow = rule.slow_start.iter().find(|s| {
-                repo.as_ref().is_some_and(|(r, _)| s.images.iter().any(|p| glob_match(p, r)))
-                    || (s.jvm && is_jvm(service))
-            });
+            let slow = rule.slow_start.iter().find(|s| is_slow(service, s));
             if let Some(slow) = slow {
                 out.add(&["healthcheck", "start_period"], slow.start_period.as_str());
                 out.report(
@@ -173,6 +170,12 @@ fn as_wget(test: &Value) -> Option<Value> {
     let url =
         words.iter().filter_map(Value::as_str).rfind(|w| w.starts_with("http://") || w.starts_with("https://"))?;
     Some(Value::Sequence(["CMD", "wget", "-qO-", url].into_iter().map(Value::from).collect()))
+}
+
+/// Whether the service is one of a slow-start class: its image, or a JVM.
+pub(super) fn is_slow(service: &Service, slow: &SlowStart) -> bool {
+    let repo = service.image().map(|i| image_parts(i).0);
+    repo.is_some_and(|r| slow.images.iter().any(|p| glob_match(p, &r))) || (slow.jvm && is_jvm(service))
 }
 
 fn is_jvm(service: &Service) -> bool {
