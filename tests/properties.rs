@@ -151,7 +151,11 @@ fn render(style: &Style, services: &[Svc]) -> String {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+    // 400 cases by default; PROPTEST_CASES=20000 for a longer search.
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(400),
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn hardening_inserts_only_and_is_idempotent(style in style(), services in prop::collection::vec(service(), 1..5)) {
