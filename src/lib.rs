@@ -55,8 +55,17 @@ pub fn harden_with(file: &str, bytes: &[u8], profile: &Profile, options: Options
         (checked.join(), (plan, edited))
     });
     checked.map_err(|_| Error::new(file, "internal error: the schema check stopped unexpectedly"))??;
-    plan.findings.extend(refused_findings(&edited.refused));
-    plan.findings.extend(edited.applied.iter().filter_map(|c| {
+    // Split the plan, without copying it, into what the text now holds and what it could not.
+    let mut reasons: std::collections::HashMap<usize, String> = edited.refused.into_iter().collect();
+    let (mut applied, mut refused) = (Vec::new(), Vec::new());
+    for (i, change) in std::mem::take(&mut plan.changes).into_iter().enumerate() {
+        match reasons.remove(&i) {
+            Some(reason) => refused.push((change, reason)),
+            None => applied.push(change),
+        }
+    }
+    plan.findings.extend(refused_findings(&refused));
+    plan.findings.extend(applied.iter().filter_map(|c| {
         Some(Finding {
             pass: c.pass,
             severity: Severity::Warning,
@@ -77,7 +86,7 @@ pub fn harden_with(file: &str, bytes: &[u8], profile: &Profile, options: Options
             format!("internal error: the hardened output failed its own check ({detail}); nothing was written. Please report this with the input file"),
         )
     };
-    validate::verify(&doc, &edited.text, &edited.applied).map_err(internal)?;
+    validate::verify(&doc, &edited.text, &applied).map_err(internal)?;
     let findings = plan
         .findings
         .into_iter()
@@ -86,7 +95,7 @@ pub fn harden_with(file: &str, bytes: &[u8], profile: &Profile, options: Options
             (f, at)
         })
         .collect();
-    Ok(Outcome { file: file.to_string(), input: doc.text, output: edited.text, changes: edited.applied, findings })
+    Ok(Outcome { file: file.to_string(), input: doc.text, output: edited.text, changes: applied, findings })
 }
 
 /// One finding per service, pass and reason, naming every key the edit could not write.

@@ -13,9 +13,9 @@ use render::Tree;
 
 pub struct Edited {
     pub text: String,
-    pub applied: Vec<Change>,
-    /// Changes that could not be written without losing or altering something, and why.
-    pub refused: Vec<(Change, String)>,
+    /// Changes (by index) that could not be written without losing or altering
+    /// something, and why; every other change is in the text.
+    pub refused: Vec<(usize, String)>,
 }
 
 /// Where new keys go.
@@ -55,17 +55,13 @@ pub fn apply(doc: &Document, changes: &[Change]) -> Edited {
         }
     }
     let mut targets: IndexMap<Place, Target> = IndexMap::new();
-    let mut applied = Vec::new();
     let mut refused = Vec::new();
     let mut splices = Vec::new();
-    for change in changes {
+    for (index, change) in changes.iter().enumerate() {
         if let Some(old) = &change.replaces {
             match value_node(doc, change).and_then(|node| replace::splices(doc, node, old, &change.value)) {
-                Ok(found) => {
-                    splices.extend(found);
-                    applied.push(change.clone());
-                }
-                Err(reason) => refused.push((change.clone(), reason)),
+                Ok(found) => splices.extend(found),
+                Err(reason) => refused.push((index, reason)),
             }
             continue;
         }
@@ -81,9 +77,8 @@ pub fn apply(doc: &Document, changes: &[Change]) -> Edited {
                 });
                 target.tree.insert(&found.rest, change.value.clone(), change.note.clone());
                 target.tree.set_bases(&found.rest, &found.key_bases);
-                applied.push(change.clone());
             }
-            Err(reason) => refused.push((change.clone(), reason)),
+            Err(reason) => refused.push((index, reason)),
         }
     }
     for (key, name) in anchors.added.values() {
@@ -95,7 +90,7 @@ pub fn apply(doc: &Document, changes: &[Change]) -> Edited {
     for target in targets.values() {
         splice_target(doc, target, &mut splices);
     }
-    Edited { text: splice(&doc.text, splices), applied, refused }
+    Edited { text: splice(&doc.text, splices), refused }
 }
 
 /// The node of a value the user wrote in the service itself (not through `<<` or an
