@@ -262,18 +262,18 @@ pub fn image_parts(image: &str) -> (String, Option<String>) {
 
 /// `*` matches any run of characters; everything else matches itself.
 pub fn glob_match(pattern: &str, text: &str) -> bool {
-    let parts: Vec<&str> = pattern.split('*').collect();
-    if parts.len() == 1 {
-        return pattern == text;
-    }
-    let (first, last) = (parts[0], parts[parts.len() - 1]);
-    if !text.starts_with(first) || !text[first.len()..].ends_with(last) || text.len() < first.len() + last.len() {
+    let Some((first, rest)) = pattern.split_once('*') else { return pattern == text };
+    let (middle, last) = match rest.rsplit_once('*') {
+        Some((middle, last)) => (middle, last),
+        None => ("", rest),
+    };
+    if text.len() < first.len() + last.len() || !text.starts_with(first) || !text.ends_with(last) {
         return false;
     }
-    let mut rest = &text[first.len()..text.len() - last.len()];
-    for part in &parts[1..parts.len() - 1] {
-        match rest.find(part) {
-            Some(i) => rest = &rest[i + part.len()..],
+    let mut inner = &text[first.len()..text.len() - last.len()];
+    for part in middle.split('*').filter(|p| !p.is_empty()) {
+        match inner.find(part) {
+            Some(i) => inner = &inner[i + part.len()..],
             None => return false,
         }
     }
