@@ -39,7 +39,7 @@ pub fn check(doc: &Document) -> Result<(), Error> {
     for key in root.keys() {
         let key = key_text(key);
         if !key.starts_with("x-") && !top_keys.contains(&key.as_str()) {
-            return Err(at(std::slice::from_ref(&key), unknown_key("top-level key", &key, &top_keys)));
+            return Err(at_key(doc, &[], &key, unknown_key(&key, "", &top_keys)));
         }
     }
     let service_keys = property_names(schema_json.pointer("/definitions/service/properties"));
@@ -53,7 +53,8 @@ pub fn check(doc: &Document) -> Result<(), Error> {
                 let key = key_text(key);
                 if !key.starts_with("x-") && !service_keys.contains(&key.as_str()) {
                     let path = ["services".to_string(), name.clone(), key.clone()];
-                    return Err(at(&path, unknown_key(&format!("key in service `{name}`"), &key, &service_keys)));
+                    let message = unknown_key(&key, &format!(" in service `{name}`"), &service_keys);
+                    return Err(at_key(doc, &path[..2], &key, message));
                 }
             }
             if let Some(restart) = service.get("restart").and_then(Value::as_str) {
@@ -231,11 +232,27 @@ fn property_names(properties: Option<&Json>) -> Vec<&str> {
     properties.and_then(Json::as_object).map(|o| o.keys().map(String::as_str).collect()).unwrap_or_default()
 }
 
-fn unknown_key(what: &str, key: &str, valid: &[&str]) -> String {
+/// An error at a key itself (the mapping at `parent`, followed through aliases).
+fn at_key(doc: &Document, parent: &[String], key: &str, message: String) -> Error {
+    let layout = &doc.layout;
+    let mut map = layout.root;
+    for step in parent {
+        match layout.get(layout.resolve(map), step) {
+            Some((_, v)) => map = v,
+            None => return Error::new(&doc.file, message),
+        }
+    }
+    match layout.get(layout.resolve(map), key) {
+        Some((k, _)) => Error::at(&doc.file, layout.node(k).line, layout.node(k).col, message),
+        None => Error::new(&doc.file, message),
+    }
+}
+
+fn unknown_key(key: &str, context: &str, valid: &[&str]) -> String {
     let nearest = valid.iter().map(|v| (edit_distance(key, v), *v)).filter(|(d, v)| *d <= 2.max(v.len() / 3)).min();
     match nearest {
-        Some((_, v)) => format!("unknown {what} `{key}`: did you mean `{v}`?"),
-        None => format!("unknown {what} `{key}` (custom keys must start with `x-`)"),
+        Some((_, v)) => format!("unknown key `{key}`{context}: did you mean `{v}`?"),
+        None => format!("unknown key `{key}`{context} (custom keys must start with `x-`)"),
     }
 }
 

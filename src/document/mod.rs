@@ -90,12 +90,38 @@ pub fn load(file: &str, bytes: &[u8]) -> Result<Document, Error> {
             "the top level of a compose file must be a mapping (`services:`, `volumes:`, ...)",
         ));
     }
+    check_merges(&layout, file)?;
     let value = value.map_err(|_| Error::new(file, "internal error: the YAML reader stopped unexpectedly"))??;
     let eol = match text.find('\n') {
         Some(i) if i > 0 && text.as_bytes()[i - 1] == b'\r' => "\r\n",
         _ => "\n",
     };
     Ok(Document { file: file.to_string(), text: text.to_string(), layout, value, eol })
+}
+
+/// A `<<` must name a mapping (or a list of them); say where one does not.
+fn check_merges(layout: &Layout, file: &str) -> Result<(), Error> {
+    for node in &layout.nodes {
+        let layout::Kind::Map { entries, .. } = &node.kind else { continue };
+        for (key, value) in entries {
+            if layout.scalar(*key) != Some("<<") {
+                continue;
+            }
+            let value = layout.resolve(*value);
+            let ok = match &layout.node(value).kind {
+                layout::Kind::Map { .. } => true,
+                layout::Kind::Seq { items, .. } => {
+                    items.iter().all(|i| matches!(layout.node(layout.resolve(*i)).kind, layout::Kind::Map { .. }))
+                }
+                _ => false,
+            };
+            if !ok {
+                let k = layout.node(*key);
+                return Err(Error::at(file, k.line, k.col, "a `<<` merge key must name a mapping (`<<: *anchor`)"));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The file as Compose reads it (aliases expanded, `<<` merged), by a second parser
