@@ -7,28 +7,48 @@ use serde_json::Value as Json;
 use yaml_serde::Value;
 
 use super::{interpolated, key_text, schema, to_json, valid_restart};
+use crate::document::layout::Kind;
 use crate::document::Document;
 use crate::passes::set_path;
 use crate::plan::Change;
 
+/// The changes by service, then by the top-level key of the service they touch.
+type Changed<'a> = IndexMap<&'a str, IndexMap<&'a str, Vec<&'a Change>>>;
+
 /// Proves the output is the input with exactly the `applied` changes and still valid.
-/// It parses the output with the second parser and never consults the passes. Services
-/// without changes must be equal as they are; changed ones equal to the input's plus the
-/// changes; and, since the input passed the full schema and a service's properties are
-/// checked independently of each other, only the changed keys need the schema again.
+/// Services without changes must be equal as they are; changed ones equal to the input's
+/// plus the changes; and, since the input passed the full schema and a service's
+/// properties are checked independently of each other, only the changed keys need the
+/// schema again.
+///
+/// Where the file has no aliases and a plain block `services:`, each service's text is
+/// read on its own (on two cores, one service in memory at a time); any doubt there falls
+/// back to reading the whole output, which is the authority.
 pub fn verify(input: &Document, output_text: &str, applied: &[Change]) -> Result<(), String> {
-    let output = crate::document::semantic_value(&input.file, output_text).map_err(|e| e.to_string())?;
-    let (Some(before), Some(after)) = (input.value.as_mapping(), output.as_mapping()) else {
-        return Err("the output's top level is not a mapping".to_string());
-    };
-    let mut changed: IndexMap<&str, IndexMap<&str, Vec<&Change>>> = IndexMap::new();
+    let mut changed: Changed = IndexMap::new();
     for change in applied {
         let Some(key) = change.path.first() else { continue };
         changed.entry(change.service.as_str()).or_default().entry(key.as_str()).or_default().push(change);
     }
+    let values = match sliced(input, output_text, &changed) {
+        Some(Ok(values)) => values,
+        _ => whole(input, output_text, &changed)?,
+    };
+    check_changed(&values)
+}
+
+/// The changed keys' new values, (service, key, value), for the schema check.
+type ChangedValues = Vec<(String, String, Value)>;
+
+fn whole(input: &Document, output_text: &str, changed: &Changed) -> Result<ChangedValues, String> {
+    let output = crate::document::semantic_value(&input.file, output_text).map_err(|e| e.to_string())?;
+    let (Some(before), Some(after)) = (input.value.as_mapping(), output.as_mapping()) else {
+        return Err("the output's top level is not a mapping".to_string());
+    };
     if before.len() != after.len() {
         return Err("the output has other top-level keys than the input".to_string());
     }
+    let mut values = Vec::new();
     for (key, value) in before {
         let Some(out) = after.get(key) else {
             return Err(format!("`{}` is missing from the output", key_text(key)));
@@ -51,48 +71,169 @@ pub fn verify(input: &Document, output_text: &str, applied: &[Change]) -> Result
         for (name, service) in services {
             let out_service =
                 out_services.get(name).ok_or_else(|| format!("service `{}` is missing", key_text(name)))?;
-            let Some(keys) = name.as_str().and_then(|n| changed.get(n)) else {
-                if service != out_service {
-                    return Err(format!("service `{}` changed without a planned change", key_text(name)));
-                }
-                continue;
-            };
-            let mut expected = service.as_mapping().cloned().unwrap_or_default();
-            for change in keys.values().flatten() {
-                set_path(&mut expected, &change.path, change.value.clone());
-            }
-            let expected = Value::Mapping(expected);
-            if expected != *out_service {
-                let mut path = vec!["services".to_string(), key_text(name)];
-                return Err(first_difference(&expected, out_service, &mut path)
-                    .unwrap_or_else(|| format!("service `{}` differs in the output", key_text(name))));
-            }
+            values.extend(compare_service(name, service, out_service, changed)?);
         }
     }
-    check_changed(&output, &changed)
+    Ok(values)
+}
+
+/// One service of the output against the input's plus its changes; its changed values.
+fn compare_service(name: &Value, service: &Value, out: &Value, changed: &Changed) -> Result<ChangedValues, String> {
+    let Some(keys) = name.as_str().and_then(|n| changed.get(n)) else {
+        if service != out {
+            return Err(format!("service `{}` changed without a planned change", key_text(name)));
+        }
+        return Ok(Vec::new());
+    };
+    let mut expected = service.as_mapping().cloned().unwrap_or_default();
+    for change in keys.values().flatten() {
+        set_path(&mut expected, &change.path, change.value.clone());
+    }
+    let expected = Value::Mapping(expected);
+    if expected != *out {
+        let mut path = vec!["services".to_string(), key_text(name)];
+        return Err(first_difference(&expected, out, &mut path)
+            .unwrap_or_else(|| format!("service `{}` differs in the output", key_text(name))));
+    }
+    let name = key_text(name);
+    Ok(keys.keys().filter_map(|k| out.get(*k).map(|v| (name.clone(), k.to_string(), v.clone()))).collect())
+}
+
+/// Service by service. None where the file's shape does not allow it (aliases, a flow
+/// `services`, unusual indentation); Some(Err) where a part did not match, which the
+/// whole reading then decides.
+fn sliced(input: &Document, out: &str, changed: &Changed) -> Option<Result<ChangedValues, String>> {
+    let layout = &input.layout;
+    if layout.nodes.iter().any(|n| matches!(n.kind, Kind::Alias { .. })) {
+        return None;
+    }
+    let (services_key, services) = layout.get(layout.root, "services")?;
+    let Kind::Map { flow: false, entries } = &layout.node(services).kind else { return None };
+    let in_services = input.services()?;
+    if layout.node(services_key).col != 1 || entries.is_empty() || entries.len() != in_services.len() {
+        return None;
+    }
+    let indent = layout.node(entries[0].0).col - 1;
+    let keys: Vec<&str> =
+        entries.iter().map(|(k, _)| &input.text[layout.node(*k).start..layout.node(*k).end]).collect();
+    if indent == 0 || entries.iter().any(|(k, _)| layout.node(*k).col - 1 != indent) {
+        return None;
+    }
+    // Where each service's text starts in the output, and where `services` ends.
+    let header = format!("{}:", &input.text[layout.node(services_key).start..layout.node(services_key).end]);
+    let mut at = 0;
+    let mut starts = Vec::with_capacity(keys.len());
+    let mut in_block = false;
+    let mut end = out.len();
+    for line in out.split_inclusive('\n') {
+        let line_start = at;
+        at += line.len();
+        if !in_block {
+            in_block = line.starts_with(&header);
+            continue;
+        }
+        let spaces = line.len() - line.trim_start_matches(' ').len();
+        let rest = &line[spaces..];
+        if rest.trim().is_empty() || rest.starts_with('#') {
+            continue;
+        }
+        if spaces == 0 {
+            end = line_start;
+            break;
+        }
+        if spaces == indent {
+            let next = keys.get(starts.len())?;
+            if !rest.starts_with(next) || !rest[next.len()..].starts_with(':') {
+                return None;
+            }
+            starts.push(line_start);
+        }
+    }
+    if starts.len() != keys.len() {
+        return None;
+    }
+    // Outside `services`: the rest of the file, read with `services` emptied.
+    let mut rest_text = String::with_capacity(starts[0] + out.len() - end);
+    rest_text.push_str(&out[..starts[0]]);
+    rest_text.push_str(&out[end..]);
+    let mut expected_rest = input.value.clone();
+    if let Some(root) = expected_rest.as_mapping_mut() {
+        root.insert(Value::from("services"), Value::Null);
+    }
+    match crate::document::semantic_value(&input.file, &rest_text) {
+        Ok(v) if v == expected_rest => {}
+        _ => return Some(Err("outside services".to_string())),
+    }
+    let bounds: Vec<(usize, usize)> =
+        starts.iter().enumerate().map(|(i, s)| (*s, starts.get(i + 1).copied().unwrap_or(end))).collect();
+    let names: Vec<(&Value, &Value)> = in_services.iter().collect();
+    let check = |range: std::ops::Range<usize>| -> Result<ChangedValues, String> {
+        let mut values = Vec::new();
+        for i in range {
+            let text = dedent(&out[bounds[i].0..bounds[i].1], indent).ok_or("indentation")?;
+            let parsed = crate::document::semantic_value(&input.file, &text).map_err(|e| e.to_string())?;
+            let (name, service) = names[i];
+            let Some((got_name, got)) = parsed.as_mapping().filter(|m| m.len() == 1).and_then(|m| m.iter().next())
+            else {
+                return Err(format!("service `{}` did not read as one entry", key_text(name)));
+            };
+            if got_name != name {
+                return Err(format!("service `{}` read as `{}`", key_text(name), key_text(got_name)));
+            }
+            values.extend(compare_service(name, service, got, changed)?);
+        }
+        Ok(values)
+    };
+    let half = names.len() / 2;
+    let (first, second) = if names.len() < 64 {
+        (check(0..names.len()), Ok(Vec::new()))
+    } else {
+        std::thread::scope(|scope| {
+            let second = scope.spawn(|| check(half..names.len()));
+            let first = check(0..half);
+            (first, second.join().unwrap_or_else(|_| Err("verifier thread stopped".to_string())))
+        })
+    };
+    Some(first.and_then(|mut a| {
+        a.extend(second?);
+        Ok(a)
+    }))
+}
+
+/// A service's lines moved left by the services' indentation; None if a line that is
+/// not blank or a comment sits further left (then the slice cannot stand alone).
+fn dedent(text: &str, indent: usize) -> Option<String> {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let spaces = line.len() - line.trim_start_matches(' ').len();
+        if spaces >= indent {
+            out.push_str(&line[indent..]);
+        } else {
+            let rest = &line[spaces..];
+            if !(rest.trim().is_empty() || rest.starts_with('#')) {
+                return None;
+            }
+            out.push_str(rest);
+        }
+    }
+    Some(out)
 }
 
 /// The schema and the restart check on the changed keys of the changed services. Many
 /// services get the same values, so each distinct (key, value) is checked once.
-fn check_changed(output: &Value, changed: &IndexMap<&str, IndexMap<&str, Vec<&Change>>>) -> Result<(), String> {
+fn check_changed(values: &ChangedValues) -> Result<(), String> {
     let (_, validator) = schema();
     let mut seen = std::collections::HashSet::new();
     let mut services = serde_json::Map::new();
-    for (name, keys) in changed {
-        let mut service = serde_json::Map::new();
-        for key in keys.keys() {
-            let value = output.get("services").and_then(|s| s.get(*name)).and_then(|s| s.get(*key));
-            if let Some(value) = value {
-                if *key == "restart" && !value.as_str().is_some_and(valid_restart) {
-                    return Err(format!("services.{name}.restart is not a restart policy"));
-                }
-                if seen.insert((*key, value)) {
-                    service.insert(key.to_string(), to_json(value, 3));
-                }
-            }
+    for (name, key, value) in values {
+        if key == "restart" && !value.as_str().is_some_and(valid_restart) {
+            return Err(format!("services.{name}.restart is not a restart policy"));
         }
-        if !service.is_empty() {
-            services.insert(name.to_string(), Json::Object(service));
+        if seen.insert((key, value)) {
+            let service = services.entry(name.clone()).or_insert_with(|| Json::Object(serde_json::Map::new()));
+            if let Json::Object(service) = service {
+                service.insert(key.clone(), to_json(value, 3));
+            }
         }
     }
     let instance = serde_json::json!({ "services": services });
@@ -202,5 +343,58 @@ mod tests {
         let bad_restart = "services:\n  a:\n    image: x\n    restart: sometimes\n  b:\n    image: y\n";
         let err = verify(&doc, bad_restart, &[change("a", &["restart"], Value::from("sometimes"))]);
         assert_eq!(err, Err("services.a.restart is not a restart policy".into()));
+    }
+}
+
+#[cfg(test)]
+mod sliced_tests {
+    use super::*;
+    use crate::document::load;
+
+    fn file(n: usize, extra: &str) -> String {
+        let mut text = String::from("name: big\nservices:\n");
+        for i in 0..n {
+            text.push_str(&format!("  s{i}:\n    image: x{i}\n"));
+            if i == 70 {
+                text.push_str(extra);
+            }
+        }
+        text.push_str("volumes:\n  data: {}\n");
+        text
+    }
+
+    fn init(i: usize) -> Change {
+        Change {
+            service: format!("s{i}"),
+            path: vec!["init".to_string()],
+            value: Value::Bool(true),
+            pass: "test",
+            note: None,
+            replaces: None,
+            message: None,
+        }
+    }
+
+    #[test]
+    fn the_sliced_reading_accepts_the_planned_change_and_catches_any_other() {
+        let doc = load("f.yml", file(100, "").as_bytes()).expect("loads");
+        assert!(
+            matches!(sliced(&doc, &doc.text, &IndexMap::new()), Some(Ok(_))),
+            "a plain file reads service by service"
+        );
+        let planned = [init(70)];
+        assert_eq!(verify(&doc, &file(100, "    init: true\n"), &planned), Ok(()));
+        // A stray key, a key at the wrong depth, a change outside services.
+        let stray = file(100, "    init: true\n    privileged: true\n");
+        assert_eq!(
+            verify(&doc, &stray, &planned),
+            Err("the output has an unexpected `services.s70.privileged`".into())
+        );
+        let shallow = file(100, "    init: true\n  init: true\n");
+        assert!(verify(&doc, &shallow, &planned).is_err(), "a key between services is caught");
+        let outside = file(100, "    init: true\n").replace("name: big", "name: small");
+        assert_eq!(verify(&doc, &outside, &planned), Err("`name` differs in the output".into()));
+        let unplanned = file(100, "    init: true\n").replace("image: x3\n", "image: x3\n    init: true\n");
+        assert_eq!(verify(&doc, &unplanned, &planned), Err("service `s3` changed without a planned change".into()));
     }
 }
