@@ -247,9 +247,10 @@ fn check_changed(values: &ChangedValues) -> Result<(), String> {
     failure.map_or(Ok(()), Err)
 }
 
-/// The edit layer's invariant, for tests and the fuzzer: `output` is `input` with text
-/// inserted and nothing removed or altered, every input byte still there in order. The
-/// one removal allowed is the alias of `key: *alias`, which moves into `<<: *alias` below.
+/// The edit layer's invariant for additions, for tests and the fuzzer: `output` is `input`
+/// with text inserted and nothing removed or altered, every input byte still there in
+/// order. The one removal allowed is the alias of `key: *alias`, which moves into
+/// `<<: *alias` below. (A replacement may rewrite the value it replaces.)
 pub fn inserted_only(input: &str, output: &str) -> Result<(), String> {
     let mut out = output.bytes();
     for (n, line) in input.split_inclusive('\n').enumerate() {
