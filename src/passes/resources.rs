@@ -111,8 +111,8 @@ fn fill(service: &Service, out: &mut Out, leaf: &Leaf, base: &[&str], legacy: &[
     // Compose compares a whole `limits` (or `reservations`) block with the legacy keys:
     // a new block that does not repeat `mem_limit` is "distinct" from it, and refused.
     if service.get(base).is_none() {
-        let block_legacy: &[&str] = if base == LIMITS { &["mem_limit", "cpus"] } else { &["mem_reservation"] };
-        if let Some(l) = block_legacy.iter().find(|l| service.is_set(&[l])) {
+        let same_unit = |l: &Leaf| if base == LIMITS { l.limit_same_unit } else { l.reservation_same_unit };
+        if let Some(l) = LEAVES.iter().flat_map(same_unit).find(|l| service.is_set(&[l])) {
             out.report(
                 Severity::Info,
                 &[l],
