@@ -55,13 +55,17 @@ pub fn harden_with(file: &str, bytes: &[u8], profile: &Profile, options: Options
         (checked.join(), (plan, edited))
     });
     checked.map_err(|_| Error::new(file, "internal error: the schema check stopped unexpectedly"))??;
-    // Split the plan, without copying it, into what the text now holds and what it could not.
-    let mut reasons: std::collections::HashMap<usize, String> = edited.refused.into_iter().collect();
-    let (mut applied, mut refused) = (Vec::new(), Vec::new());
-    for (i, change) in std::mem::take(&mut plan.changes).into_iter().enumerate() {
-        match reasons.remove(&i) {
-            Some(reason) => refused.push((change, reason)),
-            None => applied.push(change),
+    // Split the plan into what the text now holds and what it could not. Usually nothing
+    // was refused, and the plan (large at thousands of services) is kept as it is.
+    let (mut applied, mut refused) = (std::mem::take(&mut plan.changes), Vec::new());
+    if !edited.refused.is_empty() {
+        let mut reasons: std::collections::HashMap<usize, String> = edited.refused.into_iter().collect();
+        let all = std::mem::take(&mut applied);
+        for (i, change) in all.into_iter().enumerate() {
+            match reasons.remove(&i) {
+                Some(reason) => refused.push((change, reason)),
+                None => applied.push(change),
+            }
         }
     }
     plan.findings.extend(refused_findings(&refused));

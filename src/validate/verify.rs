@@ -4,7 +4,7 @@
 
 use indexmap::IndexMap;
 use serde_json::Value as Json;
-use yaml_serde::Value;
+use yaml_serde::{Mapping, Value};
 
 use super::{interpolated, key_text, schema, to_json, valid_restart};
 use crate::document::layout::Kind;
@@ -48,7 +48,7 @@ fn whole(input: &Document, output_text: &str, changed: &Changed) -> Result<Chang
     if before.len() != after.len() {
         return Err("the output has other top-level keys than the input".to_string());
     }
-    let mut values = Vec::new();
+    let (mut values, mut seen) = (Vec::new(), Seen::new());
     for (key, value) in before {
         let Some(out) = after.get(key) else {
             return Err(format!("`{}` is missing from the output", key_text(key)));
@@ -71,33 +71,78 @@ fn whole(input: &Document, output_text: &str, changed: &Changed) -> Result<Chang
         for (name, service) in services {
             let out_service =
                 out_services.get(name).ok_or_else(|| format!("service `{}` is missing", key_text(name)))?;
-            values.extend(compare_service(name, service, out_service, changed)?);
+            values.extend(compare_service(name, service, out_service, changed, &mut seen)?);
         }
     }
     Ok(values)
 }
 
-/// One service of the output against the input's plus its changes; its changed values.
-fn compare_service(name: &Value, service: &Value, out: &Value, changed: &Changed) -> Result<ChangedValues, String> {
+/// One service of the output against the input's plus its changes; its changed values,
+/// each distinct (key, value) once. Only the changed keys' input values are copied.
+fn compare_service(
+    name: &Value,
+    service: &Value,
+    out: &Value,
+    changed: &Changed,
+    seen: &mut Seen,
+) -> Result<ChangedValues, String> {
     let Some(keys) = name.as_str().and_then(|n| changed.get(n)) else {
         if service != out {
             return Err(format!("service `{}` changed without a planned change", key_text(name)));
         }
         return Ok(Vec::new());
     };
-    let mut expected = service.as_mapping().cloned().unwrap_or_default();
-    for change in keys.values().flatten() {
-        set_path(&mut expected, &change.path, change.value.clone());
+    let path = || vec!["services".to_string(), key_text(name)];
+    let (Some(before), Some(after)) = (service.as_mapping(), out.as_mapping()) else {
+        return Err(format!("service `{}` is not a mapping in the output", key_text(name)));
+    };
+    for (key, value) in before {
+        if key.as_str().is_some_and(|k| keys.contains_key(k)) {
+            continue;
+        }
+        match after.get(key) {
+            Some(got) if got == value => {}
+            Some(got) => {
+                let mut path = path();
+                path.push(key_text(key));
+                return Err(first_difference(value, got, &mut path)
+                    .unwrap_or_else(|| format!("service `{}` differs in the output", key_text(name))));
+            }
+            None => return Err(format!("`{}.{}` is missing from the output", path().join("."), key_text(key))),
+        }
     }
-    let expected = Value::Mapping(expected);
-    if expected != *out {
-        let mut path = vec!["services".to_string(), key_text(name)];
-        return Err(first_difference(&expected, out, &mut path)
-            .unwrap_or_else(|| format!("service `{}` differs in the output", key_text(name))));
+    let mut values = Vec::new();
+    for (key, changes) in keys {
+        let mut expected = Mapping::new();
+        if let Some(old) = before.get(*key) {
+            expected.insert(Value::from(*key), old.clone());
+        }
+        for change in changes {
+            set_path(&mut expected, &change.path, change.value.clone());
+        }
+        let (want, got) = (expected.get(*key), after.get(*key));
+        if want != got {
+            let (want, got) = (Value::Mapping(expected), after.iter().filter(|(k, _)| k.as_str() == Some(*key)));
+            let got = Value::Mapping(got.map(|(k, v)| (k.clone(), v.clone())).collect());
+            return Err(first_difference(&want, &got, &mut path())
+                .unwrap_or_else(|| format!("service `{}` differs in the output", key_text(name))));
+        }
+        if let Some(got) = got {
+            if seen.entry(key.to_string()).or_default().insert(got.clone()) {
+                values.push((key_text(name), key.to_string(), got.clone()));
+            }
+        }
     }
-    let name = key_text(name);
-    Ok(keys.keys().filter_map(|k| out.get(*k).map(|v| (name.clone(), k.to_string(), v.clone()))).collect())
+    if let Some(extra) =
+        after.keys().find(|k| !before.contains_key(*k) && !k.as_str().is_some_and(|k| keys.contains_key(k)))
+    {
+        return Err(format!("the output has an unexpected `{}.{}`", path().join("."), key_text(extra)));
+    }
+    Ok(values)
 }
+
+/// The (key, value) pairs already collected for the schema check.
+type Seen = std::collections::HashMap<String, std::collections::HashSet<Value>>;
 
 /// Service by service. None where the file's shape does not allow it (aliases, a flow
 /// `services`, unusual indentation); Some(Err) where a part did not match, which the
@@ -156,36 +201,42 @@ fn sliced(input: &Document, out: &str, changed: &Changed) -> Option<Result<Chang
     let mut rest_text = String::with_capacity(starts[0] + out.len() - end);
     rest_text.push_str(&out[..starts[0]]);
     rest_text.push_str(&out[end..]);
-    let mut expected_rest = input.value.clone();
-    if let Some(root) = expected_rest.as_mapping_mut() {
-        root.insert(Value::from("services"), Value::Null);
-    }
+    // Everything but `services` equal, and `services` now empty.
+    let same_rest = |rest: &Value| {
+        let (Some(rest), Some(before)) = (rest.as_mapping(), input.value.as_mapping()) else { return false };
+        rest.len() == before.len()
+            && before.iter().all(|(k, v)| match k.as_str() {
+                Some("services") => rest.get(k).is_some_and(Value::is_null),
+                _ => rest.get(k) == Some(v),
+            })
+    };
     match crate::document::semantic_value(&input.file, &rest_text) {
-        Ok(v) if v == expected_rest => {}
+        Ok(v) if same_rest(&v) => {}
         _ => return Some(Err("outside services".to_string())),
     }
     let bounds: Vec<(usize, usize)> =
         starts.iter().enumerate().map(|(i, s)| (*s, starts.get(i + 1).copied().unwrap_or(end))).collect();
     let names: Vec<(&Value, &Value)> = in_services.iter().collect();
     let check = |range: std::ops::Range<usize>| -> Result<ChangedValues, String> {
-        let mut values = Vec::new();
-        for i in range {
-            let text = dedent(&out[bounds[i].0..bounds[i].1], indent).ok_or("indentation")?;
+        let (mut values, mut seen) = (Vec::new(), Seen::new());
+        // A few dozen services per reading: a YAML reader costs some setup each time.
+        for chunk in range.step_by(CHUNK).map(|a| a..(a + CHUNK).min(bounds.len())) {
+            let text = dedent(&out[bounds[chunk.start].0..bounds[chunk.end - 1].1], indent).ok_or("indentation")?;
             let parsed = crate::document::semantic_value(&input.file, &text).map_err(|e| e.to_string())?;
-            let (name, service) = names[i];
-            let Some((got_name, got)) = parsed.as_mapping().filter(|m| m.len() == 1).and_then(|m| m.iter().next())
-            else {
-                return Err(format!("service `{}` did not read as one entry", key_text(name)));
+            let Some(parsed) = parsed.as_mapping().filter(|m| m.len() == chunk.len()) else {
+                return Err(format!("services {}..{} did not read as {} entries", chunk.start, chunk.end, chunk.len()));
             };
-            if got_name != name {
-                return Err(format!("service `{}` read as `{}`", key_text(name), key_text(got_name)));
+            for ((name, service), (got_name, got)) in names[chunk].iter().zip(parsed) {
+                if got_name != *name {
+                    return Err(format!("service `{}` read as `{}`", key_text(name), key_text(got_name)));
+                }
+                values.extend(compare_service(name, service, got, changed, &mut seen)?);
             }
-            values.extend(compare_service(name, service, got, changed)?);
         }
         Ok(values)
     };
     let half = names.len() / 2;
-    let (first, second) = if names.len() < 64 {
+    let (first, second) = if names.len() < 2 * CHUNK {
         (check(0..names.len()), Ok(Vec::new()))
     } else {
         std::thread::scope(|scope| {
@@ -199,6 +250,9 @@ fn sliced(input: &Document, out: &str, changed: &Changed) -> Option<Result<Chang
         Ok(a)
     }))
 }
+
+/// Services read at once by the sliced reading.
+const CHUNK: usize = 32;
 
 /// A service's lines moved left by the services' indentation; None if a line that is
 /// not blank or a comment sits further left (then the slice cannot stand alone).

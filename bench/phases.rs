@@ -1,0 +1,46 @@
+//! In-process timing of each stage, one after the other on one core, for development:
+//! `cargo bench --bench phases -- FILE [RUNS]`. The user-facing figures are whole-process
+//! (bench/bench.py); this shows where the time goes inside.
+
+use std::time::{Duration, Instant};
+
+use compose_harden::{document, edit, passes, validate, Profile};
+
+// The same allocator as the binary.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let Some(file) = args.first() else {
+        eprintln!("usage: cargo bench --bench phases -- FILE [RUNS]");
+        std::process::exit(2);
+    };
+    let runs: usize = args.get(1).and_then(|r| r.parse().ok()).unwrap_or(5);
+    let bytes = std::fs::read(file).unwrap_or_else(|e| panic!("{file}: {e}"));
+    let profile = Profile::load("production").expect("built-in profile");
+    let mut times: Vec<[Duration; 5]> = Vec::new();
+    for _ in 0..runs {
+        let t = Instant::now();
+        let doc = document::load(file, &bytes).unwrap_or_else(|e| panic!("{e}"));
+        let load = t.elapsed();
+        let t = Instant::now();
+        validate::check(&doc).unwrap_or_else(|e| panic!("{e}"));
+        let check = t.elapsed();
+        let t = Instant::now();
+        let plan = passes::plan(&doc, &profile, false);
+        let planned = t.elapsed();
+        let t = Instant::now();
+        let edited = edit::apply(&doc, &plan.changes);
+        let edit = t.elapsed();
+        let t = Instant::now();
+        validate::verify(&doc, &edited.text, &plan.changes).unwrap_or_else(|e| panic!("{e}"));
+        times.push([load, check, planned, edit, t.elapsed()]);
+    }
+    let names = ["load", "check", "plan", "edit", "verify"];
+    for (i, name) in names.iter().enumerate() {
+        let mut v: Vec<Duration> = times.iter().map(|t| t[i]).collect();
+        v.sort();
+        println!("{name:>7} {:>8.1} ms", v[v.len() / 2].as_secs_f64() * 1000.0);
+    }
+}
