@@ -27,7 +27,7 @@ enum Place {
     Replace(NodeId),
 }
 
-struct Target {
+struct Target<'a> {
     place: Place,
     /// Column (0-based) of the key that owns the place, and the indentation step there.
     owner_col: usize,
@@ -36,7 +36,7 @@ struct Target {
     in_flow: bool,
     /// For `Replace` of an alias: the alias to merge back in (`*dep`).
     base: Option<String>,
-    tree: Tree,
+    tree: Tree<'a>,
 }
 
 /// Anchors the edit adds to shared mappings that have none, so that a service can merge
@@ -54,10 +54,18 @@ pub fn apply(doc: &Document, changes: &[Change]) -> Edited {
             anchors.taken.insert(anchor_name(doc, id));
         }
     }
-    let mut targets: IndexMap<Place, Target> = IndexMap::new();
+    let mut targets: IndexMap<Place, Target<'_>> = IndexMap::new();
     let mut refused = Vec::new();
     let mut splices = Vec::new();
     for (index, change) in changes.iter().enumerate() {
+        // A place belongs to one service (the walk to it never follows an alias), and the
+        // plan lists a service's changes together: write each service's out and drop its
+        // trees, so that a file of thousands of services never holds them all.
+        if index > 0 && changes[index - 1].service != change.service {
+            for (_, target) in targets.drain(..) {
+                splice_target(doc, &target, &mut splices);
+            }
+        }
         if let Some(old) = &change.replaces {
             match value_node(doc, change).and_then(|node| replace::splices(doc, node, old, &change.value)) {
                 Ok(found) => splices.extend(found),
@@ -75,8 +83,8 @@ pub fn apply(doc: &Document, changes: &[Change]) -> Edited {
                     base: found.alias_base.clone(),
                     tree: Tree::branch(),
                 });
-                target.tree.insert(&found.rest, change.value.clone(), change.note.clone());
-                target.tree.set_bases(&found.rest, &found.key_bases);
+                target.tree.insert(found.rest, &change.value, change.note.as_deref());
+                target.tree.set_bases(found.rest, &found.key_bases);
             }
             Err(reason) => refused.push((index, reason)),
         }
@@ -108,9 +116,9 @@ fn value_node(doc: &Document, change: &Change) -> Result<NodeId, String> {
     Ok(node)
 }
 
-struct Found {
+struct Found<'a> {
     place: Place,
-    rest: Vec<String>,
+    rest: &'a [String],
     owner_col: usize,
     step: usize,
     in_flow: bool,
@@ -122,7 +130,7 @@ struct Found {
 }
 
 /// Walks the change's path through the text's nodes to the place where it must be written.
-fn locate(doc: &Document, change: &Change, anchors: &mut NewAnchors) -> Result<Found, String> {
+fn locate<'a>(doc: &Document, change: &'a Change, anchors: &mut NewAnchors) -> Result<Found<'a>, String> {
     let layout = &doc.layout;
     let (services_key, services) = layout.get(layout.root, "services").ok_or("the file has no `services` mapping")?;
     let services = layout.resolve(services);
@@ -166,7 +174,7 @@ fn locate(doc: &Document, change: &Change, anchors: &mut NewAnchors) -> Result<F
             _ => return Err(format!("`{}` is not a mapping", path[..i].join("."))),
         };
         let key_bases = merge_chain(doc, &path[i..], shared, anchors)?;
-        return Ok(Found { place, rest: path[i..].to_vec(), owner_col, step, in_flow, alias_base, key_bases });
+        return Ok(Found { place, rest: &path[i..], owner_col, step, in_flow, alias_base, key_bases });
     }
 }
 
@@ -315,7 +323,7 @@ fn flow_insert(
     doc: &Document,
     map: NodeId,
     entries: &[(NodeId, NodeId)],
-    children: &IndexMap<String, Tree>,
+    children: &IndexMap<&str, Tree>,
     out: &mut Vec<Splice>,
 ) {
     let layout = &doc.layout;

@@ -7,34 +7,35 @@ use yaml_serde::Value;
 
 /// The keys and values to insert at one place, nested.
 #[derive(Debug, Clone)]
-pub enum Tree {
+/// It borrows keys, values and notes from the planned changes.
+pub enum Tree<'a> {
     Leaf {
-        value: Value,
-        note: Option<String>,
+        value: &'a Value,
+        note: Option<&'a str>,
     },
     /// A mapping; `base` is an alias (`*name`) merged into it with `<<`.
     Branch {
         base: Option<String>,
-        children: IndexMap<String, Tree>,
+        children: IndexMap<&'a str, Tree<'a>>,
     },
 }
 
-impl Tree {
-    pub fn branch() -> Tree {
+impl<'a> Tree<'a> {
+    pub fn branch() -> Tree<'a> {
         Tree::Branch { base: None, children: IndexMap::new() }
     }
 
     /// Adds `value` at `path` below this branch.
-    pub fn insert(&mut self, path: &[String], value: Value, note: Option<String>) {
+    pub fn insert(&mut self, path: &'a [String], value: &'a Value, note: Option<&'a str>) {
         let Tree::Branch { children, .. } = self else {
             return;
         };
         match path {
             [] => {}
             [last] => {
-                children.insert(last.clone(), Tree::Leaf { value, note });
+                children.insert(last, Tree::Leaf { value, note });
             }
-            [first, rest @ ..] => children.entry(first.clone()).or_insert_with(Tree::branch).insert(rest, value, note),
+            [first, rest @ ..] => children.entry(first).or_insert_with(Tree::branch).insert(rest, value, note),
         }
     }
 
@@ -46,7 +47,7 @@ impl Tree {
         let Tree::Branch { children, .. } = self else {
             return;
         };
-        if let Some(child @ Tree::Branch { .. }) = children.get_mut(key) {
+        if let Some(child @ Tree::Branch { .. }) = children.get_mut(key.as_str()) {
             if let Tree::Branch { base: b, .. } = child {
                 *b = Some(base.clone());
             }
@@ -54,16 +55,16 @@ impl Tree {
         }
     }
 
-    pub fn notes(&self) -> Vec<&str> {
+    pub fn notes(&self) -> Vec<&'a str> {
         match self {
-            Tree::Leaf { note, .. } => note.as_deref().into_iter().collect(),
+            Tree::Leaf { note, .. } => note.iter().copied().collect(),
             Tree::Branch { children, .. } => children.values().flat_map(Tree::notes).collect(),
         }
     }
 }
 
 /// Block lines for the children of a branch, each at `indent` spaces, ending in `eol`.
-pub fn block(out: &mut String, children: &IndexMap<String, Tree>, indent: usize, step: usize, eol: &str) {
+pub fn block(out: &mut String, children: &IndexMap<&str, Tree>, indent: usize, step: usize, eol: &str) {
     for (key, tree) in children {
         out.extend(std::iter::repeat_n(' ', indent));
         out.push_str(&scalar(key));
@@ -93,7 +94,7 @@ pub fn block(out: &mut String, children: &IndexMap<String, Tree>, indent: usize,
 }
 
 /// `key: value` pairs in flow style, joined by `sep`.
-pub fn flow_entries(out: &mut String, base: Option<&str>, children: &IndexMap<String, Tree>, sep: &str) {
+pub fn flow_entries(out: &mut String, base: Option<&str>, children: &IndexMap<&str, Tree>, sep: &str) {
     let mut first = true;
     if let Some(base) = base {
         out.push_str("<<: ");

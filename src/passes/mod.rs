@@ -188,7 +188,9 @@ impl Out<'_> {
     }
 }
 
-/// Runs every pass over every service, in file order.
+/// Runs every pass over every service, in file order. Services are planned independently
+/// (what they say about each other is gathered first), so a large file is planned in two
+/// halves on two cores.
 pub fn plan(doc: &Document, profile: &Profile, enforce: bool) -> Plan {
     let mut plan = Plan::default();
     let Some(services) = doc.services() else {
@@ -197,36 +199,79 @@ pub fn plan(doc: &Document, profile: &Profile, enforce: bool) -> Plan {
     let file_skips = skip_list(doc.value.get("x-compose-harden"));
     let relations = Relations::of(services);
     check_skips(&file_skips, "", &mut plan);
-    for (name, value) in services {
-        let Some(name) = name.as_str() else { continue };
-        let Some(service) = value.as_mapping() else {
-            plan.findings.push(Finding {
-                pass: "load",
-                severity: Severity::Warning,
-                service: name.to_string(),
-                path: Vec::new(),
-                message: "the service is not a mapping; left alone".to_string(),
-            });
-            continue;
-        };
-        let mut view = service.clone();
-        let own_skips = skip_list(service.get("x-compose-harden"));
-        check_skips(&own_skips, name, &mut plan);
-        for pass in PASSES {
-            if file_skips.iter().chain(&own_skips).any(|s| s == pass.name()) {
-                continue;
-            }
-            let mut out = Out { pass: pass.name(), service: name, changes: Vec::new(), findings: Vec::new() };
-            let current = Service { name, value: &view, relations: &relations, profile, enforce };
-            pass.run(&current, &mut out);
-            for change in &out.changes {
-                set_path(&mut view, &change.path, change.value.clone());
-            }
-            plan.changes.extend(out.changes);
-            plan.findings.extend(out.findings);
+    let all: Vec<(&Value, &Value)> = services.iter().collect();
+    let context = Context { file_skips: &file_skips, relations: &relations, profile, enforce };
+    if all.len() < 64 {
+        context.plan(&all, &mut plan);
+        return plan;
+    }
+    let (first, second) = all.split_at(all.len() / 2);
+    let rest = std::thread::scope(|scope| {
+        let rest = scope.spawn(|| {
+            let mut rest = Plan::default();
+            context.plan(second, &mut rest);
+            rest
+        });
+        context.plan(first, &mut plan);
+        rest.join()
+    });
+    match rest {
+        Ok(rest) => {
+            plan.changes.extend(rest.changes);
+            plan.findings.extend(rest.findings);
         }
+        // A pass panicked in the other half: plan it here, where the panic surfaces.
+        Err(_) => context.plan(second, &mut plan),
     }
     plan
+}
+
+/// What every service's planning shares.
+struct Context<'a> {
+    file_skips: &'a [String],
+    relations: &'a Relations,
+    profile: &'a Profile,
+    enforce: bool,
+}
+
+impl Context<'_> {
+    fn plan(&self, services: &[(&Value, &Value)], plan: &mut Plan) {
+        for (name, value) in services {
+            let Some(name) = name.as_str() else { continue };
+            let Some(service) = value.as_mapping() else {
+                plan.findings.push(Finding {
+                    pass: "load",
+                    severity: Severity::Warning,
+                    service: name.to_string(),
+                    path: Vec::new(),
+                    message: "the service is not a mapping; left alone".to_string(),
+                });
+                continue;
+            };
+            let mut view = service.clone();
+            let own_skips = skip_list(service.get("x-compose-harden"));
+            check_skips(&own_skips, name, plan);
+            for pass in PASSES {
+                if self.file_skips.iter().chain(&own_skips).any(|s| s == pass.name()) {
+                    continue;
+                }
+                let mut out = Out { pass: pass.name(), service: name, changes: Vec::new(), findings: Vec::new() };
+                let current = Service {
+                    name,
+                    value: &view,
+                    relations: self.relations,
+                    profile: self.profile,
+                    enforce: self.enforce,
+                };
+                pass.run(&current, &mut out);
+                for change in &out.changes {
+                    set_path(&mut view, &change.path, change.value.clone());
+                }
+                plan.changes.extend(out.changes);
+                plan.findings.extend(out.findings);
+            }
+        }
+    }
 }
 
 /// Reports pass names that match no pass (`service` is empty for the top-level list).
