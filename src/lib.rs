@@ -73,8 +73,8 @@ pub fn harden_with(file: &str, bytes: &[u8], profile: &Profile, options: Options
         Some(Finding {
             pass: c.pass,
             severity: Severity::Warning,
-            service: c.service.clone(),
-            path: c.path.clone(),
+            service: c.service.to_string(),
+            path: c.path.to_vec(),
             message: c.message.clone()?,
         })
     }));
@@ -118,7 +118,7 @@ fn refused_findings(refused: &[(Change, String)]) -> Vec<Finding> {
         .map(|(change, reason, keys)| Finding {
             pass: change.pass,
             severity: Severity::Warning,
-            service: change.service.clone(),
+            service: change.service.to_string(),
             path: Vec::new(),
             message: format!("not written: {}: {reason}", keys.join(", ")),
         })

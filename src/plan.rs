@@ -1,18 +1,19 @@
 //! What passes return: changes to make and findings to report. Passes never touch text.
 
+use std::sync::Arc;
 use yaml_serde::Value;
 
 /// One value to write under a service: `path` is the keys below the service mapping.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Change {
-    pub service: String,
-    pub path: Vec<String>,
+    pub service: Arc<str>,
+    pub path: Arc<[String]>,
     pub value: Value,
     pub pass: &'static str,
     /// A trailing comment for the new line: set when the value is an assumption.
     pub note: Option<String>,
     /// The user's value this change replaces (a repair, or `--enforce`); None adds a key.
-    pub replaces: Option<Value>,
+    pub replaces: Option<Box<Value>>,
     /// Reported (as a warning) once the change is written: why, with the old and new value.
     pub message: Option<String>,
 }

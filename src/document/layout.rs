@@ -24,7 +24,7 @@ pub enum Style {
 
 #[derive(Debug, Clone)]
 pub enum Kind {
-    Scalar { value: String, style: Style },
+    Scalar { value: Box<str>, style: Style },
     Map { flow: bool, entries: Vec<(NodeId, NodeId)> },
     Seq { flow: bool, items: Vec<NodeId> },
     Alias { target: NodeId },
@@ -42,15 +42,13 @@ pub struct Node {
     pub line: usize,
     pub col: usize,
     pub anchored: bool,
-    pub tag: Option<String>,
-    /// Nodes counted with every alias expanded (saturating), to refuse alias bombs.
-    pub expanded: u64,
+    pub tag: Option<Box<str>>,
 }
 
 impl Node {
     pub fn is_null_scalar(&self) -> bool {
         matches!(&self.kind, Kind::Scalar { value, style: Style::Plain }
-            if self.tag.is_none() && matches!(value.as_str(), "" | "~" | "null" | "Null" | "NULL"))
+            if self.tag.is_none() && matches!(&**value, "" | "~" | "null" | "Null" | "NULL"))
     }
 }
 
@@ -193,11 +191,12 @@ impl Offsets<'_> {
 }
 
 enum Open {
-    /// `seen`: each key's name and entry index, to refuse duplicates in linear time.
+    /// `seen`: each key's name and entry index, to refuse duplicates in linear time; made
+    /// once the mapping outgrows a scan of its entries (then kept as its index).
     Map {
         id: NodeId,
         key: Option<NodeId>,
-        seen: HashMap<String, usize>,
+        seen: Option<HashMap<String, usize>>,
     },
     Seq {
         id: NodeId,
@@ -210,6 +209,7 @@ pub fn build(text: &str, file: &str) -> Result<Layout, Error> {
         file,
         offsets: Offsets { text, ascii: text.is_ascii(), chars: 0, bytes: 0 },
         nodes: Vec::new(),
+        expanded: Vec::new(),
         anchors: HashMap::new(),
         stack: Vec::new(),
         indexes: HashMap::new(),
@@ -226,6 +226,8 @@ pub fn build(text: &str, file: &str) -> Result<Layout, Error> {
         b.event(event, span)?;
     }
     let root = b.root.ok_or_else(|| Error::new(file, "empty compose file: it holds no YAML document"))?;
+    // The node list is kept for the whole run: give back what its growth left over.
+    b.nodes.shrink_to_fit();
     Ok(Layout { indexes: b.indexes, nodes: b.nodes, root })
 }
 
@@ -244,6 +246,8 @@ struct Builder<'a> {
     file: &'a str,
     offsets: Offsets<'a>,
     nodes: Vec<Node>,
+    /// Per node: nodes counted with every alias expanded (saturating), to refuse alias bombs.
+    expanded: Vec<u64>,
     anchors: HashMap<usize, NodeId>,
     stack: Vec<Open>,
     indexes: HashMap<NodeId, HashMap<String, usize>>,
@@ -282,18 +286,17 @@ impl Builder<'_> {
                     Style::SingleQuoted | Style::DoubleQuoted => self.quoted_end(start, style),
                     Style::Block { keep } => self.block_end(start, keep),
                 };
-                let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix));
+                let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix).into_boxed_str());
                 let node = Node {
-                    kind: Kind::Scalar { value: value.into_owned(), style },
+                    kind: Kind::Scalar { value: value.into_owned().into_boxed_str(), style },
                     start,
                     end,
                     line,
                     col,
                     anchored: anchor != 0,
                     tag,
-                    expanded: 1,
                 };
-                self.add(node, anchor)?;
+                self.add(node, anchor, 1)?;
             }
             Event::Alias(anchor) => {
                 self.aliases += 1;
@@ -310,10 +313,9 @@ impl Builder<'_> {
                     .get(&anchor)
                     .ok_or_else(|| Error::at(self.file, line, col, "alias to an unknown anchor".to_string()))?;
                 let end = self.offsets.byte(span.end.index());
-                let expanded = self.nodes[target].expanded;
-                let node =
-                    Node { kind: Kind::Alias { target }, start, end, line, col, anchored: false, tag: None, expanded };
-                self.add(node, 0)?;
+                let expanded = self.expanded[target];
+                let node = Node { kind: Kind::Alias { target }, start, end, line, col, anchored: false, tag: None };
+                self.add(node, 0, expanded)?;
             }
             Event::MappingStart(..) | Event::SequenceStart(..) => {
                 let is_map = matches!(event, Event::MappingStart(..));
@@ -344,24 +346,20 @@ impl Builder<'_> {
                     line,
                     col,
                     anchored: anchor != 0,
-                    tag: tag.map(|t| format!("{}{}", t.handle, t.suffix)),
-                    expanded: 1,
+                    tag: tag.map(|t| format!("{}{}", t.handle, t.suffix).into_boxed_str()),
                 };
                 let id = self.nodes.len();
                 self.nodes.push(node);
+                self.expanded.push(1);
                 if anchor != 0 {
                     self.anchors.insert(anchor, id);
                 }
-                self.stack.push(if is_map {
-                    Open::Map { id, key: None, seen: HashMap::new() }
-                } else {
-                    Open::Seq { id }
-                });
+                self.stack.push(if is_map { Open::Map { id, key: None, seen: None } } else { Open::Seq { id } });
             }
             Event::MappingEnd | Event::SequenceEnd => {
                 let id = match self.stack.pop() {
                     Some(Open::Map { id, seen, .. }) => {
-                        if seen.len() > INDEXED_ENTRIES {
+                        if let Some(seen) = seen {
                             self.indexes.insert(id, seen);
                         }
                         id
@@ -370,21 +368,20 @@ impl Builder<'_> {
                     None => return Ok(()),
                 };
                 let flow = matches!(self.nodes[id].kind, Kind::Map { flow: true, .. } | Kind::Seq { flow: true, .. });
-                let children: Vec<NodeId> = match &self.nodes[id].kind {
-                    Kind::Map { entries, .. } => entries.iter().flat_map(|(k, v)| [*k, *v]).collect(),
-                    Kind::Seq { items, .. } => items.clone(),
-                    _ => Vec::new(),
+                let (mut end, mut expanded) = (self.nodes[id].start, 1u64);
+                let mut count = |c: NodeId| {
+                    end = end.max(self.nodes[c].end);
+                    expanded = expanded.saturating_add(self.expanded[c]);
                 };
-                self.nodes[id].end = if flow {
-                    start + 1
-                } else {
-                    children.iter().map(|c| self.nodes[*c].end).max().unwrap_or(self.nodes[id].start)
-                };
-                let mut expanded: u64 = 1;
-                for c in children {
-                    expanded = expanded.saturating_add(self.nodes[c].expanded);
+                match &self.nodes[id].kind {
+                    Kind::Map { entries, .. } => {
+                        entries.iter().for_each(|(k, v)| [*k, *v].into_iter().for_each(&mut count))
+                    }
+                    Kind::Seq { items, .. } => items.iter().copied().for_each(&mut count),
+                    _ => {}
                 }
-                self.nodes[id].expanded = expanded;
+                self.nodes[id].end = if flow { start + 1 } else { end };
+                self.expanded[id] = expanded;
                 if expanded > MAX_EXPANDED_NODES {
                     let n = &self.nodes[id];
                     return Err(Error::at(
@@ -403,9 +400,10 @@ impl Builder<'_> {
         Ok(())
     }
 
-    fn add(&mut self, node: Node, anchor: usize) -> Result<(), Error> {
+    fn add(&mut self, node: Node, anchor: usize, expanded: u64) -> Result<(), Error> {
         let id = self.nodes.len();
         self.nodes.push(node);
+        self.expanded.push(expanded);
         if anchor != 0 {
             self.anchors.insert(anchor, id);
         }
@@ -426,16 +424,19 @@ impl Builder<'_> {
             }
             Open::Map { id: map, key, seen } => match key.take() {
                 None => {
-                    if let Some(name) = scalar_key(&self.nodes, id) {
-                        let index = match &self.nodes[*map].kind {
-                            Kind::Map { entries, .. } => entries.len(),
-                            _ => 0,
+                    if let Some(name) = key_name(&self.nodes, id) {
+                        let Kind::Map { entries, .. } = &self.nodes[*map].kind else { return Ok(()) };
+                        if seen.is_none() && entries.len() >= INDEXED_ENTRIES {
+                            let names = entries.iter().enumerate();
+                            let index =
+                                names.filter_map(|(i, (k, _))| Some((key_name(&self.nodes, *k)?.to_string(), i)));
+                            *seen = Some(index.collect());
+                        }
+                        let first = match seen {
+                            Some(seen) => seen.get(name).map(|i| entries[*i].0),
+                            None => entries.iter().map(|(k, _)| *k).find(|k| key_name(&self.nodes, *k) == Some(name)),
                         };
-                        if let Some(&first) = seen.get(&name) {
-                            let first = match &self.nodes[*map].kind {
-                                Kind::Map { entries, .. } => entries[first].0,
-                                _ => id,
-                            };
+                        if let Some(first) = first {
                             let (n, f) = (&self.nodes[id], &self.nodes[first]);
                             return Err(Error::at(
                                 self.file,
@@ -447,7 +448,9 @@ impl Builder<'_> {
                                 ),
                             ));
                         }
-                        seen.insert(name, index);
+                        if let Some(seen) = seen {
+                            seen.insert(name.to_string(), entries.len());
+                        }
                     }
                     *key = Some(id);
                 }
@@ -565,9 +568,9 @@ fn skip_properties(mut rest: &[u8]) -> &[u8] {
 }
 
 /// A mapping key's name for duplicate checks (`<<` may repeat: merges are not keys).
-fn scalar_key(nodes: &[Node], id: NodeId) -> Option<String> {
+fn key_name(nodes: &[Node], id: NodeId) -> Option<&str> {
     match &nodes[id].kind {
-        Kind::Scalar { value, .. } if value != "<<" => Some(value.clone()),
+        Kind::Scalar { value, .. } if &**value != "<<" => Some(value),
         _ => None,
     }
 }

@@ -108,7 +108,7 @@ fn value_node(doc: &Document, change: &Change) -> Result<NodeId, String> {
     let services = layout.get(layout.root, "services").map(|(_, v)| layout.resolve(v)).ok_or("no `services`")?;
     let mut node =
         layout.get(services, &change.service).map(|(_, v)| v).ok_or("the service is not written in the file")?;
-    for key in &change.path {
+    for key in change.path.iter() {
         node = layout.get(node, key).map(|(_, v)| v).ok_or_else(|| {
             format!("`{}` comes from an anchor; change it where the anchor is defined", change.path.join("."))
         })?;

@@ -18,6 +18,8 @@ use crate::document::Document;
 use crate::plan::{Change, Finding, Plan, Severity};
 use crate::profile::Profile;
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 use yaml_serde::{Mapping, Value};
 
 pub trait Pass: Sync {
@@ -142,8 +144,39 @@ impl Service<'_> {
 pub struct Out<'a> {
     pass: &'static str,
     service: &'a str,
+    /// The service's name and the paths, shared by every change that names them (a file
+    /// of thousands of services plans hundreds of thousands of changes).
+    shared: &'a mut Shared,
     pub changes: Vec<Change>,
     pub findings: Vec<Finding>,
+}
+
+/// Strings many changes share, allocated once.
+#[derive(Default)]
+struct Shared {
+    service: Option<Arc<str>>,
+    paths: HashMap<u64, Vec<Arc<[String]>>>,
+}
+
+impl Shared {
+    fn service(&mut self, name: &str) -> Arc<str> {
+        match &self.service {
+            Some(s) if **s == *name => s.clone(),
+            _ => self.service.insert(Arc::from(name)).clone(),
+        }
+    }
+
+    fn path(&mut self, path: &[&str]) -> Arc<[String]> {
+        let mut hasher = std::hash::DefaultHasher::new();
+        path.hash(&mut hasher);
+        let bucket = self.paths.entry(hasher.finish()).or_default();
+        if let Some(found) = bucket.iter().find(|p| p.iter().map(String::as_str).eq(path.iter().copied())) {
+            return found.clone();
+        }
+        let new: Arc<[String]> = path.iter().map(|s| s.to_string()).collect();
+        bucket.push(new.clone());
+        new
+    }
 }
 
 impl Out<'_> {
@@ -153,8 +186,8 @@ impl Out<'_> {
 
     pub fn add_noted(&mut self, path: &[&str], value: Value, note: Option<String>) {
         self.changes.push(Change {
-            service: self.service.to_string(),
-            path: path.iter().map(|s| s.to_string()).collect(),
+            service: self.shared.service(self.service),
+            path: self.shared.path(path),
             value,
             pass: self.pass,
             note,
@@ -167,12 +200,12 @@ impl Out<'_> {
     /// reported if the change is written.
     pub fn replace(&mut self, path: &[&str], old: &Value, new: Value, message: impl Into<String>) {
         self.changes.push(Change {
-            service: self.service.to_string(),
-            path: path.iter().map(|s| s.to_string()).collect(),
+            service: self.shared.service(self.service),
+            path: self.shared.path(path),
             value: new,
             pass: self.pass,
             note: None,
-            replaces: Some(old.clone()),
+            replaces: Some(Box::new(old.clone())),
             message: Some(message.into()),
         });
     }
@@ -236,6 +269,7 @@ struct Context<'a> {
 
 impl Context<'_> {
     fn plan(&self, services: &[(&Value, &Value)], plan: &mut Plan) {
+        let mut shared = Shared::default();
         for (name, value) in services {
             let Some(name) = name.as_str() else { continue };
             let Some(service) = value.as_mapping() else {
@@ -255,7 +289,13 @@ impl Context<'_> {
                 if self.file_skips.iter().chain(&own_skips).any(|s| s == pass.name()) {
                     continue;
                 }
-                let mut out = Out { pass: pass.name(), service: name, changes: Vec::new(), findings: Vec::new() };
+                let mut out = Out {
+                    pass: pass.name(),
+                    service: name,
+                    shared: &mut shared,
+                    changes: Vec::new(),
+                    findings: Vec::new(),
+                };
                 let current = Service {
                     name,
                     value: &view,

@@ -28,7 +28,7 @@ pub fn verify(input: &Document, output_text: &str, applied: &[Change]) -> Result
     let mut changed: Changed = IndexMap::new();
     for change in applied {
         let Some(key) = change.path.first() else { continue };
-        changed.entry(change.service.as_str()).or_default().entry(key.as_str()).or_default().push(change);
+        changed.entry(&*change.service).or_default().entry(key.as_str()).or_default().push(change);
     }
     let values = match sliced(input, output_text, &changed) {
         Some(Ok(values)) => values,
@@ -420,8 +420,8 @@ mod sliced_tests {
 
     fn init(i: usize) -> Change {
         Change {
-            service: format!("s{i}"),
-            path: vec!["init".to_string()],
+            service: format!("s{i}").into(),
+            path: vec!["init".to_string()].into(),
             value: Value::Bool(true),
             pass: "test",
             note: None,
