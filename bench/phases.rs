@@ -37,6 +37,21 @@ fn main() {
         validate::verify(&doc, &edited.text, &plan.changes).unwrap_or_else(|e| panic!("{e}"));
         times.push([load, check, planned, edit, t.elapsed()]);
     }
+    // The two readings inside `load`, one at a time.
+    let text = std::str::from_utf8(&bytes).expect("UTF-8");
+    let t = Instant::now();
+    let _ = document::layout::build(text, file);
+    println!("  (layout alone {:.1} ms)", t.elapsed().as_secs_f64() * 1000.0);
+    let t = Instant::now();
+    let _ = document::semantic_value(file, text);
+    println!("  (semantic view alone {:.1} ms)", t.elapsed().as_secs_f64() * 1000.0);
+    let t = Instant::now();
+    let mut parser = saphyr_parser::Parser::new_from_str(text);
+    let mut events = 0usize;
+    while let Some(Ok(_)) = parser.next_event() {
+        events += 1;
+    }
+    println!("  (saphyr events alone {:.1} ms, {events} events)", t.elapsed().as_secs_f64() * 1000.0);
     let names = ["load", "check", "plan", "edit", "verify"];
     for (i, name) in names.iter().enumerate() {
         let mut v: Vec<Duration> = times.iter().map(|t| t[i]).collect();

@@ -250,6 +250,8 @@ pub fn plan(doc: &Document, profile: &Profile, enforce: bool) -> Plan {
     });
     match rest {
         Ok(rest) => {
+            // Exactly the room needed: at 10,000 services the changes are the largest value.
+            plan.changes.reserve_exact(rest.changes.len());
             plan.changes.extend(rest.changes);
             plan.findings.extend(rest.findings);
         }
