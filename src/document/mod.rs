@@ -52,6 +52,18 @@ pub fn load(file: &str, bytes: &[u8]) -> Result<Document, Error> {
         let (line, col) = line_col(bytes, nul);
         return Err(Error::at(file, line, col, "the file holds a NUL byte: it is binary, not YAML"));
     }
+    // YAML reads a lone carriage return as a line break; every line-based tool (and this
+    // one's edits) would not. Such files are rare (classic Mac OS): ask for a conversion.
+    if let Some(cr) = text.match_indices('\r').map(|(i, _)| i).find(|i| text.as_bytes().get(i + 1) != Some(&b'\n')) {
+        let (line, col) = line_col(bytes, cr);
+        return Err(Error::at(
+            file,
+            line,
+            col,
+            "a carriage return without a line feed (a classic Mac OS line break): YAML reads it as a line break, \
+             most tools do not; convert the file to LF or CRLF line endings",
+        ));
+    }
     if let Some((n, line)) = text.split('\n').enumerate().find(|(_, l)| l.len() > MAX_LINE) {
         return Err(Error::at(
             file,
