@@ -30,3 +30,13 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+/// An I/O failure in words (without the OS error number).
+pub fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        std::io::ErrorKind::IsADirectory => "it is a directory".to_string(),
+        _ => e.to_string(),
+    }
+}

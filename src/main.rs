@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use compose_harden::error::io_reason;
 use compose_harden::{document::MAX_BYTES, harden_with, render, Error, Options, Outcome, Profile};
 
 /// Harden Docker Compose files for production, changing nothing else.
@@ -171,7 +172,7 @@ fn read(file: &str, name: &str) -> Result<Vec<u8>, Error> {
         std::io::stdin()
             .take(MAX_BYTES as u64 + 1)
             .read_to_end(&mut bytes)
-            .map_err(|e| Error::new(name, format!("cannot read standard input: {e}")))?;
+            .map_err(|e| Error::new(name, format!("cannot read standard input: {}", io_reason(&e))))?;
         if bytes.len() > MAX_BYTES {
             return Err(Error::new(name, format!("standard input is over the limit of {MAX_BYTES} bytes (64 MiB)")));
         }
@@ -189,14 +190,6 @@ fn read(file: &str, name: &str) -> Result<Vec<u8>, Error> {
         .and_then(|f| f.take(MAX_BYTES as u64 + 1).read_to_end(&mut bytes))
         .map_err(|e| Error::new(name, format!("cannot read the file: {}", io_reason(&e))))?;
     Ok(bytes)
-}
-
-fn io_reason(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file".to_string(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-        _ => e.to_string(),
-    }
 }
 
 /// Replaces `path` (through a symlink, its target) with the hardened text: a temporary

@@ -228,8 +228,9 @@ impl Profile {
                 ),
             ));
         }
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::new(name_or_path, format!("cannot read the profile: {e}")))?;
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::new(name_or_path, format!("cannot read the profile: {}", crate::error::io_reason(&e)))
+        })?;
         Self::parse(name_or_path, &text)
     }
 

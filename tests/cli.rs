@@ -230,3 +230,37 @@ fn absurd_lines_and_alias_counts_are_refused() {
         "many.yml:250006:9: error: more than 250000 aliases: refusing to read further (an alias bomb?)\n"
     );
 }
+
+#[test]
+fn reading_and_writing_failures_are_named_with_exit_2() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    fs::write(tmp.path().join("c.yml"), PLAIN).expect("write");
+    fs::create_dir(tmp.path().join("prof")).expect("dir");
+    let expect = |out: std::process::Output, stderr: &str| {
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), stderr);
+        assert!(out.stdout.is_empty());
+    };
+    expect(
+        common::run(tmp.path(), &["apply", "-p", "prof", "c.yml"], b""),
+        "prof: error: cannot read the profile: it is a directory\n",
+    );
+    expect(
+        common::run(tmp.path(), &["apply", "-o", "nodir/out.yml", "c.yml"], b""),
+        "nodir/out.yml: error: cannot write the output: no such file\n",
+    );
+    let big = vec![b'a'; 64 * 1024 * 1024 + 1];
+    expect(
+        common::run(tmp.path(), &["apply", "-"], &big),
+        "<stdin>: error: standard input is over the limit of 67108864 bytes (64 MiB)\n",
+    );
+    // Standard input that cannot be read at all (here a directory).
+    let dir = fs::File::open(tmp.path()).expect("open the directory");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_compose-harden"))
+        .args(["apply", "-"])
+        .stdin(dir)
+        .output()
+        .expect("runs");
+    expect(out, "<stdin>: error: cannot read standard input: it is a directory\n");
+    assert_eq!(fs::read_dir(tmp.path()).expect("dir").count(), 2, "nothing was written");
+}

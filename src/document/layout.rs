@@ -235,6 +235,12 @@ fn syntax_error(text: &str, file: &str, line: usize, col: usize, info: &str) -> 
     let line_text = text.lines().nth(line.saturating_sub(1)).unwrap_or("");
     let message = if info.contains("tab") || line_text.starts_with('\t') {
         "tab character in indentation: YAML allows only spaces there; replace the tabs with spaces".to_string()
+    } else if info.contains("unknown anchor") {
+        // The parser points at the alias; name it and say what is missing.
+        let at: String = line_text.chars().skip(col.saturating_sub(1)).collect();
+        let name: String =
+            at.trim_start_matches('*').chars().take_while(|c| !c.is_whitespace() && !",]}".contains(*c)).collect();
+        format!("alias `*{name}` names no anchor: define `&{name}` on a value above it (an anchor must come before its aliases)")
     } else {
         format!("invalid YAML: {info}")
     };
@@ -572,5 +578,15 @@ fn key_name(nodes: &[Node], id: NodeId) -> Option<&str> {
     match &nodes[id].kind {
         Kind::Scalar { value, .. } if &**value != "<<" => Some(value),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_text_without_a_document_is_refused() {
+        // `load` refuses such files earlier; the reader says so on its own too.
+        let err = super::build("# only a comment\n", "f.yml").expect_err("no document");
+        assert_eq!(err.to_string(), "f.yml: error: empty compose file: it holds no YAML document");
     }
 }
