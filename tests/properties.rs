@@ -172,6 +172,29 @@ proptest! {
             .map_err(|e| TestCaseError::fail(format!("{e}\n{}", outcome.output)))?;
         prop_assert!(!again.changed(), "second apply changed:\n{}", again.output);
     }
+
+    #[test]
+    fn the_fast_verifier_never_accepts_what_the_whole_reading_refuses(
+        style in style(),
+        services in prop::collection::vec(service(), 1..5),
+        at in any::<prop::sample::Index>(),
+        damage in prop::sample::select(vec!["", " ", "\n", "#", "\"", "x", "  x: 1\n", "    init: false\n", "-"]),
+    ) {
+        let input = render(&style, &services);
+        let profile = compose_harden::Profile::load("production").expect("profile");
+        let outcome = compose_harden::harden("gen.yml", input.as_bytes(), &profile)
+            .map_err(|e| TestCaseError::fail(format!("{e}\n{input}")))?;
+        let doc = compose_harden::document::load("gen.yml", input.as_bytes()).expect("loads");
+        let mut output = outcome.output.clone();
+        let at = (0..=at.index(output.len())).rev().find(|i| output.is_char_boundary(*i)).unwrap_or(0);
+        match damage {
+            "" if at < output.len() => { output.remove(at); }
+            text => output.insert_str(at, text),
+        }
+        if let Err(e) = compose_harden::validate::readings_agree(&doc, &output, &outcome.changes) {
+            return Err(TestCaseError::fail(format!("{e}\n--- input\n{input}\n--- output\n{output}")));
+        }
+    }
 }
 
 #[test]

@@ -4,7 +4,9 @@
 
 use std::sync::OnceLock;
 
-use compose_harden::{harden, validate::inserted_only, Profile};
+use compose_harden::document::load;
+use compose_harden::validate::{inserted_only, readings_agree};
+use compose_harden::{harden, Profile};
 use libfuzzer_sys::fuzz_target;
 
 fn profile() -> &'static Profile {
@@ -25,6 +27,20 @@ fuzz_target!(|data: &[u8]| {
         panic!("{e}\n--- input\n{}\n--- output\n{}", outcome.input, outcome.output);
     }
     let _ = compose_harden::render::diff("fuzz.yml", &outcome.input, &outcome.output);
+    // The verifier's fast reading must never accept a damaged output the whole reading
+    // refuses: damage the output in a place the input chooses, and compare the verdicts.
+    if let (Ok(doc), false) = (load("fuzz.yml", data), outcome.output.is_empty()) {
+        let at = data.iter().fold(7usize, |h, b| h.wrapping_mul(31).wrapping_add(*b as usize)) % outcome.output.len();
+        let at = (0..=at).rev().find(|i| outcome.output.is_char_boundary(*i)).unwrap_or(0);
+        let mut damaged = [outcome.output.clone(), outcome.output.clone()];
+        damaged[0].remove(at);
+        damaged[1].insert(at, ' ');
+        for output in damaged.iter().chain([&outcome.output]) {
+            if let Err(e) = readings_agree(&doc, output, &outcome.changes) {
+                panic!("{e}\n--- input\n{}\n--- output\n{output}", outcome.input);
+            }
+        }
+    }
     match harden("fuzz.yml", outcome.output.as_bytes(), profile()) {
         Ok(again) => assert!(!again.changed(), "not idempotent:\n{}\n--- then\n{}", outcome.output, again.output),
         Err(e) => panic!("the output does not load again: {e}\n{}", outcome.output),

@@ -9,9 +9,10 @@ use yaml_serde::Value;
 use crate::document::Document;
 use crate::error::Error;
 
+mod stream;
 mod verify;
 
-pub use verify::{inserted_only, verify};
+pub use verify::{inserted_only, readings_agree, verify};
 
 const COMPOSE_SCHEMA: &str = include_str!("../../schemas/compose-spec.json");
 

@@ -13,7 +13,7 @@ use crate::passes::set_path;
 use crate::plan::Change;
 
 /// The changes by service, then by the top-level key of the service they touch.
-type Changed<'a> = IndexMap<&'a str, IndexMap<&'a str, Vec<&'a Change>>>;
+pub(super) type Changed<'a> = IndexMap<&'a str, IndexMap<&'a str, Vec<&'a Change>>>;
 
 /// Proves the output is the input with exactly the `applied` changes and still valid.
 /// Services without changes must be equal as they are; changed ones equal to the input's
@@ -21,15 +21,11 @@ type Changed<'a> = IndexMap<&'a str, IndexMap<&'a str, Vec<&'a Change>>>;
 /// properties are checked independently of each other, only the changed keys need the
 /// schema again.
 ///
-/// Where the file has no aliases and a plain block `services:`, each service's text is
-/// read on its own (on two cores, one service in memory at a time); any doubt there falls
-/// back to reading the whole output, which is the authority.
+/// Where the file has no aliases and a plain block `services:`, the services' text is
+/// matched as it is parsed (on two cores, without building the values again); any doubt
+/// there falls back to reading the whole output with yaml_serde, which is the authority.
 pub fn verify(input: &Document, output_text: &str, applied: &[Change]) -> Result<(), String> {
-    let mut changed: Changed = IndexMap::new();
-    for change in applied {
-        let Some(key) = change.path.first() else { continue };
-        changed.entry(&*change.service).or_default().entry(key.as_str()).or_default().push(change);
-    }
+    let changed = by_service(applied);
     let values = match sliced(input, output_text, &changed) {
         Some(Ok(values)) => values,
         _ => whole(input, output_text, &changed)?,
@@ -37,8 +33,27 @@ pub fn verify(input: &Document, output_text: &str, applied: &[Change]) -> Result
     check_changed(&values)
 }
 
+fn by_service(applied: &[Change]) -> Changed<'_> {
+    let mut changed: Changed = IndexMap::new();
+    for change in applied {
+        let Some(key) = change.path.first() else { continue };
+        changed.entry(&*change.service).or_default().entry(key.as_str()).or_default().push(change);
+    }
+    changed
+}
+
+/// For tests and the fuzzer: the fast reading never accepts an output the whole reading
+/// refuses (refusing one it accepts only costs time).
+pub fn readings_agree(input: &Document, output_text: &str, applied: &[Change]) -> Result<(), String> {
+    let changed = by_service(applied);
+    match (sliced(input, output_text, &changed), whole(input, output_text, &changed)) {
+        (Some(Ok(_)), Err(whole)) => Err(format!("the fast reading accepts what the whole reading refuses: {whole}")),
+        _ => Ok(()),
+    }
+}
+
 /// The changed keys' new values, (service, key, value), for the schema check.
-type ChangedValues = Vec<(String, String, Value)>;
+pub(super) type ChangedValues = Vec<(String, String, Value)>;
 
 fn whole(input: &Document, output_text: &str, changed: &Changed) -> Result<ChangedValues, String> {
     let output = crate::document::semantic_value(&input.file, output_text).map_err(|e| e.to_string())?;
@@ -142,7 +157,7 @@ fn compare_service(
 }
 
 /// The (key, value) pairs already collected for the schema check.
-type Seen = std::collections::HashMap<String, std::collections::HashSet<Value>>;
+pub(super) type Seen = std::collections::HashMap<String, std::collections::HashSet<Value>>;
 
 /// Service by service. None where the file's shape does not allow it (aliases, a flow
 /// `services`, unusual indentation); Some(Err) where a part did not match, which the
@@ -217,26 +232,16 @@ fn sliced(input: &Document, out: &str, changed: &Changed) -> Option<Result<Chang
     let bounds: Vec<(usize, usize)> =
         starts.iter().enumerate().map(|(i, s)| (*s, starts.get(i + 1).copied().unwrap_or(end))).collect();
     let names: Vec<(&Value, &Value)> = in_services.iter().collect();
+    // Each half of the services, read as one run of events and matched as it is read.
     let check = |range: std::ops::Range<usize>| -> Result<ChangedValues, String> {
         let (mut values, mut seen) = (Vec::new(), Seen::new());
-        // A few dozen services per reading: a YAML reader costs some setup each time.
-        for chunk in range.step_by(CHUNK).map(|a| a..(a + CHUNK).min(bounds.len())) {
-            let text = dedent(&out[bounds[chunk.start].0..bounds[chunk.end - 1].1], indent).ok_or("indentation")?;
-            let parsed = crate::document::semantic_value(&input.file, &text).map_err(|e| e.to_string())?;
-            let Some(parsed) = parsed.as_mapping().filter(|m| m.len() == chunk.len()) else {
-                return Err(format!("services {}..{} did not read as {} entries", chunk.start, chunk.end, chunk.len()));
-            };
-            for ((name, service), (got_name, got)) in names[chunk].iter().zip(parsed) {
-                if got_name != *name {
-                    return Err(format!("service `{}` read as `{}`", key_text(name), key_text(got_name)));
-                }
-                values.extend(compare_service(name, service, got, changed, &mut seen)?);
-            }
-        }
+        let text = &out[bounds[range.start].0..bounds[range.end - 1].1];
+        let mut matcher = super::stream::Matcher::new(text);
+        matcher.services(&names[range], changed, &mut seen, &mut values)?;
         Ok(values)
     };
     let half = names.len() / 2;
-    let (first, second) = if names.len() < 2 * CHUNK {
+    let (first, second) = if names.len() < 64 {
         (check(0..names.len()), Ok(Vec::new()))
     } else {
         std::thread::scope(|scope| {
@@ -249,28 +254,6 @@ fn sliced(input: &Document, out: &str, changed: &Changed) -> Option<Result<Chang
         a.extend(second?);
         Ok(a)
     }))
-}
-
-/// Services read at once by the sliced reading.
-const CHUNK: usize = 32;
-
-/// A service's lines moved left by the services' indentation; None if a line that is
-/// not blank or a comment sits further left (then the slice cannot stand alone).
-fn dedent(text: &str, indent: usize) -> Option<String> {
-    let mut out = String::with_capacity(text.len());
-    for line in text.split_inclusive('\n') {
-        let spaces = line.len() - line.trim_start_matches(' ').len();
-        if spaces >= indent {
-            out.push_str(&line[indent..]);
-        } else {
-            let rest = &line[spaces..];
-            if !(rest.trim().is_empty() || rest.starts_with('#')) {
-                return None;
-            }
-            out.push_str(rest);
-        }
-    }
-    Some(out)
 }
 
 /// The schema and the restart check on the changed keys of the changed services. Many
