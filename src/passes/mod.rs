@@ -274,6 +274,18 @@ impl Context<'_> {
         let mut shared = Shared::default();
         for (name, value) in services {
             let Some(name) = name.as_str() else { continue };
+            if let Value::Tagged(tagged) = value {
+                if tagged.tag == "reset" {
+                    plan.findings.push(Finding {
+                        pass: "load",
+                        severity: Severity::Info,
+                        service: name.to_string(),
+                        path: Vec::new(),
+                        message: "the service is `!reset`: Compose drops it; left alone".to_string(),
+                    });
+                    continue;
+                }
+            }
             let Some(service) = value.as_mapping() else {
                 plan.findings.push(Finding {
                     pass: "load",

@@ -262,12 +262,19 @@ fn check_changed(values: &ChangedValues) -> Result<(), String> {
     let (_, validator) = schema();
     let mut seen = std::collections::HashSet::new();
     let mut services = serde_json::Map::new();
+    // Services by a plain stand-in name: only the values are checked here (a name the
+    // schema would refuse belongs to a service the input check let pass, such as `!reset`).
+    let mut names: Vec<&str> = Vec::new();
     for (name, key, value) in values {
         if key == "restart" && !value.as_str().is_some_and(valid_restart) {
             return Err(format!("services.{name}.restart is not a restart policy"));
         }
         if seen.insert((key, value)) {
-            let service = services.entry(name.clone()).or_insert_with(|| Json::Object(serde_json::Map::new()));
+            let index = names.iter().position(|n| n == name).unwrap_or_else(|| {
+                names.push(name);
+                names.len() - 1
+            });
+            let service = services.entry(format!("s{index}")).or_insert_with(|| Json::Object(serde_json::Map::new()));
             if let Json::Object(service) = service {
                 service.insert(key.clone(), to_json(value, 3));
             }
@@ -278,7 +285,10 @@ fn check_changed(values: &ChangedValues) -> Result<(), String> {
         .iter_errors(&instance)
         .find(|e| !matches!(e.instance().as_ref(), Json::String(s) if interpolated(s)))
         .map(|error| {
-            let path: Vec<String> = error.instance_path().segments().map(|s| s.to_string()).collect();
+            let mut path: Vec<String> = error.instance_path().segments().map(|s| s.to_string()).collect();
+            if let Some(name) = path.get(1).and_then(|s| s.strip_prefix('s')?.parse::<usize>().ok()) {
+                path[1] = names.get(name).map_or_else(|| path[1].clone(), |n| n.to_string());
+            }
             format!("{}: {error}", path.join("."))
         });
     failure.map_or(Ok(()), Err)
