@@ -54,6 +54,40 @@ pub fn apply(doc: &Document, changes: &[Change]) -> Edited {
             anchors.taken.insert(anchor_name(doc, id));
         }
     }
+    // Without aliases no change needs a new anchor, and services are written
+    // independently: a large plan is written in two halves on two cores.
+    let aliases = doc.layout.nodes.iter().any(|n| matches!(n.kind, Kind::Alias { .. }));
+    let half = (changes.len() / 2 + 1..changes.len()).find(|i| changes[*i].service != changes[i - 1].service);
+    let (mut splices, mut refused) = match half {
+        Some(half) if !aliases && changes.len() >= 1024 => std::thread::scope(|scope| {
+            let second = scope.spawn(|| write(doc, &changes[half..], half, &mut NewAnchors::default()));
+            let (mut splices, mut refused) = write(doc, &changes[..half], 0, &mut anchors);
+            // A panic in the other half surfaces here, as it would have in one thread.
+            let (more, more_refused) = second.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+            splices.extend(more);
+            refused.extend(more_refused);
+            (splices, refused)
+        }),
+        _ => write(doc, changes, 0, &mut anchors),
+    };
+    for (key, name) in anchors.added.values() {
+        // `key:` becomes `key: &name`, before any value or comment on that line.
+        let after_key = doc.layout.node(*key).end;
+        let colon = doc.text[after_key..].find(':').map_or(after_key, |p| after_key + p + 1);
+        splices.push(Splice { start: colon, end: colon, order: 0, text: format!(" &{name}") });
+    }
+    refused.sort_by_key(|(i, _)| *i);
+    Edited { text: splice(&doc.text, splices), refused }
+}
+
+/// The splices for `changes` (the first at index `offset` of the plan), and the changes
+/// (by plan index) that cannot be written, with why.
+fn write(
+    doc: &Document,
+    changes: &[Change],
+    offset: usize,
+    anchors: &mut NewAnchors,
+) -> (Vec<Splice>, Vec<(usize, String)>) {
     let mut targets: IndexMap<Place, Target<'_>> = IndexMap::new();
     let mut refused = Vec::new();
     let mut splices = Vec::new();
@@ -69,11 +103,11 @@ pub fn apply(doc: &Document, changes: &[Change]) -> Edited {
         if let Some(old) = &change.replaces {
             match value_node(doc, change).and_then(|node| replace::splices(doc, node, old, &change.value)) {
                 Ok(found) => splices.extend(found),
-                Err(reason) => refused.push((index, reason)),
+                Err(reason) => refused.push((offset + index, reason)),
             }
             continue;
         }
-        match locate(doc, change, &mut anchors) {
+        match locate(doc, change, anchors) {
             Ok(found) => {
                 let target = targets.entry(found.place).or_insert_with(|| Target {
                     place: found.place,
@@ -86,19 +120,13 @@ pub fn apply(doc: &Document, changes: &[Change]) -> Edited {
                 target.tree.insert(found.rest, &change.value, change.note.as_deref());
                 target.tree.set_bases(found.rest, &found.key_bases);
             }
-            Err(reason) => refused.push((index, reason)),
+            Err(reason) => refused.push((offset + index, reason)),
         }
-    }
-    for (key, name) in anchors.added.values() {
-        // `key:` becomes `key: &name`, before any value or comment on that line.
-        let after_key = doc.layout.node(*key).end;
-        let colon = doc.text[after_key..].find(':').map_or(after_key, |p| after_key + p + 1);
-        splices.push(Splice { start: colon, end: colon, order: 0, text: format!(" &{name}") });
     }
     for target in targets.values() {
         splice_target(doc, target, &mut splices);
     }
-    Edited { text: splice(&doc.text, splices), refused }
+    (splices, refused)
 }
 
 /// The node of a value the user wrote in the service itself (not through `<<` or an
