@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs the `apply` fuzz target, seeded with the fixtures and the corpus of real files.
+# Runs the `apply` fuzz target, seeded with the kept inputs (fuzz/seeds), the fixtures and
+# the corpus of real files.
 # Usage: fuzz/run.sh [SECONDS]   (default 600). Needs `cargo install cargo-fuzz`.
 # cargo-fuzz wants a nightly compiler; RUSTC_BOOTSTRAP lets the stable one do.
 # No AddressSanitizer: the crate is safe Rust, and ASan would cost 2-3x the executions;
@@ -9,6 +10,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-600}
 corpus=fuzz/corpus/apply
 mkdir -p "$corpus"
+cp fuzz/seeds/* "$corpus/"
 for f in tests/fixtures/*/input.yml; do cp "$f" "$corpus/fixture-$(basename "$(dirname "$f")").yml"; done
 shared=${COMPOSE_HARDEN_CORPUS:-../shared/corpus}
 if [ -d "$shared" ]; then
