@@ -303,7 +303,15 @@ fn splice_target(doc: &Document, target: &Target, out: &mut Vec<Splice>) {
                 return;
             }
             let key_col = entries.first().map_or(target.owner_col + target.step, |(k, _)| layout.node(*k).col - 1);
-            let pos = next_line_start(text, layout.node(map).end);
+            let mut pos = next_line_start(text, layout.node(map).end);
+            // At the end of a file without a final line break, a line break after a block
+            // scalar would become part of its value: insert above the last entry instead.
+            if pos == text.len() && !text.ends_with('\n') && ends_in_block_scalar(doc, map) {
+                if let Some((last_key, _)) = entries.last() {
+                    let at = layout.node(*last_key).start;
+                    pos = text[..at].rfind('\n').map_or(0, |p| p + 1);
+                }
+            }
             let mut lines = String::new();
             render::block(&mut lines, children, key_col, target.step, eol);
             out.push(block_splice(text, pos, lines, key_col, eol));
@@ -331,6 +339,26 @@ fn splice_target(doc: &Document, target: &Target, out: &mut Vec<Splice>) {
             }
             render::block(&mut lines, children, indent, target.step, eol);
             out.push(block_splice(text, next_line_start(text, n.end), lines, indent, eol));
+        }
+    }
+}
+
+/// Whether the last value inside `node` (following last entries and items) is a block
+/// scalar (`|`, `>`).
+fn ends_in_block_scalar(doc: &Document, mut node: NodeId) -> bool {
+    let layout = &doc.layout;
+    loop {
+        match &layout.node(node).kind {
+            Kind::Map { entries, .. } => match entries.last() {
+                Some((_, v)) => node = *v,
+                None => return false,
+            },
+            Kind::Seq { items, .. } => match items.last() {
+                Some(i) => node = *i,
+                None => return false,
+            },
+            Kind::Scalar { style, .. } => return matches!(style, crate::document::layout::Style::Block { .. }),
+            Kind::Alias { .. } => return false,
         }
     }
 }
