@@ -18,7 +18,6 @@ use crate::document::Document;
 use crate::plan::{Change, Finding, Plan, Severity};
 use crate::profile::Profile;
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use yaml_serde::{Mapping, Value};
 
@@ -155,7 +154,8 @@ pub struct Out<'a> {
 #[derive(Default)]
 struct Shared {
     service: Option<Arc<str>>,
-    paths: HashMap<u64, Vec<Arc<[String]>>>,
+    /// By the path's keys joined with NUL.
+    paths: HashMap<String, Arc<[String]>>,
 }
 
 impl Shared {
@@ -167,15 +167,11 @@ impl Shared {
     }
 
     fn path(&mut self, path: &[&str]) -> Arc<[String]> {
-        let mut hasher = std::hash::DefaultHasher::new();
-        path.hash(&mut hasher);
-        let bucket = self.paths.entry(hasher.finish()).or_default();
-        if let Some(found) = bucket.iter().find(|p| p.iter().map(String::as_str).eq(path.iter().copied())) {
-            return found.clone();
+        if path.iter().any(|k| k.contains('\0')) {
+            return path.iter().map(|s| s.to_string()).collect(); // Not shared: the join would be ambiguous.
         }
-        let new: Arc<[String]> = path.iter().map(|s| s.to_string()).collect();
-        bucket.push(new.clone());
-        new
+        let shared = self.paths.entry(path.join("\0")).or_insert_with(|| path.iter().map(|s| s.to_string()).collect());
+        shared.clone()
     }
 }
 
@@ -255,8 +251,8 @@ pub fn plan(doc: &Document, profile: &Profile, enforce: bool) -> Plan {
             plan.changes.extend(rest.changes);
             plan.findings.extend(rest.findings);
         }
-        // A pass panicked in the other half: plan it here, where the panic surfaces.
-        Err(_) => context.plan(second, &mut plan),
+        // A pass panicked in the other half: the panic surfaces here, as in one thread.
+        Err(panic) => std::panic::resume_unwind(panic),
     }
     plan
 }
