@@ -210,6 +210,8 @@ pub fn build(text: &str, file: &str) -> Result<Layout, Error> {
         offsets: Offsets { text, ascii: text.is_ascii(), chars: 0, bytes: 0 },
         nodes: Vec::new(),
         expanded: Vec::new(),
+        last_end: 0,
+        last_at: (1, 1),
         anchors: HashMap::new(),
         stack: Vec::new(),
         indexes: HashMap::new(),
@@ -254,6 +256,10 @@ struct Builder<'a> {
     nodes: Vec<Node>,
     /// Per node: nodes counted with every alias expanded (saturating), to refuse alias bombs.
     expanded: Vec<u64>,
+    /// Where the last content read so far ends (a scalar, an alias, an opening indicator).
+    last_end: usize,
+    /// 1-based line and column of `last_end`.
+    last_at: (usize, usize),
     anchors: HashMap<usize, NodeId>,
     stack: Vec<Open>,
     indexes: HashMap<NodeId, HashMap<String, usize>>,
@@ -292,6 +298,19 @@ impl Builder<'_> {
                     Style::SingleQuoted | Style::DoubleQuoted => self.quoted_end(start, style),
                     Style::Block { keep } => self.block_end(start, keep),
                 };
+                // The parser places an empty scalar (`?` or `-` with nothing after it) at the
+                // next token, possibly lines further on; it belongs where the content before
+                // it ends, or an edit after its collection would land past that next token.
+                let empty = value.is_empty() && style == Style::Plain && anchor == 0 && tag.is_none();
+                let (start, end, line, col) = if empty && self.last_end < start {
+                    (self.last_end, self.last_end, self.last_at.0, self.last_at.1)
+                } else {
+                    (start, end, line, col)
+                };
+                self.last_end = end;
+                if !empty {
+                    self.last_at = (span.end.line(), span.end.col() + 1);
+                }
                 let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix).into_boxed_str());
                 let node = Node {
                     kind: Kind::Scalar { value: value.into_owned().into_boxed_str(), style },
@@ -320,6 +339,8 @@ impl Builder<'_> {
                     .ok_or_else(|| Error::at(self.file, line, col, "alias to an unknown anchor".to_string()))?;
                 let end = self.offsets.byte(span.end.index());
                 let expanded = self.expanded[target];
+                self.last_end = end;
+                self.last_at = (span.end.line(), span.end.col() + 1);
                 let node = Node { kind: Kind::Alias { target }, start, end, line, col, anchored: false, tag: None };
                 self.add(node, 0, expanded)?;
             }
@@ -336,10 +357,13 @@ impl Builder<'_> {
                         format!("nesting deeper than {MAX_DEPTH} levels: no compose file needs that; refusing to read further"),
                     ));
                 }
-                let flow = self.text.as_bytes().get(start..).is_some_and(|rest| {
-                    let rest = skip_properties(rest);
-                    matches!(rest.first(), Some(b'{' | b'['))
-                });
+                let rest = skip_properties(&self.text.as_bytes()[start.min(self.text.len())..]);
+                let flow = matches!(rest.first(), Some(b'{' | b'['));
+                // An indicator that opens the collection (`{`, `[`, `-`, `?`) is content.
+                if matches!(rest.first(), Some(b'{' | b'[' | b'-' | b'?')) {
+                    self.last_end = self.text.len() - rest.len() + 1;
+                    self.last_at = (line, col + 1);
+                }
                 let kind = if is_map {
                     Kind::Map { flow, entries: Vec::new() }
                 } else {
@@ -387,6 +411,9 @@ impl Builder<'_> {
                     _ => {}
                 }
                 self.nodes[id].end = if flow { start + 1 } else { end };
+                if flow {
+                    self.last_end = start + 1;
+                }
                 self.expanded[id] = expanded;
                 if expanded > MAX_EXPANDED_NODES {
                     let n = &self.nodes[id];
@@ -482,8 +509,12 @@ impl Builder<'_> {
         {
             return;
         }
+        // The `:` on the key's own line (an explicit `? key` may have none there).
         let after_key = self.nodes[key].end;
-        let colon = self.text[after_key..].find(':').map_or(after_key, |p| after_key + p + 1);
+        let colon = match self.text[after_key..].find([':', '\n']) {
+            Some(p) if self.text[after_key + p..].starts_with(':') => after_key + p + 1,
+            _ => self.nodes[value].start,
+        };
         let n = &mut self.nodes[value];
         n.start = colon;
         n.end = colon;

@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 use serde_json::Value as Json;
 use yaml_serde::Value;
 
+use crate::document::layout::{Kind, Style};
 use crate::document::Document;
 use crate::error::Error;
 
@@ -73,6 +74,19 @@ pub fn check(doc: &Document) -> Result<(), Error> {
             }
         }
     }
+    if let Some((path, key)) = non_string_key(&doc.value, &mut Vec::new()) {
+        let place = if path.is_empty() { "(top level)".to_string() } else { path.join(".") };
+        let message = match key.as_str() {
+            "null" => format!("an empty or null key in `{place}`: Compose accepts only strings as keys"),
+            _ => format!(
+                "non-string key `{key}` in `{place}`: Compose accepts only strings as keys; quote it (`\"{key}\":`)"
+            ),
+        };
+        return Err(match key_position(doc, &path) {
+            Some((line, col)) => Error::at(&doc.file, line, col, message),
+            None => at(&path, message),
+        });
+    }
     let instance = to_json(&doc.value, 0);
     for error in validator.iter_errors(&instance) {
         if let Json::String(s) = error.instance().as_ref() {
@@ -85,6 +99,50 @@ pub fn check(doc: &Document) -> Result<(), Error> {
         return Err(at(&path, format!("invalid compose file: {shown}: {error}")));
     }
     Ok(())
+}
+
+/// The first mapping key that is not a string (`1:`, `true:`, an empty `?`), with the
+/// path to its mapping: Compose refuses such files.
+fn non_string_key(value: &Value, path: &mut Vec<String>) -> Option<(Vec<String>, String)> {
+    match value {
+        Value::Mapping(map) => map.iter().find_map(|(k, v)| {
+            if !k.is_string() {
+                return Some((path.clone(), key_text(k)));
+            }
+            path.push(key_text(k));
+            let found = non_string_key(v, path);
+            path.pop();
+            found
+        }),
+        Value::Sequence(items) => items.iter().enumerate().find_map(|(i, v)| {
+            path.push(i.to_string());
+            let found = non_string_key(v, path);
+            path.pop();
+            found
+        }),
+        Value::Tagged(tagged) => non_string_key(&tagged.value, path),
+        _ => None,
+    }
+}
+
+/// Where the first key that does not read as a string sits in the mapping at `path`.
+fn key_position(doc: &Document, path: &[String]) -> Option<(usize, usize)> {
+    let layout = &doc.layout;
+    let mut node = layout.root;
+    for step in path {
+        node = match &layout.node(layout.resolve(node)).kind {
+            Kind::Map { .. } => layout.get(layout.resolve(node), step)?.1,
+            Kind::Seq { items, .. } => *items.get(step.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    let Kind::Map { entries, .. } = &layout.node(layout.resolve(node)).kind else { return None };
+    entries.iter().map(|(k, _)| layout.node(*k)).find_map(|k| match &k.kind {
+        Kind::Scalar { value, style: Style::Plain } if !stream::plain_resolves_to_string(value) => {
+            Some((k.line, k.col))
+        }
+        _ => None,
+    })
 }
 
 fn property_names(properties: Option<&Json>) -> Vec<&str> {

@@ -202,7 +202,7 @@ fn plain_u64(text: &str) -> Option<u64> {
 /// A plain scalar that no YAML 1.2 core rule reads as anything but a string: it is not
 /// a null or boolean literal, and if it starts like a number it holds a character no
 /// number has (`30s`, `512M`, `8080:80`).
-fn plain_resolves_to_string(text: &str) -> bool {
+pub(super) fn plain_resolves_to_string(text: &str) -> bool {
     match text.as_bytes().first() {
         None => false,
         Some(b) if b.is_ascii_digit() || b"+-.".contains(b) => {
