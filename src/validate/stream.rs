@@ -7,8 +7,7 @@
 use saphyr_parser::{Event, Parser, ScalarStyle, StrInput};
 use yaml_serde::{Mapping, Value};
 
-use super::verify::{Changed, ChangedValues, Seen};
-use crate::passes::set_path;
+use super::verify::{expected, Changed, ChangedValues, Seen};
 
 type Fail = &'static str;
 
@@ -89,13 +88,7 @@ impl<'t> Matcher<'t> {
             let event = self.next()?;
             match keys.get(key) {
                 Some(changes) => {
-                    let mut expected = Mapping::new();
-                    if let Some(old) = before.get(key) {
-                        expected.insert(Value::from(key), old.clone());
-                    }
-                    for change in changes {
-                        set_path(&mut expected, &change.path, change.value.clone());
-                    }
+                    let expected = expected(before, key, changes);
                     let want = expected.get(key).ok_or("a changed key without a value")?;
                     self.value(event, want)?;
                     if !seen.get(key).is_some_and(|s| s.contains(want)) {

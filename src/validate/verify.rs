@@ -128,13 +128,7 @@ fn compare_service(
     }
     let mut values = Vec::new();
     for (key, changes) in keys {
-        let mut expected = Mapping::new();
-        if let Some(old) = before.get(*key) {
-            expected.insert(Value::from(*key), old.clone());
-        }
-        for change in changes {
-            set_path(&mut expected, &change.path, change.value.clone());
-        }
+        let expected = expected(before, key, changes);
         let (want, got) = (expected.get(*key), after.get(*key));
         if want != got {
             let (want, got) = (Value::Mapping(expected), after.iter().filter(|(k, _)| k.as_str() == Some(*key)));
@@ -154,6 +148,18 @@ fn compare_service(
         return Err(format!("the output has an unexpected `{}.{}`", path().join("."), key_text(extra)));
     }
     Ok(values)
+}
+
+/// `{key: value}` as the changes leave the service's `key`: only that key is copied.
+pub(super) fn expected(before: &Mapping, key: &str, changes: &[&Change]) -> Mapping {
+    let mut expected = Mapping::new();
+    if let Some(old) = before.get(key) {
+        expected.insert(Value::from(key), old.clone());
+    }
+    for change in changes {
+        set_path(&mut expected, &change.path, change.value.clone());
+    }
+    expected
 }
 
 /// The (key, value) pairs already collected for the schema check.
