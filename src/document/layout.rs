@@ -293,9 +293,19 @@ impl Builder<'_> {
                     ScalarStyle::DoubleQuoted => Style::DoubleQuoted,
                     ScalarStyle::Literal | ScalarStyle::Folded => Style::Block { keep: self.block_header_keeps(start) },
                 };
+                // A block scalar without a content line: the parser's span starts at its
+                // header (`|+`) or even at the next token, not at a line of its own. Its
+                // place is its header, the first `|` or `>` after the content before it.
+                let header = (matches!(style, Style::Block { .. }) && value.bytes().all(|b| b == b'\n'))
+                    .then(|| self.last_end.min(start))
+                    .and_then(|from| self.text[from..].find(['|', '>']).map(|p| from + p));
+                let header_only = header.is_some();
+                let start = header.unwrap_or(start);
+                let style = if header_only { Style::Block { keep: self.header_keeps(start) } } else { style };
                 let end = match style {
                     Style::Plain => self.offsets.byte(span.end.index()),
                     Style::SingleQuoted | Style::DoubleQuoted => self.quoted_end(start, style),
+                    Style::Block { keep } if header_only => self.header_only_end(start, keep),
                     Style::Block { keep } => self.block_end(start, keep),
                 };
                 // The parser places an empty scalar (`?` or `-` with nothing after it) at the
@@ -555,6 +565,33 @@ impl Builder<'_> {
             return false;
         };
         line[pos..].split('#').next().is_some_and(|h| h.contains('+'))
+    }
+
+    /// Whether the block scalar header at `header` (`|+`, `>2+`) keeps trailing lines.
+    fn header_keeps(&self, header: usize) -> bool {
+        let line = self.text[header..].split('\n').next().unwrap_or("");
+        line.split('#').next().is_some_and(|h| h.split_whitespace().next().is_some_and(|h| h.contains('+')))
+    }
+
+    /// End of a block scalar without content lines: its header, or with `+` the last of
+    /// the blank lines that follow it (they are its value).
+    fn header_only_end(&self, header: usize, keep: bool) -> usize {
+        let text = self.text;
+        let header_end = header + text[header..].find([' ', '\t', '\r', '\n']).unwrap_or(text.len() - header);
+        if !keep {
+            return header_end;
+        }
+        let mut end = header_end;
+        let mut pos = text[header..].find('\n').map_or(text.len(), |p| header + p + 1);
+        while pos < text.len() {
+            let eol = text[pos..].find('\n').map_or(text.len(), |p| pos + p);
+            if !text[pos..eol].trim_end_matches('\r').trim_start_matches(' ').is_empty() || eol == text.len() {
+                break;
+            }
+            end = eol;
+            pos = eol + 1;
+        }
+        end
     }
 
     /// End of a block scalar: its last content line (for `|+`, its last trailing blank
