@@ -607,8 +607,9 @@ impl Builder<'_> {
         while pos < text.len() {
             let eol = text[pos..].find('\n').map_or(text.len(), |p| pos + p);
             let line = &text[pos..eol];
-            let blank = line.trim_end_matches('\r').trim_start_matches(' ').is_empty();
             let this_indent = line.bytes().take_while(|b| *b == b' ').count();
+            // Spaces beyond the content's indentation are content, even on a line of spaces.
+            let blank = line.trim_end_matches('\r').trim_start_matches(' ').is_empty() && this_indent <= indent;
             if !blank && this_indent < indent {
                 break;
             }
