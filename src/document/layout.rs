@@ -74,6 +74,11 @@ impl Layout {
         &self.nodes[id]
     }
 
+    /// Whether any value is an alias (`*name`): then content is shared between places.
+    pub fn has_aliases(&self) -> bool {
+        self.nodes.iter().any(|n| matches!(n.kind, Kind::Alias { .. }))
+    }
+
     /// Follows aliases to the node that holds the content.
     pub fn resolve(&self, mut id: NodeId) -> NodeId {
         while let Kind::Alias { target } = self.nodes[id].kind {
@@ -300,6 +305,13 @@ impl Builder<'_> {
                     .then(|| self.last_end.min(start))
                     .and_then(|from| self.text[from..].find(['|', '>']).map(|p| from + p));
                 let header_only = header.is_some();
+                // The header sits on the line where the content before it ended.
+                let (line, col) = match header {
+                    Some(h) if h != start && !self.text[self.last_end.min(h)..h].contains('\n') => {
+                        (self.last_at.0, self.last_at.1 + self.text[self.last_end.min(h)..h].chars().count())
+                    }
+                    _ => (line, col),
+                };
                 let start = header.unwrap_or(start);
                 let style = if header_only { Style::Block { keep: self.header_keeps(start) } } else { style };
                 let end = match style {

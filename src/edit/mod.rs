@@ -56,7 +56,7 @@ pub fn apply(doc: &Document, changes: &[Change]) -> Edited {
     }
     // Without aliases no change needs a new anchor, and services are written
     // independently: a large plan is written in two halves on two cores.
-    let aliases = doc.layout.nodes.iter().any(|n| matches!(n.kind, Kind::Alias { .. }));
+    let aliases = doc.layout.has_aliases();
     let half = (changes.len() / 2 + 1..changes.len()).find(|i| changes[*i].service != changes[i - 1].service);
     let (mut splices, mut refused) = match half {
         Some(half) if !aliases && changes.len() >= 1024 => std::thread::scope(|scope| {

@@ -170,7 +170,7 @@ pub(super) type Seen = std::collections::HashMap<String, std::collections::HashS
 /// whole reading then decides.
 fn sliced(input: &Document, out: &str, changed: &Changed) -> Option<Result<ChangedValues, String>> {
     let layout = &input.layout;
-    if layout.nodes.iter().any(|n| matches!(n.kind, Kind::Alias { .. })) {
+    if layout.has_aliases() {
         return None;
     }
     let (services_key, services) = layout.get(layout.root, "services")?;
