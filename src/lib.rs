@@ -40,11 +40,21 @@ pub struct Options {
     pub enforce: bool,
 }
 
-pub fn harden(file: &str, bytes: &[u8], profile: &Profile) -> Result<Outcome, Error> {
+/// `bytes` is taken by value where the caller can give it (no copy of a large file).
+pub fn harden<'a>(
+    file: &str,
+    bytes: impl Into<std::borrow::Cow<'a, [u8]>>,
+    profile: &Profile,
+) -> Result<Outcome, Error> {
     harden_with(file, bytes, profile, Options::default())
 }
 
-pub fn harden_with(file: &str, bytes: &[u8], profile: &Profile, options: Options) -> Result<Outcome, Error> {
+pub fn harden_with<'a>(
+    file: &str,
+    bytes: impl Into<std::borrow::Cow<'a, [u8]>>,
+    profile: &Profile,
+    options: Options,
+) -> Result<Outcome, Error> {
     let doc = document::load(file, bytes)?;
     // The schema check and the planning are independent: run them on two cores, and
     // report the check's error (the input's fault) before anything planned.
@@ -75,7 +85,7 @@ pub fn harden_with(file: &str, bytes: &[u8], profile: &Profile, options: Options
             severity: Severity::Warning,
             service: c.service.to_string(),
             path: c.path.to_vec(),
-            message: c.message.clone()?,
+            message: c.message.as_deref()?.to_string(),
         })
     }));
     // In file order of the services, then in pass order.

@@ -125,7 +125,7 @@ fn in_parallel<T: Send>(items: &[String], work: impl Fn(&str) -> T + Sync) -> Ve
 fn one(args: &Apply, file: &str, profile: &Profile, report: &mut Report) -> Result<u8, Error> {
     let name = if file == "-" { "<stdin>" } else { file };
     let bytes = read(file, name)?;
-    let outcome = harden_with(name, &bytes, profile, Options { enforce: args.enforce })?;
+    let outcome = harden_with(name, bytes, profile, Options { enforce: args.enforce })?;
     for (finding, at) in &outcome.findings {
         report.stderr.push_str(&render::finding(name, finding, *at));
         report.stderr.push('\n');
@@ -186,6 +186,8 @@ fn read(file: &str, name: &str) -> Result<Vec<u8>, Error> {
     if meta.len() > MAX_BYTES as u64 {
         return Err(too_big(meta.len()));
     }
+    // Room for the whole file at once (plus the byte that shows EOF): no doubling copies.
+    bytes.reserve_exact(meta.len() as usize + 1);
     std::fs::File::open(file)
         .and_then(|f| f.take(MAX_BYTES as u64 + 1).read_to_end(&mut bytes))
         .map_err(|e| Error::new(name, format!("cannot read the file: {}", io_reason(&e))))?;

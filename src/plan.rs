@@ -8,14 +8,15 @@ use yaml_serde::Value;
 pub struct Change {
     pub service: Arc<str>,
     pub path: Arc<[String]>,
-    pub value: Value,
+    /// Shared by the changes that write the same value (most services get the same).
+    pub value: Arc<Value>,
     pub pass: &'static str,
     /// A trailing comment for the new line: set when the value is an assumption.
-    pub note: Option<String>,
+    pub note: Option<Box<str>>,
     /// The user's value this change replaces (a repair, or `--enforce`); None adds a key.
     pub replaces: Option<Box<Value>>,
     /// Reported (as a warning) once the change is written: why, with the old and new value.
-    pub message: Option<String>,
+    pub message: Option<Box<str>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -31,7 +31,9 @@ impl Document {
     }
 }
 
-pub fn load(file: &str, bytes: &[u8]) -> Result<Document, Error> {
+/// Takes the bytes by value where it can: a file of thousands of services is not copied.
+pub fn load<'a>(file: &str, bytes: impl Into<std::borrow::Cow<'a, [u8]>>) -> Result<Document, Error> {
+    let bytes: Vec<u8> = bytes.into().into_owned();
     if bytes.len() > MAX_BYTES {
         return Err(Error::new(
             file,
@@ -41,21 +43,21 @@ pub fn load(file: &str, bytes: &[u8]) -> Result<Document, Error> {
             ),
         ));
     }
-    let text = match std::str::from_utf8(bytes) {
+    let text = match String::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {
-            let (line, col) = line_col(bytes, e.valid_up_to());
+            let (line, col) = line_col(e.as_bytes(), e.utf8_error().valid_up_to());
             return Err(Error::at(file, line, col, "the file is not valid UTF-8 text (a binary file?)"));
         }
     };
     if let Some(nul) = text.find('\0') {
-        let (line, col) = line_col(bytes, nul);
+        let (line, col) = line_col(text.as_bytes(), nul);
         return Err(Error::at(file, line, col, "the file holds a NUL byte: it is binary, not YAML"));
     }
     // YAML reads a lone carriage return as a line break; every line-based tool (and this
     // one's edits) would not. Such files are rare (classic Mac OS): ask for a conversion.
     if let Some(cr) = text.match_indices('\r').map(|(i, _)| i).find(|i| text.as_bytes().get(i + 1) != Some(&b'\n')) {
-        let (line, col) = line_col(bytes, cr);
+        let (line, col) = line_col(text.as_bytes(), cr);
         return Err(Error::at(
             file,
             line,
@@ -88,8 +90,8 @@ pub fn load(file: &str, bytes: &[u8]) -> Result<Document, Error> {
     }
     // The two parsers are independent: run them on two cores.
     let (layout, value) = std::thread::scope(|scope| {
-        let value = scope.spawn(|| semantic_value(file, text));
-        let layout = layout::build(text, file);
+        let value = scope.spawn(|| semantic_value(file, &text));
+        let layout = layout::build(&text, file);
         (layout, value.join())
     });
     let layout = layout?;
@@ -108,7 +110,7 @@ pub fn load(file: &str, bytes: &[u8]) -> Result<Document, Error> {
         Some(i) if i > 0 && text.as_bytes()[i - 1] == b'\r' => "\r\n",
         _ => "\n",
     };
-    Ok(Document { file: file.to_string(), text: text.to_string(), layout, value, eol })
+    Ok(Document { file: file.to_string(), text, layout, value, eol })
 }
 
 /// A `<<` must name a mapping (or a list of them); say where one does not.

@@ -156,6 +156,7 @@ struct Shared {
     service: Option<Arc<str>>,
     /// By the path's keys joined with NUL.
     paths: HashMap<String, Arc<[String]>>,
+    values: std::collections::HashSet<Arc<Value>>,
 }
 
 impl Shared {
@@ -173,6 +174,15 @@ impl Shared {
         let shared = self.paths.entry(path.join("\0")).or_insert_with(|| path.iter().map(|s| s.to_string()).collect());
         shared.clone()
     }
+
+    fn value(&mut self, value: Value) -> Arc<Value> {
+        if let Some(shared) = self.values.get(&value) {
+            return shared.clone();
+        }
+        let shared = Arc::new(value);
+        self.values.insert(shared.clone());
+        shared
+    }
 }
 
 impl Out<'_> {
@@ -184,9 +194,9 @@ impl Out<'_> {
         self.changes.push(Change {
             service: self.shared.service(self.service),
             path: self.shared.path(path),
-            value,
+            value: self.shared.value(value),
             pass: self.pass,
-            note,
+            note: note.map(String::into_boxed_str),
             replaces: None,
             message: None,
         });
@@ -198,11 +208,11 @@ impl Out<'_> {
         self.changes.push(Change {
             service: self.shared.service(self.service),
             path: self.shared.path(path),
-            value: new,
+            value: self.shared.value(new),
             pass: self.pass,
             note: None,
             replaces: Some(Box::new(old.clone())),
-            message: Some(message.into()),
+            message: Some(message.into().into_boxed_str()),
         });
     }
 
@@ -231,23 +241,22 @@ pub fn plan(doc: &Document, profile: &Profile, enforce: bool) -> Plan {
     let all: Vec<(&Value, &Value)> = services.iter().collect();
     let context = Context { file_skips: &file_skips, relations: &relations, profile, enforce };
     if all.len() < 64 {
-        context.plan(&all, &mut plan);
+        context.plan(&all, all.len(), &mut plan);
         return plan;
     }
     let (first, second) = all.split_at(all.len() / 2);
     let rest = std::thread::scope(|scope| {
         let rest = scope.spawn(|| {
             let mut rest = Plan::default();
-            context.plan(second, &mut rest);
+            context.plan(second, second.len(), &mut rest);
             rest
         });
-        context.plan(first, &mut plan);
+        // The first half's list is sized for both, so the second is appended in place.
+        context.plan(first, all.len(), &mut plan);
         rest.join()
     });
     match rest {
         Ok(rest) => {
-            // Exactly the room needed: at 10,000 services the changes are the largest value.
-            plan.changes.reserve_exact(rest.changes.len());
             plan.changes.extend(rest.changes);
             plan.findings.extend(rest.findings);
         }
@@ -256,6 +265,9 @@ pub fn plan(doc: &Document, profile: &Profile, enforce: bool) -> Plan {
     }
     plan
 }
+
+/// Services planned before the list of changes is sized for the rest.
+const SAMPLE: usize = 32;
 
 /// What every service's planning shares.
 struct Context<'a> {
@@ -266,9 +278,18 @@ struct Context<'a> {
 }
 
 impl Context<'_> {
-    fn plan(&self, services: &[(&Value, &Value)], plan: &mut Plan) {
+    /// Plans `services` into `plan`, whose list of changes will hold those of `expected`
+    /// services in all.
+    fn plan(&self, services: &[(&Value, &Value)], expected: usize, plan: &mut Plan) {
         let mut shared = Shared::default();
-        for (name, value) in services {
+        for (i, (name, value)) in services.iter().enumerate() {
+            if i == SAMPLE && expected > 2 * SAMPLE {
+                // At thousands of services the changes are the largest value: room for
+                // all of them (by the first services' average, plus an eighth) at once,
+                // instead of doubling and copying, which at the end holds twice the list.
+                let per_service = plan.changes.len().div_ceil(SAMPLE);
+                plan.changes.reserve_exact((per_service * (expected - SAMPLE)) * 9 / 8);
+            }
             let Some(name) = name.as_str() else { continue };
             if let Value::Tagged(tagged) = value {
                 if tagged.tag == "reset" {
@@ -315,7 +336,7 @@ impl Context<'_> {
                 };
                 pass.run(&current, &mut out);
                 for change in &out.changes {
-                    set_path(&mut view, &change.path, change.value.clone());
+                    set_path(&mut view, &change.path, (*change.value).clone());
                 }
                 plan.changes.extend(out.changes);
                 plan.findings.extend(out.findings);

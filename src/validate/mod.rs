@@ -87,18 +87,54 @@ pub fn check(doc: &Document) -> Result<(), Error> {
             None => at(&path, message),
         });
     }
-    let instance = to_json(&doc.value, 0);
-    for error in validator.iter_errors(&instance) {
-        if let Json::String(s) = error.instance().as_ref() {
-            if interpolated(s) {
-                continue; // Compose checks after interpolation; the value may fit then.
-            }
-        }
-        let path: Vec<String> = error.instance_path().segments().map(|s| s.to_string()).collect();
-        let shown = if path.is_empty() { "(top level)".to_string() } else { path.join(".") };
-        return Err(at(&path, format!("invalid compose file: {shown}: {error}")));
+    // The file without its services' contents, then one service at a time: the schema
+    // checks each service on its own, and no JSON copy of a large file is held at once.
+    let services = root.get("services").and_then(Value::as_mapping);
+    let rest = match services {
+        Some(services) => Json::Object(
+            root.iter()
+                .filter(|(_, v)| !is_reset(v))
+                .map(|(k, v)| match k.as_str() {
+                    Some("services") => (key_text(k), stand_ins(services)),
+                    _ => (key_text(k), to_json(v, 1)),
+                })
+                .collect(),
+        ),
+        None => to_json(&doc.value, 0),
+    };
+    schema_error(validator, &rest).map_or(Ok(()), |(path, message)| Err(at(&path, message)))?;
+    for (name, service) in services.into_iter().flatten().filter(|(_, v)| !is_reset(v)) {
+        let one = Json::Object([(key_text(name), to_json(service, 2))].into_iter().collect());
+        let instance = Json::Object([("services".to_string(), one)].into_iter().collect());
+        schema_error(validator, &instance).map_or(Ok(()), |(path, message)| Err(at(&path, message)))?;
     }
     Ok(())
+}
+
+/// The schema's first complaint about `instance`: its path and the message.
+fn schema_error(validator: &jsonschema::Validator, instance: &Json) -> Option<(Vec<String>, String)> {
+    let error = validator.iter_errors(instance).find(|error| {
+        // Compose checks after interpolation; the value may fit then.
+        !matches!(error.instance().as_ref(), Json::String(s) if interpolated(s))
+    })?;
+    let path: Vec<String> = error.instance_path().segments().map(|s| s.to_string()).collect();
+    let shown = if path.is_empty() { "(top level)".to_string() } else { path.join(".") };
+    Some((path, format!("invalid compose file: {shown}: {error}")))
+}
+
+/// `services` with every service an empty mapping (checked one by one afterwards).
+fn stand_ins(services: &yaml_serde::Mapping) -> Json {
+    Json::Object(
+        services
+            .iter()
+            .filter(|(_, v)| !is_reset(v))
+            .map(|(k, _)| (key_text(k), Json::Object(Default::default())))
+            .collect(),
+    )
+}
+
+fn is_reset(value: &Value) -> bool {
+    matches!(value, Value::Tagged(t) if t.tag == "reset")
 }
 
 /// The first mapping key that is not a string (`1:`, `true:`, an empty `?`), with the
@@ -253,10 +289,7 @@ pub(crate) fn to_json(value: &Value, depth: usize) -> Json {
             Json::Array(out)
         }
         Value::Mapping(map) => Json::Object(
-            map.iter()
-                .filter(|(_, v)| !matches!(v, Value::Tagged(t) if t.tag == "reset"))
-                .map(|(k, v)| (key_text(k), to_json(v, depth + 1)))
-                .collect(),
+            map.iter().filter(|(_, v)| !is_reset(v)).map(|(k, v)| (key_text(k), to_json(v, depth + 1))).collect(),
         ),
         Value::Tagged(t) => to_json(&t.value, depth),
     }

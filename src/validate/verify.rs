@@ -157,7 +157,7 @@ pub(super) fn expected(before: &Mapping, key: &str, changes: &[&Change]) -> Mapp
         expected.insert(Value::from(key), old.clone());
     }
     for change in changes {
-        set_path(&mut expected, &change.path, change.value.clone());
+        set_path(&mut expected, &change.path, (*change.value).clone());
     }
     expected
 }
@@ -360,7 +360,7 @@ mod tests {
         Change {
             service: service.into(),
             path: path.iter().map(|s| s.to_string()).collect(),
-            value,
+            value: value.into(),
             pass: "test",
             note: None,
             replaces: None,
@@ -421,7 +421,7 @@ mod sliced_tests {
         Change {
             service: format!("s{i}").into(),
             path: vec!["init".to_string()].into(),
-            value: Value::Bool(true),
+            value: Value::Bool(true).into(),
             pass: "test",
             note: None,
             replaces: None,
