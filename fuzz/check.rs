@@ -1,12 +1,14 @@
 //! What must hold for any input, shared by the fuzz target and the test that replays the
 //! kept fuzz inputs (`tests/fuzz_seeds.rs`): no panic; bad input refused without an
 //! internal error; an output that keeps every input byte (a repair may rewrite the value
-//! it replaces), loads again and is a fixed point; and a verifier whose fast reading never
-//! accepts a damaged output that the whole reading refuses.
+//! it replaces), loads again and is a fixed point; a verifier whose fast reading never
+//! accepts a damaged output that the whole reading refuses; and a reading of services in
+//! runs (a large file's) that equals the whole reading wherever it applies.
 
 use std::sync::OnceLock;
 
 use compose_harden::document::load;
+use compose_harden::document::slices::agrees_with_whole;
 use compose_harden::validate::{inserted_only, readings_agree};
 use compose_harden::{harden, Profile};
 
@@ -16,6 +18,9 @@ fn profile() -> &'static Profile {
 }
 
 pub fn check(data: &[u8]) -> Result<(), String> {
+    if let Ok(text) = std::str::from_utf8(data) {
+        agrees_with_whole(text).map_err(|e| format!("{e}\n--- input\n{text}"))?;
+    }
     let outcome = match harden("fuzz.yml", data, profile()) {
         Ok(outcome) => outcome,
         // Refusing bad input is right; failing the tool's own check is a bug.
@@ -38,6 +43,7 @@ pub fn check(data: &[u8]) -> Result<(), String> {
             readings_agree(&doc, output, &outcome.changes).map_err(|e| show(e, output))?;
         }
     }
+    agrees_with_whole(&outcome.output).map_err(|e| show(e, &outcome.output))?;
     match harden("fuzz.yml", outcome.output.as_bytes(), profile()) {
         Ok(again) if again.changed() => Err(show(format!("not idempotent; then:\n{}", again.output), &outcome.output)),
         Ok(_) => Ok(()),

@@ -2,6 +2,7 @@
 
 pub mod layout;
 mod merge;
+pub mod slices;
 
 pub use merge::merge_keys;
 
@@ -11,6 +12,10 @@ use yaml_serde::Value;
 
 /// Larger inputs are refused before parsing; the biggest real compose files are a few MB.
 pub const MAX_BYTES: usize = 64 * 1024 * 1024;
+/// Files from this size on have their services read a run at a time, of about
+/// `RUN_BYTES` each (a smaller file reads as fast whole).
+const SLICED_FROM: usize = 1024 * 1024;
+const RUN_BYTES: usize = 64 * 1024;
 /// A longer line is refused: no hand-written or generated compose file has one.
 pub const MAX_LINE: usize = 1024 * 1024;
 
@@ -88,9 +93,13 @@ pub fn load<'a>(file: &str, bytes: impl Into<std::borrow::Cow<'a, [u8]>>) -> Res
             "YAML directives (`%YAML`, `%TAG`) are not supported: Docker Compose rejects such files; remove the line",
         ));
     }
-    // The two parsers are independent: run them on two cores.
+    // The two parsers are independent: run them on two cores. A large file's services
+    // are read a run at a time (see `slices`), if the layout agrees with the split.
     let (layout, value) = std::thread::scope(|scope| {
-        let value = scope.spawn(|| semantic_value(file, &text));
+        let value = scope.spawn(|| match (text.len() >= SLICED_FROM).then(|| slices::read(&text, RUN_BYTES)) {
+            Some(Some(sliced)) => Ok(sliced),
+            _ => semantic_value(file, &text).map(slices::Reading::whole),
+        });
         let layout = layout::build(&text, file);
         (layout, value.join())
     });
@@ -106,6 +115,10 @@ pub fn load<'a>(file: &str, bytes: impl Into<std::borrow::Cow<'a, [u8]>>) -> Res
     }
     check_merges(&layout, file)?;
     let value = value.map_err(|_| Error::new(file, "internal error: the YAML reader stopped unexpectedly"))??;
+    let value = match value.fits(&layout) {
+        true => value.value,
+        false => semantic_value(file, &text)?,
+    };
     let eol = match text.find('\n') {
         Some(i) if i > 0 && text.as_bytes()[i - 1] == b'\r' => "\r\n",
         _ => "\n",

@@ -1,0 +1,167 @@
+//! A large file's `services`, read a run at a time. yaml_serde keeps every event of a
+//! text until it has read all of it (about ten times the text in memory), so a file of
+//! thousands of services is read as its top level (with `services` emptied) plus runs of
+//! services. The lines alone decide the split; [`Sliced::fits`] then checks it against
+//! the layout, and a file where anything differs is read whole instead.
+
+use yaml_serde::{Mapping, Value};
+
+use super::layout::{Kind, Layout};
+use super::merge_keys;
+
+/// The entries of a block mapping written under a key at column 1.
+pub struct Entries {
+    /// Where the key's own line (`services:`) starts.
+    pub header: usize,
+    pub indent: usize,
+    /// Where each entry's first line starts.
+    pub starts: Vec<usize>,
+    /// Where the mapping ends: the next line at column 1 that is not a comment.
+    pub end: usize,
+}
+
+/// The entries under the first line starting with `header` (`services:`): the lines at
+/// `indent` spaces (by default, the first content line's). None if there are none.
+pub fn entries(text: &str, header: &str, indent: Option<usize>) -> Option<Entries> {
+    let (mut at, mut header_at, mut indent) = (0, None, indent);
+    let (mut starts, mut end) = (Vec::new(), text.len());
+    for line in text.split_inclusive('\n') {
+        let line_start = at;
+        at += line.len();
+        if header_at.is_none() {
+            header_at = line.starts_with(header).then_some(line_start);
+            continue;
+        }
+        let spaces = line.len() - line.trim_start_matches(' ').len();
+        let rest = &line[spaces..];
+        if rest.trim().is_empty() || rest.starts_with('#') {
+            continue;
+        }
+        if spaces == 0 {
+            end = line_start;
+            break;
+        }
+        if spaces == *indent.get_or_insert(spaces) {
+            starts.push(line_start);
+        }
+    }
+    match (header_at, indent) {
+        (Some(header), Some(indent)) if !starts.is_empty() => Some(Entries { header, indent, starts, end }),
+        _ => None,
+    }
+}
+
+/// The whole file as yaml_serde reads it (merges applied), and, where its services were
+/// read in runs, where they were found.
+pub struct Reading {
+    pub value: Value,
+    split: Option<Entries>,
+}
+
+/// Reads the services in runs of about `run_bytes`. None where the text does not read
+/// this way (no block `services`, an alias to an
+/// anchor in another run, a parse error: the whole reading then says what is wrong).
+pub fn read(text: &str, run_bytes: usize) -> Option<Reading> {
+    let entries = entries(text, "services:", None)?;
+    let (starts, end) = (&entries.starts, entries.end);
+    let mut rest = String::with_capacity(starts[0] + text.len() - end);
+    rest.push_str(&text[..starts[0]]);
+    rest.push_str(&text[end..]);
+    let mut value: Value = yaml_serde::from_str(&rest).ok()?;
+    let mut services = Mapping::with_capacity(starts.len());
+    let mut from = 0;
+    while from < starts.len() {
+        let to = (from + 1..starts.len()).find(|i| starts[*i] - starts[from] >= run_bytes).unwrap_or(starts.len());
+        let stop = starts.get(to).copied().unwrap_or(end);
+        let Value::Mapping(run) = yaml_serde::from_str(&text[starts[from]..stop]).ok()? else { return None };
+        if run.len() != to - from {
+            return None;
+        }
+        services.extend(run);
+        from = to;
+    }
+    if services.len() != starts.len() {
+        return None; // A name repeated in two runs: the whole reading refuses it.
+    }
+    let slot = value.as_mapping_mut()?.get_mut("services")?;
+    if !slot.is_null() {
+        return None;
+    }
+    *slot = Value::Mapping(services);
+    merge_keys(&mut value).ok()?;
+    Some(Reading { value, split: Some(entries) })
+}
+
+impl Reading {
+    pub fn whole(value: Value) -> Reading {
+        Reading { value, split: None }
+    }
+
+    /// Whether a split is the layout's: the same `services` key, its entries exactly at
+    /// the lines found, and no alias anywhere (an alias to `services` or to something in
+    /// another run would read differently).
+    pub fn fits(&self, layout: &Layout) -> bool {
+        let Some(e) = &self.split else { return true };
+        let Some((key, services)) = layout.get(layout.root, "services") else { return false };
+        let Kind::Map { flow: false, entries } = &layout.node(services).kind else { return false };
+        !layout.has_aliases()
+            && layout.node(key).start == e.header
+            && entries.len() == e.starts.len()
+            && entries.iter().zip(&e.starts).all(|((k, _), start)| layout.node(*k).start == start + e.indent)
+    }
+}
+
+/// For tests and the fuzzer: where `text` reads in runs (of one service each) and the
+/// split fits its layout, the value is exactly the whole reading's, and the whole reading
+/// accepts it. Ok(false) where the split does not apply.
+pub fn agrees_with_whole(text: &str) -> Result<bool, String> {
+    let Ok(layout) = super::layout::build(text, "t.yml") else { return Ok(false) };
+    let Some(sliced) = read(text, 1).filter(|s| s.fits(&layout)) else { return Ok(false) };
+    match super::semantic_value("t.yml", text) {
+        Ok(whole) if whole == sliced.value => Ok(true),
+        Ok(whole) => Err(format!("read in runs: {:?}\nread whole: {whole:?}", sliced.value)),
+        Err(e) => Err(format!("read in runs, but the whole reading refuses it: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEXT: &str =
+        "name: x\nservices:\n  # first\n  a:\n    image: a\n\n  b: {image: b}\n  c:\n    image: c\nvolumes:\n  v: {}\n";
+
+    #[test]
+    fn entries_are_the_lines_at_the_first_entrys_indentation() {
+        let e = entries(TEXT, "services:", None).expect("found");
+        let lines: Vec<&str> = e.starts.iter().map(|s| TEXT[*s..].lines().next().unwrap_or("")).collect();
+        assert_eq!((e.header, e.indent, lines), (8, 2, vec!["  a:", "  b: {image: b}", "  c:"]));
+        assert_eq!(&TEXT[e.end..], "volumes:\n  v: {}\n");
+        assert!(entries("services: {}\nvolumes: {}\n", "services:", None).is_none());
+    }
+
+    #[test]
+    fn a_file_read_in_runs_equals_the_whole_reading() {
+        for run_bytes in [1, 30, 1000] {
+            let layout = crate::document::layout::build(TEXT, "t.yml").expect("layout");
+            let sliced = read(TEXT, run_bytes).expect("reads in runs");
+            assert!(sliced.fits(&layout));
+            assert_eq!(sliced.value, crate::document::semantic_value("t.yml", TEXT).expect("whole"));
+        }
+        assert_eq!(agrees_with_whole(TEXT), Ok(true));
+    }
+
+    #[test]
+    fn what_runs_cannot_read_alike_is_read_whole() {
+        // An alias into another run, an alias to `services`, a name repeated in two runs.
+        let cross = "x: &a {image: a}\nservices:\n  a: *a\n";
+        assert!(read(cross, 1).is_none());
+        let to_services = "services: &s\n  a:\n    image: a\nx-copy: *s\n";
+        let layout = crate::document::layout::build(to_services, "t.yml").expect("layout");
+        assert!(!read(to_services, 1).is_some_and(|s| s.fits(&layout)));
+        assert!(read("services:\n  a: {}\n  a: {}\n", 1).is_none());
+        // A block scalar's line at the entries' indentation is caught by the layout.
+        let scalar = "services:\n  a:\n    command: |\n      x\n  b: {}\n";
+        assert_eq!(agrees_with_whole(scalar), Ok(true));
+    }
+}
