@@ -187,35 +187,14 @@ fn sliced(input: &Document, out: &str, changed: &Changed) -> Option<Result<Chang
     }
     // Where each service's text starts in the output, and where `services` ends.
     let header = format!("{}:", &input.text[layout.node(services_key).start..layout.node(services_key).end]);
-    let mut at = 0;
-    let mut starts = Vec::with_capacity(keys.len());
-    let mut in_block = false;
-    let mut end = out.len();
-    for line in out.split_inclusive('\n') {
-        let line_start = at;
-        at += line.len();
-        if !in_block {
-            in_block = line.starts_with(&header);
-            continue;
-        }
-        let spaces = line.len() - line.trim_start_matches(' ').len();
-        let rest = &line[spaces..];
-        if rest.trim().is_empty() || rest.starts_with('#') {
-            continue;
-        }
-        if spaces == 0 {
-            end = line_start;
-            break;
-        }
-        if spaces == indent {
-            let next = keys.get(starts.len())?;
-            if !rest.starts_with(next) || !rest[next.len()..].starts_with(':') {
-                return None;
-            }
-            starts.push(line_start);
-        }
-    }
-    if starts.len() != keys.len() {
+    let found = crate::document::slices::entries(out, &header, Some(indent))?;
+    let (starts, end) = (found.starts, found.end);
+    let keys_match = starts.len() == keys.len()
+        && starts.iter().zip(&keys).all(|(start, key)| {
+            let rest = &out[start + indent..];
+            rest.starts_with(key) && rest[key.len()..].starts_with(':')
+        });
+    if !keys_match {
         return None;
     }
     // Outside `services`: the rest of the file, read with `services` emptied.
