@@ -52,6 +52,21 @@ fn main() {
         events += 1;
     }
     println!("  (saphyr events alone {:.1} ms, {events} events)", t.elapsed().as_secs_f64() * 1000.0);
+    // The whole library call (stages overlapping as they do in the binary), and the
+    // report of findings the binary renders from it.
+    let t = Instant::now();
+    let outcome = compose_harden::harden(file, &bytes[..], &profile).unwrap_or_else(|e| panic!("{e}"));
+    println!("  (harden, whole {:.1} ms)", t.elapsed().as_secs_f64() * 1000.0);
+    let t = Instant::now();
+    let report: usize =
+        outcome.findings.iter().map(|(f, at)| compose_harden::render::finding(file, f, *at).len()).sum();
+    println!("  (findings rendered {:.1} ms, {report} bytes)", t.elapsed().as_secs_f64() * 1000.0);
+    let t = Instant::now();
+    let diff = outcome.diff();
+    println!("  (diff {:.1} ms, {} bytes)", t.elapsed().as_secs_f64() * 1000.0, diff.len());
+    let t = Instant::now();
+    drop(outcome);
+    println!("  (outcome dropped {:.1} ms)", t.elapsed().as_secs_f64() * 1000.0);
     let names = ["load", "check", "plan", "edit", "verify"];
     for (i, name) in names.iter().enumerate() {
         let mut v: Vec<Duration> = times.iter().map(|t| t[i]).collect();

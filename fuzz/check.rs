@@ -31,7 +31,14 @@ pub fn check(data: &[u8]) -> Result<(), String> {
     if !outcome.changes.iter().any(|c| c.replaces.is_some()) {
         inserted_only(&outcome.input, &outcome.output).map_err(|e| show(e, &outcome.output))?;
     }
-    let _ = compose_harden::render::diff("fuzz.yml", &outcome.input, &outcome.output);
+    let diff = outcome.diff();
+    match patched(&outcome.input, &diff) {
+        Ok(p) if p == outcome.output => {}
+        Ok(p) => {
+            return Err(show(format!("the diff applied gives another text:\n{p}\n--- diff\n{diff}"), &outcome.output))
+        }
+        Err(e) => return Err(show(format!("the diff does not apply: {e}\n--- diff\n{diff}"), &outcome.output)),
+    }
     // Damage the output in a place the input chooses, and compare the verdicts.
     if let (Ok(doc), false) = (load("fuzz.yml", data), outcome.output.is_empty()) {
         let at = data.iter().fold(7usize, |h, b| h.wrapping_mul(31).wrapping_add(*b as usize)) % outcome.output.len();
@@ -49,4 +56,59 @@ pub fn check(data: &[u8]) -> Result<(), String> {
         Ok(_) => Ok(()),
         Err(e) => Err(show(format!("the output does not load again: {e}"), &outcome.output)),
     }
+}
+
+/// `input` with a unified diff applied, strictly: every context and removed line must be
+/// the input's, as `git apply` requires.
+pub fn patched(input: &str, diff: &str) -> Result<String, String> {
+    let old: Vec<&str> = input.split_inclusive('\n').collect();
+    let (mut out, mut at) = (String::new(), 0usize);
+    // Whether the last line written or passed ends without a line break.
+    let mut last_in_output = true;
+    for line in diff.split_inclusive('\n').skip_while(|l| l.starts_with("--- ") || l.starts_with("+++ ")) {
+        if let Some(header) = line.strip_prefix("@@ -") {
+            let range = header.split(' ').next().ok_or("a hunk header without a range")?;
+            let (start, len) = range.split_once(',').unwrap_or((range, "1"));
+            let start: usize = start.parse().map_err(|_| format!("bad hunk start {start}"))?;
+            let len: usize = len.parse().map_err(|_| format!("bad hunk length {len}"))?;
+            let first = if len == 0 { start } else { start.saturating_sub(1) };
+            if first < at || first > old.len() {
+                return Err(format!("a hunk at line {start} out of order"));
+            }
+            old[at..first].iter().for_each(|l| out.push_str(l));
+            at = first;
+            continue;
+        }
+        if line.starts_with("\\ No newline at end of file") {
+            if last_in_output {
+                out.pop().filter(|c| *c == '\n').ok_or("a no-newline marker after a line without one")?;
+            }
+            continue;
+        }
+        let (tag, text) = line.split_at(1);
+        match tag {
+            " " | "-" => {
+                let want = old.get(at).ok_or("the diff runs past the input")?;
+                if want.trim_end_matches('\n') != text.trim_end_matches('\n') {
+                    return Err(format!("line {} is {want:?}, the diff says {text:?}", at + 1));
+                }
+                at += 1;
+                if tag == " " {
+                    out.push_str(want);
+                    // A context line without a line break gets the marker too.
+                    if !want.ends_with('\n') {
+                        out.push('\n');
+                    }
+                }
+                last_in_output = tag == " ";
+            }
+            "+" => {
+                out.push_str(text);
+                last_in_output = true;
+            }
+            _ => return Err(format!("a diff line that is not a change: {line:?}")),
+        }
+    }
+    old[at..].iter().for_each(|l| out.push_str(l));
+    Ok(out)
 }

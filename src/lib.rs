@@ -22,6 +22,8 @@ pub struct Outcome {
     pub file: String,
     pub input: String,
     pub output: String,
+    /// Where the output differs from the input, in order (for the diff).
+    pub edits: Vec<edit::Edit>,
     pub changes: Vec<Change>,
     /// Findings, each with the 1-based line and column it points at.
     pub findings: Vec<(Finding, Option<(usize, usize)>)>,
@@ -30,6 +32,11 @@ pub struct Outcome {
 impl Outcome {
     pub fn changed(&self) -> bool {
         self.input != self.output
+    }
+
+    /// The unified diff from the input to the output, for `git apply`.
+    pub fn diff(&self) -> String {
+        render::diff(&self.file, &self.input, &self.output, &self.edits)
     }
 }
 
@@ -109,7 +116,14 @@ pub fn harden_with<'a>(
             (f, at)
         })
         .collect();
-    Ok(Outcome { file: file.to_string(), input: doc.text, output: edited.text, changes: applied, findings })
+    Ok(Outcome {
+        file: file.to_string(),
+        input: doc.text,
+        output: edited.text,
+        edits: edited.edits,
+        changes: applied,
+        findings,
+    })
 }
 
 /// One finding per service, pass and reason, naming every key the edit could not write.

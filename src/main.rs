@@ -141,7 +141,7 @@ fn one(args: &Apply, file: &str, profile: &Profile, report: &mut Report) -> Resu
     }
     if args.diff {
         if outcome.changed() {
-            report.stdout = render::diff(name, &outcome.input, &outcome.output);
+            report.stdout = outcome.diff();
         }
         return Ok(0);
     }

@@ -5,7 +5,8 @@
 //! collection ends), so spans are re-measured here against the text itself.
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
-use std::collections::HashMap;
+// A fast seeded hash: keys are the file's own, looked up once per entry.
+use foldhash::HashMap;
 
 use crate::error::Error;
 
@@ -217,9 +218,9 @@ pub fn build(text: &str, file: &str) -> Result<Layout, Error> {
         expanded: Vec::new(),
         last_end: 0,
         last_at: (1, 1),
-        anchors: HashMap::new(),
+        anchors: HashMap::default(),
         stack: Vec::new(),
-        indexes: HashMap::new(),
+        indexes: HashMap::default(),
         aliases: 0,
         root: None,
         documents: 0,

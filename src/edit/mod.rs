@@ -13,6 +13,8 @@ use render::Tree;
 
 pub struct Edited {
     pub text: String,
+    /// What changed, in order: the render layer writes the diff from these.
+    pub edits: Vec<Edit>,
     /// Changes (by index) that could not be written without losing or altering
     /// something, and why; every other change is in the text.
     pub refused: Vec<(usize, String)>,
@@ -77,7 +79,8 @@ pub fn apply(doc: &Document, changes: &[Change]) -> Edited {
         splices.push(Splice { start: colon, end: colon, order: 0, text: format!(" &{name}") });
     }
     refused.sort_by_key(|(i, _)| *i);
-    Edited { text: splice(&doc.text, splices), refused }
+    let (text, edits) = splice(&doc.text, splices);
+    Edited { text, edits, refused }
 }
 
 /// The splices for `changes` (the first at index `offset` of the plan), and the changes
@@ -425,9 +428,18 @@ pub(crate) fn next_line_start(text: &str, pos: usize) -> usize {
     text[pos.min(text.len())..].find('\n').map_or(text.len(), |p| pos + p + 1)
 }
 
-pub(crate) fn splice(text: &str, mut splices: Vec<Splice>) -> String {
+/// Bytes `old` of the input became bytes `new` of the output (an insertion where `old`
+/// is empty).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edit {
+    pub old: std::ops::Range<usize>,
+    pub new: std::ops::Range<usize>,
+}
+
+pub(crate) fn splice(text: &str, mut splices: Vec<Splice>) -> (String, Vec<Edit>) {
     splices.sort_by_key(|s| (s.start, s.order));
     let mut out = String::with_capacity(text.len() + splices.iter().map(|s| s.text.len()).sum::<usize>());
+    let mut edits = Vec::with_capacity(splices.len());
     let mut at = 0;
     for s in splices {
         if s.start < at {
@@ -435,9 +447,11 @@ pub(crate) fn splice(text: &str, mut splices: Vec<Splice>) -> String {
             continue;
         }
         out.push_str(&text[at..s.start]);
+        let new_start = out.len();
         out.push_str(&s.text);
+        edits.push(Edit { old: s.start..s.end, new: new_start..out.len() });
         at = s.end;
     }
     out.push_str(&text[at..]);
-    out
+    (out, edits)
 }

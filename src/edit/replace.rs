@@ -140,7 +140,7 @@ mod tests {
         let doc = load("t.yml", text.as_bytes()).expect("loads");
         let node = doc.layout.get(doc.layout.root, "k").expect("key k").1;
         let s = splices(&doc, node, &Value::from(old), &Value::from(new)).expect("splices");
-        crate::edit::splice(&doc.text, s)
+        crate::edit::splice(&doc.text, s).0
     }
 
     #[test]

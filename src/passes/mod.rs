@@ -155,8 +155,8 @@ pub struct Out<'a> {
 struct Shared {
     service: Option<Arc<str>>,
     /// By the path's keys joined with NUL.
-    paths: HashMap<String, Arc<[String]>>,
-    values: std::collections::HashSet<Arc<Value>>,
+    paths: foldhash::HashMap<String, Arc<[String]>>,
+    values: foldhash::HashSet<Arc<Value>>,
 }
 
 impl Shared {

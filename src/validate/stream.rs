@@ -7,7 +7,7 @@
 use saphyr_parser::{Event, Parser, ScalarStyle, StrInput};
 use yaml_serde::{Mapping, Value};
 
-use super::verify::{expected, Changed, ChangedValues, Seen};
+use super::verify::{expected, Changed, ChangedValues, Keys, Seen};
 
 type Fail = &'static str;
 
@@ -67,7 +67,7 @@ impl<'t> Matcher<'t> {
         &mut self,
         name: &str,
         service: &Value,
-        keys: &indexmap::IndexMap<&str, Vec<&crate::plan::Change>>,
+        keys: &Keys,
         seen: &mut Seen,
         values: &mut ChangedValues,
     ) -> Result<(), Fail> {
@@ -143,11 +143,7 @@ impl<'t> Matcher<'t> {
 }
 
 /// The key of a changed service's mapping, borrowed from the input or the changes.
-fn matched_key<'a>(
-    key: &str,
-    before: &'a Mapping,
-    keys: &indexmap::IndexMap<&'a str, Vec<&crate::plan::Change>>,
-) -> Result<&'a str, Fail> {
+fn matched_key<'a>(key: &str, before: &'a Mapping, keys: &Keys<'a>) -> Result<&'a str, Fail> {
     if let Some((k, _)) = keys.get_key_value(key) {
         return Ok(k);
     }

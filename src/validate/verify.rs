@@ -13,7 +13,10 @@ use crate::passes::set_path;
 use crate::plan::Change;
 
 /// The changes by service, then by the top-level key of the service they touch.
-pub(super) type Changed<'a> = IndexMap<&'a str, IndexMap<&'a str, Vec<&'a Change>>>;
+pub(super) type Changed<'a> = IndexMap<&'a str, Keys<'a>, Fast>;
+/// One service's changes by the top-level key they touch.
+pub(super) type Keys<'a> = IndexMap<&'a str, Vec<&'a Change>, Fast>;
+type Fast = foldhash::fast::RandomState;
 
 /// Proves the output is the input with exactly the `applied` changes and still valid.
 /// Services without changes must be equal as they are; changed ones equal to the input's
@@ -34,7 +37,7 @@ pub fn verify(input: &Document, output_text: &str, applied: &[Change]) -> Result
 }
 
 fn by_service(applied: &[Change]) -> Changed<'_> {
-    let mut changed: Changed = IndexMap::new();
+    let mut changed: Changed = IndexMap::default();
     for change in applied {
         let Some(key) = change.path.first() else { continue };
         changed.entry(&*change.service).or_default().entry(key.as_str()).or_default().push(change);
@@ -63,7 +66,7 @@ fn whole(input: &Document, output_text: &str, changed: &Changed) -> Result<Chang
     if before.len() != after.len() {
         return Err("the output has other top-level keys than the input".to_string());
     }
-    let (mut values, mut seen) = (Vec::new(), Seen::new());
+    let (mut values, mut seen) = (Vec::new(), Seen::default());
     for (key, value) in before {
         let Some(out) = after.get(key) else {
             return Err(format!("`{}` is missing from the output", key_text(key)));
@@ -163,7 +166,7 @@ pub(super) fn expected(before: &Mapping, key: &str, changes: &[&Change]) -> Mapp
 }
 
 /// The (key, value) pairs already collected for the schema check.
-pub(super) type Seen = std::collections::HashMap<String, std::collections::HashSet<Value>>;
+pub(super) type Seen = foldhash::HashMap<String, foldhash::HashSet<Value>>;
 
 /// Service by service. None where the file's shape does not allow it (aliases, a flow
 /// `services`, unusual indentation); Some(Err) where a part did not match, which the
@@ -219,7 +222,7 @@ fn sliced(input: &Document, out: &str, changed: &Changed) -> Option<Result<Chang
     let names: Vec<(&Value, &Value)> = in_services.iter().collect();
     // Each half of the services, read as one run of events and matched as it is read.
     let check = |range: std::ops::Range<usize>| -> Result<ChangedValues, String> {
-        let (mut values, mut seen) = (Vec::new(), Seen::new());
+        let (mut values, mut seen) = (Vec::new(), Seen::default());
         let text = &out[bounds[range.start].0..bounds[range.end - 1].1];
         let mut matcher = super::stream::Matcher::new(text);
         matcher.services(&names[range], changed, &mut seen, &mut values)?;
@@ -412,7 +415,7 @@ mod sliced_tests {
     fn the_sliced_reading_accepts_the_planned_change_and_catches_any_other() {
         let doc = load("f.yml", file(100, "").as_bytes()).expect("loads");
         assert!(
-            matches!(sliced(&doc, &doc.text, &IndexMap::new()), Some(Ok(_))),
+            matches!(sliced(&doc, &doc.text, &IndexMap::default()), Some(Ok(_))),
             "a plain file reads service by service"
         );
         let planned = [init(70)];
