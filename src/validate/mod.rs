@@ -294,3 +294,38 @@ pub(crate) fn to_json(value: &Value, depth: usize) -> Json {
         Value::Tagged(t) => to_json(&t.value, depth),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::document::load;
+
+    fn error(text: &str) -> String {
+        let doc = load("f.yml", text.as_bytes()).expect("loads");
+        check(&doc).expect_err("refused").to_string()
+    }
+
+    #[test]
+    fn the_schema_checks_the_top_level_and_each_service_where_it_is() {
+        // Checked service by service: each error still names its path and position.
+        assert_eq!(
+            error("services:\n  a:\n    image: x\n  b:\n    image: y\n    ports: 80\n"),
+            "f.yml:6:12: error: invalid compose file: services.b.ports: 80 is not of type \"array\""
+        );
+        assert_eq!(
+            error("services:\n  a:\n    image: x\nvolumes: 5\n"),
+            "f.yml:4:10: error: invalid compose file: volumes: 5 is not of type \"object\""
+        );
+        assert_eq!(
+            error("services:\n  a b:\n    image: x\n"),
+            "f.yml:1:1: error: invalid compose file: services: Additional properties are not allowed ('a b' was unexpected)"
+        );
+        assert_eq!(
+            error("services:\n  a: 5\n"),
+            "f.yml:2:6: error: invalid compose file: services.a: 5 is not of type \"object\""
+        );
+        // A `!reset` service is dropped by Compose and not checked.
+        let doc = load("f.yml", "services:\n  a: !reset {ports: 80}\n  b:\n    image: y\n".as_bytes()).expect("loads");
+        assert_eq!(check(&doc).map_err(|e| e.to_string()), Ok(()));
+    }
+}
