@@ -49,6 +49,12 @@ pub fn check(doc: &Document) -> Result<(), Error> {
     if let Some(services) = doc.services() {
         for (name, service) in services {
             let name = key_text(name);
+            if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)) && !is_reset(service) {
+                let message = format!(
+                    "service name `{name}` is not allowed: Compose accepts only letters, digits, `.`, `_` and `-` in service names"
+                );
+                return Err(at_key(doc, &["services".to_string()], &name, message));
+            }
             let Some(service) = service.as_mapping() else {
                 continue;
             };
@@ -317,8 +323,8 @@ mod tests {
             "f.yml:4:10: error: invalid compose file: volumes: 5 is not of type \"object\""
         );
         assert_eq!(
-            error("services:\n  a b:\n    image: x\n"),
-            "f.yml:1:1: error: invalid compose file: services: Additional properties are not allowed ('a b' was unexpected)"
+            error("services:\n  web:\n    image: x\n  a b:\n    image: x\n"),
+            "f.yml:4:3: error: service name `a b` is not allowed: Compose accepts only letters, digits, `.`, `_` and `-` in service names"
         );
         assert_eq!(
             error("services:\n  a: 5\n"),
