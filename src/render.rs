@@ -176,3 +176,55 @@ fn hunk_range(range: &Range<usize>) -> String {
         n => format!("{},{n}", range.start + 1),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `old` with `text` inserted at each offset, and the edits that say so.
+    fn inserted(old: &str, at: &[(usize, &str)]) -> (String, Vec<Edit>) {
+        let (mut new, mut edits, mut from) = (String::new(), Vec::new(), 0);
+        for (offset, text) in at {
+            new.push_str(&old[from..*offset]);
+            edits.push(Edit { old: *offset..*offset, new: new.len()..new.len() + text.len() });
+            new.push_str(text);
+            from = *offset;
+        }
+        new.push_str(&old[from..]);
+        (new, edits)
+    }
+
+    #[test]
+    fn lines_added_between_lines_are_additions_with_context() {
+        let old = "a\nb\nc\nd\ne\nf\ng\nh\n";
+        let (new, edits) = inserted(old, &[(4, "x\n")]);
+        assert_eq!(
+            diff("f.yml", old, &new, &edits),
+            "--- a/f.yml\n+++ b/f.yml\n@@ -1,5 +1,6 @@\n a\n b\n+x\n c\n d\n e\n"
+        );
+        assert_eq!(diff("f.yml", old, old, &[]), "");
+    }
+
+    #[test]
+    fn a_changed_line_is_removed_and_added_and_a_missing_final_line_break_is_marked() {
+        // Two insertions on one line (a flow mapping), the file's last line without a break.
+        let old = "s:\n  a: {x: 1, y: 2}";
+        let (new, edits) = inserted(old, &[(13, ", z: 3"), (19, ", w: 4")]);
+        assert_eq!(new, "s:\n  a: {x: 1, z: 3, y: 2, w: 4}");
+        assert_eq!(
+            diff("f.yml", old, &new, &edits),
+            "--- a/f.yml\n+++ b/f.yml\n@@ -1,2 +1,2 @@\n s:\n-  a: {x: 1, y: 2}\n\\ No newline at end of file\n+  a: {x: 1, z: 3, y: 2, w: 4}\n\\ No newline at end of file\n"
+        );
+    }
+
+    #[test]
+    fn a_key_added_after_a_lines_end_is_an_addition_and_crlf_is_kept() {
+        // Inserted before the line break of `b` (as in a multi-line flow mapping).
+        let old = "a\r\nb,\r\nc\r\n";
+        let (new, edits) = inserted(old, &[(5, "\r\nx,")]);
+        assert_eq!(
+            diff("f.yml", old, &new, &edits),
+            "--- a/f.yml\n+++ b/f.yml\n@@ -1,3 +1,4 @@\n a\r\n b,\r\n+x,\r\n c\r\n"
+        );
+    }
+}
