@@ -19,7 +19,7 @@ fn main() {
     let runs: usize = args.get(1).and_then(|r| r.parse().ok()).unwrap_or(5);
     let bytes = std::fs::read(file).unwrap_or_else(|e| panic!("{file}: {e}"));
     let profile = Profile::load("production").expect("built-in profile");
-    let mut times: Vec<[Duration; 5]> = Vec::new();
+    let mut times: Vec<[Duration; 6]> = Vec::new();
     for _ in 0..runs {
         let t = Instant::now();
         let doc = document::load(file, &bytes).unwrap_or_else(|e| panic!("{e}"));
@@ -35,7 +35,10 @@ fn main() {
         let edit = t.elapsed();
         let t = Instant::now();
         validate::verify(&doc, &edited.text, &plan.changes).unwrap_or_else(|e| panic!("{e}"));
-        times.push([load, check, planned, edit, t.elapsed()]);
+        let verify = t.elapsed();
+        let t = Instant::now();
+        drop((doc, plan, edited));
+        times.push([load, check, planned, edit, verify, t.elapsed()]);
     }
     // The two readings inside `load`, one at a time.
     let text = std::str::from_utf8(&bytes).expect("UTF-8");
@@ -67,7 +70,7 @@ fn main() {
     let t = Instant::now();
     drop(outcome);
     println!("  (outcome dropped {:.1} ms)", t.elapsed().as_secs_f64() * 1000.0);
-    let names = ["load", "check", "plan", "edit", "verify"];
+    let names = ["load", "check", "plan", "edit", "verify", "drop"];
     for (i, name) in names.iter().enumerate() {
         let mut v: Vec<Duration> = times.iter().map(|t| t[i]).collect();
         v.sort();
