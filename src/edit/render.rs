@@ -67,7 +67,7 @@ impl<'a> Tree<'a> {
 pub fn block(out: &mut String, children: &IndexMap<&str, Tree>, indent: usize, step: usize, eol: &str) {
     for (key, tree) in children {
         out.extend(std::iter::repeat_n(' ', indent));
-        out.push_str(&scalar(key));
+        push_scalar(out, key);
         out.push(':');
         match tree {
             Tree::Leaf { value, note } => {
@@ -106,7 +106,7 @@ pub fn flow_entries(out: &mut String, base: Option<&str>, children: &IndexMap<&s
             out.push_str(sep);
         }
         first = false;
-        out.push_str(&scalar(key));
+        push_scalar(out, key);
         out.push_str(": ");
         match tree {
             Tree::Leaf { value, .. } => flow_value(out, value),
@@ -151,7 +151,7 @@ pub fn flow_value(out: &mut String, value: &Value) {
             }
             out.push('}');
         }
-        Value::String(s) => out.push_str(&scalar(s)),
+        Value::String(s) => push_scalar(out, s),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Number(n) => out.push_str(&n.to_string()),
         Value::Null => out.push_str("null"),
@@ -162,10 +162,17 @@ pub fn flow_value(out: &mut String, value: &Value) {
 /// A string as a plain scalar where every YAML reader (1.1 or 1.2) reads it back as the
 /// same string, else double-quoted.
 pub fn scalar(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    push_scalar(&mut out, s);
+    out
+}
+
+/// [`scalar`], written onto `out` (thousands of services write hundreds of thousands).
+pub fn push_scalar(out: &mut String, s: &str) {
     if plain_is_safe(s) {
-        s.to_string()
+        out.push_str(s);
     } else {
-        double_quoted(s)
+        push_double_quoted(out, s);
     }
 }
 
@@ -183,9 +190,8 @@ fn plain_is_safe(s: &str) -> bool {
     {
         return false;
     }
-    let lower = s.to_ascii_lowercase();
     let special = ["null", "~", "true", "false", "yes", "no", "on", "off", "y", "n", ".inf", ".nan", "-.inf", "+.inf"];
-    if special.contains(&lower.as_str()) {
+    if special.iter().any(|word| s.eq_ignore_ascii_case(word)) {
         return false;
     }
     // Anything that starts like a number and holds only number characters could be one
@@ -196,6 +202,11 @@ fn plain_is_safe(s: &str) -> bool {
 
 pub fn double_quoted(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
+    push_double_quoted(&mut out, s);
+    out
+}
+
+fn push_double_quoted(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
         match c {
@@ -209,7 +220,6 @@ pub fn double_quoted(s: &str) -> String {
         }
     }
     out.push('"');
-    out
 }
 
 #[cfg(test)]
