@@ -71,6 +71,25 @@ pub fn load<'a>(file: &str, bytes: impl Into<std::borrow::Cow<'a, [u8]>>) -> Res
              most tools do not; convert the file to LF or CRLF line endings",
         ));
     }
+    // The same for YAML 1.1's other line breaks, which Docker Compose's reader (go-yaml)
+    // honours and YAML 1.2 readers and line-based tools do not.
+    let breaks = [
+        ('\u{85}', "next line (NEL, U+0085)"),
+        ('\u{2028}', "line separator (U+2028)"),
+        ('\u{2029}', "paragraph separator (U+2029)"),
+    ];
+    if let Some((at, (c, name))) = breaks.iter().filter_map(|b| Some((text.find(b.0)?, b))).min_by_key(|(at, _)| *at) {
+        let (line, col) = line_col(text.as_bytes(), at);
+        return Err(Error::at(
+            file,
+            line,
+            col,
+            format!(
+                "a {name}: Docker Compose reads it as a line break, most tools do not; remove it, or write it as an escape (`\\u{:04X}`) inside double quotes",
+                *c as u32
+            ),
+        ));
+    }
     if let Some((n, line)) = text.split('\n').enumerate().find(|(_, l)| l.len() > MAX_LINE) {
         return Err(Error::at(
             file,

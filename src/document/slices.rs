@@ -29,7 +29,13 @@ pub fn entries(text: &str, header: &str, indent: Option<usize>) -> Option<Entrie
         let line_start = at;
         at += line.len();
         if header_at.is_none() {
-            header_at = line.starts_with(header).then_some(line_start);
+            // The key alone on its line (a comment may follow): a tag, an anchor or a value
+            // there would belong to the top level, which is read apart.
+            let alone = line.strip_prefix(header).is_some_and(|rest| {
+                let rest = rest.trim_start_matches([' ', '\t']);
+                rest.starts_with('#') || rest.trim_end_matches(['\r', '\n']).is_empty()
+            });
+            header_at = alone.then_some(line_start);
             continue;
         }
         let spaces = line.len() - line.trim_start_matches(' ').len();
@@ -115,8 +121,9 @@ impl Reading {
 /// split fits its layout, the value is exactly the whole reading's, and the whole reading
 /// accepts it. Ok(false) where the split does not apply.
 pub fn agrees_with_whole(text: &str) -> Result<bool, String> {
-    let Ok(layout) = super::layout::build(text, "t.yml") else { return Ok(false) };
-    let Some(sliced) = read(text, 1).filter(|s| s.fits(&layout)) else { return Ok(false) };
+    // Only what the loader accepts is ever read in runs (it refuses the rest before).
+    let Ok(doc) = super::load("t.yml", text.as_bytes()) else { return Ok(false) };
+    let Some(sliced) = read(text, 1).filter(|s| s.fits(&doc.layout)) else { return Ok(false) };
     match super::semantic_value("t.yml", text) {
         Ok(whole) if whole == sliced.value => Ok(true),
         Ok(whole) => Err(format!("read in runs: {:?}\nread whole: {whole:?}", sliced.value)),
@@ -160,6 +167,10 @@ mod tests {
         let layout = crate::document::layout::build(to_services, "t.yml").expect("layout");
         assert!(!read(to_services, 1).is_some_and(|s| s.fits(&layout)));
         assert!(read("services:\n  a: {}\n  a: {}\n", 1).is_none());
+        // `services:` with a tag or an anchor on its line is read whole.
+        assert!(read("services: !reset\n  a: {}\n", 1).is_none());
+        assert!(read("services: &s\n  a: {}\n", 1).is_none());
+        assert!(read("services:   # the stack\n  a: {}\n", 1).is_some());
         // A block scalar's line at the entries' indentation is caught by the layout.
         let scalar = "services:\n  a:\n    command: |\n      x\n  b: {}\n";
         assert_eq!(agrees_with_whole(scalar), Ok(true));
