@@ -47,13 +47,32 @@ struct Target<'a> {
 struct NewAnchors {
     added: IndexMap<NodeId, (NodeId, String)>,
     taken: std::collections::HashSet<String>,
+    /// Names the file defines more than once: `*name` names whichever came last, so a
+    /// new reference to one could name another node than meant.
+    repeated: std::collections::HashSet<String>,
+}
+
+impl NewAnchors {
+    /// `*name` (an alias the file has) as a new reference, unless the name is ambiguous.
+    fn reuse(&self, alias: String) -> Result<String, String> {
+        match self.repeated.contains(alias.trim_start_matches('*')) {
+            true => Err(format!(
+                "the anchor `&{}` is defined more than once, so a new `{alias}` could name another value",
+                alias.trim_start_matches('*')
+            )),
+            false => Ok(alias),
+        }
+    }
 }
 
 pub fn apply(doc: &Document, changes: &[Change]) -> Edited {
     let mut anchors = NewAnchors::default();
     for (id, node) in doc.layout.nodes.iter().enumerate() {
         if node.anchored {
-            anchors.taken.insert(anchor_name(doc, id));
+            let name = anchor_name(doc, id);
+            if !anchors.taken.insert(name.clone()) {
+                anchors.repeated.insert(name);
+            }
         }
     }
     // Without aliases no change needs a new anchor, and services are written
@@ -179,7 +198,7 @@ fn locate<'a>(doc: &Document, change: &'a Change, anchors: &mut NewAnchors) -> R
             // The alias's content is shared: the value becomes a mapping that merges it back.
             Kind::Alias { target } => (
                 Place::Replace(node),
-                Some(alias_text(doc, node)),
+                Some(anchors.reuse(alias_text(doc, node))?),
                 layout.lookup(*target, &path[i], 0).map(|(k, v, _)| (k, v)),
             ),
             Kind::Map { flow, entries } => {
@@ -233,8 +252,8 @@ fn merge_chain(
             return Err(format!("`{}` comes through `<<` or an alias and is not a mapping", rest[..=j].join(".")));
         }
         let base = match &layout.node(node).kind {
-            Kind::Alias { .. } => alias_text(doc, node),
-            _ if layout.node(node).anchored => format!("*{}", anchor_name(doc, node)),
+            Kind::Alias { .. } => anchors.reuse(alias_text(doc, node))?,
+            _ if layout.node(node).anchored => anchors.reuse(format!("*{}", anchor_name(doc, node)))?,
             _ => {
                 let name = match anchors.added.get(&node) {
                     Some((_, name)) => name.clone(),
