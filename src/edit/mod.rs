@@ -50,6 +50,9 @@ struct NewAnchors {
     /// Names the file defines more than once: `*name` names whichever came last, so a
     /// new reference to one could name another node than meant.
     repeated: std::collections::HashSet<String>,
+    /// Anchored nodes an alias outside `services` copies: writing into one would change
+    /// that copy too (an `x-` block that merges a service, say).
+    copied_outside: std::collections::HashSet<NodeId>,
 }
 
 impl NewAnchors {
@@ -72,6 +75,14 @@ pub fn apply(doc: &Document, changes: &[Change]) -> Edited {
             let name = anchor_name(doc, id);
             if !anchors.taken.insert(name.clone()) {
                 anchors.repeated.insert(name);
+            }
+        }
+    }
+    let services = doc.layout.get(doc.layout.root, "services").map(|(_, v)| doc.layout.node(v));
+    for node in &doc.layout.nodes {
+        if let Kind::Alias { target } = node.kind {
+            if !services.is_some_and(|s| (s.start..s.end).contains(&node.start)) {
+                anchors.copied_outside.insert(target);
             }
         }
     }
@@ -183,6 +194,15 @@ struct Found<'a> {
 fn locate<'a>(doc: &Document, change: &'a Change, anchors: &mut NewAnchors) -> Result<Found<'a>, String> {
     let layout = &doc.layout;
     let (services_key, services) = layout.get(layout.root, "services").ok_or("the file has no `services` mapping")?;
+    let copied = |node: NodeId, at: &[String]| match anchors.copied_outside.contains(&node) {
+        true => Err(format!(
+            "`{}` is the anchor `&{}`, which is also used outside `services`; writing into it would change that too",
+            if at.is_empty() { format!("services.{}", change.service) } else { at.join(".") },
+            anchor_name(doc, node)
+        )),
+        false => Ok(()),
+    };
+    copied(services, &["services".to_string()])?;
     let services = layout.resolve(services);
     let (key, mut node) = layout
         .get(services, &change.service)
@@ -193,6 +213,7 @@ fn locate<'a>(doc: &Document, change: &'a Change, anchors: &mut NewAnchors) -> R
     let path = &change.path;
     let mut i = 0;
     loop {
+        copied(node, &path[..i])?;
         let here = layout.node(node);
         let (place, alias_base, shared) = match &here.kind {
             // The alias's content is shared: the value becomes a mapping that merges it back.
