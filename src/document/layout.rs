@@ -613,7 +613,9 @@ impl Builder<'_> {
     fn block_end(&self, content: usize, keep: bool) -> usize {
         let text = self.text;
         let line_start = text[..content].rfind('\n').map_or(0, |p| p + 1);
-        let indent = text[line_start..].bytes().take_while(|b| *b == b' ').count();
+        // The parser starts the content at its indentation, which an indicator (`|+1`)
+        // can set below the first line's own: spaces past it are content.
+        let indent = text[line_start..].bytes().take_while(|b| *b == b' ').count().min(content - line_start);
         let mut end = content;
         let mut pos = line_start;
         let mut last_content_end = content;
