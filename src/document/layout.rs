@@ -235,6 +235,12 @@ pub fn build(text: &str, file: &str) -> Result<Layout, Error> {
     }
     let root = b.root.ok_or_else(|| Error::new(file, "empty compose file: it holds no YAML document"))?;
     // The node list is kept for the whole run: give back what its growth left over.
+    // Spans stay inside the text, whatever the parser reported (found by the fuzzer: a
+    // flow collection as an explicit key ran one past the end).
+    for node in &mut b.nodes {
+        node.end = node.end.min(text.len());
+        node.start = node.start.min(node.end);
+    }
     b.nodes.shrink_to_fit();
     Ok(Layout { indexes: b.indexes, nodes: b.nodes, root })
 }
@@ -533,8 +539,9 @@ impl Builder<'_> {
             return;
         }
         // The `:` on the key's own line (an explicit `? key` may have none there).
+        // (A collection as a key can end past the text by the parser's span: no `:` then.)
         let after_key = self.nodes[key].end;
-        let colon = match self.text[after_key..].find([':', '\n']) {
+        let colon = match self.text.get(after_key..).and_then(|rest| rest.find([':', '\n'])) {
             Some(p) if self.text[after_key + p..].starts_with(':') => after_key + p + 1,
             _ => self.nodes[value].start,
         };
