@@ -41,10 +41,11 @@ struct Target<'a> {
     tree: Tree<'a>,
 }
 
-/// Anchors the edit adds to shared mappings that have none, so that a service can merge
-/// them back: value node -> (its key node, the new name).
+/// What the edit must know of anchors: the file's own, and those it adds.
 #[derive(Default)]
-struct NewAnchors {
+struct Anchors {
+    /// Anchors the edit adds to shared mappings that have none, so that a service can
+    /// merge them back: value node -> (its key node, the new name).
     added: IndexMap<NodeId, (NodeId, String)>,
     taken: std::collections::HashSet<String>,
     /// Names the file defines more than once: `*name` names whichever came last, so a
@@ -55,7 +56,7 @@ struct NewAnchors {
     copied_outside: std::collections::HashSet<NodeId>,
 }
 
-impl NewAnchors {
+impl Anchors {
     /// `*name` (an alias the file has) as a new reference, unless the name is ambiguous.
     fn reuse(&self, alias: String) -> Result<String, String> {
         match self.repeated.contains(alias.trim_start_matches('*')) {
@@ -69,7 +70,7 @@ impl NewAnchors {
 }
 
 pub fn apply(doc: &Document, changes: &[Change]) -> Edited {
-    let mut anchors = NewAnchors::default();
+    let mut anchors = Anchors::default();
     for (id, node) in doc.layout.nodes.iter().enumerate() {
         if node.anchored {
             let name = anchor_name(doc, id);
@@ -92,7 +93,7 @@ pub fn apply(doc: &Document, changes: &[Change]) -> Edited {
     let half = (changes.len() / 2 + 1..changes.len()).find(|i| changes[*i].service != changes[i - 1].service);
     let (mut splices, mut refused) = match half {
         Some(half) if !aliases && changes.len() >= 1024 => std::thread::scope(|scope| {
-            let second = scope.spawn(|| write(doc, &changes[half..], half, &mut NewAnchors::default()));
+            let second = scope.spawn(|| write(doc, &changes[half..], half, &mut Anchors::default()));
             let (mut splices, mut refused) = write(doc, &changes[..half], 0, &mut anchors);
             // A panic in the other half surfaces here, as it would have in one thread.
             let (more, more_refused) = second.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
@@ -119,7 +120,7 @@ fn write(
     doc: &Document,
     changes: &[Change],
     offset: usize,
-    anchors: &mut NewAnchors,
+    anchors: &mut Anchors,
 ) -> (Vec<Splice>, Vec<(usize, String)>) {
     let mut targets: IndexMap<Place, Target<'_>> = IndexMap::new();
     let mut refused = Vec::new();
@@ -191,7 +192,7 @@ struct Found<'a> {
 }
 
 /// Walks the change's path through the text's nodes to the place where it must be written.
-fn locate<'a>(doc: &Document, change: &'a Change, anchors: &mut NewAnchors) -> Result<Found<'a>, String> {
+fn locate<'a>(doc: &Document, change: &'a Change, anchors: &mut Anchors) -> Result<Found<'a>, String> {
     let layout = &doc.layout;
     let (services_key, services) = layout.get(layout.root, "services").ok_or("the file has no `services` mapping")?;
     let copied = |node: NodeId, at: &[String]| match anchors.copied_outside.contains(&node) {
@@ -258,7 +259,7 @@ fn merge_chain(
     doc: &Document,
     rest: &[String],
     mut shared: Option<(NodeId, NodeId)>,
-    anchors: &mut NewAnchors,
+    anchors: &mut Anchors,
 ) -> Result<Vec<String>, String> {
     let layout = &doc.layout;
     let mut bases: Vec<String> = Vec::new();
