@@ -76,6 +76,18 @@ pub trait Input {
     /// Consume the next `count` character.
     fn skip_n(&mut self, count: usize);
 
+    /// compose-harden: the longest prefix of the input that continues a plain scalar and is
+    /// plain ASCII (no blank, break, NUL, or indicator that would end it), copied at once.
+    /// An input that cannot see that far returns "" and is read a character at a time.
+    fn plain_ascii_run(&self, _in_flow: bool) -> &str {
+        ""
+    }
+
+    /// compose-harden: consume `count` ASCII characters (a run from [`Self::plain_ascii_run`]).
+    fn skip_ascii(&mut self, count: usize) {
+        self.skip_n(count);
+    }
+
     /// Return the next character, without consuming it.
     ///
     /// Users of the [`Input`] must make sure that the character has been loaded through a prior

@@ -2364,25 +2364,27 @@ impl<'input, T: Input> Scanner<'input, T> {
                 // We can unroll the first iteration of the loop.
                 string.push(self.input.peek());
                 self.skip_non_blank();
-                string.reserve(self.input.bufmaxlen());
 
-                // Add content non-blank characters to the scalar.
-                let mut end = false;
-                while !end {
-                    // Fill the buffer once and process all characters in the buffer until the next
-                    // fetch. Note that `next_can_be_plain_scalar` needs 2 lookahead characters,
-                    // hence the `for` loop looping `self.input.bufmaxlen() - 1` times.
-                    self.input.lookahead(self.input.bufmaxlen());
-                    for _ in 0..self.input.bufmaxlen() - 1 {
-                        if self.input.next_is_blank_or_breakz()
-                            || !self.input.next_can_be_plain_scalar(self.flow_level > 0)
-                        {
-                            end = true;
-                            break;
-                        }
-                        string.push(self.input.peek());
-                        self.skip_non_blank();
+                // Add content non-blank characters to the scalar. compose-harden: runs of plain
+                // ASCII are copied at once; any other character is read the original way.
+                loop {
+                    let run = self.input.plain_ascii_run(self.flow_level > 0);
+                    if !run.is_empty() {
+                        let n = run.len();
+                        string.push_str(run);
+                        self.input.skip_ascii(n);
+                        self.mark.index += n;
+                        self.mark.col += n;
+                        self.leading_whitespace = false;
                     }
+                    self.input.lookahead(2);
+                    if self.input.next_is_blank_or_breakz()
+                        || !self.input.next_can_be_plain_scalar(self.flow_level > 0)
+                    {
+                        break;
+                    }
+                    string.push(self.input.peek());
+                    self.skip_non_blank();
                 }
                 end_mark = self.mark;
             }

@@ -98,6 +98,29 @@ impl Input for StrInput<'_> {
         self.buffer = chars.as_str();
     }
 
+    fn plain_ascii_run(&self, in_flow: bool) -> &str {
+        let bytes = self.buffer.as_bytes();
+        let ends = |b: u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0) || b >= 0x80;
+        let flow = |b: u8| matches!(b, b',' | b'[' | b']' | b'{' | b'}');
+        let mut k = 0;
+        while let Some(&b) = bytes.get(k) {
+            let stop = match b {
+                b':' => bytes.get(k + 1).is_none_or(|&n| ends(n) || (in_flow && flow(n))),
+                _ => ends(b) || (in_flow && flow(b)),
+            };
+            if stop {
+                break;
+            }
+            k += 1;
+        }
+        &self.buffer[..k]
+    }
+
+    #[inline]
+    fn skip_ascii(&mut self, count: usize) {
+        self.buffer = &self.buffer[count..];
+    }
+
     #[inline]
     fn peek(&self) -> char {
         self.buffer.chars().next().unwrap_or('\0')
