@@ -13,8 +13,9 @@ use yaml_serde::Value;
 /// Larger inputs are refused before parsing; the biggest real compose files are a few MB.
 pub const MAX_BYTES: usize = 64 * 1024 * 1024;
 /// Files from this size on have their services read a run at a time, of about
-/// `RUN_BYTES` each (a smaller file reads as fast whole).
-const SLICED_FROM: usize = 1024 * 1024;
+/// `RUN_BYTES` each, on both cores once the layout is built (a smaller file reads as
+/// fast whole).
+const SLICED_FROM: usize = 256 * 1024;
 const RUN_BYTES: usize = 64 * 1024;
 /// A longer line is refused: no hand-written or generated compose file has one.
 pub const MAX_LINE: usize = 1024 * 1024;
@@ -113,14 +114,24 @@ pub fn load<'a>(file: &str, bytes: impl Into<std::borrow::Cow<'a, [u8]>>) -> Res
         ));
     }
     // The two parsers are independent: run them on two cores. A large file's services
-    // are read a run at a time (see `slices`), if the layout agrees with the split.
-    let (layout, value) = std::thread::scope(|scope| {
-        let value = scope.spawn(|| match (text.len() >= SLICED_FROM).then(|| slices::read(&text, RUN_BYTES)) {
-            Some(Some(sliced)) => Ok(sliced),
-            _ => semantic_value(file, &text).map(slices::Reading::whole),
+    // are read a run at a time (see `slices`), by both threads once the layout is built,
+    // if the layout agrees with the split.
+    let runs = (text.len() >= SLICED_FROM).then(|| slices::Runs::split(&text, RUN_BYTES)).flatten();
+    let (layout, value, helped) = std::thread::scope(|scope| {
+        let value = scope.spawn(|| match &runs {
+            Some(runs) => Ok(Err(runs.work())),
+            None => semantic_value(file, &text).map(Ok),
         });
         let layout = layout::build(&text, file);
-        (layout, value.join())
+        let helped = match (&runs, &layout) {
+            (Some(runs), Ok(_)) => runs.work(),
+            (Some(runs), Err(_)) => {
+                runs.stop();
+                Vec::new()
+            }
+            (None, _) => Vec::new(),
+        };
+        (layout, value.join(), helped)
     });
     let layout = layout?;
     let root = layout.node(layout.root);
@@ -134,9 +145,13 @@ pub fn load<'a>(file: &str, bytes: impl Into<std::borrow::Cow<'a, [u8]>>) -> Res
     }
     check_merges(&layout, file)?;
     let value = value.map_err(|_| Error::new(file, "internal error: the YAML reader stopped unexpectedly"))??;
-    let value = match value.fits(&layout) {
-        true => value.value,
-        false => semantic_value(file, &text)?,
+    let value = match (value, runs) {
+        (Ok(whole), _) => whole,
+        (Err(done), Some(runs)) => match runs.finish(vec![done, helped]) {
+            Some(reading) if reading.fits(&layout) => reading.value,
+            _ => semantic_value(file, &text)?,
+        },
+        (Err(_), None) => semantic_value(file, &text)?,
     };
     let eol = match text.find('\n') {
         Some(i) if i > 0 && text.as_bytes()[i - 1] == b'\r' => "\r\n",

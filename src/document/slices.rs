@@ -4,6 +4,8 @@
 //! services. The lines alone decide the split; [`Sliced::fits`] then checks it against
 //! the layout, and a file where anything differs is read whole instead.
 
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
 use yaml_serde::{Mapping, Value};
 
 use super::layout::{Kind, Layout};
@@ -68,34 +70,89 @@ pub struct Reading {
 /// this way (no block `services`, an alias to an
 /// anchor in another run, a parse error: the whole reading then says what is wrong).
 pub fn read(text: &str, run_bytes: usize) -> Option<Reading> {
-    let entries = entries(text, "services:", None)?;
-    let (starts, end) = (&entries.starts, entries.end);
-    let mut rest = String::with_capacity(starts[0] + text.len() - end);
-    rest.push_str(&text[..starts[0]]);
-    rest.push_str(&text[end..]);
-    let mut value: Value = yaml_serde::from_str(&rest).ok()?;
-    let mut services = Mapping::with_capacity(starts.len());
-    let mut from = 0;
-    while from < starts.len() {
-        let to = (from + 1..starts.len()).find(|i| starts[*i] - starts[from] >= run_bytes).unwrap_or(starts.len());
-        let stop = starts.get(to).copied().unwrap_or(end);
-        let Value::Mapping(run) = yaml_serde::from_str(&text[starts[from]..stop]).ok()? else { return None };
-        if run.len() != to - from {
+    let runs = Runs::split(text, run_bytes)?;
+    let done = runs.work();
+    runs.finish(vec![done])
+}
+
+/// A text's services cut into runs, which any thread that is free reads next (the loader's
+/// second thread joins once the layout is built).
+pub struct Runs<'t> {
+    text: &'t str,
+    entries: Entries,
+    /// Each run's first entry and the entry after its last.
+    bounds: Vec<(usize, usize)>,
+    next: AtomicUsize,
+    failed: AtomicBool,
+}
+
+/// Runs read by one thread: each run's index and its services.
+pub type Done = Vec<(usize, Mapping)>;
+
+impl<'t> Runs<'t> {
+    pub fn split(text: &'t str, run_bytes: usize) -> Option<Runs<'t>> {
+        let entries = entries(text, "services:", None)?;
+        let starts = &entries.starts;
+        let (mut bounds, mut from) = (Vec::new(), 0);
+        while from < starts.len() {
+            let to = (from + 1..starts.len()).find(|i| starts[*i] - starts[from] >= run_bytes).unwrap_or(starts.len());
+            bounds.push((from, to));
+            from = to;
+        }
+        Some(Runs { text, entries, bounds, next: AtomicUsize::new(0), failed: AtomicBool::new(false) })
+    }
+
+    /// Reads runs until none is left (or one failed: then the whole reading decides).
+    pub fn work(&self) -> Done {
+        let mut done = Vec::new();
+        while !self.failed.load(Ordering::Relaxed) {
+            let i = self.next.fetch_add(1, Ordering::Relaxed);
+            let Some(&(from, to)) = self.bounds.get(i) else { break };
+            let starts = &self.entries.starts;
+            let stop = starts.get(to).copied().unwrap_or(self.entries.end);
+            match yaml_serde::from_str(&self.text[starts[from]..stop]) {
+                Ok(Value::Mapping(run)) if run.len() == to - from => done.push((i, run)),
+                _ => self.stop(),
+            }
+        }
+        done
+    }
+
+    /// Tells every thread to stop reading (the reading is no longer wanted, or failed).
+    pub fn stop(&self) {
+        self.failed.store(true, Ordering::Relaxed);
+    }
+
+    /// The top level (with `services` emptied) read, and the runs put back in order.
+    pub fn finish(self, done: Vec<Done>) -> Option<Reading> {
+        if self.failed.load(Ordering::Relaxed) {
             return None;
         }
-        services.extend(run);
-        from = to;
+        let (text, starts, end) = (self.text, &self.entries.starts, self.entries.end);
+        let mut rest = String::with_capacity(starts[0] + text.len() - end);
+        rest.push_str(&text[..starts[0]]);
+        rest.push_str(&text[end..]);
+        let mut value: Value = yaml_serde::from_str(&rest).ok()?;
+        let mut runs: Done = done.into_iter().flatten().collect();
+        runs.sort_unstable_by_key(|(i, _)| *i);
+        if runs.len() != self.bounds.len() {
+            return None;
+        }
+        let mut services = Mapping::with_capacity(starts.len());
+        for (_, run) in runs {
+            services.extend(run);
+        }
+        if services.len() != starts.len() {
+            return None; // A name repeated in two runs: the whole reading refuses it.
+        }
+        let slot = value.as_mapping_mut()?.get_mut("services")?;
+        if !slot.is_null() {
+            return None;
+        }
+        *slot = Value::Mapping(services);
+        merge_keys(&mut value).ok()?;
+        Some(Reading { value, split: Some(self.entries) })
     }
-    if services.len() != starts.len() {
-        return None; // A name repeated in two runs: the whole reading refuses it.
-    }
-    let slot = value.as_mapping_mut()?.get_mut("services")?;
-    if !slot.is_null() {
-        return None;
-    }
-    *slot = Value::Mapping(services);
-    merge_keys(&mut value).ok()?;
-    Some(Reading { value, split: Some(entries) })
 }
 
 impl Reading {
