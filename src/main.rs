@@ -126,7 +126,22 @@ fn in_parallel<T: Send>(items: &[String], work: impl Fn(&str) -> T + Sync) -> Ve
 fn one(args: &Apply, file: &str, profile: &Profile, report: &mut Report) -> Result<u8, Error> {
     let name = if file == "-" { "<stdin>" } else { file };
     let bytes = read(file, name)?;
-    let outcome = harden_with(name, bytes, profile, Options { enforce: args.enforce })?;
+    let mut outcome = harden_with(name, bytes, profile, Options { enforce: args.enforce })?;
+    let code = report_outcome(args, file, name, &mut outcome, report);
+    if args.files.len() == 1 {
+        // The process exits next: freeing a large file's structures would only delay it.
+        std::mem::forget(outcome);
+    }
+    code
+}
+
+fn report_outcome(
+    args: &Apply,
+    file: &str,
+    name: &str,
+    outcome: &mut Outcome,
+    report: &mut Report,
+) -> Result<u8, Error> {
     for (finding, at) in &outcome.findings {
         report.stderr.push_str(&render::finding(name, finding, *at));
         report.stderr.push('\n');
@@ -147,14 +162,14 @@ fn one(args: &Apply, file: &str, profile: &Profile, report: &mut Report) -> Resu
     }
     if args.write {
         if outcome.changed() {
-            write_atomic(Path::new(file), &outcome)?;
+            write_atomic(Path::new(file), outcome)?;
             report.stderr.push_str(&format!("hardened {name} ({count} changes)\n"));
         }
         return Ok(0);
     }
     match &args.output {
-        Some(path) => write_new(path, &outcome)?,
-        None => report.stdout = outcome.output,
+        Some(path) => write_new(path, outcome)?,
+        None => report.stdout = std::mem::take(&mut outcome.output),
     }
     Ok(0)
 }
