@@ -4,6 +4,9 @@
 //! strings) is a mismatch, and the verifier then reads the whole output with yaml_serde,
 //! which stays the authority. A mismatch costs time, never a wrong answer.
 
+use std::collections::hash_map::Entry;
+use std::sync::Arc;
+
 use saphyr_parser::{Event, Parser, ScalarStyle, StrInput};
 use yaml_serde::{Mapping, Value};
 
@@ -40,6 +43,7 @@ impl<'t> Matcher<'t> {
             return Err("not one document");
         };
         let Event::MappingStart(0, None) = self.next()? else { return Err("not a plain mapping") };
+        let mut built = Built::default();
         for (name, service) in services {
             let Event::Scalar(key, style, 0, None) = self.next()? else { return Err("not a plain key") };
             if !scalar_is(&key, style, name) {
@@ -47,7 +51,7 @@ impl<'t> Matcher<'t> {
             }
             let name = name.as_str().ok_or("a service name that is not a string")?;
             match changed.get(name) {
-                Some(keys) => self.changed_service(name, service, keys, seen, values)?,
+                Some(keys) => self.changed_service(name, service, keys, &mut built, seen, values)?,
                 None => {
                     let event = self.next()?;
                     self.value(event, service)?;
@@ -68,6 +72,7 @@ impl<'t> Matcher<'t> {
         name: &str,
         service: &Value,
         keys: &Keys,
+        built: &mut Built,
         seen: &mut Seen,
         values: &mut ChangedValues,
     ) -> Result<(), Fail> {
@@ -87,14 +92,26 @@ impl<'t> Matcher<'t> {
             matched.push(key);
             let event = self.next()?;
             match keys.get(key) {
+                // A key the service did not have: its value is the changes' alone, and
+                // the same changes (shared paths and values) were often built already.
+                Some(changes) if !before.contains_key(key) => {
+                    let id = changes.iter().map(|c| (Arc::as_ptr(&c.path), Arc::as_ptr(&c.value))).collect();
+                    let want = match built.entry(id) {
+                        Entry::Occupied(e) => e.into_mut(),
+                        Entry::Vacant(e) => {
+                            let want =
+                                expected(before, key, changes).remove(key).ok_or("a changed key without a value")?;
+                            keep(name, key, &want, seen, values);
+                            e.insert(want)
+                        }
+                    };
+                    self.value(event, want)?;
+                }
                 Some(changes) => {
                     let expected = expected(before, key, changes);
                     let want = expected.get(key).ok_or("a changed key without a value")?;
                     self.value(event, want)?;
-                    if !seen.get(key).is_some_and(|s| s.contains(want)) {
-                        seen.entry(key.to_string()).or_default().insert(want.clone());
-                        values.push((name.to_string(), key.to_string(), want.clone()));
-                    }
+                    keep(name, key, want, seen, values);
                 }
                 None => self.value(event, before.get(key).ok_or("an unexpected key")?)?,
             }
@@ -139,6 +156,17 @@ impl<'t> Matcher<'t> {
             }
             _ => Err("a tag, anchor or alias"),
         }
+    }
+}
+
+/// New keys' values by the changes that build them.
+type Built = foldhash::HashMap<Vec<(*const [String], *const Value)>, Value>;
+
+/// A changed key's value, for the schema check, unless the same was kept already.
+fn keep(name: &str, key: &str, want: &Value, seen: &mut Seen, values: &mut ChangedValues) {
+    if !seen.get(key).is_some_and(|s| s.contains(want)) {
+        seen.entry(key.to_string()).or_default().insert(want.clone());
+        values.push((name.to_string(), key.to_string(), want.clone()));
     }
 }
 
