@@ -8,8 +8,11 @@ mod replace;
 use crate::document::layout::{Kind, NodeId};
 use crate::document::Document;
 use crate::plan::Change;
+use foldhash::HashMap;
 use indexmap::IndexMap;
 use render::Tree;
+use std::sync::Arc;
+use yaml_serde::Value;
 
 pub struct Edited {
     pub text: String,
@@ -39,7 +42,17 @@ struct Target<'a> {
     /// For `Replace` of an alias: the alias to merge back in (`*dep`).
     base: Option<String>,
     tree: Tree<'a>,
+    /// What the tree was built from, in order: equal signatures make equal trees.
+    sig: Vec<Sig<'a>>,
 }
+
+/// One insert into a tree: the keys, the value (shared between changes), the note and
+/// the bases of keys that exist only through `<<`.
+type Sig<'a> = (&'a [String], *const Value, Option<&'a str>, Vec<String>);
+
+/// Block text already rendered, by the tree's signature, key column and step: most
+/// services get the same keys, and their text is rendered once.
+type Rendered<'a> = HashMap<(Vec<Sig<'a>>, usize, usize), String>;
 
 /// What the edit must know of anchors: the file's own, and those it adds.
 #[derive(Default)]
@@ -125,13 +138,14 @@ fn write(
     let mut targets: IndexMap<Place, Target<'_>> = IndexMap::new();
     let mut refused = Vec::new();
     let mut splices = Vec::new();
+    let mut rendered = Rendered::default();
     for (index, change) in changes.iter().enumerate() {
         // A place belongs to one service (the walk to it never follows an alias), and the
         // plan lists a service's changes together: write each service's out and drop its
         // trees, so that a file of thousands of services never holds them all.
         if index > 0 && changes[index - 1].service != change.service {
             for (_, target) in targets.drain(..) {
-                splice_target(doc, &target, &mut splices);
+                splice_target(doc, target, &mut rendered, &mut splices);
             }
         }
         if let Some(old) = &change.replaces {
@@ -150,15 +164,17 @@ fn write(
                     in_flow: found.in_flow,
                     base: found.alias_base.clone(),
                     tree: Tree::branch(),
+                    sig: Vec::new(),
                 });
                 target.tree.insert(found.rest, &change.value, change.note.as_deref());
                 target.tree.set_bases(found.rest, &found.key_bases);
+                target.sig.push((found.rest, Arc::as_ptr(&change.value), change.note.as_deref(), found.key_bases));
             }
             Err(reason) => refused.push((offset + index, reason)),
         }
     }
-    for target in targets.values() {
-        splice_target(doc, target, &mut splices);
+    for (_, target) in targets.drain(..) {
+        splice_target(doc, target, &mut rendered, &mut splices);
     }
     (splices, refused)
 }
@@ -330,7 +346,7 @@ pub(crate) struct Splice {
     text: String,
 }
 
-fn splice_target(doc: &Document, target: &Target, out: &mut Vec<Splice>) {
+fn splice_target<'a>(doc: &Document, target: Target<'a>, rendered: &mut Rendered<'a>, out: &mut Vec<Splice>) {
     let layout = &doc.layout;
     let text = &doc.text;
     let eol = doc.eol;
@@ -356,9 +372,12 @@ fn splice_target(doc: &Document, target: &Target, out: &mut Vec<Splice>) {
                     pos = text[..at].rfind('\n').map_or(0, |p| p + 1);
                 }
             }
-            let mut lines = String::new();
-            render::block(&mut lines, children, key_col, target.step, eol);
-            out.push(block_splice(text, pos, lines, key_col, eol));
+            let lines = rendered.entry((target.sig, key_col, target.step)).or_insert_with(|| {
+                let mut lines = String::new();
+                render::block(&mut lines, children, key_col, target.step, eol);
+                lines
+            });
+            out.push(block_splice(text, pos, lines.clone(), key_col, eol));
         }
         Place::Replace(node) => {
             let n = layout.node(node);
