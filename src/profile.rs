@@ -263,9 +263,11 @@ pub fn image_parts(image: &str) -> (String, Option<String>) {
 
 /// `*` matches any run of characters; everything else matches itself.
 pub fn glob_match(pattern: &str, text: &str) -> bool {
-    let Some((first, rest)) = pattern.split_once('*') else { return pattern == text };
-    let (middle, last) = match rest.rsplit_once('*') {
-        Some((middle, last)) => (middle, last),
+    // Byte positions: `*` is ASCII, and a search for a char costs more on short patterns.
+    let Some(star) = pattern.bytes().position(|b| b == b'*') else { return pattern == text };
+    let (first, rest) = (&pattern[..star], &pattern[star + 1..]);
+    let (middle, last) = match rest.bytes().rposition(|b| b == b'*') {
+        Some(at) => (&rest[..at], &rest[at + 1..]),
         None => ("", rest),
     };
     if text.len() < first.len() + last.len() || !text.starts_with(first) || !text.ends_with(last) {

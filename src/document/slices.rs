@@ -27,7 +27,7 @@ pub struct Entries {
 pub fn entries(text: &str, header: &str, indent: Option<usize>) -> Option<Entries> {
     let (mut at, mut header_at, mut indent) = (0, None, indent);
     let (mut starts, mut end) = (Vec::new(), text.len());
-    for line in text.split_inclusive('\n') {
+    for line in lines(text) {
         let line_start = at;
         at += line.len();
         if header_at.is_none() {
@@ -57,6 +57,21 @@ pub fn entries(text: &str, header: &str, indent: Option<usize>) -> Option<Entrie
         (Some(header), Some(indent)) if !starts.is_empty() => Some(Entries { header, indent, starts, end }),
         _ => None,
     }
+}
+
+/// The lines of `text`, each with its line break (as `split_inclusive('\n')`, by bytes:
+/// this scan runs over every line of large files).
+fn lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let end = rest.bytes().position(|b| b == b'\n').map_or(rest.len(), |i| i + 1);
+        let (line, after) = rest.split_at(end);
+        rest = after;
+        Some(line)
+    })
 }
 
 /// The whole file as yaml_serde reads it (merges applied), and, where its services were
@@ -194,6 +209,13 @@ mod tests {
 
     const TEXT: &str =
         "name: x\nservices:\n  # first\n  a:\n    image: a\n\n  b: {image: b}\n  c:\n    image: c\nvolumes:\n  v: {}\n";
+
+    #[test]
+    fn lines_split_as_split_inclusive_does() {
+        for text in ["", "a", "a\n", "\n\n", "a\r\nb", "a\nb\n\nc", "é\nü"] {
+            assert_eq!(lines(text).collect::<Vec<_>>(), text.split_inclusive('\n').collect::<Vec<_>>(), "{text:?}");
+        }
+    }
 
     #[test]
     fn entries_are_the_lines_at_the_first_entrys_indentation() {
