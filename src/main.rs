@@ -50,6 +50,9 @@ struct Apply {
 fn main() -> ExitCode {
     return_memory_sooner();
     let cli = Cli::parse();
+    // Every run needs the schema: compile it while the profile and the file are read (a
+    // detached thread: an early exit just ends it).
+    std::thread::spawn(compose_harden::validate::prepare);
     let Command::Apply(args) = cli.command;
     ExitCode::from(apply(&args))
 }

@@ -17,6 +17,12 @@ pub use verify::{inserted_only, readings_agree, verify};
 
 const COMPOSE_SCHEMA: &str = include_str!("../../schemas/compose-spec.json");
 
+/// Compiles the schema now (a few milliseconds, most of a small file's run), so that a
+/// caller can start it on another thread while it reads the file.
+pub fn prepare() {
+    schema();
+}
+
 pub(crate) fn schema() -> &'static (Json, jsonschema::Validator) {
     static SCHEMA: OnceLock<(Json, jsonschema::Validator)> = OnceLock::new();
     SCHEMA.get_or_init(|| {
