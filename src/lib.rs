@@ -95,27 +95,37 @@ pub fn harden_with<'a>(
             message: c.message.as_deref()?.to_string(),
         })
     }));
-    // In file order of the services, then in pass order.
-    let services: std::collections::HashMap<&str, usize> = doc
-        .services()
-        .map(|s| s.keys().filter_map(|k| k.as_str()).enumerate().map(|(i, k)| (k, i + 1)).collect())
-        .unwrap_or_default();
-    plan.findings.sort_by_key(|f| (services.get(f.service.as_str()).copied().unwrap_or(0), passes::order(f.pass)));
     let internal = |detail: String| {
         Error::new(
             file,
             format!("internal error: the hardened output failed its own check ({detail}); nothing was written. Please report this with the input file"),
         )
     };
-    validate::verify(&doc, &edited.text, &applied).map_err(internal)?;
-    let findings = plan
-        .findings
-        .into_iter()
-        .map(|f| {
-            let at = locate(&doc, &f);
-            (f, at)
-        })
-        .collect();
+    // Verifying and placing the findings are independent: the second thread takes the
+    // findings while the verifier starts (which reads in two halves after a first step
+    // on one core).
+    let mut findings = plan.findings;
+    let (verified, findings) = std::thread::scope(|scope| {
+        let placed = scope.spawn(|| {
+            // In file order of the services, then in pass order.
+            let services: std::collections::HashMap<&str, usize> = doc
+                .services()
+                .map(|s| s.keys().filter_map(|k| k.as_str()).enumerate().map(|(i, k)| (k, i + 1)).collect())
+                .unwrap_or_default();
+            findings.sort_by_key(|f| (services.get(f.service.as_str()).copied().unwrap_or(0), passes::order(f.pass)));
+            findings
+                .into_iter()
+                .map(|f| {
+                    let at = locate(&doc, &f);
+                    (f, at)
+                })
+                .collect::<Vec<_>>()
+        });
+        (validate::verify(&doc, &edited.text, &applied), placed.join())
+    });
+    verified.map_err(internal)?;
+    let findings =
+        findings.map_err(|_| Error::new(file, "internal error: placing the findings stopped unexpectedly"))?;
     // The layout and the semantic view are freed here, before the caller renders a
     // report or a diff, which then reuse their memory.
     Ok(Outcome {
