@@ -119,8 +119,8 @@ pub fn load<'a>(file: &str, bytes: impl Into<std::borrow::Cow<'a, [u8]>>) -> Res
     let runs = (text.len() >= SLICED_FROM).then(|| slices::Runs::split(&text, RUN_BYTES)).flatten();
     let (layout, value, helped) = std::thread::scope(|scope| {
         let value = scope.spawn(|| match &runs {
-            Some(runs) => Ok(Err(runs.work())),
-            None => semantic_value(file, &text).map(Ok),
+            Some(runs) => Ok(Read::Runs(runs.work())),
+            None => semantic_value(file, &text).map(Read::Whole),
         });
         let layout = layout::build(&text, file);
         let helped = match (&runs, &layout) {
@@ -146,18 +146,24 @@ pub fn load<'a>(file: &str, bytes: impl Into<std::borrow::Cow<'a, [u8]>>) -> Res
     check_merges(&layout, file)?;
     let value = value.map_err(|_| Error::new(file, "internal error: the YAML reader stopped unexpectedly"))??;
     let value = match (value, runs) {
-        (Ok(whole), _) => whole,
-        (Err(done), Some(runs)) => match runs.finish(vec![done, helped]) {
+        (Read::Whole(value), _) => value,
+        (Read::Runs(done), Some(runs)) => match runs.finish(vec![done, helped]) {
             Some(reading) if reading.fits(&layout) => reading.value,
             _ => semantic_value(file, &text)?,
         },
-        (Err(_), None) => semantic_value(file, &text)?,
+        (Read::Runs(_), None) => semantic_value(file, &text)?,
     };
     let eol = match text.find('\n') {
         Some(i) if i > 0 && text.as_bytes()[i - 1] == b'\r' => "\r\n",
         _ => "\n",
     };
     Ok(Document { file: file.to_string(), text, layout, value, eol })
+}
+
+/// What the loader's second thread read: the whole file, or its share of the runs.
+enum Read {
+    Whole(Value),
+    Runs(slices::Done),
 }
 
 /// A `<<` must name a mapping (or a list of them); say where one does not.
