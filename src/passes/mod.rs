@@ -18,6 +18,7 @@ use crate::document::Document;
 use crate::plan::{Change, Finding, Plan, Severity};
 use crate::profile::Profile;
 use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
 use yaml_serde::{Mapping, Value};
 
@@ -154,8 +155,8 @@ pub struct Out<'a> {
 #[derive(Default)]
 struct Shared {
     service: Option<Arc<str>>,
-    /// By the path's keys joined with NUL.
-    paths: foldhash::HashMap<String, Arc<[String]>>,
+    /// By a hash of the path's keys (no string is built to look one up).
+    paths: foldhash::HashMap<u64, Vec<Arc<[String]>>>,
     values: foldhash::HashSet<Arc<Value>>,
 }
 
@@ -168,11 +169,18 @@ impl Shared {
     }
 
     fn path(&mut self, path: &[&str]) -> Arc<[String]> {
-        if path.iter().any(|k| k.contains('\0')) {
-            return path.iter().map(|s| s.to_string()).collect(); // Not shared: the join would be ambiguous.
+        let mut hasher = foldhash::fast::FixedState::default().build_hasher();
+        for key in path {
+            hasher.write(key.as_bytes());
+            hasher.write_u8(0xff); // No UTF-8 text holds this byte: keys cannot run together.
         }
-        let shared = self.paths.entry(path.join("\0")).or_insert_with(|| path.iter().map(|s| s.to_string()).collect());
-        shared.clone()
+        let same = self.paths.entry(hasher.finish()).or_default();
+        if let Some(shared) = same.iter().find(|p| p.len() == path.len() && p.iter().zip(path).all(|(a, b)| a == b)) {
+            return shared.clone();
+        }
+        let shared: Arc<[String]> = path.iter().map(|s| s.to_string()).collect();
+        same.push(shared.clone());
+        shared
     }
 
     fn value(&mut self, value: Value) -> Arc<Value> {
