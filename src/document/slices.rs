@@ -22,6 +22,17 @@ pub struct Entries {
     pub end: usize,
 }
 
+impl Entries {
+    /// `text` without the entries: the top level, with the mapping they form emptied.
+    pub fn outside(&self, text: &str) -> String {
+        let (first, end) = (self.starts[0], self.end);
+        let mut rest = String::with_capacity(first + text.len() - end);
+        rest.push_str(&text[..first]);
+        rest.push_str(&text[end..]);
+        rest
+    }
+}
+
 /// The entries under the first line starting with `header` (`services:`): the lines at
 /// `indent` spaces (by default, the first content line's). None if there are none.
 pub fn entries(text: &str, header: &str, indent: Option<usize>) -> Option<Entries> {
@@ -143,21 +154,18 @@ impl<'t> Runs<'t> {
         if self.failed.load(Ordering::Relaxed) {
             return None;
         }
-        let (text, starts, end) = (self.text, &self.entries.starts, self.entries.end);
-        let mut rest = String::with_capacity(starts[0] + text.len() - end);
-        rest.push_str(&text[..starts[0]]);
-        rest.push_str(&text[end..]);
-        let mut value: Value = yaml_serde::from_str(&rest).ok()?;
+        let mut value: Value = yaml_serde::from_str(&self.entries.outside(self.text)).ok()?;
         let mut runs: Done = done.into_iter().flatten().collect();
         runs.sort_unstable_by_key(|(i, _)| *i);
         if runs.len() != self.bounds.len() {
             return None;
         }
-        let mut services = Mapping::with_capacity(starts.len());
+        let count = self.entries.starts.len();
+        let mut services = Mapping::with_capacity(count);
         for (_, run) in runs {
             services.extend(run);
         }
-        if services.len() != starts.len() {
+        if services.len() != count {
             return None; // A name repeated in two runs: the whole reading refuses it.
         }
         let slot = value.as_mapping_mut()?.get_mut("services")?;

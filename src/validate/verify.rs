@@ -198,7 +198,7 @@ fn sliced(input: &Document, out: &str, changed: &Changed) -> Option<Result<Chang
     // Where each service's text starts in the output, and where `services` ends.
     let header = format!("{}:", &input.text[layout.node(services_key).start..layout.node(services_key).end]);
     let found = crate::document::slices::entries(out, &header, Some(indent))?;
-    let (starts, end) = (found.starts, found.end);
+    let (starts, end) = (&found.starts, found.end);
     let keys_match = starts.len() == keys.len()
         && starts.iter().zip(&keys).all(|(start, key)| {
             let rest = &out[start + indent..];
@@ -208,9 +208,7 @@ fn sliced(input: &Document, out: &str, changed: &Changed) -> Option<Result<Chang
         return None;
     }
     // Outside `services`: the rest of the file, read with `services` emptied.
-    let mut rest_text = String::with_capacity(starts[0] + out.len() - end);
-    rest_text.push_str(&out[..starts[0]]);
-    rest_text.push_str(&out[end..]);
+    let rest_text = found.outside(out);
     // Everything but `services` equal, and `services` now empty.
     let same_rest = |rest: &Value| {
         let (Some(rest), Some(before)) = (rest.as_mapping(), input.value.as_mapping()) else { return false };
