@@ -145,13 +145,12 @@ pub fn load<'a>(file: &str, bytes: impl Into<std::borrow::Cow<'a, [u8]>>) -> Res
     }
     check_merges(&layout, file)?;
     let value = value.map_err(|_| Error::new(file, "internal error: the YAML reader stopped unexpectedly"))??;
-    let value = match (value, runs) {
-        (Read::Whole(value), _) => value,
-        (Read::Runs(done), Some(runs)) => match runs.finish(vec![done, helped]) {
+    let value = match value {
+        Read::Whole(value) => value,
+        Read::Runs(done) => match runs.and_then(|runs| runs.finish(vec![done, helped])) {
             Some(reading) if reading.fits(&layout) => reading.value,
             _ => semantic_value(file, &text)?,
         },
-        (Read::Runs(_), None) => semantic_value(file, &text)?,
     };
     let eol = match text.find('\n') {
         Some(i) if i > 0 && text.as_bytes()[i - 1] == b'\r' => "\r\n",

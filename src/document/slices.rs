@@ -1,7 +1,7 @@
 //! A large file's `services`, read a run at a time. yaml_serde keeps every event of a
 //! text until it has read all of it (about ten times the text in memory), so a file of
 //! thousands of services is read as its top level (with `services` emptied) plus runs of
-//! services. The lines alone decide the split; [`Sliced::fits`] then checks it against
+//! services. The lines alone decide the split; [`Reading::fits`] then checks it against
 //! the layout, and a file where anything differs is read whole instead.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -217,6 +217,33 @@ mod tests {
 
     const TEXT: &str =
         "name: x\nservices:\n  # first\n  a:\n    image: a\n\n  b: {image: b}\n  c:\n    image: c\nvolumes:\n  v: {}\n";
+
+    #[test]
+    fn runs_read_by_two_threads_come_back_in_order_and_a_failed_run_stops_the_reading() {
+        let mut text = String::from("name: x\nservices:\n");
+        for i in 0..200 {
+            text.push_str(&format!("  s{i}:\n    image: i{i}\n"));
+        }
+        let whole = crate::document::semantic_value("t.yml", &text).expect("whole");
+        for _ in 0..20 {
+            let runs = Runs::split(&text, 1).expect("split");
+            let (a, b) = std::thread::scope(|scope| {
+                let b = scope.spawn(|| runs.work());
+                (runs.work(), b.join().expect("thread"))
+            });
+            let read = runs.finish(vec![b, a]).expect("read").value;
+            assert_eq!(read, whole);
+            // Mappings compare without order: the services' order is checked on its own.
+            let names = |v: &Value| -> Vec<Value> {
+                v.get("services").and_then(Value::as_mapping).map(|m| m.keys().cloned().collect()).unwrap_or_default()
+            };
+            assert_eq!(names(&read), names(&whole));
+        }
+        let broken = text.replace("  s150:\n    image: i150\n", "  s150:\n    image: [\n");
+        let runs = Runs::split(&broken, 1).expect("split");
+        let done = runs.work();
+        assert!(runs.finish(vec![done]).is_none(), "the whole reading decides");
+    }
 
     #[test]
     fn lines_split_as_split_inclusive_does() {

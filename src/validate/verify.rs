@@ -399,6 +399,7 @@ mod tests {
 mod sliced_tests {
     use super::*;
     use crate::document::load;
+    use std::sync::Arc;
 
     fn file(n: usize, extra: &str) -> String {
         let mut text = String::from("name: big\nservices:\n");
@@ -422,6 +423,25 @@ mod sliced_tests {
             replaces: None,
             message: None,
         }
+    }
+
+    #[test]
+    fn services_sharing_a_planned_value_are_each_held_to_it() {
+        // Every service gets the same change (one shared value, as the plan makes them);
+        // the verifier builds the expected value once, and must still read each service.
+        let doc = load("f.yml", file(100, "").as_bytes()).expect("loads");
+        let shared: Arc<Value> = Value::Bool(true).into();
+        let planned: Vec<Change> = (0..100).map(|i| Change { value: shared.clone(), ..init(i) }).collect();
+        let all = |i: usize, v: &str| format!("    image: x{i}\n    init: {v}\n");
+        let mut good = String::from("name: big\nservices:\n");
+        let mut bad = good.clone();
+        for i in 0..100 {
+            good.push_str(&format!("  s{i}:\n{}", all(i, "true")));
+            bad.push_str(&format!("  s{i}:\n{}", all(i, if i == 70 { "false" } else { "true" })));
+        }
+        let tail = "volumes:\n  data: {}\n";
+        assert_eq!(verify(&doc, &(good + tail), &planned), Ok(()));
+        assert!(verify(&doc, &(bad + tail), &planned).is_err(), "s70's value differs from the shared one");
     }
 
     #[test]
