@@ -2,6 +2,7 @@
 //! knows whether the service needs them).
 
 use super::{Out, Pass, Service};
+use crate::document::lookup;
 use crate::plan::Severity;
 use yaml_serde::Value;
 
@@ -35,7 +36,7 @@ impl Pass for Dangerous {
         for volume in volumes {
             let source = match volume {
                 Value::String(s) => s.split(':').next().unwrap_or(""),
-                Value::Mapping(m) => m.get("source").and_then(Value::as_str).unwrap_or(""),
+                Value::Mapping(m) => lookup::get(m, "source").and_then(Value::as_str).unwrap_or(""),
                 _ => "",
             };
             if source.ends_with("docker.sock") {
@@ -89,8 +90,8 @@ fn published_on_all_interfaces(port: &Value) -> Option<String> {
             }
         }
         Value::Mapping(m) => {
-            let published = m.get("published")?;
-            let ip = m.get("host_ip").and_then(Value::as_str).unwrap_or("");
+            let published = lookup::get(m, "published")?;
+            let ip = lookup::get(m, "host_ip").and_then(Value::as_str).unwrap_or("");
             (ip.is_empty() || ip == "0.0.0.0").then(|| match published {
                 Value::Number(n) => n.to_string(),
                 other => other.as_str().unwrap_or("").to_string(),

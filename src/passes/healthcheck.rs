@@ -4,6 +4,7 @@
 //! as an assumption in the file and the report.
 
 use super::{Out, Pass, Service};
+use crate::document::lookup;
 use crate::plan::Severity;
 use crate::profile::{glob_match, image_parts, major_version, HealthcheckRule};
 use std::collections::BTreeSet;
@@ -123,10 +124,10 @@ fn container_ports(service: &Service) -> Option<Vec<String>> {
     for item in lists.into_iter().flatten().filter_map(Value::as_sequence).flatten() {
         let spec = match item {
             Value::Mapping(m) => {
-                if m.get("protocol").and_then(Value::as_str).is_some_and(|p| p != "tcp") {
+                if lookup::get(m, "protocol").and_then(Value::as_str).is_some_and(|p| p != "tcp") {
                     continue;
                 }
-                m.get("target").map(scalar_text)
+                lookup::get(m, "target").map(scalar_text)
             }
             other => Some(scalar_text(other)),
         };

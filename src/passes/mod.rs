@@ -14,7 +14,7 @@ mod shell;
 mod stop;
 mod ulimits;
 
-use crate::document::Document;
+use crate::document::{lookup, Document};
 use crate::plan::{Change, Finding, Plan, Severity};
 use crate::profile::Profile;
 use std::collections::HashMap;
@@ -72,12 +72,13 @@ impl Relations {
         let mut completion_waiter = HashMap::new();
         let mut health_waiter = HashMap::new();
         for (name, service) in services {
-            let (Some(name), Some(deps)) = (name.as_str(), service.get("depends_on").and_then(Value::as_mapping))
+            let (Some(name), Some(deps)) =
+                (name.as_str(), lookup::field(service, "depends_on").and_then(Value::as_mapping))
             else {
                 continue;
             };
             for (dep, how) in deps {
-                let waiters = match how.get("condition").and_then(Value::as_str) {
+                let waiters = match lookup::field(how, "condition").and_then(Value::as_str) {
                     Some("service_completed_successfully") => &mut completion_waiter,
                     Some("service_healthy") => &mut health_waiter,
                     _ => continue,
@@ -97,7 +98,7 @@ impl Service<'_> {
     pub fn is_set(&self, path: &[&str]) -> bool {
         let mut here = self.value;
         for (i, key) in path.iter().enumerate() {
-            match here.get(*key) {
+            match lookup::get(here, key) {
                 None => return false,
                 Some(Value::Mapping(m)) if i + 1 < path.len() => here = m,
                 Some(_) => return true,
@@ -108,9 +109,9 @@ impl Service<'_> {
 
     pub fn get(&self, path: &[&str]) -> Option<&Value> {
         let (first, rest) = path.split_first()?;
-        let mut here = self.value.get(*first)?;
+        let mut here = lookup::get(self.value, first)?;
         for key in rest {
-            here = here.as_mapping()?.get(*key)?;
+            here = lookup::get(here.as_mapping()?, key)?;
         }
         Some(here)
     }
@@ -126,7 +127,7 @@ impl Service<'_> {
     /// A variable from `environment`, in map or list (`NAME=value`) form.
     pub fn env(&self, name: &str) -> Option<String> {
         match self.get(&["environment"])? {
-            Value::Mapping(m) => m.get(name).map(|v| match v {
+            Value::Mapping(m) => lookup::get(m, name).map(|v| match v {
                 Value::String(s) => s.clone(),
                 Value::Number(n) => n.to_string(),
                 _ => String::new(),
@@ -322,7 +323,7 @@ impl Context<'_> {
                 continue;
             };
             let mut view = service.clone();
-            let own_skips = skip_list(service.get("x-compose-harden"));
+            let own_skips = skip_list(lookup::get(service, "x-compose-harden"));
             check_skips(&own_skips, name, plan);
             for pass in PASSES {
                 if self.file_skips.iter().chain(&own_skips).any(|s| s == pass.name()) {
@@ -382,12 +383,21 @@ pub fn set_path(map: &mut Mapping, path: &[String], value: Value) {
     };
     let mut here = map;
     for key in parents {
-        let entry = here.entry(Value::from(key.as_str())).or_insert_with(|| Value::Mapping(Mapping::new()));
+        // Found by comparing keys; only a new key is hashed (by the insert).
+        if lookup::get(here, key).is_none() {
+            here.insert(Value::from(key.as_str()), Value::Mapping(Mapping::new()));
+        }
+        let Some(entry) = lookup::get_mut(here, key) else { return };
         if !entry.is_mapping() {
             *entry = Value::Mapping(Mapping::new());
         }
         let Value::Mapping(next) = entry else { return };
         here = next;
     }
-    here.insert(Value::from(last.as_str()), value);
+    match lookup::get_mut(here, last) {
+        Some(old) => *old = value,
+        None => {
+            here.insert(Value::from(last.as_str()), value);
+        }
+    }
 }

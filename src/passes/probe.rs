@@ -3,6 +3,7 @@
 //! unhealthy before it is up gets restarted in a loop by orchestrators.
 
 use super::{Out, Pass, Service};
+use crate::document::lookup;
 use crate::plan::Severity;
 use crate::profile::{glob_match, image_parts, SlowStart};
 use yaml_serde::Value;
@@ -19,8 +20,8 @@ impl Pass for Probe {
     fn run(&self, service: &Service, out: &mut Out) {
         let Some(rule) = &service.profile.probe else { return };
         let Some(Value::Mapping(healthcheck)) = service.get(&["healthcheck"]) else { return };
-        let test = healthcheck.get("test");
-        let disabled = healthcheck.get("disable").is_some_and(|d| d.as_bool() == Some(true))
+        let test = lookup::get(healthcheck, "test");
+        let disabled = lookup::get(healthcheck, "disable").is_some_and(|d| d.as_bool() == Some(true))
             || test.is_some_and(|t| t.as_str() == Some("NONE") || first(t) == Some("NONE"));
         if disabled {
             out.report(
@@ -70,7 +71,7 @@ impl Pass for Probe {
                 }
             }
         }
-        if healthcheck.get("start_period").is_none() {
+        if lookup::get(healthcheck, "start_period").is_none() {
             let slow = rule.slow_start.iter().find(|s| is_slow(service, s));
             if let Some(slow) = slow {
                 out.add(&["healthcheck", "start_period"], slow.start_period.as_str());

@@ -72,7 +72,7 @@ pub fn check(doc: &Document) -> Result<(), Error> {
                     return Err(at_key(doc, &path[..2], &key, message));
                 }
             }
-            if let Some(restart) = service.get("restart").and_then(Value::as_str) {
+            if let Some(restart) = crate::document::lookup::get(service, "restart").and_then(Value::as_str) {
                 if !valid_restart(restart) {
                     let path = ["services".to_string(), name.clone(), "restart".to_string()];
                     return Err(at(

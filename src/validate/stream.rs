@@ -10,6 +10,8 @@ use std::sync::Arc;
 use saphyr_parser::{Event, Parser, ScalarStyle, StrInput};
 use yaml_serde::{Mapping, Value};
 
+use crate::document::lookup;
+
 use super::verify::{expected, Changed, ChangedValues, Keys, Seen};
 
 type Fail = &'static str;
@@ -94,7 +96,7 @@ impl<'t> Matcher<'t> {
             match keys.get(key) {
                 // A key the service did not have: its value is the changes' alone, and
                 // the same changes (shared paths and values) were often built already.
-                Some(changes) if !before.contains_key(key) => {
+                Some(changes) if lookup::get(before, key).is_none() => {
                     let id = changes.iter().map(|c| (Arc::as_ptr(&c.path), Arc::as_ptr(&c.value))).collect();
                     let want = match built.entry(id) {
                         Entry::Occupied(e) => e.into_mut(),
@@ -109,14 +111,14 @@ impl<'t> Matcher<'t> {
                 }
                 Some(changes) => {
                     let expected = expected(before, key, changes);
-                    let want = expected.get(key).ok_or("a changed key without a value")?;
+                    let want = lookup::get(&expected, key).ok_or("a changed key without a value")?;
                     self.value(event, want)?;
                     keep(name, key, want, seen, values);
                 }
-                None => self.value(event, before.get(key).ok_or("an unexpected key")?)?,
+                None => self.value(event, lookup::get(before, key).ok_or("an unexpected key")?)?,
             }
         }
-        let expected = before.len() + keys.keys().filter(|k| !before.contains_key(**k)).count();
+        let expected = before.len() + keys.keys().filter(|k| lookup::get(before, k).is_none()).count();
         if matched.len() != expected {
             return Err("a missing key");
         }
@@ -139,12 +141,11 @@ impl<'t> Matcher<'t> {
                 let map = want.as_mapping().ok_or("a mapping where none was")?;
                 let mut matched: Vec<*const Value> = Vec::with_capacity(map.len());
                 loop {
-                    let key = match self.next()? {
+                    let want = match self.next()? {
                         Event::MappingEnd => break,
-                        Event::Scalar(key, style, 0, None) => key_in(&key, style, map).ok_or("an unexpected key")?,
+                        Event::Scalar(key, style, 0, None) => value_of(&key, style, map).ok_or("an unexpected key")?,
                         _ => return Err("a key that is not a plain scalar"),
                     };
-                    let want = map.get(key).ok_or("an unexpected key")?;
                     if matched.contains(&(want as *const Value)) {
                         return Err("a duplicate key");
                     }
@@ -183,9 +184,9 @@ fn matched_key<'a>(key: &str, before: &'a Mapping, keys: &Keys<'a>) -> Result<&'
     Err("an unexpected key")
 }
 
-/// The key of `map` that a key scalar reads as.
-fn key_in<'m>(text: &str, style: ScalarStyle, map: &'m Mapping) -> Option<&'m Value> {
-    map.keys().find(|k| scalar_is(text, style, k))
+/// The value of the key of `map` that a key scalar reads as.
+fn value_of<'m>(text: &str, style: ScalarStyle, map: &'m Mapping) -> Option<&'m Value> {
+    map.iter().find_map(|(k, v)| scalar_is(text, style, k).then_some(v))
 }
 
 /// Whether a scalar reads as `want`, as yaml_serde would read it: quoted and block

@@ -161,7 +161,7 @@ fn compare_service(
 /// `{key: value}` as the changes leave the service's `key`: only that key is copied.
 pub(super) fn expected(before: &Mapping, key: &str, changes: &[&Change]) -> Mapping {
     let mut expected = Mapping::new();
-    if let Some(old) = before.get(key) {
+    if let Some(old) = crate::document::lookup::get(before, key) {
         expected.insert(Value::from(key), old.clone());
     }
     for change in changes {

@@ -1,0 +1,77 @@
+//! Key lookups in the semantic view's mappings. yaml_serde hashes every lookup with
+//! SipHash (about 350 instructions for a short key); a compose mapping holds a handful
+//! of keys, and comparing them is several times cheaper. The passes and the verifier
+//! look up about a hundred keys per service.
+
+use yaml_serde::{Mapping, Value};
+
+/// Larger mappings (a list of services, a long `environment`) are hashed as before.
+const SCAN_UP_TO: usize = 16;
+
+/// `map[key]` for a string key, as [`Mapping::get`] finds it (a `String` key only).
+pub fn get<'a>(map: &'a Mapping, key: &str) -> Option<&'a Value> {
+    if map.len() > SCAN_UP_TO {
+        return map.get(key);
+    }
+    map.iter().find_map(|(k, v)| matches!(k, Value::String(s) if s == key).then_some(v))
+}
+
+pub fn get_mut<'a>(map: &'a mut Mapping, key: &str) -> Option<&'a mut Value> {
+    if map.len() > SCAN_UP_TO {
+        return map.get_mut(key);
+    }
+    map.iter_mut().find_map(|(k, v)| matches!(k, Value::String(s) if s == key).then_some(v))
+}
+
+/// `value[key]`, as [`Value::get`] finds it (a tagged mapping's too).
+pub fn field<'a>(value: &'a Value, key: &str) -> Option<&'a Value> {
+    get(value.as_mapping()?, key)
+}
+
+/// `map[key]` for any key, by equality, as [`Mapping::get`] finds it.
+pub fn get_value<'a>(map: &'a Mapping, key: &Value) -> Option<&'a Value> {
+    if map.len() > SCAN_UP_TO {
+        return map.get(key);
+    }
+    map.iter().find_map(|(k, v)| (k == key).then_some(v))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mapping(n: usize) -> Mapping {
+        let mut map = Mapping::new();
+        for i in 0..n {
+            map.insert(Value::from(format!("k{i}")), Value::from(i as u64));
+        }
+        map.insert(Value::from(7u64), Value::from("seven"));
+        map.insert(
+            Value::Tagged(Box::new(yaml_serde::value::TaggedValue {
+                tag: yaml_serde::value::Tag::new("t"),
+                value: Value::from("tagged"),
+            })),
+            Value::from("t"),
+        );
+        map
+    }
+
+    #[test]
+    fn finds_what_the_hashed_lookup_finds_in_small_and_large_mappings() {
+        for n in [0, 3, SCAN_UP_TO - 2, SCAN_UP_TO + 5] {
+            let mut map = mapping(n);
+            for key in ["k0", "k2", "k13", "k20", "missing", "7", "tagged", ""] {
+                assert_eq!(get(&map, key), map.get(key), "{n} keys, {key}");
+                assert_eq!(get_value(&map, &Value::from(key)), map.get(key), "{n} keys, {key}");
+                let expected = map.get(key).cloned();
+                assert_eq!(get_mut(&mut map, key).cloned(), expected, "{n} keys, {key}");
+            }
+            assert_eq!(get_value(&map, &Value::from(7u64)), Some(&Value::from("seven")));
+            let value = Value::Mapping(map.clone());
+            assert_eq!(field(&value, "k2"), value.get("k2"));
+            assert_eq!(field(&Value::from("text"), "k2"), None);
+            // A tagged key is not the string it wraps, in either lookup.
+            assert_eq!(get(&map, "tagged"), None);
+        }
+    }
+}
