@@ -51,9 +51,15 @@ pub fn entries(text: &str, header: &str, indent: Option<usize>) -> Option<Entrie
             header_at = alone.then_some(line_start);
             continue;
         }
-        let spaces = line.len() - line.trim_start_matches(' ').len();
+        let spaces = line.bytes().take_while(|b| *b == b' ').count();
         let rest = &line[spaces..];
-        if rest.trim().is_empty() || rest.starts_with('#') {
+        // Only a line that starts with other whitespace needs the full (Unicode) check.
+        let blank = match rest.as_bytes().first() {
+            None => true,
+            Some(b) if b.is_ascii_graphic() => false,
+            Some(_) => rest.trim().is_empty(),
+        };
+        if blank || rest.starts_with('#') {
             continue;
         }
         if spaces == 0 {
@@ -70,17 +76,17 @@ pub fn entries(text: &str, header: &str, indent: Option<usize>) -> Option<Entrie
     }
 }
 
-/// The lines of `text`, each with its line break (as `split_inclusive('\n')`, by bytes:
-/// this scan runs over every line of large files).
+/// The lines of `text`, each with its line break (as `split_inclusive('\n')`; this scan
+/// runs over every line of large files, so the breaks are found by a vectorized search).
 fn lines(text: &str) -> impl Iterator<Item = &str> {
-    let mut rest = text;
+    let mut start = 0;
+    let mut breaks = memchr::memchr_iter(b'\n', text.as_bytes());
     std::iter::from_fn(move || {
-        if rest.is_empty() {
+        if start == text.len() {
             return None;
         }
-        let end = rest.bytes().position(|b| b == b'\n').map_or(rest.len(), |i| i + 1);
-        let (line, after) = rest.split_at(end);
-        rest = after;
+        let end = breaks.next().map_or(text.len(), |i| i + 1);
+        let line = &text[std::mem::replace(&mut start, end)..end];
         Some(line)
     })
 }
