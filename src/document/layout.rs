@@ -210,12 +210,16 @@ enum Open {
 }
 
 pub fn build(text: &str, file: &str) -> Result<Layout, Error> {
+    // Room for a typical file's nodes at once (compose files hold about one node per 16
+    // bytes; a denser file grows the list). Growing a large list by doubling copies it and
+    // touches twice its memory; room never used is never touched.
+    let room = text.len() / 16 + 16;
     let mut b = Builder {
         text,
         file,
         offsets: Offsets { text, ascii: text.is_ascii(), chars: 0, bytes: 0 },
-        nodes: Vec::new(),
-        expanded: Vec::new(),
+        nodes: Vec::with_capacity(room),
+        expanded: Vec::with_capacity(room),
         last_end: 0,
         last_at: (1, 1),
         anchors: HashMap::default(),
@@ -241,7 +245,6 @@ pub fn build(text: &str, file: &str) -> Result<Layout, Error> {
         node.end = node.end.min(text.len());
         node.start = node.start.min(node.end);
     }
-    b.nodes.shrink_to_fit();
     Ok(Layout { indexes: b.indexes, nodes: b.nodes, root })
 }
 
