@@ -17,7 +17,7 @@ pub const MAX_BYTES: usize = 64 * 1024 * 1024;
 /// `RUN_BYTES` each, on both cores once the layout is built (a smaller file reads as
 /// fast whole).
 const SLICED_FROM: usize = 256 * 1024;
-const RUN_BYTES: usize = 64 * 1024;
+const RUN_BYTES: usize = 16 * 1024;
 /// A longer line is refused: no hand-written or generated compose file has one.
 pub const MAX_LINE: usize = 1024 * 1024;
 
