@@ -87,12 +87,14 @@ pub fn harden_with<'a>(
     }
     plan.findings.extend(refused_findings(&refused));
     plan.findings.extend(applied.iter().filter_map(|c| {
+        // The message first: most changes have none, and the rest is not built for them.
+        let message = c.message.as_deref()?.to_string();
         Some(Finding {
             pass: c.pass,
             severity: Severity::Warning,
             service: c.service.to_string(),
             path: c.path.to_vec(),
-            message: c.message.as_deref()?.to_string(),
+            message,
         })
     }));
     let internal = |detail: String| {
