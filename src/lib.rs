@@ -128,11 +128,16 @@ pub fn harden_with<'a>(
     verified.map_err(internal)?;
     let findings =
         findings.map_err(|_| Error::new(file, "internal error: placing the findings stopped unexpectedly"))?;
-    // The layout and the semantic view are freed here, before the caller renders a
-    // report or a diff, which then reuse their memory.
+    // The layout and the semantic view are freed before the caller renders a report or a
+    // diff, which reuse their memory. A large file's (a million small values at 10,000
+    // services, about 25 ms to free) are freed on another core meanwhile.
+    let document::Document { text, layout, value, .. } = doc;
+    if text.len() >= document::FREE_APART_FROM {
+        std::thread::spawn(move || drop((layout, value)));
+    }
     Ok(Outcome {
         file: file.to_string(),
-        input: doc.text,
+        input: text,
         output: edited.text,
         edits: edited.edits,
         changes: applied,

@@ -18,6 +18,8 @@ pub const MAX_BYTES: usize = 64 * 1024 * 1024;
 /// fast whole).
 const SLICED_FROM: usize = 256 * 1024;
 const RUN_BYTES: usize = 16 * 1024;
+/// From this size on, a finished document is freed on its own thread (see `harden_with`).
+pub const FREE_APART_FROM: usize = SLICED_FROM;
 /// A longer line is refused: no hand-written or generated compose file has one.
 pub const MAX_LINE: usize = 1024 * 1024;
 
