@@ -110,11 +110,13 @@ pub fn harden_with<'a>(
     let (verified, findings) = std::thread::scope(|scope| {
         let placed = scope.spawn(|| {
             // In file order of the services, then in pass order.
-            let services: std::collections::HashMap<&str, usize> = doc
+            let services: foldhash::HashMap<&str, usize> = doc
                 .services()
                 .map(|s| s.keys().filter_map(|k| k.as_str()).enumerate().map(|(i, k)| (k, i + 1)).collect())
                 .unwrap_or_default();
-            findings.sort_by_key(|f| (services.get(f.service.as_str()).copied().unwrap_or(0), passes::order(f.pass)));
+            findings.sort_by_cached_key(|f| {
+                (services.get(f.service.as_str()).copied().unwrap_or(0), passes::order(f.pass))
+            });
             findings
                 .into_iter()
                 .map(|f| {

@@ -135,7 +135,7 @@ fn write(
     offset: usize,
     anchors: &mut Anchors,
 ) -> (Vec<Splice>, Vec<(usize, String)>) {
-    let mut targets: IndexMap<Place, Target<'_>> = IndexMap::new();
+    let mut targets: IndexMap<Place, Target<'_>, foldhash::fast::RandomState> = IndexMap::default();
     let mut refused = Vec::new();
     let mut splices = Vec::new();
     let mut rendered = Rendered::default();
@@ -442,7 +442,7 @@ fn flow_insert(
     doc: &Document,
     map: NodeId,
     entries: &[(NodeId, NodeId)],
-    children: &IndexMap<&str, Tree>,
+    children: &render::Children,
     out: &mut Vec<Splice>,
 ) {
     let layout = &doc.layout;

@@ -5,6 +5,10 @@
 use indexmap::IndexMap;
 use yaml_serde::Value;
 
+/// A branch's keys in the order they were planned (hashed with foldhash: these maps are
+/// built for every service of a large file).
+pub type Children<'a> = IndexMap<&'a str, Tree<'a>, foldhash::fast::RandomState>;
+
 /// The keys and values to insert at one place, nested.
 #[derive(Debug, Clone)]
 /// It borrows keys, values and notes from the planned changes.
@@ -16,13 +20,13 @@ pub enum Tree<'a> {
     /// A mapping; `base` is an alias (`*name`) merged into it with `<<`.
     Branch {
         base: Option<String>,
-        children: IndexMap<&'a str, Tree<'a>>,
+        children: Children<'a>,
     },
 }
 
 impl<'a> Tree<'a> {
     pub fn branch() -> Tree<'a> {
-        Tree::Branch { base: None, children: IndexMap::new() }
+        Tree::Branch { base: None, children: Children::default() }
     }
 
     /// Adds `value` at `path` below this branch.
@@ -64,7 +68,7 @@ impl<'a> Tree<'a> {
 }
 
 /// Block lines for the children of a branch, each at `indent` spaces, ending in `eol`.
-pub fn block(out: &mut String, children: &IndexMap<&str, Tree>, indent: usize, step: usize, eol: &str) {
+pub fn block(out: &mut String, children: &Children, indent: usize, step: usize, eol: &str) {
     for (key, tree) in children {
         out.extend(std::iter::repeat_n(' ', indent));
         push_scalar(out, key);
@@ -94,7 +98,7 @@ pub fn block(out: &mut String, children: &IndexMap<&str, Tree>, indent: usize, s
 }
 
 /// `key: value` pairs in flow style, joined by `sep`.
-pub fn flow_entries(out: &mut String, base: Option<&str>, children: &IndexMap<&str, Tree>, sep: &str) {
+pub fn flow_entries(out: &mut String, base: Option<&str>, children: &Children, sep: &str) {
     let mut first = true;
     if let Some(base) = base {
         out.push_str("<<: ");
