@@ -10,6 +10,10 @@ pub fn merge_keys(value: &mut Value) -> Result<(), String> {
             for (_, v) in map.iter_mut() {
                 merge_keys(v)?;
             }
+            // Looked for by comparing keys (a hashed lookup costs more, on every mapping).
+            if super::lookup::get(map, "<<").is_none() {
+                return Ok(());
+            }
             let Some(merge) = map.remove("<<") else {
                 return Ok(());
             };

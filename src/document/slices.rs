@@ -143,7 +143,15 @@ impl<'t> Runs<'t> {
             let starts = &self.entries.starts;
             let stop = starts.get(to).copied().unwrap_or(self.entries.end);
             match yaml_serde::from_str(&self.text[starts[from]..stop]) {
-                Ok(Value::Mapping(run)) if run.len() == to - from => done.push((i, run)),
+                // Each service's own `<<` keys are merged here, on the thread that read it
+                // (services are independent: a merge across them needs an alias, which a
+                // split file has not).
+                Ok(Value::Mapping(mut run)) if run.len() == to - from => {
+                    match run.values_mut().try_for_each(merge_keys) {
+                        Ok(()) => done.push((i, run)),
+                        Err(_) => self.stop(),
+                    }
+                }
                 _ => self.stop(),
             }
         }
@@ -174,12 +182,22 @@ impl<'t> Runs<'t> {
         if services.len() != count {
             return None; // A name repeated in two runs: the whole reading refuses it.
         }
+        // The services' own merges are done; what is left is a `<<` among the services (in
+        // a run, it would merge into that run only) and the top level's.
+        if services.contains_key("<<") {
+            let mut all = Value::Mapping(services);
+            merge_keys(&mut all).ok()?;
+            services = match all {
+                Value::Mapping(m) => m,
+                _ => return None,
+            };
+        }
+        merge_keys(&mut value).ok()?;
         let slot = value.as_mapping_mut()?.get_mut("services")?;
         if !slot.is_null() {
             return None;
         }
         *slot = Value::Mapping(services);
-        merge_keys(&mut value).ok()?;
         Some(Reading { value, split: Some(self.entries) })
     }
 }
@@ -276,6 +294,26 @@ mod tests {
             assert_eq!(sliced.value, crate::document::semantic_value("t.yml", TEXT).expect("whole"));
         }
         assert_eq!(agrees_with_whole(TEXT), Ok(true));
+    }
+
+    #[test]
+    fn merges_in_a_service_among_the_services_and_at_the_top_resolve_as_read_whole() {
+        // Merged as the runs are read (a service's own), or once they are put together.
+        let text =
+            "<<: {name: merged, x-a: 1}\nx-a: 2\nservices:\n  a:\n    <<: {image: x, init: true}\n    image: a\n  \
+                    <<: {a: {image: no}, c: {image: c}}\n  b:\n    <<: [{image: b}, {image: no, init: false}]\n";
+        assert_eq!(agrees_with_whole(text), Ok(true));
+        let read = read(text, 1).expect("reads in runs").value;
+        let service = |name: &str| read.get("services").and_then(|s| s.get(name)).cloned();
+        assert_eq!(service("a"), yaml_serde::from_str("{image: a, init: true}").ok());
+        assert_eq!(service("b"), yaml_serde::from_str("{image: b, init: false}").ok());
+        assert_eq!(service("c"), yaml_serde::from_str("{image: c}").ok());
+        assert_eq!(read.get("name").and_then(Value::as_str), Some("merged"));
+        // A `<<` that names no mapping stops the reading; the whole reading says why.
+        let bad = "services:\n  a:\n    <<: 5\n  b:\n    image: b\n";
+        let runs = Runs::split(bad, 1).expect("split");
+        let done = runs.work();
+        assert!(runs.finish(vec![done]).is_none());
     }
 
     #[test]
