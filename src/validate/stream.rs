@@ -12,7 +12,7 @@ use yaml_serde::{Mapping, Value};
 
 use crate::document::lookup;
 
-use super::verify::{expected, Changed, ChangedValues, Keys, Seen};
+use super::verify::{expected, keys, Changed, ChangedValues, Keys, Seen};
 
 type Fail = &'static str;
 
@@ -53,7 +53,7 @@ impl<'t> Matcher<'t> {
             }
             let name = name.as_str().ok_or("a service name that is not a string")?;
             match changed.get(name) {
-                Some(keys) => self.changed_service(name, service, keys, &mut built, seen, values)?,
+                Some(changes) => self.changed_service(name, service, &keys(changes), &mut built, seen, values)?,
                 None => {
                     let event = self.next()?;
                     self.value(event, service)?;

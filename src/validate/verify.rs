@@ -12,8 +12,8 @@ use crate::document::Document;
 use crate::passes::set_path;
 use crate::plan::Change;
 
-/// The changes by service, then by the top-level key of the service they touch.
-pub(super) type Changed<'a> = IndexMap<&'a str, Keys<'a>, Fast>;
+/// The changes by service (grouped by key on the thread that reads the service).
+pub(super) type Changed<'a> = IndexMap<&'a str, Vec<&'a Change>, Fast>;
 /// One service's changes by the top-level key they touch.
 pub(super) type Keys<'a> = IndexMap<&'a str, Vec<&'a Change>, Fast>;
 type Fast = foldhash::fast::RandomState;
@@ -43,11 +43,34 @@ pub fn verify(input: &Document, output_text: &str, applied: &[Change]) -> Result
 
 fn by_service(applied: &[Change]) -> Changed<'_> {
     let mut changed: Changed = IndexMap::default();
-    for change in applied {
-        let Some(key) = change.path.first() else { continue };
-        changed.entry(&*change.service).or_default().entry(key.as_str()).or_default().push(change);
+    // The plan lists a service's changes together: its entry is found once per run of them.
+    let mut current: Option<(&str, usize)> = None;
+    for change in applied.iter().filter(|c| !c.path.is_empty()) {
+        let service = &*change.service;
+        let index = match current {
+            Some((name, index)) if name == service => index,
+            _ => {
+                let entry = changed.entry(service);
+                let index = entry.index();
+                entry.or_default();
+                current = Some((service, index));
+                index
+            }
+        };
+        changed[index].push(change);
     }
     changed
+}
+
+/// One service's changes by the top-level key of the service they touch.
+pub(super) fn keys<'a>(changes: &[&'a Change]) -> Keys<'a> {
+    let mut keys = Keys::default();
+    for change in changes {
+        if let Some(key) = change.path.first() {
+            keys.entry(key.as_str()).or_default().push(*change);
+        }
+    }
+    keys
 }
 
 /// For tests and the fuzzer: the fast reading never accepts an output the whole reading
@@ -109,7 +132,7 @@ fn compare_service(
     changed: &Changed,
     seen: &mut Seen,
 ) -> Result<ChangedValues, String> {
-    let Some(keys) = name.as_str().and_then(|n| changed.get(n)) else {
+    let Some(keys) = name.as_str().and_then(|n| changed.get(n)).map(|c| keys(c)) else {
         if service != out {
             return Err(format!("service `{}` changed without a planned change", key_text(name)));
         }
@@ -135,7 +158,7 @@ fn compare_service(
         }
     }
     let mut values = Vec::new();
-    for (key, changes) in keys {
+    for (key, changes) in &keys {
         let expected = expected(before, key, changes);
         let (want, got) = (expected.get(*key), after.get(*key));
         if want != got {
