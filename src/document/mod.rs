@@ -94,12 +94,24 @@ pub fn load<'a>(file: &str, bytes: impl Into<std::borrow::Cow<'a, [u8]>>) -> Res
             ),
         ));
     }
-    if let Some((n, line)) = text.split('\n').enumerate().find(|(_, l)| l.len() > MAX_LINE) {
+    // One pass over the lines (by memchr) for the two checks that look at every line.
+    let (mut too_long, mut directive) = (None, None);
+    let mut start = 0;
+    for (n, end) in memchr::memchr_iter(b'\n', text.as_bytes()).chain([text.len()]).enumerate() {
+        if too_long.is_none() && end - start > MAX_LINE {
+            too_long = Some((n + 1, end - start));
+        }
+        if directive.is_none() && text.as_bytes().get(start) == Some(&b'%') {
+            directive = Some(n + 1);
+        }
+        start = end + 1;
+    }
+    if let Some((n, len)) = too_long {
         return Err(Error::at(
             file,
-            n + 1,
+            n,
             1,
-            format!("line {} is {} bytes long, over the limit of {MAX_LINE} bytes (1 MiB)", n + 1, line.len()),
+            format!("line {n} is {len} bytes long, over the limit of {MAX_LINE} bytes (1 MiB)"),
         ));
     }
     if text.lines().all(|l| {
@@ -108,10 +120,10 @@ pub fn load<'a>(file: &str, bytes: impl Into<std::borrow::Cow<'a, [u8]>>) -> Res
     }) {
         return Err(Error::new(file, "empty compose file: it has no content (Compose refuses it too)"));
     }
-    if let Some((n, _)) = text.lines().enumerate().find(|(_, l)| l.starts_with('%')) {
+    if let Some(n) = directive {
         return Err(Error::at(
             file,
-            n + 1,
+            n,
             1,
             "YAML directives (`%YAML`, `%TAG`) are not supported: Docker Compose rejects such files; remove the line",
         ));
