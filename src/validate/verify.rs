@@ -297,6 +297,9 @@ fn check_changed(values: &ChangedValues) -> Result<(), String> {
         }
     }
     let instance = serde_json::json!({ "services": services });
+    if validator.is_valid(&instance) {
+        return Ok(());
+    }
     let failure = validator
         .iter_errors(&instance)
         .find(|e| !matches!(e.instance().as_ref(), Json::String(s) if interpolated(s)))
