@@ -224,3 +224,27 @@ pub fn line_col(bytes: &[u8], offset: usize) -> (usize, usize) {
     let col = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
     (line, col)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_second_reading_reads_ascii_runs_and_other_characters_alike() {
+        // The patched reader copies ASCII runs at once (vendor/libyaml-rs): what surrounds
+        // other characters, and where an error is, must come out as before.
+        let text = "a: héllo wörld\nb: 'x\ty'\r\nc: \"\\u00e9 ok\"\nd: 日本 text\ne: |\n  line one\n  ünïcode\n";
+        let value = semantic_value("t.yml", text).expect("reads");
+        let expected: Value = yaml_serde::from_str(
+            "{a: \"héllo wörld\", b: \"x\\ty\", c: \"é ok\", d: \"日本 text\", e: \"line one\\nünïcode\\n\"}",
+        )
+        .expect("expected value");
+        assert_eq!(value, expected);
+        // The reader's errors give a byte offset: 5 + 4 + 2 bytes before the character.
+        let err = semantic_value("t.yml", "a: b\nc: dé\u{7}e\n").expect_err("a control character");
+        assert_eq!(
+            err.to_string(),
+            "t.yml:1:1: error: invalid YAML: control characters are not allowed at position 11"
+        );
+    }
+}
