@@ -210,10 +210,10 @@ enum Open {
 }
 
 pub fn build(text: &str, file: &str) -> Result<Layout, Error> {
-    // Room for a typical file's nodes at once (compose files hold about one node per 16
-    // bytes; a denser file grows the list). Growing a large list by doubling copies it and
-    // touches twice its memory; room never used is never touched.
-    let room = text.len() / 16 + 16;
+    // Room for a typical file's nodes at once (a block `key: value` line holds two; a line
+    // of flow style may hold more, and the list then grows). Growing a large list by
+    // doubling copies it and touches twice its memory; room never used is never touched.
+    let room = memchr::memchr_iter(b'\n', text.as_bytes()).count() * 2 + 16;
     let mut b = Builder {
         text,
         file,
