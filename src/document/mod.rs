@@ -208,12 +208,36 @@ fn check_merges(layout: &Layout, file: &str) -> Result<(), Error> {
 /// The file as Compose reads it (aliases expanded, `<<` merged), by a second parser
 /// (libyaml's port): the verifier reads outputs with it, independently of the layout.
 pub fn semantic_value(file: &str, text: &str) -> Result<Value, Error> {
-    let mut value: Value = yaml_serde::from_str(text).map_err(|e| match e.location() {
-        Some(l) => Error::at(file, l.line(), l.column(), format!("invalid YAML: {e}")),
-        None => Error::new(file, format!("invalid YAML: {e}")),
+    let mut value: Value = yaml_serde::from_str(text).map_err(|e| {
+        // libyaml's reader gives only a byte offset for a character it refuses: find it.
+        if e.to_string().starts_with("control characters are not allowed") {
+            if let Some((at, c)) = text.char_indices().find(|(_, c)| !yaml_printable(*c)) {
+                let (line, col) = line_col(text.as_bytes(), at);
+                let code = c as u32;
+                return Error::at(
+                    file,
+                    line,
+                    col,
+                    format!(
+                        "a control character (U+{code:04X}): YAML does not allow it in a file; remove it, or write it as an escape (`\\u{code:04X}`) inside double quotes"
+                    ),
+                );
+            }
+        }
+        match e.location() {
+            Some(l) => Error::at(file, l.line(), l.column(), format!("invalid YAML: {e}")),
+            None => Error::new(file, format!("invalid YAML: {e}")),
+        }
     })?;
     merge_keys(&mut value).map_err(|m| Error::new(file, m))?;
     Ok(value)
+}
+
+/// Whether YAML (and libyaml's reader) allows a character in a file: the printable ones,
+/// tab and line breaks.
+fn yaml_printable(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | ' '..='~' | '\u{85}' | '\u{A0}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}')
+        || c >= '\u{10000}'
 }
 
 /// 1-based line and column (in characters) of a byte offset.
@@ -240,11 +264,11 @@ mod tests {
         )
         .expect("expected value");
         assert_eq!(value, expected);
-        // The reader's errors give a byte offset: 5 + 4 + 2 bytes before the character.
+        // The reader gives a byte offset (5 + 4 + 2 bytes before the character), which is
+        // reported as a line and a column.
         let err = semantic_value("t.yml", "a: b\nc: dé\u{7}e\n").expect_err("a control character");
-        assert_eq!(
-            err.to_string(),
-            "t.yml:1:1: error: invalid YAML: control characters are not allowed at position 11"
-        );
+        assert!(err.to_string().starts_with("t.yml:2:6: error: a control character (U+0007)"), "{err}");
+        let c1 = semantic_value("t.yml", "a: b\nc: \u{9F}\n").expect_err("a C1 control character");
+        assert!(c1.to_string().starts_with("t.yml:2:4: error: a control character (U+009F)"), "{c1}");
     }
 }
