@@ -114,17 +114,26 @@ pub fn check(doc: &Document) -> Result<(), Error> {
         ),
         None => to_json(&doc.value, 0),
     };
-    schema_error(validator, &rest).map_or(Ok(()), |(path, message)| Err(at(&path, message)))?;
+    // A key the schema does not know is pointed at itself, not at the mapping holding it.
+    let fail = |(path, message, unexpected): SchemaError| match unexpected.and_then(|k| key_at(doc, &path, &k)) {
+        Some((line, col)) => Err(Error::at(&doc.file, line, col, message)),
+        None => Err(at(&path, message)),
+    };
+    schema_error(validator, &rest).map_or(Ok(()), fail)?;
     for (name, service) in services.into_iter().flatten().filter(|(_, v)| !is_reset(v)) {
         let one = Json::Object([(key_text(name), to_json(service, 2))].into_iter().collect());
         let instance = Json::Object([("services".to_string(), one)].into_iter().collect());
-        schema_error(validator, &instance).map_or(Ok(()), |(path, message)| Err(at(&path, message)))?;
+        schema_error(validator, &instance).map_or(Ok(()), fail)?;
     }
     Ok(())
 }
 
-/// The schema's first complaint about `instance`: its path and the message.
-fn schema_error(validator: &jsonschema::Validator, instance: &Json) -> Option<(Vec<String>, String)> {
+/// A schema complaint: the path it is about, the message, and the first key the schema
+/// does not allow there (for "additional properties").
+type SchemaError = (Vec<String>, String, Option<String>);
+
+/// The schema's first complaint about `instance`.
+fn schema_error(validator: &jsonschema::Validator, instance: &Json) -> Option<SchemaError> {
     // Nearly every instance is valid, and the yes/no check is the cheaper walk.
     if validator.is_valid(instance) {
         return None;
@@ -135,7 +144,27 @@ fn schema_error(validator: &jsonschema::Validator, instance: &Json) -> Option<(V
     })?;
     let path: Vec<String> = error.instance_path().segments().map(|s| s.to_string()).collect();
     let shown = if path.is_empty() { "(top level)".to_string() } else { path.join(".") };
-    Some((path, format!("invalid compose file: {shown}: {error}")))
+    let unexpected = match error.kind() {
+        jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } => unexpected.first().cloned(),
+        _ => None,
+    };
+    Some((path, format!("invalid compose file: {shown}: {error}"), unexpected))
+}
+
+/// Where `key` is written in the mapping at `path` (sequence items by index), if it is
+/// written there itself (not merged in).
+fn key_at(doc: &Document, path: &[String], key: &str) -> Option<(usize, usize)> {
+    let layout = &doc.layout;
+    let mut node = layout.root;
+    for step in path {
+        node = match &layout.node(layout.resolve(node)).kind {
+            Kind::Map { .. } => layout.get(layout.resolve(node), step)?.1,
+            Kind::Seq { items, .. } => *items.get(step.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    let (k, _) = layout.get(layout.resolve(node), key)?;
+    Some((layout.node(k).line, layout.node(k).col))
 }
 
 /// `services` with every service an empty mapping (checked one by one afterwards).
