@@ -334,6 +334,9 @@ impl Builder<'_> {
                 // next token, possibly lines further on; it belongs where the content before
                 // it ends, or an edit after its collection would land past that next token.
                 let empty = value.is_empty() && style == Style::Plain && anchor == 0 && tag.is_none();
+                if empty {
+                    self.pass_entry_indicator(start);
+                }
                 let (start, end, line, col) = if empty && self.last_end < start {
                     (self.last_end, self.last_end, self.last_at.0, self.last_at.1)
                 } else {
@@ -529,6 +532,38 @@ impl Builder<'_> {
             },
         }
         Ok(())
+    }
+
+    /// A later item of a block sequence has a `-` of its own, which is content: an empty
+    /// item belongs after it, not where the item before it ended (an edit placed after the
+    /// sequence would land between the two). The first item's `-` opened the sequence.
+    fn pass_entry_indicator(&mut self, item_at: usize) {
+        let Some(Open::Seq { id }) = self.stack.last() else { return };
+        if !matches!(&self.nodes[*id].kind, Kind::Seq { flow: false, items } if !items.is_empty()) {
+            return;
+        }
+        // The first thing after the item before, past blanks, line breaks and comments.
+        let bytes = self.text.as_bytes();
+        let mut at = self.last_end;
+        while at < item_at.min(bytes.len()) {
+            match bytes[at] {
+                b' ' | b'\t' | b'\r' | b'\n' => at += 1,
+                b'#' => at += self.text[at..].find('\n').unwrap_or(self.text.len() - at),
+                _ => break,
+            }
+        }
+        let indicator =
+            bytes.get(at) == Some(&b'-') && matches!(bytes.get(at + 1), None | Some(b' ' | b'\t' | b'\r' | b'\n'));
+        if !indicator || at >= item_at {
+            return;
+        }
+        let before = &self.text[self.last_end..=at];
+        let (line, col) = match before.rfind('\n') {
+            Some(nl) => (self.last_at.0 + before.matches('\n').count(), before[nl + 1..].chars().count() + 1),
+            None => (self.last_at.0, self.last_at.1 + before.chars().count()),
+        };
+        self.last_end = at + 1;
+        self.last_at = (line, col);
     }
 
     /// An empty value (`key:`) gets no span from the parser worth keeping: place it
