@@ -155,6 +155,13 @@ fn schema_error(validator: &jsonschema::Validator, instance: &Json) -> Option<Sc
 /// written there itself (not merged in).
 fn key_at(doc: &Document, path: &[String], key: &str) -> Option<(usize, usize)> {
     let layout = &doc.layout;
+    let (k, _) = layout.get(node_at(doc, path)?, key)?;
+    Some((layout.node(k).line, layout.node(k).col))
+}
+
+/// The node written at `path` (mapping keys, sequence items by index; aliases followed).
+fn node_at(doc: &Document, path: &[String]) -> Option<crate::document::layout::NodeId> {
+    let layout = &doc.layout;
     let mut node = layout.root;
     for step in path {
         node = match &layout.node(layout.resolve(node)).kind {
@@ -163,8 +170,7 @@ fn key_at(doc: &Document, path: &[String], key: &str) -> Option<(usize, usize)> 
             _ => return None,
         };
     }
-    let (k, _) = layout.get(layout.resolve(node), key)?;
-    Some((layout.node(k).line, layout.node(k).col))
+    Some(layout.resolve(node))
 }
 
 /// `services` with every service an empty mapping (checked one by one afterwards).
@@ -209,15 +215,7 @@ fn non_string_key(value: &Value, path: &mut Vec<String>) -> Option<(Vec<String>,
 /// Where the first key that does not read as a string sits in the mapping at `path`.
 fn key_position(doc: &Document, path: &[String]) -> Option<(usize, usize)> {
     let layout = &doc.layout;
-    let mut node = layout.root;
-    for step in path {
-        node = match &layout.node(layout.resolve(node)).kind {
-            Kind::Map { .. } => layout.get(layout.resolve(node), step)?.1,
-            Kind::Seq { items, .. } => *items.get(step.parse::<usize>().ok()?)?,
-            _ => return None,
-        };
-    }
-    let Kind::Map { entries, .. } = &layout.node(layout.resolve(node)).kind else { return None };
+    let Kind::Map { entries, .. } = &layout.node(node_at(doc, path)?).kind else { return None };
     entries.iter().map(|(k, _)| layout.node(*k)).find_map(|k| match &k.kind {
         Kind::Scalar { value, style: Style::Plain } if !stream::plain_resolves_to_string(value) => {
             Some((k.line, k.col))
