@@ -43,13 +43,14 @@ pub struct Node {
     pub line: usize,
     pub col: usize,
     pub anchored: bool,
-    pub tag: Option<Box<str>>,
+    /// Whether the node has a tag (`!!str`, `!reset`); only that it has one matters here.
+    pub tagged: bool,
 }
 
 impl Node {
     pub fn is_null_scalar(&self) -> bool {
         matches!(&self.kind, Kind::Scalar { value, style: Style::Plain }
-            if self.tag.is_none() && matches!(&**value, "" | "~" | "null" | "Null" | "NULL"))
+            if !self.tagged && matches!(&**value, "" | "~" | "null" | "Null" | "NULL"))
     }
 }
 
@@ -346,7 +347,6 @@ impl Builder<'_> {
                 if !empty {
                     self.last_at = (span.end.line(), span.end.col() + 1);
                 }
-                let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix).into_boxed_str());
                 let node = Node {
                     kind: Kind::Scalar { value: value.into_owned().into_boxed_str(), style },
                     start,
@@ -354,7 +354,7 @@ impl Builder<'_> {
                     line,
                     col,
                     anchored: anchor != 0,
-                    tag,
+                    tagged: tag.is_some(),
                 };
                 self.add(node, anchor, 1)?;
             }
@@ -376,7 +376,7 @@ impl Builder<'_> {
                 let expanded = self.expanded[target];
                 self.last_end = end;
                 self.last_at = (span.end.line(), span.end.col() + 1);
-                let node = Node { kind: Kind::Alias { target }, start, end, line, col, anchored: false, tag: None };
+                let node = Node { kind: Kind::Alias { target }, start, end, line, col, anchored: false, tagged: false };
                 self.add(node, 0, expanded)?;
             }
             Event::MappingStart(..) | Event::SequenceStart(..) => {
@@ -404,15 +404,7 @@ impl Builder<'_> {
                 } else {
                     Kind::Seq { flow, items: Vec::new() }
                 };
-                let node = Node {
-                    kind,
-                    start,
-                    end: start,
-                    line,
-                    col,
-                    anchored: anchor != 0,
-                    tag: tag.map(|t| format!("{}{}", t.handle, t.suffix).into_boxed_str()),
-                };
+                let node = Node { kind, start, end: start, line, col, anchored: anchor != 0, tagged: tag.is_some() };
                 let id = self.nodes.len();
                 self.nodes.push(node);
                 self.expanded.push(1);
@@ -570,9 +562,7 @@ impl Builder<'_> {
     /// right after the key's `:`, so edits that replace it stay on the key's line.
     fn pin_empty_value(&mut self, key: NodeId, value: NodeId) {
         let n = &self.nodes[value];
-        if !matches!(&n.kind, Kind::Scalar { value, style: Style::Plain } if value.is_empty())
-            || n.tag.is_some()
-            || n.anchored
+        if !matches!(&n.kind, Kind::Scalar { value, style: Style::Plain } if value.is_empty()) || n.tagged || n.anchored
         {
             return;
         }
