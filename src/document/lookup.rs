@@ -28,14 +28,6 @@ pub fn field<'a>(value: &'a Value, key: &str) -> Option<&'a Value> {
     get(value.as_mapping()?, key)
 }
 
-/// `map[key]` for any key, by equality, as [`Mapping::get`] finds it.
-pub fn get_value<'a>(map: &'a Mapping, key: &Value) -> Option<&'a Value> {
-    if map.len() > SCAN_UP_TO {
-        return map.get(key);
-    }
-    map.iter().find_map(|(k, v)| (k == key).then_some(v))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,11 +54,9 @@ mod tests {
             let mut map = mapping(n);
             for key in ["k0", "k2", "k13", "k20", "missing", "7", "tagged", ""] {
                 assert_eq!(get(&map, key), map.get(key), "{n} keys, {key}");
-                assert_eq!(get_value(&map, &Value::from(key)), map.get(key), "{n} keys, {key}");
                 let expected = map.get(key).cloned();
                 assert_eq!(get_mut(&mut map, key).cloned(), expected, "{n} keys, {key}");
             }
-            assert_eq!(get_value(&map, &Value::from(7u64)), Some(&Value::from("seven")));
             let value = Value::Mapping(map.clone());
             assert_eq!(field(&value, "k2"), value.get("k2"));
             assert_eq!(field(&Value::from("text"), "k2"), None);
