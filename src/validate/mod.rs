@@ -10,9 +10,11 @@ use crate::document::layout::{Kind, Style};
 use crate::document::Document;
 use crate::error::Error;
 
+mod disagree;
 mod stream;
 mod verify;
 
+pub use disagree::first_disagreement;
 pub use verify::{inserted_only, readings_agree, verify};
 
 const COMPOSE_SCHEMA: &str = include_str!("../../schemas/compose-spec.json");

@@ -191,7 +191,7 @@ fn value_of<'m>(text: &str, style: ScalarStyle, map: &'m Mapping) -> Option<&'m 
 
 /// Whether a scalar reads as `want`, as yaml_serde would read it: quoted and block
 /// scalars are strings; a plain one may be null, a boolean or a number (YAML 1.2 core).
-fn scalar_is(text: &str, style: ScalarStyle, want: &Value) -> bool {
+pub(super) fn scalar_is(text: &str, style: ScalarStyle, want: &Value) -> bool {
     if style != ScalarStyle::Plain || plain_resolves_to_string(text) {
         return want.as_str() == Some(text);
     }
