@@ -6,7 +6,7 @@
 use saphyr_parser::ScalarStyle;
 use yaml_serde::Value;
 
-use super::stream::scalar_is;
+use super::stream::{plain_resolves_to_string, scalar_is};
 use crate::document::layout::{Kind, Layout, NodeId, Style};
 use crate::document::Document;
 
@@ -34,8 +34,16 @@ fn differs(layout: &Layout, id: NodeId, value: &Value) -> Option<NodeId> {
             entries.iter().find_map(|(k, v)| {
                 let key = layout.node(*k);
                 let Kind::Scalar { value: text, style } = &key.kind else { return None };
-                match map.iter().find(|(want, _)| scalar_is(text, saphyr_style(*style), want)) {
-                    Some((_, got)) => differs(layout, *v, got),
+                // A key that reads as a string is found by hashing first (services can be
+                // thousands); any other, or one not found so, by comparing each key.
+                let hashed = (!key.tagged && (*style != Style::Plain || plain_resolves_to_string(text)))
+                    .then(|| map.get(&**text))
+                    .flatten();
+                let got = hashed.or_else(|| {
+                    map.iter().find(|(want, _)| scalar_is(text, saphyr_style(*style), want)).map(|(_, got)| got)
+                });
+                match got {
+                    Some(got) => differs(layout, *v, got),
                     None => Some(*k),
                 }
             })
