@@ -19,8 +19,13 @@ pub fn first_disagreement(doc: &Document) -> Option<(usize, usize)> {
 fn differs(layout: &Layout, id: NodeId, value: &Value) -> Option<NodeId> {
     let id = layout.resolve(id);
     let node = layout.node(id);
-    if node.tagged || matches!(value, Value::Tagged(_)) {
-        return None; // A tag's meaning is not compared here.
+    // A tag's meaning is not compared, only what it is on (a tagged scalar not at all).
+    let value = match value {
+        Value::Tagged(tagged) => &tagged.value,
+        value => value,
+    };
+    if node.tagged && matches!(node.kind, Kind::Scalar { .. }) {
+        return None;
     }
     match (&node.kind, value) {
         (Kind::Map { entries, .. }, Value::Mapping(map)) => {
@@ -81,5 +86,8 @@ mod tests {
         // the other.
         let odd = "services:\n  e:\n    image: x\n    ulimits:\n      &o::\n";
         assert_eq!(first_disagreement(&load("f.yml", odd.as_bytes()).expect("loads")), Some((5, 7)));
+        // Under a tagged mapping as well (found by the fuzzer).
+        let tagged = format!("!t\n{odd}");
+        assert_eq!(first_disagreement(&load("f.yml", tagged.as_bytes()).expect("loads")), Some((6, 7)));
     }
 }
