@@ -99,21 +99,15 @@ pub fn harden_with<'a>(
     }));
     // A failed check is the tool's fault, unless the file itself reads differently in the
     // two readers (then the edit was placed by one reading and planned on the other).
-    let internal = |detail: String| {
-        match validate::first_disagreement(&doc) {
-        Some((line, col)) => Error::at(
-            file,
-            line,
-            col,
-            "this part of the file reads differently in the two YAML readers the tool checks with \
-             (Docker Compose reads it as libyaml does); nothing was written; write it more plainly \
-             (an anchor name of letters, digits, `-` and `_`; a value on its key's line or indented under it)",
-        ),
+    let internal = |detail: String| match validate::first_disagreement(&doc) {
+        Some((line, col)) => Error::at(file, line, col, READERS_DIFFER),
         None => Error::new(
             file,
-            format!("internal error: the hardened output failed its own check ({detail}); nothing was written. Please report this with the input file"),
+            format!(
+                "internal error: the hardened output failed its own check ({detail}); nothing was written. \
+                 Please report this with the input file"
+            ),
         ),
-    }
     };
     // Verifying and placing the findings are independent: the second thread takes the
     // findings while the verifier starts (which reads in two halves after a first step
@@ -158,6 +152,11 @@ pub fn harden_with<'a>(
         findings,
     })
 }
+
+/// Why a file whose two readings differ is refused.
+const READERS_DIFFER: &str = "this part of the file reads differently in the two YAML readers the tool checks with \
+    (Docker Compose reads it as libyaml does); nothing was written; write it more plainly \
+    (an anchor name of letters, digits, `-` and `_`; a value on its key's line or indented under it)";
 
 /// One finding per service, pass and reason, naming every key the edit could not write.
 fn refused_findings(refused: &[(Change, String)]) -> Vec<Finding> {

@@ -248,16 +248,8 @@ fn property_names(properties: Option<&Json>) -> Vec<&str> {
 
 /// An error at a key itself (the mapping at `parent`, followed through aliases).
 fn at_key(doc: &Document, parent: &[String], key: &str, message: String) -> Error {
-    let layout = &doc.layout;
-    let mut map = layout.root;
-    for step in parent {
-        match layout.get(layout.resolve(map), step) {
-            Some((_, v)) => map = v,
-            None => return Error::new(&doc.file, message),
-        }
-    }
-    match layout.get(layout.resolve(map), key) {
-        Some((k, _)) => Error::at(&doc.file, layout.node(k).line, layout.node(k).col, message),
+    match key_at(doc, parent, key) {
+        Some((line, col)) => Error::at(&doc.file, line, col, message),
         None => Error::new(&doc.file, message),
     }
 }
