@@ -4,6 +4,7 @@
 
 pub mod render;
 mod replace;
+mod shared;
 
 use crate::document::layout::{Kind, NodeId};
 use crate::document::Document;
@@ -55,7 +56,7 @@ type Sig<'a> = (&'a [String], *const Value, Option<&'a str>, Vec<String>);
 type Rendered<'a> = HashMap<(Vec<Sig<'a>>, usize, usize), String>;
 
 /// What the edit must know of anchors: the file's own, and those it adds.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Anchors {
     /// Anchors the edit adds to shared mappings that have none, so that a service can
     /// merge them back: value node -> (its key node, the new name).
@@ -103,19 +104,23 @@ pub fn apply(doc: &Document, changes: &[Change]) -> Edited {
     // Without aliases no change needs a new anchor, and services are written
     // independently: a large plan is written in two halves on two cores.
     let aliases = doc.layout.has_aliases();
+    let sharing = if aliases { shared::analyse(doc, changes, &anchors) } else { shared::Sharing::default() };
+    let mut skip: std::collections::HashSet<usize> = sharing.carried;
+    skip.extend(sharing.refused.iter().map(|(i, _)| *i));
     let half = (changes.len() / 2 + 1..changes.len()).find(|i| changes[*i].service != changes[i - 1].service);
     let (mut splices, mut refused) = match half {
         Some(half) if !aliases && changes.len() >= 1024 => std::thread::scope(|scope| {
-            let second = scope.spawn(|| write(doc, &changes[half..], half, &mut Anchors::default()));
-            let (mut splices, mut refused) = write(doc, &changes[..half], 0, &mut anchors);
+            let second = scope.spawn(|| write(doc, &changes[half..], half, &mut Anchors::default(), &skip));
+            let (mut splices, mut refused) = write(doc, &changes[..half], 0, &mut anchors, &skip);
             // A panic in the other half surfaces here, as it would have in one thread.
             let (more, more_refused) = second.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
             splices.extend(more);
             refused.extend(more_refused);
             (splices, refused)
         }),
-        _ => write(doc, changes, 0, &mut anchors),
+        _ => write(doc, changes, 0, &mut anchors, &skip),
     };
+    refused.extend(sharing.refused);
     for (key, name) in anchors.added.values() {
         // `key:` becomes `key: &name`, before any value or comment on that line.
         let after_key = doc.layout.node(*key).end;
@@ -134,6 +139,7 @@ fn write(
     changes: &[Change],
     offset: usize,
     anchors: &mut Anchors,
+    skip: &std::collections::HashSet<usize>,
 ) -> (Vec<Splice>, Vec<(usize, String)>) {
     let mut targets: IndexMap<Place, Target<'_>, foldhash::fast::RandomState> = IndexMap::default();
     let mut refused = Vec::new();
@@ -147,6 +153,9 @@ fn write(
             for (_, target) in targets.drain(..) {
                 splice_target(doc, target, &mut rendered, &mut splices);
             }
+        }
+        if skip.contains(&(offset + index)) {
+            continue;
         }
         if let Some(old) = &change.replaces {
             match value_node(doc, change).and_then(|node| replace::splices(doc, node, old, &change.value)) {
