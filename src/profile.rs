@@ -193,11 +193,51 @@ pub struct LoggingRule {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResourcesRule {
+    /// For a service no class matches.
     pub limits: Resources,
     pub reservations: Resources,
+    /// A memory limit sized from a JVM heap is rounded up to a multiple of this.
+    #[serde(default = "default_unit")]
+    pub unit: String,
+    /// Classes of images, matched in order by image pattern; the first match wins.
+    #[serde(default)]
+    pub classes: Vec<ResourceClass>,
 }
 
+fn default_unit() -> String {
+    "128M".to_string()
+}
+
+/// What a class of images needs, and why (a reviewer checks it against the image's
+/// documentation).
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceClass {
+    pub name: String,
+    pub images: Vec<String>,
+    /// Left out: no limit (a class writes only what it names).
+    #[serde(default)]
+    pub limits: Resources,
+    #[serde(default)]
+    pub reservations: Resources,
+    /// The share of the memory limit a JVM heap may take here, in percent (otherwise
+    /// the `limits` rule's `max_heap_percent`).
+    pub max_heap_percent: Option<f64>,
+    /// No blanket limit is safe: none is written, and a finding asks for one sized from
+    /// the service's measured peak.
+    #[serde(default)]
+    pub measure: bool,
+    pub why: String,
+}
+
+impl ResourcesRule {
+    /// The class of an image repository (as [`image_parts`] gives it).
+    pub fn class(&self, repo: &str) -> Option<&ResourceClass> {
+        self.classes.iter().find(|c| c.images.iter().any(|p| glob_match(p, repo)))
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Resources {
     pub cpus: Option<String>,

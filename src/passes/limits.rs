@@ -1,10 +1,11 @@
 //! Limits that agree with each other: no swap behind a memory limit where the profile
 //! says so, reservations within limits, and a JVM heap that fits its container.
 
-use super::resources::{bytes, cpus, text};
+use super::heap::{self, Heap};
+use super::resources::{bytes, cpus, max_heap_percent, text};
 use super::{Out, Pass, Service};
 use crate::plan::Severity;
-use yaml_serde::Value;
+use crate::profile::image_parts;
 
 pub struct Limits;
 
@@ -49,7 +50,11 @@ impl Pass for Limits {
             }
         }
         if let Some(limit) = limit.and_then(bytes) {
-            jvm_heap(service, out, limit, rule.max_heap_percent);
+            let class = service.profile.resources.as_ref().and_then(|r| {
+                let repo = image_parts(service.image()?).0;
+                r.class(&repo)
+            });
+            jvm_heap(service, out, limit, max_heap_percent(service, class));
         }
     }
 }
@@ -57,14 +62,28 @@ impl Pass for Limits {
 /// A heap (`-Xmx`, `-XX:MaxRAMPercentage`) above the profile's share of the memory limit
 /// leaves no room for the JVM's own memory: the kernel kills it instead of a clean OOM.
 fn jvm_heap(service: &Service, out: &mut Out, limit: f64, max_percent: f64) {
-    for var in ["JAVA_OPTS", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS"] {
+    if let Some(Heap::Known { bytes: heap, source, option }) = heap::of(service) {
+        let percent = heap / limit * 100.0;
+        if percent > max_percent {
+            let path = if heap::VARIABLES.contains(&source.as_str()) {
+                vec!["environment", &source]
+            } else {
+                vec![&source[..]]
+            };
+            out.report(
+                Severity::Warning,
+                &path,
+                format!(
+                    "{source} `{option}` gives the heap {percent:.0}% of the memory limit; above {max_percent:.0}% the JVM's \
+                     own memory (threads, metaspace, buffers) pushes it into the OOM killer"
+                ),
+            );
+        }
+    }
+    for var in heap::VARIABLES {
         let Some(options) = service.env(var) else { continue };
         for option in options.split_whitespace() {
-            let percent = if let Some(size) = option.strip_prefix("-Xmx") {
-                bytes(&Value::from(size)).map(|b| b / limit * 100.0)
-            } else {
-                option.strip_prefix("-XX:MaxRAMPercentage=").and_then(|p| p.parse::<f64>().ok())
-            };
+            let percent = option.strip_prefix("-XX:MaxRAMPercentage=").and_then(|p| p.parse::<f64>().ok());
             if let Some(percent) = percent.filter(|p| *p > max_percent) {
                 out.report(
                     Severity::Warning,

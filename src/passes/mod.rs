@@ -4,6 +4,7 @@
 
 mod dangerous;
 mod healthcheck;
+mod heap;
 mod init;
 mod limits;
 mod logging;

@@ -3,8 +3,10 @@
 //! file where both spellings disagree. Docker refuses a limit below a reservation, so an
 //! added value never crosses one the user set.
 
+use super::heap::{self, Heap};
 use super::{Out, Pass, Service};
 use crate::plan::Severity;
+use crate::profile::{image_parts, ResourceClass, ResourcesRule};
 use yaml_serde::Value;
 
 pub struct Resources;
@@ -62,13 +64,39 @@ impl Pass for Resources {
                 return;
             }
         }
+        let repo = service.image().map(|i| image_parts(i).0);
+        let class = repo.as_deref().and_then(|r| rule.class(r));
+        let (limits, reservations) = match class {
+            Some(c) => (&c.limits, &c.reservations),
+            None => (&rule.limits, &rule.reservations),
+        };
+        let memory_decided = decided(service, &LIMITS, &LEAVES[1]);
+        if let Some(c) = class.filter(|c| c.measure) {
+            if !memory_decided {
+                out.report(
+                    Severity::Warning,
+                    &[],
+                    format!(
+                        "no memory or CPU limit added: no blanket value is safe for {}: {}; measure the service's peak \
+                         use under load and set the limit 20-50% above it",
+                        c.name,
+                        c.why.trim_end_matches('.'),
+                    ),
+                );
+            }
+        }
+        let memory = match memory_decided {
+            true => None,
+            false => sized_memory(service, out, rule, class, limits.memory.as_deref()),
+        };
         for leaf in &LEAVES {
             let wanted = |r: &crate::profile::Resources| match leaf.key {
                 "cpus" => r.cpus.clone(),
                 _ => r.memory.clone(),
             };
             // Limits first, so a reservation added next can look at the final limit.
-            if let Some(value) = wanted(&rule.limits) {
+            let limit = if leaf.key == "memory" { memory.clone() } else { wanted(limits) };
+            if let Some(value) = limit {
                 fill(
                     service,
                     out,
@@ -79,11 +107,90 @@ impl Pass for Resources {
                     Bound::AtLeast(user(service, &RESERVATIONS, leaf.key, leaf.reservation_same_unit)),
                 );
             }
-            if let Some(value) = wanted(&rule.reservations) {
+            if let Some(value) = wanted(reservations) {
                 let limit = user(service, &LIMITS, leaf.key, leaf.limit_same_unit);
                 fill(service, out, leaf, &RESERVATIONS, leaf.reservation_legacy, &value, Bound::AtMost(limit));
             }
         }
+    }
+}
+
+/// Whether the user decided a leaf: it, or a legacy key for it, is set.
+fn decided(service: &Service, base: &[&str], leaf: &Leaf) -> bool {
+    let path: Vec<&str> = base.iter().copied().chain([leaf.key]).collect();
+    let legacy = if base == LIMITS { leaf.limit_legacy } else { leaf.reservation_legacy };
+    service.is_set(&path) || legacy.iter().any(|l| service.is_set(&[l]))
+}
+
+/// The memory limit to write: the class's (or the default), raised to what the JVM heap
+/// the service names needs; none where the heap cannot be read, or the class asks for a
+/// measured limit.
+fn sized_memory(
+    service: &Service,
+    out: &mut Out,
+    rule: &ResourcesRule,
+    class: Option<&ResourceClass>,
+    base: Option<&str>,
+) -> Option<String> {
+    if class.is_some_and(|c| c.measure) {
+        return None;
+    }
+    let path = ["deploy", "resources", "limits", "memory"];
+    let percent = max_heap_percent(service, class);
+    match heap::of(service) {
+        None => base.map(str::to_string),
+        Some(Heap::Unknown { source, option }) => {
+            out.report(
+                Severity::Warning,
+                &path,
+                format!(
+                    "deploy.resources.limits.memory not added: the JVM heap `{option}` ({source}) is not known before \
+                     interpolation, and a limit the heap does not fit in gets the JVM OOM-killed; set a limit of at least \
+                     the heap / {percent:.0}%"
+                ),
+            );
+            None
+        }
+        Some(Heap::Known { bytes: heap, source, option }) => {
+            let unit = bytes(&Value::from(rule.unit.as_str())).filter(|u| *u >= 1.0).unwrap_or(128.0 * MIB);
+            let need = (heap / (percent / 100.0) / unit).ceil() * unit;
+            let base_bytes = base.and_then(|b| bytes(&Value::from(b)));
+            if base_bytes.is_some_and(|b| b >= need) {
+                return base.map(str::to_string);
+            }
+            let sized = size_text(need);
+            let instead = base.map_or(String::new(), |b| format!(" instead of `{b}`"));
+            out.report(
+                Severity::Info,
+                &path,
+                format!(
+                    "deploy.resources.limits.memory set to `{sized}`{instead}: the JVM heap `{option}` ({source}) may take \
+                     at most {percent:.0}% of the limit, leaving room for the JVM's own memory"
+                ),
+            );
+            Some(sized)
+        }
+    }
+}
+
+/// The share of the memory limit a JVM heap may take: the class's, else the profile's.
+pub fn max_heap_percent(service: &Service, class: Option<&ResourceClass>) -> f64 {
+    class
+        .and_then(|c| c.max_heap_percent)
+        .or(service.profile.limits.as_ref().map(|l| l.max_heap_percent))
+        .filter(|p| *p > 0.0 && *p <= 100.0)
+        .unwrap_or(75.0)
+}
+
+const MIB: f64 = 1024.0 * 1024.0;
+
+/// Bytes as a Compose size: whole GiB as `G`, else MiB as `M`.
+fn size_text(bytes: f64) -> String {
+    let mib = (bytes / MIB).ceil() as u64;
+    if mib % 1024 == 0 {
+        format!("{}G", mib / 1024)
+    } else {
+        format!("{mib}M")
     }
 }
 

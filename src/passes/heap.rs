@@ -1,0 +1,117 @@
+//! The JVM heap a service's own environment or command names: what a memory limit must
+//! leave room for. Not a pass: `resources` sizes its limit from it, `limits` checks a
+//! user's limit against it.
+
+use super::Service;
+use yaml_serde::Value;
+
+/// Variables the JVM, its launchers and common images read options from.
+pub const VARIABLES: [&str; 10] = [
+    "JAVA_OPTS",
+    "JAVA_TOOL_OPTIONS",
+    "_JAVA_OPTIONS",
+    "JDK_JAVA_OPTIONS",
+    "JAVA_OPTS_APPEND",
+    "CATALINA_OPTS",
+    "ES_JAVA_OPTS",
+    "OPENSEARCH_JAVA_OPTS",
+    "KAFKA_HEAP_OPTS",
+    "INSTALL4J_ADD_VM_PARAMS",
+];
+
+/// `-XX:MaxRAMPercentage`'s default: the share of `-XX:MaxRAM` the heap takes.
+const DEFAULT_RAM_PERCENT: f64 = 25.0;
+
+/// What the service says of its heap.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Heap {
+    /// The largest heap named, in bytes, and where (`JAVA_OPTS` `-Xmx1g`).
+    Known { bytes: f64, source: String, option: String },
+    /// A heap option whose size is not known before interpolation (`-Xmx${HEAP}`).
+    Unknown { source: String, option: String },
+}
+
+/// The heap the service names, if any. Several options: the largest, since the JVM
+/// takes the last and `_JAVA_OPTIONS` overrides the command line, so any of them may win.
+/// An unreadable one makes the whole answer unknown.
+pub fn of(service: &Service) -> Option<Heap> {
+    let mut found: Vec<(String, String)> = Vec::new();
+    for var in VARIABLES {
+        if let Some(options) = service.env(var) {
+            found.extend(options.split_whitespace().map(|o| (var.to_string(), o.to_string())));
+        }
+    }
+    for key in ["entrypoint", "command"] {
+        for word in words(service.get(&[key])) {
+            // A shell script in one word (`sh -c "java -Xmx1g -jar app.jar"`).
+            found.extend(word.split_whitespace().map(|o| (key.to_string(), o.to_string())));
+        }
+    }
+    let mut best: Option<Heap> = None;
+    let mut ram_percent = None;
+    let mut max_ram: Option<(String, String, Option<f64>)> = None;
+    for (source, option) in &found {
+        let option = option.trim_matches(|c| c == '"' || c == '\'');
+        if let Some(p) = option.strip_prefix("-XX:MaxRAMPercentage=") {
+            ram_percent = p.parse::<f64>().ok().or(ram_percent);
+            continue;
+        }
+        let size = if let Some(s) = option.strip_prefix("-Xmx") {
+            s
+        } else if let Some(s) = option.strip_prefix("-XX:MaxHeapSize=") {
+            s
+        } else if let Some(s) = option.strip_prefix("-XX:MaxRAM=") {
+            max_ram = Some((source.clone(), option.to_string(), jvm_size(s)));
+            continue;
+        } else {
+            continue;
+        };
+        let heap = match jvm_size(size) {
+            Some(bytes) => Heap::Known { bytes, source: source.clone(), option: option.to_string() },
+            None => return Some(Heap::Unknown { source: source.clone(), option: option.to_string() }),
+        };
+        best = Some(larger(best, heap));
+    }
+    if let Some((source, option, size)) = max_ram {
+        let Some(ram) = size else { return Some(Heap::Unknown { source, option }) };
+        let percent = ram_percent.unwrap_or(DEFAULT_RAM_PERCENT);
+        let option = match ram_percent {
+            Some(p) => format!("{option} -XX:MaxRAMPercentage={p}"),
+            None => option,
+        };
+        best = Some(larger(best, Heap::Known { bytes: ram * percent / 100.0, source, option }));
+    }
+    best
+}
+
+fn larger(a: Option<Heap>, b: Heap) -> Heap {
+    match a {
+        Some(a @ Heap::Known { bytes: x, .. }) if matches!(b, Heap::Known { bytes: y, .. } if y <= x) => a,
+        _ => b,
+    }
+}
+
+/// A JVM size: digits and an optional `k`, `m`, `g` or `t` (units of 1024); bare digits
+/// are bytes. None for anything else (`${HEAP}`, `$HEAP`, `1.5g`).
+pub fn jvm_size(text: &str) -> Option<f64> {
+    let digits = text.bytes().take_while(u8::is_ascii_digit).count();
+    let (number, unit) = text.split_at(digits);
+    let number: f64 = number.parse().ok()?;
+    let power = match unit.to_ascii_lowercase().as_str() {
+        "" => 0,
+        "k" => 1,
+        "m" => 2,
+        "g" => 3,
+        "t" => 4,
+        _ => return None,
+    };
+    Some(number * 1024f64.powi(power))
+}
+
+fn words(value: Option<&Value>) -> Vec<String> {
+    match value {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Sequence(items)) => items.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+        _ => Vec::new(),
+    }
+}
