@@ -176,6 +176,20 @@ pub struct HttpFallback {
 #[serde(deny_unknown_fields)]
 pub struct RestartRule {
     pub policy: String,
+    /// Services that run once and exit: `policy` would rerun them for ever.
+    pub one_shot: Option<OneShot>,
+}
+
+/// The documented signs of a job that runs once (a migration, a seed, a setup step).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OneShot {
+    /// Written instead of the rule's policy (`on-failure`); null writes none.
+    pub policy: Option<String>,
+    /// Service name patterns (`*-init`).
+    pub names: Vec<String>,
+    /// Words of the command or entrypoint (`migrate`, `db:seed`).
+    pub commands: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]

@@ -25,6 +25,14 @@ impl Pass for Healthcheck {
         if service.is_set(&["healthcheck"]) {
             return;
         }
+        if let Some(why) = service.one_shot() {
+            out.report(
+                Severity::Info,
+                &[],
+                format!("no healthcheck added: the service looks like a job that runs once ({why}), which a probe does not watch"),
+            );
+            return;
+        }
         let image = service.image();
         if let Some((test, why, own)) = image.and_then(|i| catalogue_probe(rule, i)) {
             match (test, own) {

@@ -125,6 +125,30 @@ impl Service<'_> {
         self.str(&["image"])
     }
 
+    /// Why the service looks like a job that runs once and exits, if it does: another
+    /// service waits for it to complete, or a documented sign (its name, its command).
+    pub fn one_shot(&self) -> Option<String> {
+        if let Some(waiter) = self.relations.completion_waiter.get(self.name) {
+            return Some(format!("service `{waiter}` waits for it to complete"));
+        }
+        let signs = self.profile.restart.as_ref()?.one_shot.as_ref()?;
+        if let Some(p) = signs.names.iter().find(|p| crate::profile::glob_match(p, self.name)) {
+            return Some(format!("its name matches `{p}`"));
+        }
+        let words: Vec<String> = ["entrypoint", "command"]
+            .iter()
+            .filter_map(|k| self.get(&[k]))
+            .flat_map(|v| match v {
+                Value::String(s) => vec![s.clone()],
+                Value::Sequence(items) => items.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+                _ => Vec::new(),
+            })
+            .collect();
+        let text = format!(" {} ", words.join(" ").split_whitespace().collect::<Vec<_>>().join(" "));
+        let found = signs.commands.iter().find(|c| text.contains(&format!(" {c} ")))?;
+        Some(format!("its command runs `{found}`"))
+    }
+
     /// A variable from `environment`, in map or list (`NAME=value`) form.
     pub fn env(&self, name: &str) -> Option<String> {
         match self.get(&["environment"])? {

@@ -29,6 +29,27 @@ impl Pass for Restart {
             );
             return;
         }
-        out.add(&["restart"], rule.policy.as_str());
+        let one_shot = rule.one_shot.as_ref().and_then(|o| Some((o, service.one_shot()?)));
+        match one_shot {
+            Some((o, why)) => {
+                let what = match &o.policy {
+                    Some(p) => {
+                        out.add(&["restart"], p.as_str());
+                        format!("restart `{p}` instead of `{}`", rule.policy)
+                    }
+                    None => "restart not added".to_string(),
+                };
+                out.report(
+                    Severity::Info,
+                    &[],
+                    format!(
+                        "{what}: the service looks like a job that runs once ({why}), and `{}` would rerun it each \
+                         time it exits; give it `restart: {}` if it is a long-running service",
+                        rule.policy, rule.policy
+                    ),
+                );
+            }
+            None => out.add(&["restart"], rule.policy.as_str()),
+        }
     }
 }
