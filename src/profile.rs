@@ -116,9 +116,20 @@ pub struct DangerousRule {
 #[serde(deny_unknown_fields)]
 pub struct InitRule {
     /// Image patterns (`*` matches any run of characters) whose images run their own init.
+    #[serde(default)]
     pub own_init_images: Vec<String>,
+    /// Images that run their own init, each with why (s6-overlay fails under tini).
+    #[serde(default)]
+    pub own_init: Vec<OwnInit>,
     /// Programs that, as the first word of `entrypoint`, are an init already.
     pub own_init_entrypoints: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OwnInit {
+    pub images: Vec<String>,
+    pub why: String,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -145,6 +156,12 @@ pub struct Probe {
     /// The image defines a HEALTHCHECK, which a compose healthcheck would replace.
     #[serde(default)]
     pub own_healthcheck: bool,
+    /// The image starts its own init (tini, dumb-init, s6), so `init: true` is not added.
+    #[serde(default)]
+    pub own_init: bool,
+    /// Where `own_healthcheck` and `own_init` are known from (the image's Dockerfile).
+    #[serde(default)]
+    pub source: String,
     /// Why this probe works there (or why there is none).
     pub why: String,
     /// Tags that need another probe: by major version or by a word in the tag.

@@ -33,4 +33,16 @@ fn every_image_seen_twice_in_the_corpus_has_a_catalogue_entry() {
         .filter(|image| !probes.iter().any(|p| p.images.iter().any(|pat| glob_match(pat, image))))
         .collect();
     assert!(missing.is_empty(), "images seen twice or more without a catalogue entry: {missing:?}");
+    // Each such entry says where its image's HEALTHCHECK and init are known from
+    // (`own_healthcheck` and `own_init` default to false, which the source must support).
+    let unsourced: Vec<&&String> = common
+        .iter()
+        .filter(|image| {
+            probes
+                .iter()
+                .find(|p| p.images.iter().any(|pat| glob_match(pat, image)))
+                .is_some_and(|p| p.source.trim().len() < 20)
+        })
+        .collect();
+    assert!(unsourced.is_empty(), "catalogue entries without a source for HEALTHCHECK and init: {unsourced:?}");
 }

@@ -22,11 +22,23 @@ impl Pass for Init {
         }
         if let Some(image) = service.image() {
             let (repo, _) = image_parts(image);
-            if rule.own_init_images.iter().any(|p| glob_match(p, &repo)) {
+            let listed = rule.own_init.iter().find(|o| o.images.iter().any(|p| glob_match(p, &repo)));
+            let catalogued = service.profile.healthcheck.as_ref().and_then(|h| {
+                h.probes.iter().find(|p| p.own_init && p.images.iter().any(|pat| glob_match(pat, &repo)))
+            });
+            let why = match (listed, catalogued) {
+                (Some(o), _) => Some(o.why.as_str()),
+                (None, Some(p)) => Some(p.source.as_str()),
+                (None, None) if rule.own_init_images.iter().any(|p| glob_match(p, &repo)) => {
+                    Some("listed in the profile")
+                }
+                _ => None,
+            };
+            if let Some(why) = why {
                 out.report(
                     Severity::Info,
                     &["image"],
-                    format!("init not added: image `{image}` runs its own init (s6-overlay), which fails under tini"),
+                    format!("init not added: image `{image}` runs its own init ({})", why.trim_end_matches('.')),
                 );
                 return;
             }
