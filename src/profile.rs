@@ -43,6 +43,9 @@ pub struct ProbeRule {
     /// Alpine-based `repo:tag` patterns known to add curl (`nginx:*alpine`).
     #[serde(default)]
     pub alpine_with_curl: Vec<String>,
+    /// `repo:tag` patterns known to ship no curl (checked before `alpine_with_curl`).
+    #[serde(default)]
+    pub without_curl: Vec<String>,
     /// Slow starters that need a `start_period` before failures count.
     pub slow_start: Vec<SlowStart>,
 }
@@ -176,6 +179,8 @@ pub struct ProbeVariant {
     pub below_major: Option<u32>,
     /// Applies to tags that contain this text (`fpm`, `ubuntu`).
     pub tag_contains: Option<String>,
+    /// Applies to tags that match this pattern (`*alpine*slim*`).
+    pub tag_matches: Option<String>,
     pub test: Option<Vec<String>>,
     pub why: String,
 }

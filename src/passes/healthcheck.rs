@@ -47,7 +47,20 @@ impl Pass for Healthcheck {
             return;
         }
         let ports = container_ports(service);
+        let waiter = service.relations.health_waiter.get(service.name);
         match (&rule.http_fallback, ports.as_deref().unwrap_or_default()) {
+            (Some(_), [_]) if waiter.is_some() => {
+                let waiter = waiter.map_or("", String::as_str);
+                out.report(
+                    Severity::Warning,
+                    &[],
+                    format!(
+                        "no healthcheck added: `{waiter}` waits for this service to be healthy (service_healthy), which works only \
+                         if the image has a HEALTHCHECK of its own, and a compose one would replace it; and a guessed probe that \
+                         fails would keep `{waiter}` from starting"
+                    ),
+                );
+            }
             (Some(fallback), [port]) => {
                 let test: Vec<String> = fallback.test.iter().map(|t| t.replace("{port}", port)).collect();
                 let note = fallback.note.replace("{port}", port);
@@ -111,10 +124,12 @@ fn catalogue_probe<'r>(rule: &'r HealthcheckRule, image: &str) -> Option<(Option
     let probe = rule.probes.iter().find(|p| p.images.iter().any(|pat| glob_match(pat, &repo)))?;
     let tag = tag.unwrap_or_default();
     let major = major_version(&tag);
+    // The first variant whose every condition holds wins.
     let variant = probe.variants.iter().find(|v| {
         v.below_major.is_none_or(|b| major.is_some_and(|m| m < b))
             && v.tag_contains.as_deref().is_none_or(|t| tag.contains(t))
-            && (v.below_major.is_some() || v.tag_contains.is_some())
+            && v.tag_matches.as_deref().is_none_or(|p| glob_match(p, &tag))
+            && (v.below_major.is_some() || v.tag_contains.is_some() || v.tag_matches.is_some())
     });
     let (test, why, own) = match variant {
         Some(v) => (v.test.as_ref(), v.why.as_str(), false),

@@ -33,22 +33,38 @@ impl Pass for Probe {
         }
         let repo = service.image().map(image_parts);
         if let Some(test) = test {
-            let alpine = repo.as_ref().is_some_and(|(r, tag)| {
-                let tag = tag.as_deref().unwrap_or("latest");
-                let with_curl = rule.alpine_with_curl.iter().any(|p| glob_match(p, &format!("{r}:{tag}")));
-                !with_curl && (tag.contains("alpine") || rule.alpine_images.iter().any(|p| glob_match(p, r)))
-            });
+            let reference = repo.as_ref().map(|(r, tag)| format!("{r}:{}", tag.as_deref().unwrap_or("latest")));
+            let matches =
+                |patterns: &[String]| reference.as_ref().is_some_and(|i| patterns.iter().any(|p| glob_match(p, i)));
+            // Known to lack curl: an Alpine or busybox base, or a listed slim variant.
+            let no_curl = matches(&rule.without_curl)
+                || repo.as_ref().is_some_and(|(r, _)| rule.alpine_images.iter().any(|p| glob_match(p, r)));
+            // Probably lacks it: an `alpine` tag not known to add curl.
+            let alpine = no_curl
+                || (repo.as_ref().is_some_and(|(_, t)| t.as_deref().is_some_and(|t| t.contains("alpine")))
+                    && !matches(&rule.alpine_with_curl));
             if alpine && uses_curl(test) {
-                match (service.enforce, as_wget(test)) {
-                    (true, Some(wget)) => {
-                        let message = format!("probe `{}` -> `{}`: the Alpine image has no curl", words(test), words(&wget));
+                match (service.enforce && no_curl, as_wget(test)) {
+                    (true, Ok(wget)) => {
+                        let message =
+                            format!("probe `{}` -> `{}`: the image has no curl", masked(&words(test)), masked(&words(&wget)));
                         out.replace(&TEST, test, wget, message);
                         return;
                     }
-                    _ => out.report(
+                    (true, Err(why)) => out.report(
                         Severity::Warning,
                         &TEST,
-                        "the probe calls curl, which Alpine images do not ship: it always fails (use `wget -qO-`; --enforce switches a simple probe)",
+                        format!("the probe calls curl, which the image does not ship, so it always fails; not switched to wget: {why}"),
+                    ),
+                    (false, _) if no_curl => out.report(
+                        Severity::Warning,
+                        &TEST,
+                        "the probe calls curl, which the image does not ship: it always fails (use `wget -qO-`; --enforce switches a simple probe)",
+                    ),
+                    (false, _) => out.report(
+                        Severity::Warning,
+                        &TEST,
+                        "the probe calls curl, which Alpine-based images usually do not ship: it fails if the image has none (busybox `wget -qO-` is there)",
                     ),
                 }
             }
@@ -56,18 +72,26 @@ impl Pass for Probe {
                 // An endpoint that answers an error by design (401 without credentials)
                 // fails with -f; where another service waits for this one to be healthy,
                 // that would block it, so only --enforce repairs there.
-                match service.relations.health_waiter.get(service.name).filter(|_| !service.enforce) {
-                    Some(waiter) => out.report(
-                        Severity::Warning,
+                if let Some(why) = answer_is_judged(test).or_else(|| refuses_by_design(service)) {
+                    out.report(
+                        Severity::Info,
                         &TEST,
-                        format!(
-                            "curl without -f exits 0 on an HTTP error, so this probe can never fail; not repaired because \
-                             `{waiter}` waits for it to be healthy and an endpoint that needs credentials would then block \
-                             it: add -f yourself (or --enforce)"
+                        format!("curl without -f exits 0 on an HTTP error; not repaired: {why}"),
+                    );
+                } else {
+                    match service.relations.health_waiter.get(service.name).filter(|_| !service.enforce) {
+                        Some(waiter) => out.report(
+                            Severity::Warning,
+                            &TEST,
+                            format!(
+                                "curl without -f exits 0 on an HTTP error, so this probe can never fail; not repaired because \
+                                 `{waiter}` waits for it to be healthy and an endpoint that needs credentials would then block \
+                                 it: add -f yourself (or --enforce)"
+                            ),
                         ),
-                    ),
-                    None => out.replace(&TEST, test, fixed, "probe repaired: curl without -f exits 0 on an HTTP error, so the check could never fail; added -f \
-                             (if the endpoint needs credentials, give them to curl)"),
+                        None => out.replace(&TEST, test, fixed, "probe repaired: curl without -f exits 0 on an HTTP error, so the check could never fail; added -f \
+                                 (if the endpoint needs credentials, give them to curl)"),
+                    }
                 }
             }
         }
@@ -165,12 +189,138 @@ fn with_fail_flag(test: &Value) -> Option<Value> {
     }
 }
 
-/// `["CMD", "curl", ..., URL]` as `["CMD", "wget", "-qO-", URL]`; None for anything else.
-fn as_wget(test: &Value) -> Option<Value> {
-    let Some(Form::Exec(words)) = form(test) else { return None };
-    let url =
-        words.iter().filter_map(Value::as_str).rfind(|w| w.starts_with("http://") || w.starts_with("https://"))?;
-    Some(Value::Sequence(["CMD", "wget", "-qO-", url].into_iter().map(Value::from).collect()))
+/// `["CMD", "curl", ..., URL]` as `["CMD", "wget", "-qO-", URL]`, where every curl option
+/// has a busybox wget equivalent; otherwise why not. busybox wget has no `-X`, no
+/// `--user` and no way to skip certificate checks in every build, and a switch must never
+/// carry credentials.
+fn as_wget(test: &Value) -> Result<Value, String> {
+    let Some(Form::Exec(words)) = form(test) else {
+        return Err("only a list-form probe (`[\"CMD\", \"curl\", ...]`) is switched".to_string());
+    };
+    let words: Vec<&str> = words.iter().filter_map(Value::as_str).collect();
+    let (mut url, mut timeout) = (None, None);
+    let mut args = words.iter().skip(1);
+    while let Some(arg) = args.next() {
+        match *arg {
+            a if a.starts_with("http://") || a.starts_with("https://") => {
+                if a.split("//")
+                    .nth(1)
+                    .is_some_and(|rest| rest.split('/').next().is_some_and(|host| host.contains('@')))
+                {
+                    return Err("the URL carries credentials".to_string());
+                }
+                url = Some(a);
+            }
+            "-o" | "--output" => {
+                if args.next() != Some(&"/dev/null") {
+                    return Err("curl writes its output to a file".to_string());
+                }
+            }
+            "-m" | "--max-time" | "--connect-timeout" => timeout = args.next().copied(),
+            "-L" | "--location" | "--fail" | "--silent" | "--show-error" => {}
+            a if a.starts_with('-') && !a.starts_with("--") && a[1..].chars().all(|c| "fsSL".contains(c)) => {}
+            a if matches!(a, "-u" | "--user" | "-H" | "--header" | "-b" | "--cookie" | "-E" | "--cert")
+                || a.starts_with("-u")
+                || a.starts_with("--user=") =>
+            {
+                return Err(format!(
+                    "curl is given `{}`, which carries credentials or headers",
+                    a.split('=').next().unwrap_or(a)
+                ));
+            }
+            a => return Err(format!("busybox wget has no equivalent of curl's `{a}`")),
+        }
+    }
+    let url = url.ok_or("the probe names no URL")?;
+    let mut out = vec!["CMD", "wget", "-qO-"];
+    if let Some(t) = timeout {
+        out.extend(["-T", t]);
+    }
+    out.push(url);
+    Ok(Value::Sequence(out.into_iter().map(Value::from).collect()))
+}
+
+/// A probe text with credentials masked: `-u user:pass`, `--user=...`, `-H "...: ..."`
+/// and `scheme://user:pass@host`.
+fn masked(text: &str) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut hide_next = false;
+    for word in text.split(' ') {
+        if hide_next {
+            out.push("***".to_string());
+            hide_next = false;
+            continue;
+        }
+        match word {
+            "-u" | "--user" | "-H" | "--header" | "-b" | "--cookie" => {
+                out.push(word.to_string());
+                hide_next = true;
+            }
+            w if w.starts_with("--user=") || w.starts_with("--header=") => {
+                out.push(format!("{}=***", w.split('=').next().unwrap_or(w)))
+            }
+            w if w.starts_with("-u") && w.len() > 2 => out.push("-u***".to_string()),
+            w => match w.find("://").map(|i| i + 3) {
+                Some(at) if w[at..].split('/').next().is_some_and(|host| host.contains('@')) => {
+                    let host_end = at + w[at..].find('/').unwrap_or(w.len() - at);
+                    let userinfo_end = at + w[at..host_end].rfind('@').unwrap_or(0);
+                    let user_end = w[at..userinfo_end].find(':').map_or(userinfo_end, |c| at + c);
+                    out.push(format!("{}:***{}", &w[..user_end], &w[userinfo_end..]));
+                }
+                _ => out.push(w.to_string()),
+            },
+        }
+    }
+    out.join(" ")
+}
+
+/// Why the probe already judges curl's answer itself (its output piped, tested or
+/// compared), where `-f` would fail it on the error answer it expects.
+fn answer_is_judged(test: &Value) -> Option<String> {
+    let judged = match form(test)? {
+        Form::Shell(script) => {
+            let curl = script.split_whitespace().position(is_curl)?;
+            let words: Vec<&str> = script.split_whitespace().collect();
+            // A pipe, not `||`.
+            script.replace("||", "").contains('|')
+                || script.contains("$(")
+                || script.contains('`')
+                || words[curl..]
+                    .iter()
+                    .any(|w| matches!(*w, "[" | "[[" | "test" | "=" | "==" | "!=" | "-w" | "--write-out"))
+        }
+        Form::Exec(words) => words.iter().filter_map(Value::as_str).any(|w| w == "-w" || w.starts_with("--write-out")),
+    };
+    judged.then(|| {
+        "the probe pipes, tests or compares curl's answer itself (`-f` would fail it on the error answer it may expect, \
+         such as a 401)"
+            .to_string()
+    })
+}
+
+/// Why the service's endpoint probably answers 401 or 403 by design: Elasticsearch 8 and
+/// OpenSearch turn security on unless the environment turns it off.
+fn refuses_by_design(service: &Service) -> Option<String> {
+    let (repo, tag) = image_parts(service.image()?);
+    let major = tag.as_deref().and_then(crate::profile::major_version);
+    let off = |var: &str, value: &str| service.env(var).is_some_and(|v| v.eq_ignore_ascii_case(value));
+    let elastic = (repo == "elasticsearch" || repo.ends_with("/elasticsearch")) && major.is_none_or(|m| m >= 8);
+    let opensearch = repo.ends_with("opensearch") || repo.contains("/opensearch");
+    if elastic && !off("xpack.security.enabled", "false") {
+        return Some(
+            "Elasticsearch 8 turns security on, so the URL answers 401 without credentials by design; give curl the \
+             credentials with -u, then add -f"
+                .to_string(),
+        );
+    }
+    if opensearch && !off("DISABLE_SECURITY_PLUGIN", "true") && !off("plugins.security.disabled", "true") {
+        return Some(
+            "OpenSearch's security plugin is on, so the URL answers 401 without credentials by design; give curl the \
+             credentials with -u, then add -f"
+                .to_string(),
+        );
+    }
+    None
 }
 
 /// Whether the service is one of a slow-start class: its image, or a JVM.
