@@ -170,6 +170,16 @@ pub struct Probe {
     /// Tags that need another probe: by major version or by a word in the tag.
     #[serde(default)]
     pub variants: Vec<ProbeVariant>,
+    /// Where variants differ and the tag is known only once interpolated (`${TAG}`
+    /// without a default): the probe that works for every tag, or null for none.
+    pub any_tag: Option<AnyTag>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AnyTag {
+    pub test: Option<Vec<String>>,
+    pub why: String,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -318,14 +328,39 @@ impl Profile {
     }
 }
 
-/// An image reference split into repository (no registry `docker.io`, no `library/`) and tag.
+/// An image reference split into repository (no registry `docker.io`, no `library/`) and
+/// tag, as far as the file says: see [`reference`].
 pub fn image_parts(image: &str) -> (String, Option<String>) {
-    let image = image.split('@').next().unwrap_or(image);
-    let (name, tag) = match image.rfind(':') {
-        Some(i) if !image[i..].contains('/') => (&image[..i], Some(image[i + 1..].to_string())),
-        _ => (image, None),
+    let r = reference(image);
+    (r.repo, r.tag)
+}
+
+/// An image reference as Compose would read it after interpolation, as far as the file
+/// itself says: `${V:-d}` and `${V-d}` give their default (which may hold `${...}`
+/// again); `$V`, `${V}`, `${V:?msg}`, `${V?msg}` and `${V:+x}` are unknown. An unknown
+/// tag is `None` with `tag_known` false; an unknown part of the repository leaves a `$`
+/// in it, so that no pattern matches it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reference {
+    pub repo: String,
+    pub tag: Option<String>,
+    pub repo_known: bool,
+    pub tag_known: bool,
+}
+
+/// Stands for a value known only once the file is interpolated.
+const UNKNOWN: char = '\u{1}';
+
+pub fn reference(image: &str) -> Reference {
+    let text = with_defaults(image);
+    let text = text.split('@').next().unwrap_or(&text);
+    let (name, tag) = match text.rfind(':') {
+        Some(i) if !text[i..].contains('/') => (&text[..i], Some(&text[i + 1..])),
+        _ => (text, None),
     };
-    let mut name = name.to_ascii_lowercase();
+    let repo_known = !name.contains(UNKNOWN);
+    let tag_known = tag.is_none_or(|t| !t.contains(UNKNOWN));
+    let mut name = name.replace(UNKNOWN, "$").to_ascii_lowercase();
     for prefix in ["docker.io/", "index.docker.io/", "registry-1.docker.io/"] {
         if let Some(rest) = name.strip_prefix(prefix) {
             name = rest.to_string();
@@ -334,7 +369,60 @@ pub fn image_parts(image: &str) -> (String, Option<String>) {
     if let Some(rest) = name.strip_prefix("library/") {
         name = rest.to_string();
     }
-    (name, tag)
+    let tag = tag.filter(|_| tag_known).map(str::to_string);
+    Reference { repo: name, tag, repo_known, tag_known }
+}
+
+/// The text with each interpolation replaced by its default, or by [`UNKNOWN`].
+fn with_defaults(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        if let Some(more) = after.strip_prefix('$') {
+            out.push('$');
+            rest = more;
+        } else if let Some(inner_start) = after.strip_prefix('{') {
+            // The matching brace, counting nested `${`.
+            let (mut depth, mut end) = (1, None);
+            for (i, c) in inner_start.char_indices() {
+                match c {
+                    '{' => depth += 1,
+                    '}' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            end = Some(i);
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            let Some(end) = end else {
+                out.push(UNKNOWN);
+                return out;
+            };
+            let inner = &inner_start[..end];
+            let name_len = inner.bytes().take_while(|b| b.is_ascii_alphanumeric() || *b == b'_').count();
+            let op = &inner[name_len..];
+            match op.strip_prefix(":-").or_else(|| op.strip_prefix('-')) {
+                Some(default) => out.push_str(&with_defaults(default)),
+                None => out.push(UNKNOWN),
+            }
+            rest = &inner_start[end + 1..];
+        } else {
+            let name_len = after.bytes().take_while(|b| b.is_ascii_alphanumeric() || *b == b'_').count();
+            if name_len == 0 {
+                out.push('$');
+            } else {
+                out.push(UNKNOWN);
+            }
+            rest = &after[name_len..];
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// `*` matches any run of characters; everything else matches itself.
@@ -381,6 +469,28 @@ mod tests {
         assert_eq!(image_parts("docker.io/library/redis"), ("redis".into(), None));
         assert_eq!(image_parts("localhost:5000/app:1"), ("localhost:5000/app".into(), Some("1".into())));
         assert_eq!(image_parts("ghcr.io/linuxserver/plex@sha256:ab"), ("ghcr.io/linuxserver/plex".into(), None));
+    }
+
+    #[test]
+    fn interpolated_references_take_their_defaults() {
+        let parts = |i: &str| {
+            let r = reference(i);
+            (r.repo, r.tag, r.repo_known, r.tag_known)
+        };
+        let known = |repo: &str, tag: Option<&str>| (repo.to_string(), tag.map(str::to_string), true, true);
+        assert_eq!(parts("postgres:${PG_VERSION:-16}"), known("postgres", Some("16")));
+        assert_eq!(parts("redis:${REDIS_TAG-7}"), known("redis", Some("7")));
+        assert_eq!(parts("mongo:${V:-5.0}"), known("mongo", Some("5.0")));
+        assert_eq!(parts("${REGISTRY:-docker.io}/library/postgres:16"), known("postgres", Some("16")));
+        assert_eq!(parts("${REG:-${MIRROR:-docker.io}}/library/redis"), known("redis", None));
+        assert_eq!(parts("mariadb:${V:?set V}"), ("mariadb".to_string(), None, true, false));
+        assert_eq!(parts("mariadb:${V?set V}"), ("mariadb".to_string(), None, true, false));
+        assert_eq!(parts("mariadb:$V"), ("mariadb".to_string(), None, true, false));
+        assert_eq!(parts("mariadb:${V}"), ("mariadb".to_string(), None, true, false));
+        assert_eq!(parts("${IMAGE}"), ("$".to_string(), None, false, true));
+        assert!(!parts("${REG}/postgres:16").2);
+        assert_eq!(parts("nginx:${A:-1.27}-alpine${B:-}"), known("nginx", Some("1.27-alpine")));
+        assert_eq!(parts("app@sha256:${DIGEST}"), known("app", None));
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use super::{Out, Pass, Service};
 use crate::document::lookup;
 use crate::plan::Severity;
-use crate::profile::{glob_match, image_parts, major_version, HealthcheckRule};
+use crate::profile::{glob_match, major_version, reference, HealthcheckRule, Reference};
 use std::collections::BTreeSet;
 use yaml_serde::Value;
 
@@ -34,9 +34,25 @@ impl Pass for Healthcheck {
             return;
         }
         let image = service.image();
-        if let Some((test, why, own)) = image.and_then(|i| catalogue_probe(rule, i)) {
+        if let Some(i) = image.filter(|i| !reference(i).repo_known) {
+            out.report(
+                Severity::Warning,
+                &["image"],
+                format!(
+                    "no healthcheck added: the image `{i}` is known only once the file is interpolated, so no probe \
+                     can be chosen for it; write one that works inside the image"
+                ),
+            );
+            return;
+        }
+        if let Some(Choice { test, why, own, any_tag }) = image.and_then(|i| catalogue_probe(rule, i)) {
             match (test, own) {
-                (Some(test), _) => add(service, out, rule, strings(test), None),
+                (Some(test), _) => {
+                    if any_tag {
+                        out.report(Severity::Info, &["image"], why.clone());
+                    }
+                    add(service, out, rule, strings(test), None)
+                }
                 (None, true) => out.report(
                     Severity::Info,
                     &["image"],
@@ -118,10 +134,37 @@ fn strings(items: &[String]) -> Value {
     Value::Sequence(items.iter().map(|s| Value::from(s.as_str())).collect())
 }
 
-/// The catalogue's probe for an image (None inside: no probe to write), and why.
-fn catalogue_probe<'r>(rule: &'r HealthcheckRule, image: &str) -> Option<(Option<&'r Vec<String>>, &'r str, bool)> {
-    let (repo, tag) = image_parts(image);
+/// The catalogue's answer for an image.
+struct Choice<'r> {
+    /// None: no probe to write.
+    test: Option<&'r Vec<String>>,
+    why: String,
+    /// The image defines its own HEALTHCHECK.
+    own: bool,
+    /// Chosen to work with every tag, since the tag is not known.
+    any_tag: bool,
+}
+
+fn catalogue_probe<'r>(rule: &'r HealthcheckRule, image: &str) -> Option<Choice<'r>> {
+    let Reference { repo, tag, tag_known, .. } = reference(image);
     let probe = rule.probes.iter().find(|p| p.images.iter().any(|pat| glob_match(pat, &repo)))?;
+    if !tag_known && !probe.variants.is_empty() {
+        // The probe differs by tag, and the tag is not known: the one for every tag.
+        let why = |tail: &str| format!("the tag of `{image}` is known only once interpolated, and {tail}");
+        return Some(match &probe.any_tag {
+            Some(any) if any.test.is_some() => Choice {
+                test: any.test.as_ref(),
+                why: format!(
+                    "the tag of `{image}` is known only once interpolated, so the probe works with every tag: {}",
+                    any.why
+                ),
+                own: false,
+                any_tag: true,
+            },
+            Some(any) => Choice { test: None, why: why(&any.why), own: false, any_tag: false },
+            None => Choice { test: None, why: why("the probe depends on it"), own: false, any_tag: false },
+        });
+    }
     let tag = tag.unwrap_or_default();
     let major = major_version(&tag);
     // The first variant whose every condition holds wins.
@@ -135,7 +178,7 @@ fn catalogue_probe<'r>(rule: &'r HealthcheckRule, image: &str) -> Option<(Option
         Some(v) => (v.test.as_ref(), v.why.as_str(), false),
         None => (probe.test.as_ref(), probe.why.as_str(), probe.own_healthcheck),
     };
-    Some((test, why.trim_end_matches('.'), own))
+    Some(Choice { test, why: why.trim_end_matches('.').to_string(), own, any_tag: false })
 }
 
 /// The distinct TCP container ports a service publishes or exposes; None if one is not a
