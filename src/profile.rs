@@ -32,7 +32,16 @@ pub struct Profile {
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ShellRule {}
+pub struct ShellRule {
+    /// Write `exec` before a single simple `sh -c` command where init is in effect (a
+    /// repair); off: report it only.
+    #[serde(default = "yes")]
+    pub repair: bool,
+}
+
+fn yes() -> bool {
+    true
+}
 
 /// Repairs of healthchecks the user wrote.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]

@@ -76,6 +76,22 @@ fn string(doc: &Document, node: NodeId, style: Style, old: &str, new: &str) -> S
         let at = n.start + open + prefix;
         return Splice { start: at, end: at, order: 0, text: escaped };
     }
+    // A block scalar: an insertion into its first line, which the source spells out.
+    if let (Style::Block { .. }, true) = (style, pure_insert && !inserted.contains(['\n', '\r'])) {
+        // The node starts at its `|` or `>` header, or at its first content line.
+        let body = match source.starts_with(['|', '>']) {
+            true => source.find('\n').map(|i| i + 1),
+            false => Some(0),
+        };
+        if let Some(body) = body {
+            let indent = source[body..].len() - source[body..].trim_start_matches(' ').len();
+            let first = source[body + indent..].split(['\n', '\r']).next().unwrap_or("");
+            if old.starts_with(first) && prefix <= first.len() && !first.is_empty() {
+                let at = n.start + body + indent + prefix;
+                return Splice { start: at, end: at, order: 0, text: inserted.to_string() };
+            }
+        }
+    }
     let text = match style {
         Style::DoubleQuoted | Style::SingleQuoted => render::double_quoted(new),
         _ => render::scalar(new),
@@ -152,5 +168,7 @@ mod tests {
         assert_eq!(replaced("k: aa\n", "aa", "a"), "k: a\n");
         assert_eq!(replaced("k: \"é1é\"\n", "é1é", "é22é"), "k: \"é22é\"\n");
         assert_eq!(replaced("k: x\n", "x", "yes"), "k: \"yes\"\n");
+        // A block scalar's first line takes the insertion in place.
+        assert_eq!(replaced("k: |\n  node app\n", "node app\n", "exec node app\n"), "k: |\n  exec node app\n");
     }
 }

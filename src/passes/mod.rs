@@ -35,8 +35,9 @@ pub fn order(pass: &str) -> usize {
 }
 
 pub const PASSES: &[&dyn Pass] = &[
-    &shell::Shell,
+    // Init first: the shell repair is written only where init is in effect.
     &init::Init,
+    &shell::Shell,
     &healthcheck::Healthcheck,
     &probe::Probe,
     &restart::Restart,

@@ -1,7 +1,10 @@
-//! Shell form that swallows SIGTERM: with `sh -c "script"` the shell is PID 1 (or tini's
-//! only child) and does not pass the signal on, so the app is killed after the grace
-//! period. `exec` makes the app replace the shell. `init: true` alone does not help:
-//! tini signals its direct child, the shell.
+//! Shell form that swallows SIGTERM. With `sh -c "script"` under `init: true`, tini
+//! signals its child, the shell; a shell that does not exec its command (dash, Debian's
+//! `/bin/sh`, keeps itself as the parent) dies, and the app is killed when the namespace
+//! is torn down, without its own shutdown. `exec` before a single simple command makes
+//! the app replace the shell under every shell. It also removes the shell as the reaper
+//! of orphans, so it is written only where init is in effect; it is a repair, like `-f`
+//! on a probe, and a profile may turn it off. Compound scripts are only reported.
 
 use super::{Out, Pass, Service};
 use crate::plan::Severity;
@@ -15,18 +18,20 @@ impl Pass for Shell {
     }
 
     fn run(&self, service: &Service, out: &mut Out) {
-        if service.profile.shell.is_none() {
+        let Some(rule) = &service.profile.shell else {
             return;
-        }
-        for key in ["entrypoint", "command"] {
-            let Some(value) = service.get(&[key]) else { continue };
-            let Some(found) = shell_script(value) else { continue };
-            let script = found.script.trim_start();
-            if script.starts_with("exec ") {
-                continue;
-            }
-            if !is_simple(script) {
-                out.report(
+        };
+        let init = match service.get(&["init"]) {
+            Some(Value::Bool(b)) => *b,
+            Some(Value::String(s)) => s == "true",
+            _ => false,
+        };
+        for found in scripts(service) {
+            let key = found.key;
+            let script = found.script.trim_end();
+            let may = if found.shell.rsplit('/').next() == Some("dash") { "does" } else { "may" };
+            match exec_point(script) {
+                Err(Kind::Compound) => out.report(
                     Severity::Warning,
                     &[key],
                     format!(
@@ -34,42 +39,63 @@ impl Pass for Shell {
                          before the last, long-running command, or `trap` TERM and pass it on",
                         found.shell
                     ),
-                );
-                continue;
-            }
-            let Some(fixed) = found.with_exec() else { continue };
-            if service.enforce {
-                let message = format!(
-                    "{key}: script `{script}` -> `exec {script}`, so the app replaces the shell and receives SIGTERM"
-                );
-                out.replace(&[key], value, fixed, message);
-            } else {
-                out.report(
+                ),
+                Err(Kind::Prefix(word)) => out.report(
                     Severity::Warning,
                     &[key],
                     format!(
-                        "{key} runs `{} -c`, so the shell, not the app, gets SIGTERM: write `exec {script}` (--enforce does)",
+                        "{key} runs `{} -c` with a script that starts with `{word}`, which `exec` cannot precede, so the \
+                         shell, not the app, {may} get SIGTERM: drop `{word}` and write `exec` before the command",
                         found.shell
                     ),
-                );
+                ),
+                Err(Kind::Nothing) => {}
+                Ok(at) => {
+                    let Some(fixed) = found.with_exec(at) else { continue };
+                    let new = format!("{}exec {}", &script[..at], &script[at..]);
+                    if init && rule.repair {
+                        let message = format!(
+                            "{key}: `{script}` -> `{new}`: with init, tini signals the shell, which {may} not pass SIGTERM \
+                             on (dash keeps itself as the parent); with exec the app replaces the shell and gets it"
+                        );
+                        out.replace(&[key], found.value, fixed, message);
+                    } else {
+                        let why = match init {
+                            true => "the profile turns this repair off",
+                            false => "not written without init: the shell would stop reaping orphans, and the app as PID 1 \
+                                      ignores SIGTERM unless it handles it; set `init: true` too",
+                        };
+                        out.report(
+                            Severity::Warning,
+                            &[key],
+                            format!(
+                                "{key} runs `{} -c`, so the shell, not the app, {may} get SIGTERM: write `{new}` ({why})",
+                                found.shell
+                            ),
+                        );
+                    }
+                }
             }
         }
     }
 }
 
+/// A shell script a key of the service runs.
 struct Found<'a> {
+    key: &'static str,
+    /// The value that holds the script (the key's).
     value: &'a Value,
     shell: String,
+    /// The script, as a part of the value's text.
     script: &'a str,
     /// The list index of the script, for the list form.
     index: Option<usize>,
 }
 
 impl Found<'_> {
-    /// The same value with `exec ` in front of the script, inside its own quoting.
-    fn with_exec(&self) -> Option<Value> {
-        let lead = self.script.len() - self.script.trim_start().len();
-        let patched = format!("{}exec {}", &self.script[..lead], &self.script[lead..]);
+    /// The same value with `exec ` at byte `at` of the script, inside its own quoting.
+    fn with_exec(&self, at: usize) -> Option<Value> {
+        let patched = format!("{}exec {}", &self.script[..at], &self.script[at..]);
         match (self.value, self.index) {
             (Value::Sequence(items), Some(i)) => {
                 let mut items = items.clone();
@@ -77,98 +103,260 @@ impl Found<'_> {
                 Some(Value::Sequence(items))
             }
             (Value::String(s), None) => {
-                let at = s.find(self.script)?;
-                Some(Value::from(format!("{}{patched}{}", &s[..at], &s[at + self.script.len()..])))
+                let start = self.script.as_ptr() as usize - s.as_ptr() as usize;
+                let end = start + self.script.len();
+                Some(Value::from(format!("{}{patched}{}", &s[..start], &s[end..])))
             }
             _ => None,
         }
     }
 }
 
+/// The `sh -c SCRIPT` of `entrypoint` and `command`, and the script in `command` of an
+/// `entrypoint: ["/bin/sh", "-c"]` that has none of its own.
+fn scripts<'a>(service: &'a Service) -> Vec<Found<'a>> {
+    let mut found = Vec::new();
+    let entrypoint = service.get(&["entrypoint"]);
+    for key in ["entrypoint", "command"] {
+        let Some(value) = service.get(&[key]) else { continue };
+        if let Some(f) = shell_script(key, value) {
+            found.push(f);
+        }
+    }
+    // `entrypoint: [sh, -c]` with the script as the first item of `command`.
+    let shell_without_script = entrypoint.and_then(Value::as_sequence).and_then(|items| {
+        let words: Vec<&str> = items.iter().map(Value::as_str).collect::<Option<_>>()?;
+        let shell = words.first().filter(|w| is_shell(w))?;
+        (words.len() >= 2 && is_dash_c(words[words.len() - 1])).then(|| shell.to_string())
+    });
+    if let (Some(shell), Some(Value::Sequence(items))) = (shell_without_script, service.get(&["command"])) {
+        if let (Some(script), Some(value)) = (items.first().and_then(Value::as_str), service.get(&["command"])) {
+            found.push(Found { key: "command", value, shell, script, index: Some(0) });
+        }
+    }
+    found
+}
+
 fn is_shell(word: &str) -> bool {
     matches!(word.rsplit('/').next(), Some("sh" | "bash" | "ash" | "dash" | "zsh"))
 }
 
-/// `-c`, or a cluster of short flags with `c` in it (`-ec`).
+/// `-c`, or a cluster of short flags with `c` in it (`-ec`, `-lc`).
 fn is_dash_c(word: &str) -> bool {
     word.starts_with('-') && !word.starts_with("--") && word.contains('c')
 }
 
 /// The script of `sh -c SCRIPT`, in list form or in a string (which Compose splits into
 /// words like a shell does, without running one).
-fn shell_script(value: &Value) -> Option<Found<'_>> {
+fn shell_script<'a>(key: &'static str, value: &'a Value) -> Option<Found<'a>> {
     match value {
         Value::Sequence(items) => {
             let words: Vec<&str> = items.iter().map(|i| i.as_str()).collect::<Option<_>>()?;
             let shell = words.first().filter(|w| is_shell(w))?;
             let c = words.iter().position(|w| is_dash_c(w))?;
             let script = words.get(c + 1)?;
-            Some(Found { value, shell: shell.to_string(), script, index: Some(c + 1) })
+            Some(Found { key, value, shell: shell.to_string(), script, index: Some(c + 1) })
         }
         Value::String(s) => {
             let words = split_words(s)?;
-            let shell = words.first().filter(|w| is_shell(w))?.clone();
-            let c = words.iter().position(|w| is_dash_c(w))?;
-            let script = words.get(c + 1)?;
-            // Point into the original string so that the fix keeps its quoting.
-            let at = s.find(script.as_str())?;
-            Some(Found { value, shell, script: &s[at..at + script.len()], index: None })
+            let shell = words.first().filter(|w| is_shell(&w.0))?.0.clone();
+            let c = words.iter().position(|w| is_dash_c(&w.0))?;
+            let (script, start, end) = words.get(c + 1)?;
+            // Point into the original string, inside the word's quotes, so that the fix
+            // keeps its quoting; a word that is not spelled out as it reads is left alone.
+            let raw = &s[*start..*end];
+            let inner = match raw.as_bytes().first() {
+                Some(b'\'' | b'"') if raw.len() >= 2 => (start + 1, end - 1),
+                _ => (*start, *end),
+            };
+            if s[inner.0..inner.1] != **script {
+                return None;
+            }
+            Some(Found { key, value, shell, script: &s[inner.0..inner.1], index: None })
         }
         _ => None,
     }
 }
 
-/// Shell-like word splitting with single and double quotes (no expansion).
-fn split_words(s: &str) -> Option<Vec<String>> {
+/// Shell-like word splitting with single and double quotes (no expansion): each word,
+/// and where its text starts and ends in `s`.
+fn split_words(s: &str) -> Option<Vec<(String, usize, usize)>> {
     let mut words = Vec::new();
     let mut word = String::new();
-    let mut in_word = false;
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
+    let mut start = None;
+    let mut chars = s.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
         match c {
-            '\'' => {
-                in_word = true;
-                loop {
-                    match chars.next()? {
-                        '\'' => break,
-                        c => word.push(c),
-                    }
-                }
-            }
-            '"' => {
-                in_word = true;
-                loop {
-                    match chars.next()? {
-                        '"' => break,
-                        '\\' => word.push(chars.next()?),
-                        c => word.push(c),
-                    }
-                }
-            }
             c if c.is_whitespace() => {
-                if in_word {
-                    words.push(std::mem::take(&mut word));
-                    in_word = false;
+                if let Some(from) = start.take() {
+                    words.push((std::mem::take(&mut word), from, i));
                 }
+                continue;
             }
-            c => {
-                in_word = true;
-                word.push(c);
-            }
+            '\'' => loop {
+                match chars.next()?.1 {
+                    '\'' => break,
+                    c => word.push(c),
+                }
+            },
+            '"' => loop {
+                match chars.next()?.1 {
+                    '"' => break,
+                    '\\' => word.push(chars.next()?.1),
+                    c => word.push(c),
+                }
+            },
+            c => word.push(c),
         }
+        start.get_or_insert(i);
     }
-    if in_word {
-        words.push(word);
+    if let Some(from) = start {
+        words.push((word, from, s.len()));
     }
     Some(words)
 }
 
-/// One plain command: no lists, pipes, redirections, substitutions or keywords.
-fn is_simple(script: &str) -> bool {
-    let keywords = ["if", "for", "while", "until", "case", "{", "(", "trap"];
-    let first = script.split_whitespace().next().unwrap_or("");
-    !script.is_empty()
-        && !keywords.contains(&first)
-        && !script.contains(['&', '|', ';', '\n', '`', '>', '<', '('])
-        && !script.contains("$(")
+/// Why `exec` is not written before a script.
+#[derive(Debug, PartialEq)]
+enum Kind {
+    /// Lists, pipes, substitutions, keywords, several lines.
+    Compound,
+    /// `!` or `time`, which `exec` cannot follow.
+    Prefix(String),
+    /// Nothing long-running to exec: `exec` already, a builtin, assignments alone.
+    Nothing,
+}
+
+const KEYWORDS: [&str; 14] =
+    ["if", "then", "else", "fi", "for", "while", "until", "do", "done", "case", "esac", "select", "function", "[["];
+const BUILTINS: [&str; 34] = [
+    "cd", "echo", "ulimit", "source", ".", "set", "export", "unset", "trap", "wait", "eval", "read", "true", "false",
+    ":", "test", "[", "printf", "kill", "shift", "umask", "alias", "return", "exit", "command", "builtin", "local",
+    "readonly", "type", "hash", "getopts", "jobs", "fg", "bg",
+];
+
+/// Where `exec ` goes in a script that is one simple command (after its leading
+/// assignments); why not otherwise. Redirections after the command are fine: `exec`
+/// applies them to the command. `$$` is Compose's escape for `$`.
+fn exec_point(script: &str) -> Result<usize, Kind> {
+    let words = simple_words(script).ok_or(Kind::Compound)?;
+    let is_assignment = |w: &str| {
+        let name = w.split('=').next().unwrap_or("");
+        w.contains('=')
+            && !name.is_empty()
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            && !name.as_bytes()[0].is_ascii_digit()
+    };
+    let Some((at, word)) = words.iter().find(|(_, w)| !is_assignment(w)) else { return Err(Kind::Nothing) };
+    let word = word.as_str();
+    let redirection = word.trim_start_matches(|c: char| c.is_ascii_digit());
+    if redirection.starts_with(['<', '>']) || redirection.starts_with("&>") {
+        return Err(Kind::Compound);
+    }
+    match word {
+        "exec" => Err(Kind::Nothing),
+        w if w.starts_with('-') => Err(Kind::Nothing),
+        "!" | "time" => Err(Kind::Prefix(word.to_string())),
+        w if KEYWORDS.contains(&w) || w.starts_with('{') || w.starts_with('(') => Err(Kind::Compound),
+        w if BUILTINS.contains(&w) => Err(Kind::Nothing),
+        _ => Ok(*at),
+    }
+}
+
+/// The words of a one-line script and where each starts (in bytes), or None if it is not
+/// one simple command (an unquoted `;`, `&`, `|`, `(`, `)`, `` ` ``, `$(`, heredoc or line
+/// break). `$$` is Compose's `$`, so `$$(` is a substitution too.
+fn simple_words(script: &str) -> Option<Vec<(usize, String)>> {
+    let chars: Vec<(usize, char)> = script.char_indices().collect();
+    let at = |k: usize| chars.get(k).map(|(_, c)| *c);
+    let mut words: Vec<(usize, String)> = Vec::new();
+    let mut word: Option<(usize, String)> = None;
+    let mut quote: Option<char> = None;
+    let mut k = 0;
+    while k < chars.len() {
+        let (pos, c) = chars[k];
+        let mut taken = 1;
+        match (quote, c) {
+            (Some('\''), '\'') => quote = None,
+            (Some('\''), _) => {}
+            (_, '$') => {
+                let dollars = if at(k + 1) == Some('$') { 2 } else { 1 };
+                if at(k + dollars) == Some('(') {
+                    return None;
+                }
+                taken = dollars;
+            }
+            (Some(_), '"') => quote = None,
+            (Some(_), '`') => return None,
+            (_, '\\') => taken = 2,
+            (Some(_), _) => {}
+            (None, ' ' | '\t') => {
+                words.extend(word.take());
+                k += 1;
+                continue;
+            }
+            (None, '\n' | '\r' | ';' | '|' | '(' | ')' | '`') => return None,
+            (None, '#') if word.is_none() => break,
+            (None, '&') => {
+                // `>&2`, `2>&1` and `&>` redirect; any other `&` makes a list.
+                let before = k.checked_sub(1).and_then(at);
+                if !matches!(before, Some('>' | '<')) && at(k + 1) != Some('>') {
+                    return None;
+                }
+            }
+            (None, '<') if at(k + 1) == Some('<') => return None,
+            (None, '\'' | '"') => quote = Some(c),
+            (None, _) => {}
+        }
+        let end = chars.get(k + taken).map_or(script.len(), |(p, _)| *p);
+        word.get_or_insert_with(|| (pos, String::new())).1.push_str(&script[pos..end]);
+        k += taken;
+    }
+    if quote.is_some() {
+        return None;
+    }
+    words.extend(word);
+    Some(words)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exec_goes_after_leading_assignments_and_never_before_builtins_or_lists() {
+        assert_eq!(exec_point("node app.js"), Ok(0));
+        assert_eq!(exec_point("FOO=1 node app.js"), Ok(6));
+        assert_eq!(exec_point("TZ=UTC A='x y' sleep 30"), Ok(15));
+        assert_eq!(exec_point("  node app.js > /tmp/log 2>&1"), Ok(2));
+        assert_eq!(exec_point("node app.js >&2"), Ok(0));
+        assert_eq!(exec_point("echo $$HOME"), Err(Kind::Nothing));
+        assert_eq!(exec_point("node --title=$$HOSTNAME app.js"), Ok(0));
+        assert_eq!(exec_point("exec node app.js"), Err(Kind::Nothing));
+        assert_eq!(exec_point("cd /app"), Err(Kind::Nothing));
+        assert_eq!(exec_point(". ./env"), Err(Kind::Nothing));
+        assert_eq!(exec_point("FOO=1"), Err(Kind::Nothing));
+        assert_eq!(exec_point("! node app.js"), Err(Kind::Prefix("!".into())));
+        assert_eq!(exec_point("time node app.js"), Err(Kind::Prefix("time".into())));
+        for compound in [
+            "a && b",
+            "a; b",
+            "a | b",
+            "a &",
+            "echo $(date)",
+            "echo $$(date)",
+            "echo `date`",
+            "if true; then a; fi",
+            "a\nb",
+            "cat <<EOF",
+            "> log node",
+            "(node)",
+            "node \"$(x)\"",
+        ] {
+            assert_eq!(exec_point(compound), Err(Kind::Compound), "{compound}");
+        }
+        assert_eq!(exec_point("node 'a;b' \"c|d\""), Ok(0));
+        assert_eq!(exec_point("échoué=1 nœud"), Ok(0));
+        assert_eq!(exec_point("A=é nœud --x"), Ok(5));
+    }
 }
