@@ -29,7 +29,9 @@ struct Leaf {
 const LEAVES: [Leaf; 2] = [
     Leaf {
         key: "cpus",
-        limit_legacy: &["cpus"],
+        // cpu_quota and cpu_period already decide it: the engine refuses NanoCPUs beside
+        // them ("Conflicting options: Nano CPUs and CPU Period cannot both be set").
+        limit_legacy: &["cpus", "cpu_quota", "cpu_period"],
         limit_same_unit: &["cpus"],
         reservation_legacy: &["cpu_shares"],
         reservation_same_unit: &[],
@@ -252,6 +254,20 @@ fn fill(service: &Service, out: &mut Out, leaf: &Leaf, base: &[&str], legacy: &[
             return;
         };
         let crosses = if at_least { mine < theirs } else { mine > theirs };
+        if crosses && at_least && leaf.key == "cpus" {
+            // A cpus limit above the host's CPU count keeps the container from starting
+            // ("Range of CPUs is from 0.01 to N"), and the host is not known here.
+            out.report(
+                Severity::Warning,
+                &path,
+                format!(
+                    "{what} not added: `{other_path}` is `{}`, above the profile's `{value}`, and a CPU limit above the \
+                     host's CPU count keeps the container from starting; set the limit yourself",
+                    text(other_value)
+                ),
+            );
+            return;
+        }
         if crosses {
             out.report(
                 Severity::Warning,
