@@ -349,6 +349,7 @@ impl Context<'_> {
                 continue;
             };
             let mut view = service.clone();
+            report_tags(&mut view, name, &mut Vec::new(), plan);
             let own_skips = skip_list(lookup::get(service, "x-compose-harden"));
             check_skips(&own_skips, name, plan);
             for pass in PASSES {
@@ -377,6 +378,46 @@ impl Context<'_> {
                 plan.findings.extend(out.findings);
             }
         }
+    }
+}
+
+/// Compose's merge tags, decided once for every pass. `!override` matters only where
+/// Compose merges (extends, override files): in one file the value is the user's own, so
+/// passes see it untagged and fill it as usual. `!reset` drops the key: the user chose
+/// Compose's default, so nothing is added under it. Each is reported.
+fn report_tags(value: &mut Mapping, service: &str, path: &mut Vec<String>, plan: &mut Plan) {
+    for (key, v) in value.iter_mut() {
+        let Some(key) = key.as_str() else { continue };
+        path.push(key.to_string());
+        let message = match v {
+            Value::Tagged(t) if t.tag == "override" && t.value.is_mapping() => {
+                let inner = std::mem::replace(&mut t.value, Value::Null);
+                *v = inner;
+                Some(format!(
+                    "`{}` is `!override`, which matters only where Compose merges (extends, override files); it is \
+                     hardened as written",
+                    path.join(".")
+                ))
+            }
+            Value::Tagged(t) if t.tag == "reset" => Some(format!(
+                "`{}` is `!reset`: Compose drops it and uses its default, as the user chose; nothing is added under it",
+                path.join(".")
+            )),
+            _ => None,
+        };
+        if let Some(message) = message {
+            plan.findings.push(Finding {
+                pass: "load",
+                severity: Severity::Info,
+                service: service.to_string(),
+                path: path.clone(),
+                message,
+            });
+        }
+        if let Value::Mapping(m) = v {
+            report_tags(m, service, path, plan);
+        }
+        path.pop();
     }
 }
 
@@ -413,7 +454,12 @@ pub fn set_path(map: &mut Mapping, path: &[String], value: Value) {
         if lookup::get(here, key).is_none() {
             here.insert(Value::from(key.as_str()), Value::Mapping(Mapping::new()));
         }
-        let Some(entry) = lookup::get_mut(here, key) else { return };
+        let Some(mut entry) = lookup::get_mut(here, key) else { return };
+        // A tagged mapping (`!override`) keeps its tag: the key goes inside it.
+        if matches!(entry, Value::Tagged(t) if t.value.is_mapping()) {
+            let Value::Tagged(t) = entry else { return };
+            entry = &mut t.value;
+        }
         if !entry.is_mapping() {
             *entry = Value::Mapping(Mapping::new());
         }

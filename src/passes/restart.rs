@@ -3,6 +3,7 @@
 
 use super::{Out, Pass, Service};
 use crate::plan::Severity;
+use yaml_serde::Value;
 
 pub struct Restart;
 
@@ -15,7 +16,9 @@ impl Pass for Restart {
         let Some(rule) = &service.profile.restart else {
             return;
         };
-        if service.is_set(&["restart"]) || service.is_set(&["deploy", "restart_policy"]) {
+        // A `deploy: !reset` has no restart_policy: Compose drops it.
+        let deploy_reset = matches!(service.get(&["deploy"]), Some(Value::Tagged(t)) if t.tag == "reset");
+        if service.is_set(&["restart"]) || (service.is_set(&["deploy", "restart_policy"]) && !deploy_reset) {
             return;
         }
         if let Some(waiter) = service.relations.completion_waiter.get(service.name) {
