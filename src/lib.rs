@@ -67,7 +67,8 @@ pub fn harden_with<'a>(
     // report the check's error (the input's fault) before anything planned.
     let (checked, (mut plan, edited)) = std::thread::scope(|scope| {
         let checked = scope.spawn(|| validate::check(&doc));
-        let plan = passes::plan(&doc, profile, options.enforce);
+        let inherited = document::extends::of(&doc);
+        let plan = passes::plan(&doc, profile, options.enforce, &inherited);
         let edited = edit::apply(&doc, &plan.changes);
         (checked.join(), (plan, edited))
     });

@@ -15,6 +15,7 @@ mod shell;
 mod stop;
 mod ulimits;
 
+use crate::document::extends::Inheritance;
 use crate::document::{lookup, Document};
 use crate::plan::{Change, Finding, Plan, Severity};
 use crate::profile::Profile;
@@ -265,7 +266,7 @@ impl Out<'_> {
 /// Runs every pass over every service, in file order. Services are planned independently
 /// (what they say about each other is gathered first), so a large file is planned in two
 /// halves on two cores.
-pub fn plan(doc: &Document, profile: &Profile, enforce: bool) -> Plan {
+pub fn plan(doc: &Document, profile: &Profile, enforce: bool, inherited: &Inheritance) -> Plan {
     let mut plan = Plan::default();
     let Some(services) = doc.services() else {
         return plan;
@@ -273,8 +274,9 @@ pub fn plan(doc: &Document, profile: &Profile, enforce: bool) -> Plan {
     let file_skips = skip_list(doc.value.get("x-compose-harden"));
     let relations = Relations::of(services);
     check_skips(&file_skips, "", &mut plan);
+    report_includes(doc, &mut plan);
     let all: Vec<(&Value, &Value)> = services.iter().collect();
-    let context = Context { file_skips: &file_skips, relations: &relations, profile, enforce };
+    let context = Context { file_skips: &file_skips, relations: &relations, profile, enforce, inherited };
     if all.len() < 64 {
         context.plan(&all, all.len(), &mut plan);
         return plan;
@@ -310,6 +312,7 @@ struct Context<'a> {
     relations: &'a Relations,
     profile: &'a Profile,
     enforce: bool,
+    inherited: &'a Inheritance,
 }
 
 impl Context<'_> {
@@ -348,9 +351,36 @@ impl Context<'_> {
                 });
                 continue;
             };
-            let mut view = service.clone();
+            // What it inherits through `extends` counts as set; where that cannot be
+            // read, nothing is added (any of it may be decided there).
+            let mut view = match self.inherited.get(name) {
+                None => service.clone(),
+                Some(Ok((resolved, chain))) => {
+                    plan.findings.push(Finding {
+                        pass: "load",
+                        severity: Severity::Info,
+                        service: name.to_string(),
+                        path: vec!["extends".to_string()],
+                        message: format!("extends {chain}: what it inherits counts as set"),
+                    });
+                    resolved.clone()
+                }
+                Some(Err(why)) => {
+                    plan.findings.push(Finding {
+                        pass: "load",
+                        severity: Severity::Warning,
+                        service: name.to_string(),
+                        path: vec!["extends".to_string()],
+                        message: format!(
+                            "nothing added: {why}, so what the service inherits is not known and any key added here could \
+                             contradict it"
+                        ),
+                    });
+                    continue;
+                }
+            };
             report_tags(&mut view, name, &mut Vec::new(), plan);
-            let own_skips = skip_list(lookup::get(service, "x-compose-harden"));
+            let own_skips = skip_list(lookup::get(&view, "x-compose-harden"));
             check_skips(&own_skips, name, plan);
             for pass in PASSES {
                 if self.file_skips.iter().chain(&own_skips).any(|s| s == pass.name()) {
@@ -418,6 +448,40 @@ fn report_tags(value: &mut Mapping, service: &str, path: &mut Vec<String>, plan:
             report_tags(m, service, path, plan);
         }
         path.pop();
+    }
+}
+
+/// The services of included files are not in this file: each include is reported.
+fn report_includes(doc: &Document, plan: &mut Plan) {
+    let Some(Value::Sequence(items)) = doc.value.get("include") else { return };
+    for (i, item) in items.iter().enumerate() {
+        let at = |more: &[String]| -> Vec<String> {
+            ["include".to_string(), i.to_string()].into_iter().chain(more.iter().cloned()).collect()
+        };
+        let paths: Vec<(String, Vec<String>)> = match item {
+            Value::String(s) => vec![(s.clone(), at(&[]))],
+            Value::Mapping(m) => match lookup::get(m, "path") {
+                Some(Value::String(s)) => vec![(s.clone(), at(&["path".to_string()]))],
+                Some(Value::Sequence(p)) => p
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(j, s)| Some((s.as_str()?.to_string(), at(&["path".to_string(), j.to_string()]))))
+                    .collect(),
+                _ => Vec::new(),
+            },
+            _ => Vec::new(),
+        };
+        for (path, position) in paths {
+            plan.findings.push(Finding {
+                pass: "load",
+                severity: Severity::Warning,
+                service: String::new(),
+                path: position,
+                message: format!(
+                    "the services of the included `{path}` are not hardened here: run compose-harden on that file too"
+                ),
+            });
+        }
     }
 }
 
