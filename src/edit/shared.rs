@@ -115,10 +115,13 @@ pub(super) fn analyse(doc: &Document, changes: &[Change], anchors: &Anchors) -> 
         for (i, reason) in more {
             // The rest of the pass's block for that key goes too.
             let c = &changes[i];
-            for (j, other) in changes.iter().enumerate() {
-                if other.service == c.service && other.pass == c.pass && other.path.first() == c.path.first() {
-                    state.refused.entry(j).or_insert_with(|| reason.clone());
-                }
+            let same_block: Vec<usize> = state.by_service[&*c.service]
+                .iter()
+                .copied()
+                .filter(|j| changes[*j].pass == c.pass && changes[*j].path.first() == c.path.first())
+                .collect();
+            for j in same_block {
+                state.refused.entry(j).or_insert_with(|| reason.clone());
             }
         }
     }

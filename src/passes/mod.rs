@@ -3,6 +3,7 @@
 //! findings and never touches text. A new pass is one file and one line in [`PASSES`].
 
 mod dangerous;
+mod file;
 mod healthcheck;
 mod heap;
 mod init;
@@ -19,6 +20,7 @@ use crate::document::extends::Inheritance;
 use crate::document::{lookup, Document};
 use crate::plan::{Change, Finding, Plan, Severity};
 use crate::profile::Profile;
+use file::{check_skips, report_includes, report_tags, skip_list};
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
@@ -409,102 +411,6 @@ impl Context<'_> {
             }
         }
     }
-}
-
-/// Compose's merge tags, decided once for every pass. `!override` matters only where
-/// Compose merges (extends, override files): in one file the value is the user's own, so
-/// passes see it untagged and fill it as usual. `!reset` drops the key: the user chose
-/// Compose's default, so nothing is added under it. Each is reported.
-fn report_tags(value: &mut Mapping, service: &str, path: &mut Vec<String>, plan: &mut Plan) {
-    for (key, v) in value.iter_mut() {
-        let Some(key) = key.as_str() else { continue };
-        path.push(key.to_string());
-        let message = match v {
-            Value::Tagged(t) if t.tag == "override" && t.value.is_mapping() => {
-                let inner = std::mem::replace(&mut t.value, Value::Null);
-                *v = inner;
-                Some(format!(
-                    "`{}` is `!override`, which matters only where Compose merges (extends, override files); it is \
-                     hardened as written",
-                    path.join(".")
-                ))
-            }
-            Value::Tagged(t) if t.tag == "reset" => Some(format!(
-                "`{}` is `!reset`: Compose drops it and uses its default, as the user chose; nothing is added under it",
-                path.join(".")
-            )),
-            _ => None,
-        };
-        if let Some(message) = message {
-            plan.findings.push(Finding {
-                pass: "load",
-                severity: Severity::Info,
-                service: service.to_string(),
-                path: path.clone(),
-                message,
-            });
-        }
-        if let Value::Mapping(m) = v {
-            report_tags(m, service, path, plan);
-        }
-        path.pop();
-    }
-}
-
-/// The services of included files are not in this file: each include is reported.
-fn report_includes(doc: &Document, plan: &mut Plan) {
-    let Some(Value::Sequence(items)) = doc.value.get("include") else { return };
-    for (i, item) in items.iter().enumerate() {
-        let at = |more: &[String]| -> Vec<String> {
-            ["include".to_string(), i.to_string()].into_iter().chain(more.iter().cloned()).collect()
-        };
-        let paths: Vec<(String, Vec<String>)> = match item {
-            Value::String(s) => vec![(s.clone(), at(&[]))],
-            Value::Mapping(m) => match lookup::get(m, "path") {
-                Some(Value::String(s)) => vec![(s.clone(), at(&["path".to_string()]))],
-                Some(Value::Sequence(p)) => p
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(j, s)| Some((s.as_str()?.to_string(), at(&["path".to_string(), j.to_string()]))))
-                    .collect(),
-                _ => Vec::new(),
-            },
-            _ => Vec::new(),
-        };
-        for (path, position) in paths {
-            plan.findings.push(Finding {
-                pass: "load",
-                severity: Severity::Warning,
-                service: String::new(),
-                path: position,
-                message: format!(
-                    "the services of the included `{path}` are not hardened here: run compose-harden on that file too"
-                ),
-            });
-        }
-    }
-}
-
-/// Reports pass names that match no pass (`service` is empty for the top-level list).
-fn check_skips(skips: &[String], service: &str, plan: &mut Plan) {
-    for skip in skips.iter().filter(|s| !PASSES.iter().any(|p| p.name() == s.as_str())) {
-        let names: Vec<&str> = PASSES.iter().map(|p| p.name()).collect();
-        plan.findings.push(Finding {
-            pass: "load",
-            severity: Severity::Warning,
-            service: service.to_string(),
-            path: vec!["x-compose-harden".to_string()],
-            message: format!("unknown pass `{skip}` in x-compose-harden.skip (passes: {})", names.join(", ")),
-        });
-    }
-}
-
-fn skip_list(settings: Option<&Value>) -> Vec<String> {
-    settings
-        .and_then(|s| s.get("skip"))
-        .and_then(Value::as_sequence)
-        .map(|items| items.iter().filter_map(|i| i.as_str().map(str::to_string)).collect())
-        .unwrap_or_default()
 }
 
 /// Sets `path` in a mapping, creating (or replacing non-mapping) parents as needed.
