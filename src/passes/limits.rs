@@ -25,6 +25,14 @@ impl Pass for Limits {
                 out.add(&["memswap_limit"], limit.clone());
             }
         }
+        if limit.is_none() && service.get(&["memswap_limit"]).is_some_and(|m| bytes(m).is_some_and(|b| b > 0.0)) {
+            out.report(
+                Severity::Warning,
+                &["memswap_limit"],
+                "memswap_limit without a memory limit: the engine refuses to create the container (\"You should always \
+                 set the Memory limit when using Memoryswap limit\"); set mem_limit to at most it",
+            );
+        }
         for key in ["cpus", "memory"] {
             let limit_path = ["deploy", "resources", "limits", key];
             let reservation_path = ["deploy", "resources", "reservations", key];
