@@ -456,6 +456,79 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
     true
 }
 
+/// Patterns compiled to match one text against many: those without `*` are hashed, the
+/// rest tried in order. Each pattern belongs to a group (a class, a catalogue entry), and
+/// the first group with a matching pattern wins, as a scan in order would find.
+#[derive(Debug, Default)]
+pub struct Globs {
+    exact: foldhash::HashMap<String, usize>,
+    starred: Vec<(usize, Starred)>,
+}
+
+/// A pattern with `*` in it, split once: what the text must start and end with, and the
+/// parts between, in order.
+#[derive(Debug)]
+struct Starred {
+    first: String,
+    middle: Vec<String>,
+    last: String,
+}
+
+impl Starred {
+    fn new(pattern: &str) -> Starred {
+        let parts: Vec<&str> = pattern.split('*').collect();
+        let (first, last) = (parts[0].to_string(), parts[parts.len() - 1].to_string());
+        let middle = parts[1..parts.len() - 1].iter().filter(|p| !p.is_empty()).map(|p| p.to_string()).collect();
+        Starred { first, middle, last }
+    }
+
+    fn matches(&self, text: &str) -> bool {
+        if text.len() < self.first.len() + self.last.len()
+            || !text.starts_with(&self.first)
+            || !text.ends_with(&self.last)
+        {
+            return false;
+        }
+        let mut inner = &text[self.first.len()..text.len() - self.last.len()];
+        for part in &self.middle {
+            match inner.find(part.as_str()) {
+                Some(i) => inner = &inner[i + part.len()..],
+                None => return false,
+            }
+        }
+        true
+    }
+}
+
+impl Globs {
+    pub fn new<'a>(groups: impl IntoIterator<Item = (usize, &'a [String])>) -> Globs {
+        let mut globs = Globs::default();
+        for (group, patterns) in groups {
+            for pattern in patterns {
+                if pattern.contains('*') {
+                    globs.starred.push((group, Starred::new(pattern)));
+                } else {
+                    globs.exact.entry(pattern.clone()).or_insert(group);
+                }
+            }
+        }
+        globs.starred.sort_by_key(|(g, _)| *g);
+        globs
+    }
+
+    /// The first group with a pattern that matches `text`.
+    pub fn first(&self, text: &str) -> Option<usize> {
+        let exact = self.exact.get(text).copied();
+        let starred = self
+            .starred
+            .iter()
+            .take_while(|(g, _)| exact.is_none_or(|e| *g < e))
+            .find(|(_, p)| p.matches(text))
+            .map(|(g, _)| *g);
+        starred.or(exact)
+    }
+}
+
 /// The leading number of a tag (`11.4-noble` -> 11); none for `latest` and the like.
 pub fn major_version(tag: &str) -> Option<u32> {
     let digits: String = tag.trim_start_matches('v').chars().take_while(char::is_ascii_digit).collect();
@@ -500,6 +573,21 @@ mod tests {
         assert!(!parts("${REG}/postgres:16").2);
         assert_eq!(parts("nginx:${A:-1.27}-alpine${B:-}"), known("nginx", Some("1.27-alpine")));
         assert_eq!(parts("app@sha256:${DIGEST}"), known("app", None));
+    }
+
+    #[test]
+    fn compiled_globs_find_the_first_group_a_scan_finds() {
+        let groups: Vec<Vec<String>> = vec![
+            vec!["a/b".into(), "x*".into()],
+            vec!["postgres".into()],
+            vec!["*gres".into(), "redis".into()],
+            vec!["x1".into()],
+        ];
+        let globs = Globs::new(groups.iter().enumerate().map(|(i, g)| (i, g.as_slice())));
+        for text in ["a/b", "x1", "postgres", "mygres", "redis", "none", ""] {
+            let scan = groups.iter().position(|g| g.iter().any(|p| glob_match(p, text)));
+            assert_eq!(globs.first(text), scan, "{text}");
+        }
     }
 
     #[test]

@@ -20,7 +20,9 @@ pub type Inheritance = HashMap<String, Result<(Mapping, String), String>>;
 /// Resolves every service of the document that has `extends`.
 pub fn of(doc: &super::Document) -> Inheritance {
     match doc.services() {
-        Some(services) if services.values().any(|s| s.get("extends").is_some()) => resolve(services, &doc.file),
+        Some(services) if services.values().any(|s| lookup::field(s, "extends").is_some()) => {
+            resolve(services, &doc.file)
+        }
         _ => Inheritance::new(),
     }
 }

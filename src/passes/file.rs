@@ -11,6 +11,10 @@ use yaml_serde::{Mapping, Value};
 /// passes see it untagged and fill it as usual. `!reset` drops the key: the user chose
 /// Compose's default, so nothing is added under it. Each is reported.
 pub(super) fn report_tags(value: &mut Mapping, service: &str, path: &mut Vec<String>, plan: &mut Plan) {
+    // Most services hold no tag at all: look before building any path.
+    if !value.values().any(tagged) {
+        return;
+    }
     for (key, v) in value.iter_mut() {
         let Some(key) = key.as_str() else { continue };
         path.push(key.to_string());
@@ -43,6 +47,14 @@ pub(super) fn report_tags(value: &mut Mapping, service: &str, path: &mut Vec<Str
             report_tags(m, service, path, plan);
         }
         path.pop();
+    }
+}
+
+fn tagged(value: &Value) -> bool {
+    match value {
+        Value::Tagged(_) => true,
+        Value::Mapping(m) => m.values().any(tagged),
+        _ => false,
     }
 }
 

@@ -6,7 +6,7 @@
 use super::{Out, Pass, Service};
 use crate::document::lookup;
 use crate::plan::Severity;
-use crate::profile::{glob_match, major_version, reference, HealthcheckRule, Reference};
+use crate::profile::{glob_match, major_version, HealthcheckRule, Probe, Reference};
 use std::collections::BTreeSet;
 use yaml_serde::Value;
 
@@ -34,7 +34,7 @@ impl Pass for Healthcheck {
             return;
         }
         let image = service.image();
-        if let Some(i) = image.filter(|i| !reference(i).repo_known) {
+        if let Some(i) = image.filter(|_| service.reference().is_some_and(|r| !r.repo_known)) {
             out.report(
                 Severity::Warning,
                 &["image"],
@@ -45,7 +45,9 @@ impl Pass for Healthcheck {
             );
             return;
         }
-        if let Some(Choice { test, why, own, any_tag }) = image.and_then(|i| catalogue_probe(rule, i)) {
+        let entry = service.facts.probe.and_then(|i| rule.probes.get(i));
+        let choice = image.zip(service.reference()).zip(entry).map(|((i, r), p)| catalogue_probe(p, i, r));
+        if let Some(Choice { test, why, own, any_tag }) = choice {
             match (test, own) {
                 (Some(test), _) => {
                     if any_tag {
@@ -145,13 +147,12 @@ struct Choice<'r> {
     any_tag: bool,
 }
 
-fn catalogue_probe<'r>(rule: &'r HealthcheckRule, image: &str) -> Option<Choice<'r>> {
-    let Reference { repo, tag, tag_known, .. } = reference(image);
-    let probe = rule.probes.iter().find(|p| p.images.iter().any(|pat| glob_match(pat, &repo)))?;
-    if !tag_known && !probe.variants.is_empty() {
+fn catalogue_probe<'r>(probe: &'r Probe, image: &str, reference: &Reference) -> Choice<'r> {
+    let Reference { tag, tag_known, .. } = reference;
+    if !*tag_known && !probe.variants.is_empty() {
         // The probe differs by tag, and the tag is not known: the one for every tag.
         let why = |tail: &str| format!("the tag of `{image}` is known only once interpolated, and {tail}");
-        return Some(match &probe.any_tag {
+        return match &probe.any_tag {
             Some(any) if any.test.is_some() => Choice {
                 test: any.test.as_ref(),
                 why: format!(
@@ -163,22 +164,22 @@ fn catalogue_probe<'r>(rule: &'r HealthcheckRule, image: &str) -> Option<Choice<
             },
             Some(any) => Choice { test: None, why: why(&any.why), own: false, any_tag: false },
             None => Choice { test: None, why: why("the probe depends on it"), own: false, any_tag: false },
-        });
+        };
     }
-    let tag = tag.unwrap_or_default();
-    let major = major_version(&tag);
+    let tag = tag.as_deref().unwrap_or_default();
+    let major = major_version(tag);
     // The first variant whose every condition holds wins.
     let variant = probe.variants.iter().find(|v| {
         v.below_major.is_none_or(|b| major.is_some_and(|m| m < b))
             && v.tag_contains.as_deref().is_none_or(|t| tag.contains(t))
-            && v.tag_matches.as_deref().is_none_or(|p| glob_match(p, &tag))
+            && v.tag_matches.as_deref().is_none_or(|p| glob_match(p, tag))
             && (v.below_major.is_some() || v.tag_contains.is_some() || v.tag_matches.is_some())
     });
     let (test, why, own) = match variant {
         Some(v) => (v.test.as_ref(), v.why.as_str(), false),
         None => (probe.test.as_ref(), probe.why.as_str(), probe.own_healthcheck),
     };
-    Some(Choice { test, why: why.trim_end_matches('.').to_string(), own, any_tag: false })
+    Choice { test, why: why.trim_end_matches('.').to_string(), own, any_tag: false }
 }
 
 /// The distinct TCP container ports a service publishes or exposes; None if one is not a

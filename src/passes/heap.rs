@@ -1,9 +1,9 @@
 //! The JVM heap a service's own environment or command names: what a memory limit must
-//! leave room for. Not a pass: `resources` sizes its limit from it, `limits` checks a
-//! user's limit against it.
+//! leave room for. Not a pass: read once per service, `resources` sizes its limit from it
+//! and `limits` checks a user's limit against it.
 
-use super::Service;
-use yaml_serde::Value;
+use crate::document::lookup;
+use yaml_serde::{Mapping, Value};
 
 /// Variables the JVM, its launchers and common images read options from.
 pub const VARIABLES: [&str; 10] = [
@@ -31,26 +31,45 @@ pub enum Heap {
     Unknown { source: String, option: String },
 }
 
-/// The heap the service names, if any. Several options: the largest, since the JVM
+/// What a service's JVM options say: its heap, and any `-XX:MaxRAMPercentage` given in
+/// a variable (the share of the memory limit the heap takes), with where each is set.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Jvm {
+    pub heap: Option<Heap>,
+    pub ram_percentages: Vec<(&'static str, String, f64)>,
+}
+
+/// Reads the heap the service names, if any. Several options: the largest, since the JVM
 /// takes the last and `_JAVA_OPTIONS` overrides the command line, so any of them may win.
 /// An unreadable one makes the whole answer unknown.
-pub fn of(service: &Service) -> Option<Heap> {
-    let mut found: Vec<(String, String)> = Vec::new();
+pub fn read(service: &Mapping) -> Jvm {
+    let mut found: Vec<(&'static str, String)> = Vec::new();
+    let mut ram_percentages = Vec::new();
     for var in VARIABLES {
-        if let Some(options) = service.env(var) {
-            found.extend(options.split_whitespace().map(|o| (var.to_string(), o.to_string())));
+        if let Some(options) = super::env(service, var) {
+            for option in options.split_whitespace() {
+                if let Some(p) = option.strip_prefix("-XX:MaxRAMPercentage=").and_then(|p| p.parse::<f64>().ok()) {
+                    ram_percentages.push((var, option.to_string(), p));
+                }
+                found.push((var, option.to_string()));
+            }
         }
     }
     for key in ["entrypoint", "command"] {
-        for word in words(service.get(&[key])) {
+        for word in words(lookup::get(service, key)) {
             // A shell script in one word (`sh -c "java -Xmx1g -jar app.jar"`).
-            found.extend(word.split_whitespace().map(|o| (key.to_string(), o.to_string())));
+            found.extend(word.split_whitespace().filter(|o| o.contains("-X")).map(|o| (key, o.to_string())));
         }
     }
+    Jvm { heap: heap(&found), ram_percentages }
+}
+
+fn heap(found: &[(&'static str, String)]) -> Option<Heap> {
     let mut best: Option<Heap> = None;
     let mut ram_percent = None;
     let mut max_ram: Option<(String, String, Option<f64>)> = None;
-    for (source, option) in &found {
+    for (source, option) in found {
+        let source = source.to_string();
         let option = option.trim_matches(|c| c == '"' || c == '\'');
         if let Some(p) = option.strip_prefix("-XX:MaxRAMPercentage=") {
             ram_percent = p.parse::<f64>().ok().or(ram_percent);
@@ -67,8 +86,8 @@ pub fn of(service: &Service) -> Option<Heap> {
             continue;
         };
         let heap = match jvm_size(size) {
-            Some(bytes) => Heap::Known { bytes, source: source.clone(), option: option.to_string() },
-            None => return Some(Heap::Unknown { source: source.clone(), option: option.to_string() }),
+            Some(bytes) => Heap::Known { bytes, source, option: option.to_string() },
+            None => return Some(Heap::Unknown { source, option: option.to_string() }),
         };
         best = Some(larger(best, heap));
     }

@@ -3,7 +3,6 @@
 
 use super::{Out, Pass, Service};
 use crate::plan::Severity;
-use crate::profile::{glob_match, image_parts};
 use yaml_serde::Value;
 
 pub struct Init;
@@ -20,28 +19,13 @@ impl Pass for Init {
         if service.is_set(&["init"]) {
             return;
         }
-        if let Some(image) = service.image() {
-            let (repo, _) = image_parts(image);
-            let listed = rule.own_init.iter().find(|o| o.images.iter().any(|p| glob_match(p, &repo)));
-            let catalogued = service.profile.healthcheck.as_ref().and_then(|h| {
-                h.probes.iter().find(|p| p.own_init && p.images.iter().any(|pat| glob_match(pat, &repo)))
-            });
-            let why = match (listed, catalogued) {
-                (Some(o), _) => Some(o.why.as_str()),
-                (None, Some(p)) => Some(p.source.as_str()),
-                (None, None) if rule.own_init_images.iter().any(|p| glob_match(p, &repo)) => {
-                    Some("listed in the profile")
-                }
-                _ => None,
-            };
-            if let Some(why) = why {
-                out.report(
-                    Severity::Info,
-                    &["image"],
-                    format!("init not added: image `{image}` runs its own init ({})", why.trim_end_matches('.')),
-                );
-                return;
-            }
+        if let (Some(image), Some(why)) = (service.image(), &service.facts.own_init) {
+            out.report(
+                Severity::Info,
+                &["image"],
+                format!("init not added: image `{image}` runs its own init ({})", why.trim_end_matches('.')),
+            );
+            return;
         }
         if let Some(program) = first_word(service.get(&["entrypoint"])) {
             let base = program.rsplit('/').next().unwrap_or(&program);

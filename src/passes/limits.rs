@@ -5,7 +5,6 @@ use super::heap::{self, Heap};
 use super::resources::{bytes, cpus, max_heap_percent, text};
 use super::{Out, Pass, Service};
 use crate::plan::Severity;
-use crate::profile::image_parts;
 
 pub struct Limits;
 
@@ -58,11 +57,7 @@ impl Pass for Limits {
             }
         }
         if let Some(limit) = limit.and_then(bytes) {
-            let class = service.profile.resources.as_ref().and_then(|r| {
-                let repo = image_parts(service.image()?).0;
-                r.class(&repo)
-            });
-            jvm_heap(service, out, limit, max_heap_percent(service, class));
+            jvm_heap(service, out, limit, max_heap_percent(service, service.class()));
         }
     }
 }
@@ -70,38 +65,21 @@ impl Pass for Limits {
 /// A heap (`-Xmx`, `-XX:MaxRAMPercentage`) above the profile's share of the memory limit
 /// leaves no room for the JVM's own memory: the kernel kills it instead of a clean OOM.
 fn jvm_heap(service: &Service, out: &mut Out, limit: f64, max_percent: f64) {
-    if let Some(Heap::Known { bytes: heap, source, option }) = heap::of(service) {
-        let percent = heap / limit * 100.0;
-        if percent > max_percent {
-            let path = if heap::VARIABLES.contains(&source.as_str()) {
-                vec!["environment", &source]
-            } else {
-                vec![&source[..]]
-            };
-            out.report(
-                Severity::Warning,
-                &path,
-                format!(
-                    "{source} `{option}` gives the heap {percent:.0}% of the memory limit; above {max_percent:.0}% the JVM's \
-                     own memory (threads, metaspace, buffers) pushes it into the OOM killer"
-                ),
-            );
-        }
+    let jvm = &service.facts.jvm;
+    let mut over = Vec::new();
+    if let Some(Heap::Known { bytes, source, option }) = &jvm.heap {
+        over.push((source.as_str(), option.as_str(), bytes / limit * 100.0));
     }
-    for var in heap::VARIABLES {
-        let Some(options) = service.env(var) else { continue };
-        for option in options.split_whitespace() {
-            let percent = option.strip_prefix("-XX:MaxRAMPercentage=").and_then(|p| p.parse::<f64>().ok());
-            if let Some(percent) = percent.filter(|p| *p > max_percent) {
-                out.report(
-                    Severity::Warning,
-                    &["environment", var],
-                    format!(
-                        "{var} `{option}` gives the heap {percent:.0}% of the memory limit; above {max_percent:.0}% the JVM's \
-                         own memory (threads, metaspace, buffers) pushes it into the OOM killer"
-                    ),
-                );
-            }
-        }
+    over.extend(jvm.ram_percentages.iter().map(|(var, option, p)| (*var, option.as_str(), *p)));
+    for (source, option, percent) in over.into_iter().filter(|(_, _, p)| *p > max_percent) {
+        let path = if heap::VARIABLES.contains(&source) { vec!["environment", source] } else { vec![source] };
+        out.report(
+            Severity::Warning,
+            &path,
+            format!(
+                "{source} `{option}` gives the heap {percent:.0}% of the memory limit; above {max_percent:.0}% the JVM's \
+                 own memory (threads, metaspace, buffers) pushes it into the OOM killer"
+            ),
+        );
     }
 }

@@ -19,7 +19,7 @@ mod ulimits;
 use crate::document::extends::Inheritance;
 use crate::document::{lookup, Document};
 use crate::plan::{Change, Finding, Plan, Severity};
-use crate::profile::Profile;
+use crate::profile::{Globs, Profile, Reference, ResourceClass};
 use file::{check_skips, report_includes, report_tags, skip_list};
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
@@ -61,6 +61,118 @@ pub struct Service<'a> {
     pub profile: &'a Profile,
     /// `--enforce`: passes may replace values the user set (each reported).
     pub enforce: bool,
+    /// What its image and command say, worked out once (every pass asks).
+    pub facts: &'a Facts,
+}
+
+/// What a service's image and command say, worked out once per service.
+pub struct Facts {
+    /// The image reference as far as the file says (None: the service has no image).
+    pub reference: Option<Reference>,
+    /// Why the service looks like a job that runs once, if it does.
+    pub one_shot: Option<String>,
+    /// The index of its image's resource class in the profile.
+    class: Option<usize>,
+    /// The index of its image's entry in the probe catalogue.
+    pub probe: Option<usize>,
+    /// Why its image runs an init of its own, if it does.
+    pub own_init: Option<String>,
+    /// The JVM options its environment and command name.
+    pub jvm: heap::Jvm,
+}
+
+impl Facts {
+    fn of(name: &str, service: &Mapping, relations: &Relations, profile: &Profile, globs: &Matchers) -> Facts {
+        let reference = lookup::get(service, "image").and_then(Value::as_str).map(crate::profile::reference);
+        let repo = reference.as_ref().map(|r| r.repo.as_str());
+        let probes = profile.healthcheck.as_ref().map(|h| &h.probes[..]).unwrap_or_default();
+        let own_init = repo.and_then(|repo| {
+            let init = profile.init.as_ref()?;
+            if let Some(i) = globs.own_init.first(repo) {
+                return Some(init.own_init[i].why.clone());
+            }
+            if let Some(i) = globs.own_init_probes.first(repo) {
+                return Some(probes[i].source.clone());
+            }
+            init.own_init_images
+                .iter()
+                .any(|p| crate::profile::glob_match(p, repo))
+                .then(|| "listed in the profile".to_string())
+        });
+        Facts {
+            one_shot: one_shot(name, service, relations, profile, globs),
+            class: repo.and_then(|r| globs.classes.first(r)),
+            probe: repo.and_then(|r| globs.probes.first(r)),
+            own_init,
+            reference,
+            jvm: heap::read(service),
+        }
+    }
+}
+
+/// The profile's image and name patterns, compiled once per file.
+struct Matchers {
+    classes: Globs,
+    probes: Globs,
+    own_init: Globs,
+    /// Catalogue entries that say their image starts its own init.
+    own_init_probes: Globs,
+    one_shot_names: Globs,
+}
+
+impl Matchers {
+    fn of(profile: &Profile) -> Matchers {
+        let probes = profile.healthcheck.as_ref().map(|h| &h.probes[..]).unwrap_or_default();
+        let names =
+            profile.restart.as_ref().and_then(|r| r.one_shot.as_ref()).map(|o| &o.names[..]).unwrap_or_default();
+        Matchers {
+            classes: Globs::new(
+                profile.resources.iter().flat_map(|r| r.classes.iter().enumerate().map(|(i, c)| (i, &c.images[..]))),
+            ),
+            probes: Globs::new(probes.iter().enumerate().map(|(i, p)| (i, &p.images[..]))),
+            own_init: Globs::new(
+                profile.init.iter().flat_map(|r| r.own_init.iter().enumerate().map(|(i, o)| (i, &o.images[..]))),
+            ),
+            own_init_probes: Globs::new(
+                probes.iter().enumerate().filter(|(_, p)| p.own_init).map(|(i, p)| (i, &p.images[..])),
+            ),
+            one_shot_names: Globs::new(names.iter().enumerate().map(|(i, n)| (i, std::slice::from_ref(n)))),
+        }
+    }
+}
+
+/// Why a service looks like a job that runs once and exits: another service waits for it
+/// to complete, or a documented sign (its name, its command).
+fn one_shot(
+    name: &str,
+    service: &Mapping,
+    relations: &Relations,
+    profile: &Profile,
+    globs: &Matchers,
+) -> Option<String> {
+    if let Some(waiter) = relations.completion_waiter.get(name) {
+        return Some(format!("service `{waiter}` waits for it to complete"));
+    }
+    let signs = profile.restart.as_ref()?.one_shot.as_ref()?;
+    if let Some(i) = globs.one_shot_names.first(name) {
+        return Some(format!("its name matches `{}`", signs.names[i]));
+    }
+    let mut words: Vec<&str> = Vec::new();
+    for key in ["entrypoint", "command"] {
+        match lookup::get(service, key) {
+            Some(Value::String(s)) => words.extend(s.split_whitespace()),
+            Some(Value::Sequence(items)) => {
+                words.extend(items.iter().filter_map(Value::as_str).flat_map(str::split_whitespace))
+            }
+            _ => {}
+        }
+    }
+    // A sign of several words (`mc mb`) matches those words in a row.
+    let found = signs.commands.iter().find(|sign| {
+        let sign: Vec<&str> = sign.split_whitespace().collect();
+        !sign.is_empty() && words.windows(sign.len()).any(|w| w == sign.as_slice())
+    })?;
+    Some(format!("its command runs `{found}`"))
 }
 
 /// What services say about each other, gathered once per file.
@@ -129,44 +241,44 @@ impl Service<'_> {
         self.str(&["image"])
     }
 
-    /// Why the service looks like a job that runs once and exits, if it does: another
-    /// service waits for it to complete, or a documented sign (its name, its command).
-    pub fn one_shot(&self) -> Option<String> {
-        if let Some(waiter) = self.relations.completion_waiter.get(self.name) {
-            return Some(format!("service `{waiter}` waits for it to complete"));
-        }
-        let signs = self.profile.restart.as_ref()?.one_shot.as_ref()?;
-        if let Some(p) = signs.names.iter().find(|p| crate::profile::glob_match(p, self.name)) {
-            return Some(format!("its name matches `{p}`"));
-        }
-        let words: Vec<String> = ["entrypoint", "command"]
-            .iter()
-            .filter_map(|k| self.get(&[k]))
-            .flat_map(|v| match v {
-                Value::String(s) => vec![s.clone()],
-                Value::Sequence(items) => items.iter().filter_map(Value::as_str).map(str::to_string).collect(),
-                _ => Vec::new(),
-            })
-            .collect();
-        let text = format!(" {} ", words.join(" ").split_whitespace().collect::<Vec<_>>().join(" "));
-        let found = signs.commands.iter().find(|c| text.contains(&format!(" {c} ")))?;
-        Some(format!("its command runs `{found}`"))
+    /// Why the service looks like a job that runs once and exits, if it does.
+    pub fn one_shot(&self) -> Option<&str> {
+        self.facts.one_shot.as_deref()
+    }
+
+    /// The image's repository (no registry `docker.io`, no `library/`), as far as known.
+    pub fn repo(&self) -> Option<&str> {
+        self.facts.reference.as_ref().map(|r| r.repo.as_str())
+    }
+
+    pub fn reference(&self) -> Option<&Reference> {
+        self.facts.reference.as_ref()
+    }
+
+    /// The image's resource class in the profile.
+    pub fn class(&self) -> Option<&ResourceClass> {
+        self.profile.resources.as_ref()?.classes.get(self.facts.class?)
     }
 
     /// A variable from `environment`, in map or list (`NAME=value`) form.
     pub fn env(&self, name: &str) -> Option<String> {
-        match self.get(&["environment"])? {
-            Value::Mapping(m) => lookup::get(m, name).map(|v| match v {
-                Value::String(s) => s.clone(),
-                Value::Number(n) => n.to_string(),
-                _ => String::new(),
-            }),
-            Value::Sequence(items) => items
-                .iter()
-                .filter_map(Value::as_str)
-                .find_map(|i| i.strip_prefix(name).and_then(|rest| rest.strip_prefix('=')).map(str::to_string)),
-            _ => None,
-        }
+        env(self.value, name)
+    }
+}
+
+/// A variable from a service's `environment`, in map or list (`NAME=value`) form.
+pub(crate) fn env(service: &Mapping, name: &str) -> Option<String> {
+    match lookup::get(service, "environment")? {
+        Value::Mapping(m) => lookup::get(m, name).map(|v| match v {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            _ => String::new(),
+        }),
+        Value::Sequence(items) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .find_map(|i| i.strip_prefix(name).and_then(|rest| rest.strip_prefix('=')).map(str::to_string)),
+        _ => None,
     }
 }
 
@@ -278,7 +390,9 @@ pub fn plan(doc: &Document, profile: &Profile, enforce: bool, inherited: &Inheri
     check_skips(&file_skips, "", &mut plan);
     report_includes(doc, &mut plan);
     let all: Vec<(&Value, &Value)> = services.iter().collect();
-    let context = Context { file_skips: &file_skips, relations: &relations, profile, enforce, inherited };
+    let globs = Matchers::of(profile);
+    let context =
+        Context { file_skips: &file_skips, relations: &relations, profile, enforce, inherited, globs: &globs };
     if all.len() < 64 {
         context.plan(&all, all.len(), &mut plan);
         return plan;
@@ -315,6 +429,7 @@ struct Context<'a> {
     profile: &'a Profile,
     enforce: bool,
     inherited: &'a Inheritance,
+    globs: &'a Matchers,
 }
 
 impl Context<'_> {
@@ -383,6 +498,7 @@ impl Context<'_> {
             };
             report_tags(&mut view, name, &mut Vec::new(), plan);
             let own_skips = skip_list(lookup::get(&view, "x-compose-harden"));
+            let facts = Facts::of(name, &view, self.relations, self.profile, self.globs);
             check_skips(&own_skips, name, plan);
             for pass in PASSES {
                 if self.file_skips.iter().chain(&own_skips).any(|s| s == pass.name()) {
@@ -401,6 +517,7 @@ impl Context<'_> {
                     relations: self.relations,
                     profile: self.profile,
                     enforce: self.enforce,
+                    facts: &facts,
                 };
                 pass.run(&current, &mut out);
                 for change in &out.changes {

@@ -5,7 +5,7 @@
 use super::{Out, Pass, Service};
 use crate::document::lookup;
 use crate::plan::Severity;
-use crate::profile::{glob_match, image_parts, SlowStart};
+use crate::profile::{glob_match, SlowStart};
 use yaml_serde::Value;
 
 pub struct Probe;
@@ -31,9 +31,9 @@ impl Pass for Probe {
             );
             return;
         }
-        let repo = service.image().map(image_parts);
+        let repo = service.reference().map(|r| (r.repo.as_str(), r.tag.as_deref()));
         if let Some(test) = test {
-            let reference = repo.as_ref().map(|(r, tag)| format!("{r}:{}", tag.as_deref().unwrap_or("latest")));
+            let reference = repo.map(|(r, tag)| format!("{r}:{}", tag.unwrap_or("latest")));
             let matches =
                 |patterns: &[String]| reference.as_ref().is_some_and(|i| patterns.iter().any(|p| glob_match(p, i)));
             // Known to lack curl: an Alpine or busybox base, or a listed slim variant.
@@ -301,8 +301,8 @@ fn answer_is_judged(test: &Value) -> Option<String> {
 /// Why the service's endpoint probably answers 401 or 403 by design: Elasticsearch 8 and
 /// OpenSearch turn security on unless the environment turns it off.
 fn refuses_by_design(service: &Service) -> Option<String> {
-    let (repo, tag) = image_parts(service.image()?);
-    let major = tag.as_deref().and_then(crate::profile::major_version);
+    let reference = service.reference()?;
+    let (repo, major) = (reference.repo.as_str(), reference.tag.as_deref().and_then(crate::profile::major_version));
     let off = |var: &str, value: &str| service.env(var).is_some_and(|v| v.eq_ignore_ascii_case(value));
     let elastic = (repo == "elasticsearch" || repo.ends_with("/elasticsearch")) && major.is_none_or(|m| m >= 8);
     let opensearch = repo.ends_with("opensearch") || repo.contains("/opensearch");
@@ -325,8 +325,7 @@ fn refuses_by_design(service: &Service) -> Option<String> {
 
 /// Whether the service is one of a slow-start class: its image, or a JVM.
 pub(super) fn is_slow(service: &Service, slow: &SlowStart) -> bool {
-    let repo = service.image().map(|i| image_parts(i).0);
-    repo.is_some_and(|r| slow.images.iter().any(|p| glob_match(p, &r))) || (slow.jvm && is_jvm(service))
+    service.repo().is_some_and(|r| slow.images.iter().any(|p| glob_match(p, r))) || (slow.jvm && is_jvm(service))
 }
 
 fn is_jvm(service: &Service) -> bool {

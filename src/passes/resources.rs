@@ -3,10 +3,10 @@
 //! file where both spellings disagree. Docker refuses a limit below a reservation, so an
 //! added value never crosses one the user set.
 
-use super::heap::{self, Heap};
+use super::heap::Heap;
 use super::{Out, Pass, Service};
 use crate::plan::Severity;
-use crate::profile::{image_parts, ResourceClass, ResourcesRule};
+use crate::profile::{ResourceClass, ResourcesRule};
 use yaml_serde::Value;
 
 pub struct Resources;
@@ -66,8 +66,7 @@ impl Pass for Resources {
                 return;
             }
         }
-        let repo = service.image().map(|i| image_parts(i).0);
-        let class = repo.as_deref().and_then(|r| rule.class(r));
+        let class = service.class();
         let (limits, reservations) = match class {
             Some(c) => (&c.limits, &c.reservations),
             None => (&rule.limits, &rule.reservations),
@@ -139,7 +138,7 @@ fn sized_memory(
     }
     let path = ["deploy", "resources", "limits", "memory"];
     let percent = max_heap_percent(service, class);
-    match heap::of(service) {
+    match service.facts.jvm.heap.clone() {
         None => base.map(str::to_string),
         Some(Heap::Unknown { source, option }) => {
             out.report(

@@ -4,7 +4,7 @@
 
 use super::{Out, Pass, Service};
 use crate::plan::Severity;
-use crate::profile::{glob_match, image_parts};
+use crate::profile::glob_match;
 
 pub struct Stop;
 
@@ -15,8 +15,8 @@ impl Pass for Stop {
 
     fn run(&self, service: &Service, out: &mut Out) {
         let Some(rule) = &service.profile.stop else { return };
-        let repo = service.image().map(|i| image_parts(i).0);
-        let matches = |images: &[String]| repo.as_deref().is_some_and(|r| images.iter().any(|p| glob_match(p, r)));
+        let repo = service.repo();
+        let matches = |images: &[String]| repo.is_some_and(|r| images.iter().any(|p| glob_match(p, r)));
         if !service.is_set(&["stop_grace_period"]) {
             if let Some(entry) = rule.grace_periods.iter().find(|e| matches(&e.images)) {
                 out.add(&["stop_grace_period"], entry.stop_grace_period.as_str());

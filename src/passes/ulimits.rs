@@ -3,7 +3,7 @@
 
 use super::{Out, Pass, Service};
 use crate::plan::Severity;
-use crate::profile::{glob_match, image_parts, Ulimit};
+use crate::profile::{glob_match, Ulimit};
 
 pub struct Ulimits;
 
@@ -18,10 +18,9 @@ impl Pass for Ulimits {
                 fill(service, out, name, limit);
             }
         }
-        let repo = service.image().map(|i| image_parts(i).0);
-        let Some(repo) = repo else { return };
+        let Some(repo) = service.repo() else { return };
         for entry in &service.profile.image_ulimits {
-            if !entry.images.iter().any(|p| glob_match(p, &repo)) {
+            if !entry.images.iter().any(|p| glob_match(p, repo)) {
                 continue;
             }
             for (name, limit) in &entry.ulimits {
