@@ -52,7 +52,10 @@ impl Pass for Shell {
                 Err(Kind::Nothing) => {}
                 Ok(at) => {
                     let Some(fixed) = found.with_exec(at) else { continue };
-                    let new = format!("{}exec {}", &script[..at], &script[at..]);
+                    // Shown on one line: a finding is one line.
+                    let one_line = |s: &str| s.replace('\r', "\\r").replace('\n', "\\n");
+                    let new = one_line(&format!("{}exec {}", &script[..at], &script[at..]));
+                    let script = one_line(script);
                     if init && rule.repair {
                         let message = format!(
                             "{key}: `{script}` -> `{new}`: with init, tini signals the shell, which {may} not pass SIGTERM \
