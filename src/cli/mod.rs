@@ -1,0 +1,29 @@
+//! The commands: one module each, the arguments they take, and what they share (reading
+//! and writing files, the work pool).
+
+mod apply;
+mod io;
+mod parallel;
+
+use clap::{Parser, Subcommand};
+
+/// Harden Docker Compose files for production, changing nothing else.
+#[derive(Parser)]
+#[command(name = "compose-harden", version)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Apply a hardening profile: init, healthcheck, restart, logging, resources, ulimits.
+    Apply(apply::Apply),
+}
+
+/// Runs a command; its exit code.
+pub fn run(cli: Cli) -> u8 {
+    match cli.command {
+        Command::Apply(args) => apply::run(&args),
+    }
+}
