@@ -687,6 +687,12 @@ fn skip_properties(mut rest: &[u8]) -> &[u8] {
                 rest = &rest[n..];
             }
             Some(b' ' | b'\t' | b'\n' | b'\r') => rest = &rest[1..],
+            // A comment after the properties (`key: &a # note`, the items below): no
+            // content starts with `#`.
+            Some(b'#') => {
+                let n = rest.iter().position(|b| *b == b'\n').unwrap_or(rest.len());
+                rest = &rest[n..];
+            }
             _ => return rest,
         }
     }
