@@ -57,7 +57,7 @@ impl Pass for Limits {
             }
         }
         if let Some(limit) = limit.and_then(bytes) {
-            jvm_heap(service, out, limit, max_heap_percent(service, service.class()));
+            jvm_heap(service, out, limit, max_heap_percent(service));
         }
     }
 }

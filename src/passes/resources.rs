@@ -137,8 +137,8 @@ fn sized_memory(
         return None;
     }
     let path = ["deploy", "resources", "limits", "memory"];
-    let percent = max_heap_percent(service, class);
-    match service.facts.jvm.heap.clone() {
+    let percent = max_heap_percent(service);
+    match &service.facts.jvm.heap {
         None => base.map(str::to_string),
         Some(Heap::Unknown { source, option }) => {
             out.report(
@@ -154,7 +154,7 @@ fn sized_memory(
         }
         Some(Heap::Known { bytes: heap, source, option }) => {
             let unit = bytes(&Value::from(rule.unit.as_str())).filter(|u| *u >= 1.0).unwrap_or(128.0 * MIB);
-            let need = (heap / (percent / 100.0) / unit).ceil() * unit;
+            let need = (*heap / (percent / 100.0) / unit).ceil() * unit;
             let base_bytes = base.and_then(|b| bytes(&Value::from(b)));
             if base_bytes.is_some_and(|b| b >= need) {
                 return base.map(str::to_string);
@@ -175,8 +175,9 @@ fn sized_memory(
 }
 
 /// The share of the memory limit a JVM heap may take: the class's, else the profile's.
-pub fn max_heap_percent(service: &Service, class: Option<&ResourceClass>) -> f64 {
-    class
+pub fn max_heap_percent(service: &Service) -> f64 {
+    service
+        .class()
         .and_then(|c| c.max_heap_percent)
         .or(service.profile.limits.as_ref().map(|l| l.max_heap_percent))
         .filter(|p| *p > 0.0 && *p <= 100.0)
