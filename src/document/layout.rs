@@ -576,6 +576,12 @@ impl Builder<'_> {
         let n = &mut self.nodes[value];
         n.start = colon;
         n.end = colon;
+        // The `:` is content too: what comes next (a sequence's next `-`) is looked for
+        // after it.
+        if colon > self.last_end && !self.text[self.last_end..colon].contains('\n') {
+            self.last_at.1 += self.text[self.last_end..colon].chars().count();
+            self.last_end = colon;
+        }
     }
 
     /// End of a quoted scalar: its closing quote (the parser's span may run on to a comment).
