@@ -289,13 +289,6 @@ pub struct ResourceClass {
     pub why: String,
 }
 
-impl ResourcesRule {
-    /// The class of an image repository (as [`image_parts`] gives it).
-    pub fn class(&self, repo: &str) -> Option<&ResourceClass> {
-        self.classes.iter().find(|c| c.images.iter().any(|p| glob_match(p, repo)))
-    }
-}
-
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Resources {
@@ -448,11 +441,17 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
         Some(at) => (&rest[..at], &rest[at + 1..]),
         None => ("", rest),
     };
+    parts_match(first, middle.split('*'), last, text)
+}
+
+/// Whether `text` starts with `first`, ends with `last`, and holds the `middle` parts in
+/// order between them: a pattern with `*` in it, split at its stars.
+fn parts_match<'p>(first: &str, middle: impl IntoIterator<Item = &'p str>, last: &str, text: &str) -> bool {
     if text.len() < first.len() + last.len() || !text.starts_with(first) || !text.ends_with(last) {
         return false;
     }
     let mut inner = &text[first.len()..text.len() - last.len()];
-    for part in middle.split('*').filter(|p| !p.is_empty()) {
+    for part in middle.into_iter().filter(|p| !p.is_empty()) {
         match inner.find(part) {
             Some(i) => inner = &inner[i + part.len()..],
             None => return false,
@@ -488,20 +487,7 @@ impl Starred {
     }
 
     fn matches(&self, text: &str) -> bool {
-        if text.len() < self.first.len() + self.last.len()
-            || !text.starts_with(&self.first)
-            || !text.ends_with(&self.last)
-        {
-            return false;
-        }
-        let mut inner = &text[self.first.len()..text.len() - self.last.len()];
-        for part in &self.middle {
-            match inner.find(part.as_str()) {
-                Some(i) => inner = &inner[i + part.len()..],
-                None => return false,
-            }
-        }
-        true
+        parts_match(&self.first, self.middle.iter().map(String::as_str), &self.last, text)
     }
 }
 

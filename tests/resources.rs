@@ -93,9 +93,11 @@ fn heap(service: &Value) -> Option<f64> {
 fn percent(profile: &compose_harden::Profile, service: &Value) -> f64 {
     let rule = profile.resources.as_ref().expect("resources rule");
     let repo = service.get("image").and_then(Value::as_str).map(|i| compose_harden::profile::image_parts(i).0);
-    repo.and_then(|r| rule.class(&r).and_then(|c| c.max_heap_percent))
-        .or(profile.limits.as_ref().map(|l| l.max_heap_percent))
-        .unwrap_or(75.0)
+    // The first class whose pattern matches, read here by a plain scan.
+    let class = repo.and_then(|r| {
+        rule.classes.iter().find(|c| c.images.iter().any(|p| compose_harden::profile::glob_match(p, &r)))
+    });
+    class.and_then(|c| c.max_heap_percent).or(profile.limits.as_ref().map(|l| l.max_heap_percent)).unwrap_or(75.0)
 }
 
 /// Checks one file: every written memory limit fits the heap. Returns how many services

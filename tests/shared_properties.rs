@@ -167,17 +167,16 @@ proptest! {
 
 #[test]
 fn generator_covers_the_shared_forms() {
-    let idx = |n: usize| {
+    // An index that picks `want` out of `n` choices.
+    let idx = |n: usize, want: usize| {
         use proptest::strategy::ValueTree;
         let mut runner = proptest::test_runner::TestRunner::deterministic();
-        let mut index = None;
-        while index.is_none() {
+        loop {
             let i = any::<prop::sample::Index>().new_tree(&mut runner).expect("index").current();
-            if i.index(n.max(1)) == 0 {
-                index = Some(i);
+            if i.index(n) == want {
+                return i;
             }
         }
-        index.expect("an index")
     };
     let base = Svc {
         image: "mysql:8",
@@ -194,21 +193,22 @@ fn generator_covers_the_shared_forms() {
         port: false,
     };
     let user = Svc {
-        merges: vec![idx(1), idx(1)],
+        merges: vec![idx(1, 0)],
         logging: 2,
         resources: 2,
         skips: vec![0, 1],
-        waits_for: Some(idx(1)),
+        waits_for: Some(idx(1, 0)),
         migrate: true,
         anchored: true,
         ..base.clone()
     };
-    let text = render(&[base, user.clone(), Svc { merges: vec![idx(2), idx(2)], ..user }]);
+    let text = render(&[base, user.clone(), Svc { merges: vec![idx(2, 0), idx(2, 1)], ..user }]);
     for needle in [
         "s0: &s0",
         "<<: *s0",
         "logging: *log0",
         "reservations: *lim0",
+        "<<: [*s0, *s1]",
         "skip: [resources, logging]",
         "condition: service_completed_successfully",
         "curl",
