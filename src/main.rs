@@ -2,6 +2,7 @@
 //! tuned for the run.
 
 mod cli;
+mod engine;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -4,6 +4,7 @@
 mod apply;
 mod io;
 mod parallel;
+mod verify;
 
 use clap::{Parser, Subcommand};
 
@@ -19,11 +20,15 @@ pub struct Cli {
 pub enum Command {
     /// Apply a hardening profile: init, healthcheck, restart, logging, resources, ulimits.
     Apply(apply::Apply),
+    /// Run a copy of a stack on the local Docker engine and prove it starts, becomes
+    /// healthy, matches its settings and stops on its signal (with --harden: before and after).
+    Verify(verify::Verify),
 }
 
 /// Runs a command; its exit code.
 pub fn run(cli: Cli) -> u8 {
     match cli.command {
         Command::Apply(args) => apply::run(&args),
+        Command::Verify(args) => verify::run(&args),
     }
 }

@@ -1,0 +1,162 @@
+//! How long to wait for a stack: each healthcheck's worst case, added up along the
+//! `depends_on` chains (a service starts only when what it waits for is ready).
+
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// Compose's and the engine's healthcheck defaults.
+const INTERVAL: f64 = 30.0;
+const TIMEOUT: f64 = 30.0;
+const RETRIES: f64 = 3.0;
+/// A container without a check: time to be created and started.
+const START: f64 = 5.0;
+/// A one-shot job: its work is unknown; this much is allowed.
+const JOB: f64 = 60.0;
+
+pub struct Bound {
+    pub seconds: u64,
+    /// The longest chain, first to last.
+    pub chain: Vec<String>,
+}
+
+impl Bound {
+    pub fn describe(&self) -> String {
+        format!(
+            "waiting up to {} s: each healthcheck's start_period + (retries + 1) x interval + timeout, added along the longest depends_on chain ({}); --timeout overrides",
+            self.seconds,
+            self.chain.join(" -> ")
+        )
+    }
+}
+
+/// Go's duration text (`1m30s`, `500ms`) in seconds.
+pub fn seconds(text: &str) -> Option<f64> {
+    let mut total = 0.0;
+    let mut rest = text.trim();
+    if rest == "0" {
+        return Some(0.0);
+    }
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let number: f64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let unit = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let scale = match &rest[..unit] {
+            "h" => 3600.0,
+            "m" => 60.0,
+            "s" => 1.0,
+            "ms" => 1e-3,
+            "us" | "µs" => 1e-6,
+            "ns" => 1e-9,
+            _ => return None,
+        };
+        total += number * scale;
+        rest = &rest[unit..];
+    }
+    Some(total)
+}
+
+/// The worst case for one service on its own to be ready.
+fn own(service: &Value, job: bool) -> f64 {
+    if job {
+        return JOB;
+    }
+    let Some(check) = service.get("healthcheck").filter(|h| has_check(h)) else { return START };
+    let time = |key: &str, default: f64| check.get(key).and_then(Value::as_str).and_then(seconds).unwrap_or(default);
+    let retries = check.get("retries").and_then(Value::as_f64).unwrap_or(RETRIES);
+    START + time("start_period", 0.0) + (retries + 1.0) * time("interval", INTERVAL) + time("timeout", TIMEOUT)
+}
+
+/// A healthcheck that runs (not `disable`, not `NONE`). Without `test`, the image's own
+/// check runs; that is seen on the container, not here.
+pub fn has_check(check: &Value) -> bool {
+    let disabled = check.get("disable").and_then(Value::as_bool) == Some(true);
+    let none =
+        check.get("test").and_then(Value::as_array).and_then(|t| t.first()).and_then(Value::as_str) == Some("NONE");
+    !disabled && !none
+}
+
+/// The services other services wait for with `service_completed_successfully`.
+pub fn jobs(services: &serde_json::Map<String, Value>) -> Vec<String> {
+    let mut jobs: Vec<String> = services
+        .values()
+        .filter_map(|s| s.get("depends_on").and_then(Value::as_object))
+        .flat_map(|d| d.iter())
+        .filter(|(_, dep)| dep.get("condition").and_then(Value::as_str) == Some("service_completed_successfully"))
+        .map(|(name, _)| name.clone())
+        .collect();
+    jobs.sort();
+    jobs.dedup();
+    jobs
+}
+
+pub fn of(services: &serde_json::Map<String, Value>) -> Bound {
+    let jobs = jobs(services);
+    let mut memo: HashMap<String, (f64, Vec<String>)> = HashMap::new();
+    let mut best = (START, Vec::new());
+    for name in services.keys() {
+        let found = chain(name, services, &jobs, &mut memo, 0);
+        if found.0 > best.0 || best.1.is_empty() {
+            best = found;
+        }
+    }
+    Bound { seconds: best.0.ceil() as u64, chain: best.1 }
+}
+
+fn chain(
+    name: &str,
+    services: &serde_json::Map<String, Value>,
+    jobs: &[String],
+    memo: &mut HashMap<String, (f64, Vec<String>)>,
+    depth: usize,
+) -> (f64, Vec<String>) {
+    if let Some(found) = memo.get(name) {
+        return found.clone();
+    }
+    let Some(service) = services.get(name) else { return (0.0, Vec::new()) };
+    let mut before = (0.0, Vec::new());
+    // Compose refuses cycles; the depth guard only keeps a malformed model finite.
+    if depth < 64 {
+        for dep in service.get("depends_on").and_then(Value::as_object).into_iter().flat_map(|d| d.keys()) {
+            let found = chain(dep, services, jobs, memo, depth + 1);
+            if found.0 > before.0 {
+                before = found;
+            }
+        }
+    }
+    let mut path = before.1;
+    path.push(name.to_string());
+    let found = (before.0 + own(service, jobs.iter().any(|j| j == name)), path);
+    memo.insert(name.to_string(), found.clone());
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn go_durations() {
+        assert_eq!(seconds("1m30s"), Some(90.0));
+        assert_eq!(seconds("500ms"), Some(0.5));
+        assert_eq!(seconds("1h"), Some(3600.0));
+        assert_eq!(seconds("0"), Some(0.0));
+        assert_eq!(seconds("10x"), None);
+    }
+
+    #[test]
+    fn chains_add_up() {
+        let model = json!({
+            "db": {"healthcheck": {"test": ["CMD", "true"], "interval": "10s", "timeout": "5s", "retries": 3, "start_period": "30s"}},
+            "migrate": {"depends_on": {"db": {"condition": "service_healthy"}}},
+            "app": {"depends_on": {"migrate": {"condition": "service_completed_successfully"}},
+                    "healthcheck": {"test": ["CMD", "true"], "interval": "5s", "timeout": "2s", "retries": 2}},
+            "lone": {}
+        });
+        let bound = of(model.as_object().unwrap());
+        // db 5 + 30 + 4 x 10 + 5 = 80; migrate 60; app 5 + 3 x 5 + 2 = 22.
+        assert_eq!(bound.seconds, 162);
+        assert_eq!(bound.chain, ["db", "migrate", "app"]);
+    }
+}

@@ -1,0 +1,254 @@
+//! The copy verify runs: the model Compose resolved, changed so that it cannot reach,
+//! change or delete anything outside itself. Every change is listed for the report.
+
+use serde_json::{json, Map, Value};
+
+/// The label on everything a verify run creates; `--cleanup` finds leftovers by it.
+pub const LABEL: &str = "io.compose-harden.verify";
+
+/// Labels that make a proxy or updater act on a container (routing, certificates, updates).
+const ROUTING_LABELS: &[&str] = &[
+    "traefik.",
+    "caddy",
+    "com.centurylinklabs.watchtower.",
+    "com.github.jrcs.letsencrypt_nginx_proxy_companion.",
+    "ofelia.",
+    "autoheal",
+    "diun.",
+];
+
+/// Environment that nginx-proxy and its companion read off running containers.
+const ROUTING_ENV: &[&str] = &["VIRTUAL_HOST", "VIRTUAL_PORT", "LETSENCRYPT_HOST", "LETSENCRYPT_EMAIL"];
+
+/// What the user allows the copy to keep.
+#[derive(Clone, Copy, Default)]
+pub struct Allow {
+    pub writable_binds: bool,
+    pub host: bool,
+}
+
+pub struct Copy {
+    pub model: Value,
+    pub adjustments: Vec<String>,
+}
+
+/// `model` is `config --format json` under the user's own project name; `ours` is the fresh
+/// project name the copy runs under. Refusals are returned all at once.
+pub fn make(model: &Value, ours: &str, allow: Allow) -> Result<Copy, Vec<String>> {
+    let mut model = model.clone();
+    let original = model.get("name").and_then(Value::as_str).unwrap_or("").to_string();
+    let mut adjust = Vec::new();
+    let mut refuse = Vec::new();
+    if let Some(top) = model.as_object_mut() {
+        top.insert("name".into(), json!(ours));
+    }
+    volumes(&mut model, &original, ours, &mut adjust);
+    networks(&mut model, &original, ours, &mut adjust);
+    for kind in ["secrets", "configs"] {
+        secrets(&mut model, kind, &mut adjust, &mut refuse);
+    }
+    if let Some(services) = model.get_mut("services").and_then(Value::as_object_mut) {
+        for (name, service) in services.iter_mut() {
+            if let Some(service) = service.as_object_mut() {
+                one_service(name, service, &original, ours, allow, &mut adjust, &mut refuse);
+            }
+        }
+    }
+    if refuse.is_empty() {
+        Ok(Copy { model, adjustments: adjust })
+    } else {
+        Err(refuse)
+    }
+}
+
+fn label(ours: &str) -> Value {
+    json!({ LABEL: ours })
+}
+
+fn volumes(model: &mut Value, original: &str, ours: &str, adjust: &mut Vec<String>) {
+    let Some(volumes) = model.get_mut("volumes").and_then(Value::as_object_mut) else { return };
+    for (key, volume) in volumes.iter_mut() {
+        let name = volume.get("name").and_then(Value::as_str).unwrap_or("");
+        let fresh = format!("{ours}_{key}");
+        if volume.get("external").and_then(Value::as_bool) == Some(true) {
+            adjust.push(format!("volume {key}: external volume \"{name}\" -> a fresh, empty volume {fresh}"));
+        } else if name != format!("{original}_{key}") {
+            adjust.push(format!("volume {key}: fixed name \"{name}\" -> a fresh, empty volume {fresh}"));
+        }
+        let driver = volume.get("driver").and_then(Value::as_str).unwrap_or("local");
+        if driver != "local" || volume.get("driver_opts").is_some() {
+            adjust.push(format!("volume {key}: driver {driver} and its options dropped (a local volume instead)"));
+        }
+        *volume = json!({ "name": fresh, "labels": label(ours) });
+    }
+}
+
+fn networks(model: &mut Value, original: &str, ours: &str, adjust: &mut Vec<String>) {
+    let uses_default = model
+        .get("services")
+        .and_then(Value::as_object)
+        .is_some_and(|s| s.values().any(|svc| svc.get("networks").is_none_or(|n| n.get("default").is_some())));
+    let Some(top) = model.as_object_mut() else { return };
+    let networks = top.entry("networks").or_insert_with(|| json!({}));
+    let Some(networks) = networks.as_object_mut() else { return };
+    if uses_default && !networks.contains_key("default") {
+        networks.insert("default".into(), json!({}));
+    }
+    for (key, network) in networks.iter_mut() {
+        let name = network.get("name").and_then(Value::as_str).unwrap_or("");
+        let fresh = format!("{ours}_{key}");
+        if network.get("external").and_then(Value::as_bool) == Some(true) {
+            adjust.push(format!("network {key}: external network \"{name}\" -> a fresh network {fresh}"));
+        } else if !name.is_empty() && name != format!("{original}_{key}") {
+            adjust.push(format!("network {key}: fixed name \"{name}\" -> a fresh network {fresh}"));
+        }
+        if network.pointer("/ipam/config").is_some_and(|c| c.as_array().is_some_and(|c| !c.is_empty())) {
+            adjust.push(format!("network {key}: fixed subnet dropped"));
+        }
+        *network = json!({ "name": fresh, "internal": true, "labels": label(ours) });
+    }
+    if !networks.is_empty() {
+        adjust.push("every network is internal: no egress, so nothing in the copy reaches an outside service".into());
+    }
+}
+
+fn secrets(model: &mut Value, kind: &str, adjust: &mut Vec<String>, refuse: &mut Vec<String>) {
+    let Some(all) = model.get_mut(kind).and_then(Value::as_object_mut) else { return };
+    let one = kind.trim_end_matches('s');
+    for (key, secret) in all.iter_mut() {
+        let Some(secret) = secret.as_object_mut() else { continue };
+        if secret.get("external").and_then(Value::as_bool) == Some(true) {
+            refuse
+                .push(format!("{one} {key} is external (kept outside this file): the copy cannot have one of its own"));
+        } else if let Some(name) = secret.remove("name") {
+            if name.as_str().is_some_and(|n| !n.ends_with(&format!("_{key}"))) {
+                adjust.push(format!("{one} {key}: fixed name {name} dropped"));
+            }
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn one_service(
+    name: &str,
+    service: &mut Map<String, Value>,
+    original: &str,
+    ours: &str,
+    allow: Allow,
+    adjust: &mut Vec<String>,
+    refuse: &mut Vec<String>,
+) {
+    // Only the services Compose selected are in the model: no profile gate is left to pass.
+    service.remove("profiles");
+    if let Some(fixed) = service.remove("container_name") {
+        adjust.push(format!("service {name}: container_name {fixed} dropped"));
+    }
+    if let Some(ports) = service.remove("ports") {
+        let shown: Vec<String> = ports.as_array().into_iter().flatten().map(port).collect();
+        adjust.push(format!("service {name}: published ports {} dropped", shown.join(", ")));
+    }
+    for key in ["external_links", "pull_policy"] {
+        if service.remove(key).is_some() {
+            adjust.push(format!("service {name}: {key} dropped"));
+        }
+    }
+    if service.remove("build").is_some() {
+        let image = match service.get("image").and_then(Value::as_str) {
+            Some(image) => image.to_string(),
+            None => {
+                let image = format!("{original}-{name}");
+                service.insert("image".into(), json!(image));
+                image
+            }
+        };
+        adjust.push(format!("service {name}: build dropped; runs the image {image}, as built for the project"));
+    }
+    routing(name, service, ours, adjust);
+    host_access(name, service, allow, refuse);
+    if let Some(networks) = service.get_mut("networks").and_then(Value::as_object_mut) {
+        for (net, attach) in networks.iter_mut() {
+            let Some(attach) = attach.as_object_mut() else { continue };
+            for key in ["ipv4_address", "ipv6_address", "link_local_ips", "mac_address"] {
+                if let Some(address) = attach.remove(key) {
+                    adjust.push(format!("service {name}: static {key} {address} on {net} dropped"));
+                }
+            }
+        }
+    }
+}
+
+fn port(p: &Value) -> String {
+    let published = p.get("published").and_then(Value::as_str).unwrap_or("");
+    let target = p.get("target").map(Value::to_string).unwrap_or_default();
+    if published.is_empty() {
+        target
+    } else {
+        format!("{published}:{target}")
+    }
+}
+
+fn routing(name: &str, service: &mut Map<String, Value>, ours: &str, adjust: &mut Vec<String>) {
+    let routes = |key: &String| ROUTING_LABELS.iter().any(|p| key.starts_with(p));
+    let labels = service.entry("labels").or_insert_with(|| json!({}));
+    if let Some(labels) = labels.as_object_mut() {
+        let dropped: Vec<String> = labels.keys().filter(|k| routes(k)).cloned().collect();
+        for key in &dropped {
+            labels.remove(key);
+        }
+        if !dropped.is_empty() {
+            adjust.push(format!("service {name}: routing labels dropped: {}", dropped.join(", ")));
+        }
+        labels.insert(LABEL.into(), json!(ours));
+    }
+    if let Some(labels) = service.get_mut("deploy").and_then(|d| d.get_mut("labels")).and_then(Value::as_object_mut) {
+        labels.retain(|k, _| !routes(k));
+    }
+    if let Some(env) = service.get_mut("environment").and_then(Value::as_object_mut) {
+        for key in ROUTING_ENV {
+            if env.remove(*key).is_some() {
+                adjust.push(format!("service {name}: environment {key} dropped (a proxy routes by it)"));
+            }
+        }
+    }
+}
+
+/// What reaches the host: refused unless the user allows it.
+fn host_access(name: &str, service: &Map<String, Value>, allow: Allow, refuse: &mut Vec<String>) {
+    let host = "allow it with --allow-host";
+    let str_of = |key: &str| service.get(key).and_then(Value::as_str).unwrap_or("");
+    if !allow.host {
+        if service.get("privileged").and_then(Value::as_bool) == Some(true) {
+            refuse.push(format!("service {name}: privileged ({host})"));
+        }
+        let mode = str_of("network_mode");
+        if mode == "host" || mode.starts_with("container:") {
+            refuse.push(format!("service {name}: network_mode {mode} shares a namespace outside the copy ({host})"));
+        }
+        for key in ["pid", "ipc", "uts", "userns_mode", "cgroup"] {
+            let value = str_of(key);
+            if value == "host" || value.starts_with("container:") {
+                refuse.push(format!("service {name}: {key}: {value} shares a namespace outside the copy ({host})"));
+            }
+        }
+        if service.get("devices").and_then(Value::as_array).is_some_and(|d| !d.is_empty()) {
+            refuse.push(format!("service {name}: devices give the container the host's devices ({host})"));
+        }
+        let volumes_from = service.get("volumes_from").and_then(Value::as_array).into_iter().flatten();
+        for from in volumes_from.filter_map(Value::as_str).filter(|f| f.starts_with("container:")) {
+            refuse.push(format!("service {name}: volumes_from {from} mounts another container's volumes ({host})"));
+        }
+    }
+    for volume in service.get("volumes").and_then(Value::as_array).into_iter().flatten() {
+        let kind = volume.get("type").and_then(Value::as_str).unwrap_or("");
+        let source = volume.get("source").and_then(Value::as_str).unwrap_or("");
+        let read_only = volume.get("read_only").and_then(Value::as_bool) == Some(true);
+        let socket = source.ends_with(".sock") || kind == "npipe";
+        if socket && !allow.host {
+            refuse.push(format!("service {name}: mounts the socket {source}, which controls the host ({host})"));
+        } else if kind == "bind" && !read_only && !socket && !allow.writable_binds {
+            refuse.push(format!(
+                "service {name}: a writable bind mount of {source} (the copy would write to it; allow it with --allow-writable-binds)"
+            ));
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! `verify`: runs a copy of a stack on the local engine and proves what hardening claims
+//! (it starts, becomes healthy, matches its settings, stops on its signal); with
+//! `--harden`, runs the file before and after hardening and names every regression.
+
+mod bound;
+mod copy;
+mod expect;
+mod explain;
+mod mask;
+mod report;
+mod run;
+mod tree;
+
+use crate::engine::{self, Cancel, Project};
+use clap::{Args, ValueEnum};
+use compose_harden::{harden_with, Options, Profile};
+use std::path::{Path, PathBuf};
+
+#[derive(Args)]
+pub struct Verify {
+    /// The compose file to run.
+    #[arg(value_name = "FILE", required_unless_present = "cleanup")]
+    file: Option<PathBuf>,
+    /// Harden FILE in memory, run it before and after, and report regressions.
+    #[arg(long)]
+    harden: bool,
+    /// With --harden: a built-in profile name or the path of a profile file.
+    #[arg(short, long, default_value = "production", requires = "harden")]
+    profile: String,
+    /// With --harden: also replace values the user set where the profile disagrees.
+    #[arg(long, requires = "harden")]
+    enforce: bool,
+    /// A Compose profile to enable (repeatable), as `docker compose --profile`.
+    #[arg(long = "compose-profile", value_name = "NAME")]
+    compose_profiles: Vec<String>,
+    /// The project directory, as `docker compose --project-directory` (default: FILE's).
+    #[arg(long, value_name = "DIR")]
+    project_directory: Option<PathBuf>,
+    /// Seconds to wait for the stack to be ready (default: derived from its healthchecks).
+    #[arg(long, value_name = "SECONDS")]
+    timeout: Option<u64>,
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+    /// Let the copy keep writable bind mounts (it will write to those host paths).
+    #[arg(long)]
+    allow_writable_binds: bool,
+    /// Let the copy keep host access: privileged, host namespaces, devices, the docker socket.
+    #[arg(long)]
+    allow_host: bool,
+    /// Run on an engine that DOCKER_HOST or the context names although it is not local.
+    #[arg(long)]
+    allow_remote: bool,
+    /// The Docker Compose v2 binary (also COMPOSE_HARDEN_COMPOSE).
+    #[arg(long, value_name = "PATH")]
+    compose: Option<PathBuf>,
+    /// Remove what an interrupted or killed verify left behind (found by its label), and exit.
+    #[arg(long, conflicts_with_all = ["file", "harden"])]
+    cleanup: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+/// 0: everything proven; 1: something failed (the "after" run with --harden); 2: verify
+/// could not run; 130: interrupted (the copy was torn down).
+pub fn run(args: &Verify) -> u8 {
+    let cancel = Cancel::on_signals();
+    let engine = match engine::connect(args.compose.as_deref(), args.allow_remote) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    eprintln!("engine: {} (Docker Engine {})", engine.endpoint, engine.version);
+    if args.cleanup {
+        let removed = engine.docker.remove_labelled(copy::LABEL);
+        for r in &removed {
+            println!("removed {r}");
+        }
+        println!("{} left behind by verify removed", removed.len());
+        return 0;
+    }
+    let Some(file) = &args.file else { return 2 };
+    match prove(args, file, &engine, &cancel) {
+        Ok(code) => code,
+        Err(run::Fatal(e)) => {
+            eprintln!("error: {e}");
+            2
+        }
+    }
+}
+
+fn prove(args: &Verify, file: &Path, engine: &engine::Engine, cancel: &Cancel) -> Result<u8, run::Fatal> {
+    let fatal = |e: String| run::Fatal(e);
+    let file = std::path::absolute(file).map_err(|e| fatal(format!("{}: {e}", file.display())))?;
+    if !file.is_file() {
+        return Err(fatal(format!("{}: no such file", file.display())));
+    }
+    let directory = match &args.project_directory {
+        Some(d) => std::path::absolute(d).map_err(|e| fatal(format!("{}: {e}", d.display())))?,
+        None => file.parent().map(Path::to_path_buf).unwrap_or_default(),
+    };
+    let dotenv = std::fs::read_to_string(directory.join(".env")).ok();
+    let allow = copy::Allow { writable_binds: args.allow_writable_binds, host: args.allow_host };
+    let as_written = Project {
+        name: None,
+        directory: directory.clone(),
+        file: file.clone(),
+        profiles: args.compose_profiles.clone(),
+    };
+    let mut prepared = Vec::new();
+    if args.harden {
+        let shown = file.display().to_string();
+        let bytes = std::fs::read(&file).map_err(|e| fatal(format!("{shown}: {e}")))?;
+        let profile = Profile::load(&args.profile).map_err(|e| fatal(e.to_string()))?;
+        let outcome = harden_with(&shown, bytes, &profile, Options { enforce: args.enforce })
+            .map_err(|e| fatal(e.to_string()))?;
+        eprintln!("hardened {shown} in memory ({} changes)", outcome.changes.len());
+        let hardened = Project { file: PathBuf::from("-"), ..as_written.clone() };
+        prepared.push(run::prepare(engine, "before", &as_written, None, allow, args.timeout, dotenv.as_deref())?);
+        prepared.push(run::prepare(
+            engine,
+            "after",
+            &hardened,
+            Some(outcome.output.as_bytes()),
+            allow,
+            args.timeout,
+            dotenv.as_deref(),
+        )?);
+    } else {
+        prepared.push(run::prepare(engine, "as-written", &as_written, None, allow, args.timeout, dotenv.as_deref())?);
+    }
+    let mut adjustments: Vec<String> = Vec::new();
+    for p in &prepared {
+        for a in &p.adjustments {
+            if !adjustments.contains(a) {
+                adjustments.push(a.clone());
+            }
+        }
+    }
+    let mut runs = Vec::new();
+    for p in &prepared {
+        eprintln!("{}: running the copy as project {}", p.label, p.project);
+        runs.push(run::execute(engine, p, cancel));
+        if cancel.is_set() {
+            break;
+        }
+    }
+    if let [before, after] = runs.as_mut_slice() {
+        for s in &mut after.services {
+            let passed_before = before.services.iter().any(|b| b.service == s.service && b.ok);
+            s.regression = passed_before && !s.ok;
+        }
+    }
+    let interrupted = cancel.is_set();
+    let ok = !interrupted && runs.last().is_some_and(|r| r.ok && r.error.is_none());
+    let report = report::Report {
+        version: 1,
+        ok,
+        endpoint: engine.endpoint.clone(),
+        engine_version: engine.version.clone(),
+        compose_version: engine.compose.version.clone(),
+        adjustments,
+        runs,
+    };
+    let text = match args.format {
+        Format::Text => report::text(&report),
+        Format::Json => report::json(&report),
+    };
+    print!("{text}");
+    Ok(if interrupted {
+        130
+    } else if ok {
+        0
+    } else {
+        1
+    })
+}

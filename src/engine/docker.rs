@@ -1,0 +1,305 @@
+//! The `docker` client: state as `docker inspect` JSON, process trees, logs, events.
+
+use super::process::{run, Finished};
+use serde_json::Value;
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+const QUICK: Duration = Duration::from_secs(30);
+
+pub struct Docker {
+    program: PathBuf,
+}
+
+impl Docker {
+    pub fn find() -> Result<Docker, String> {
+        let program = PathBuf::from("docker");
+        let found = Command::new(&program).arg("--version").output();
+        match found {
+            Ok(out) if out.status.success() => Ok(Docker { program }),
+            _ => Err("the docker client is not on PATH; verify reads the engine's state through it".into()),
+        }
+    }
+
+    pub fn program(&self) -> &Path {
+        &self.program
+    }
+
+    pub fn command(&self) -> Command {
+        Command::new(&self.program)
+    }
+
+    fn quick(&self, args: &[&str]) -> Result<Finished, String> {
+        let mut cmd = self.command();
+        cmd.args(args);
+        run(cmd, None, Some(Instant::now() + QUICK), None)
+    }
+
+    fn quick_ok(&self, args: &[&str]) -> Result<String, String> {
+        let done = self.quick(args)?;
+        if done.ok {
+            Ok(done.stdout)
+        } else {
+            Err(first_line(&done.stderr))
+        }
+    }
+
+    /// The endpoint the client talks to: `DOCKER_HOST`, else the current context's.
+    pub fn endpoint(&self) -> Result<String, String> {
+        if let Some(host) = std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()) {
+            return Ok(host);
+        }
+        let host = self.quick_ok(&["context", "inspect", "--format", "{{.Endpoints.docker.Host}}"])?;
+        Ok(host.trim().to_string())
+    }
+
+    pub fn server_version(&self) -> Result<String, String> {
+        Ok(self.quick_ok(&["version", "--format", "{{.Server.Version}}"])?.trim().to_string())
+    }
+
+    pub fn image_present(&self, image: &str) -> bool {
+        self.quick(&["image", "inspect", "--format", "{{.Id}}", image]).is_ok_and(|d| d.ok)
+    }
+
+    /// Every container (running or not) that carries `label` (`key=value`).
+    pub fn containers(&self, label: &str) -> Result<Vec<String>, String> {
+        let out = self.quick_ok(&["ps", "-a", "-q", "--no-trunc", "--filter", &format!("label={label}")])?;
+        Ok(out.split_whitespace().map(str::to_string).collect())
+    }
+
+    pub fn inspect(&self, ids: &[String]) -> Result<Vec<Container>, String> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut args = vec!["inspect", "--type", "container"];
+        args.extend(ids.iter().map(String::as_str));
+        let done = self.quick(&args)?;
+        // A container removed meanwhile fails the call but its peers are still listed.
+        let all: Vec<Value> = serde_json::from_str(&done.stdout).map_err(|e| {
+            if done.ok {
+                format!("docker inspect printed what is not JSON: {e}")
+            } else {
+                first_line(&done.stderr)
+            }
+        })?;
+        Ok(all.into_iter().map(Container).collect())
+    }
+
+    /// The processes of a running container, by host pid.
+    pub fn top(&self, id: &str) -> Result<Vec<Process>, String> {
+        let out = self.quick_ok(&["top", id, "-o", "pid,ppid,comm,args"])?;
+        Ok(out.lines().skip(1).filter_map(Process::parse).collect())
+    }
+
+    /// What the container printed (both streams) since `since`.
+    pub fn logs_since(&self, id: &str, since: SystemTime) -> String {
+        let secs = since.duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
+        let since = format!("{secs:.3}");
+        match self.quick(&["logs", "--since", &since, id]) {
+            Ok(done) => done.stdout + &done.stderr,
+            Err(_) => String::new(),
+        }
+    }
+
+    /// `docker stop`, with the container's own grace period.
+    pub fn stop(&self, id: &str) -> Result<Finished, String> {
+        let mut cmd = self.command();
+        cmd.args(["stop", id]);
+        run(cmd, None, Some(Instant::now() + Duration::from_secs(600)), None)
+    }
+
+    /// Follows the engine's events for a project's containers until dropped.
+    pub fn events(&self, project: &str) -> Result<Events, String> {
+        let mut child = self
+            .command()
+            .args(["events", "--format", "{{json .}}", "--filter", "type=container"])
+            .args(["--filter", &format!("label=com.docker.compose.project={project}")])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .stdin(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot run docker events: {e}"))?;
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        if let Some(out) = child.stdout.take() {
+            let seen = Arc::clone(&seen);
+            std::thread::spawn(move || {
+                for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                    if let Some(event) = Event::parse(&line) {
+                        if let Ok(mut seen) = seen.lock() {
+                            seen.push(event);
+                        }
+                    }
+                }
+            });
+        }
+        Ok(Events { child, seen })
+    }
+
+    /// Removes every container, network and volume that carries `label`; what was removed.
+    pub fn remove_labelled(&self, label: &str) -> Vec<String> {
+        let filter = format!("label={label}");
+        let mut removed = Vec::new();
+        let mut each = |list: &[&str], remove: &[&str], kind: &str| {
+            let mut args = list.to_vec();
+            args.extend(["--filter", &filter]);
+            let Ok(out) = self.quick_ok(&args) else { return };
+            let names: Vec<&str> = out.split_whitespace().collect();
+            if names.is_empty() {
+                return;
+            }
+            let mut args = remove.to_vec();
+            args.extend(&names);
+            if self.quick(&args).is_ok_and(|d| d.ok) {
+                removed.extend(names.iter().map(|n| format!("{kind} {n}")));
+            }
+        };
+        each(&["ps", "-a", "-q"], &["rm", "-f", "-v"], "container");
+        each(&["network", "ls", "-q"], &["network", "rm"], "network");
+        each(&["volume", "ls", "-q"], &["volume", "rm", "-f"], "volume");
+        removed
+    }
+}
+
+fn first_line(text: &str) -> String {
+    text.lines().find(|l| !l.trim().is_empty()).unwrap_or("failed with no message").trim().to_string()
+}
+
+/// One `docker inspect` entry.
+pub struct Container(pub Value);
+
+impl Container {
+    fn str_at(&self, path: &[&str]) -> Option<&str> {
+        at(&self.0, path).and_then(Value::as_str)
+    }
+    pub fn id(&self) -> &str {
+        self.str_at(&["Id"]).unwrap_or("")
+    }
+    pub fn label(&self, key: &str) -> Option<&str> {
+        at(&self.0, &["Config", "Labels", key]).and_then(Value::as_str)
+    }
+    pub fn service(&self) -> &str {
+        self.label("com.docker.compose.service").unwrap_or("")
+    }
+    pub fn number(&self) -> u32 {
+        self.label("com.docker.compose.container-number").and_then(|n| n.parse().ok()).unwrap_or(1)
+    }
+    /// created, running, restarting, exited, dead.
+    pub fn status(&self) -> &str {
+        self.str_at(&["State", "Status"]).unwrap_or("")
+    }
+    /// starting, healthy or unhealthy; none without a check.
+    pub fn health(&self) -> Option<&str> {
+        self.str_at(&["State", "Health", "Status"])
+    }
+    pub fn last_probe_output(&self) -> Option<&str> {
+        at(&self.0, &["State", "Health", "Log"])?.as_array()?.last()?.get("Output")?.as_str()
+    }
+    pub fn exit_code(&self) -> i64 {
+        at(&self.0, &["State", "ExitCode"]).and_then(Value::as_i64).unwrap_or(0)
+    }
+    pub fn error(&self) -> Option<&str> {
+        self.str_at(&["State", "Error"]).filter(|e| !e.is_empty())
+    }
+    pub fn oom_killed(&self) -> bool {
+        at(&self.0, &["State", "OOMKilled"]).and_then(Value::as_bool).unwrap_or(false)
+    }
+    pub fn restart_count(&self) -> u64 {
+        at(&self.0, &["RestartCount"]).and_then(Value::as_u64).unwrap_or(0)
+    }
+    pub fn pid(&self) -> u64 {
+        at(&self.0, &["State", "Pid"]).and_then(Value::as_u64).unwrap_or(0)
+    }
+    /// The grace period `docker stop` gives: the container's StopTimeout, else 10 s.
+    pub fn stop_timeout(&self) -> u64 {
+        at(&self.0, &["Config", "StopTimeout"]).and_then(Value::as_u64).unwrap_or(10)
+    }
+    pub fn host_config(&self) -> &Value {
+        at(&self.0, &["HostConfig"]).unwrap_or(&Value::Null)
+    }
+    pub fn config(&self) -> &Value {
+        at(&self.0, &["Config"]).unwrap_or(&Value::Null)
+    }
+}
+
+pub fn at<'a>(value: &'a Value, path: &[&str]) -> Option<&'a Value> {
+    path.iter().try_fold(value, |v, key| v.get(key))
+}
+
+/// One process of `docker top`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Process {
+    pub pid: u64,
+    pub ppid: u64,
+    pub comm: String,
+    pub args: String,
+}
+
+impl Process {
+    fn parse(line: &str) -> Option<Process> {
+        let mut parts = line.split_whitespace();
+        let pid = parts.next()?.parse().ok()?;
+        let ppid = parts.next()?.parse().ok()?;
+        let comm = parts.next()?.to_string();
+        let args = parts.collect::<Vec<_>>().join(" ");
+        Some(Process { pid, ppid, comm, args })
+    }
+}
+
+/// An engine event about a container.
+#[derive(Debug, Clone)]
+pub struct Event {
+    /// oom, die, start, restart, kill...
+    pub action: String,
+    pub id: String,
+}
+
+impl Event {
+    fn parse(line: &str) -> Option<Event> {
+        let v: Value = serde_json::from_str(line).ok()?;
+        let action = v.get("Action").or(v.get("status"))?.as_str()?.to_string();
+        let id = v.get("id").and_then(Value::as_str).unwrap_or("").to_string();
+        Some(Event { action, id })
+    }
+}
+
+/// The events seen so far; the follower stops when this is dropped.
+pub struct Events {
+    child: Child,
+    seen: Arc<Mutex<Vec<Event>>>,
+}
+
+impl Events {
+    pub fn seen(&self) -> Vec<Event> {
+        self.seen.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+}
+
+impl Drop for Events {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn top_lines_keep_their_arguments() {
+        let p = Process::parse("13883   13861   sh   sh -c sleep 100 & wait").unwrap();
+        assert_eq!(p, Process { pid: 13883, ppid: 13861, comm: "sh".into(), args: "sh -c sleep 100 & wait".into() });
+    }
+
+    #[test]
+    fn events_name_their_container() {
+        let e = Event::parse(
+            r#"{"status":"oom","id":"abc","Action":"oom","Actor":{"Attributes":{"com.docker.compose.service":"app"}}}"#,
+        )
+        .unwrap();
+        assert_eq!((e.action.as_str(), e.id.as_str()), ("oom", "abc"));
+    }
+}
