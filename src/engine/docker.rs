@@ -138,27 +138,39 @@ impl Docker {
         Ok(Events { child, seen })
     }
 
-    /// Removes every container, network and volume that carries `label`; what was removed.
-    pub fn remove_labelled(&self, label: &str) -> Vec<String> {
+    /// Removes every container, network and volume that carries `label`, except those whose
+    /// `spare` label's value `keep` accepts; what was removed.
+    pub fn remove_labelled(&self, label: &str, spare: &str, keep: impl Fn(&str) -> bool) -> Vec<String> {
         let filter = format!("label={label}");
+        let format = format!("{{{{.ID}}}} {{{{.Label \"{spare}\"}}}}");
+        let volume_format = format!("{{{{.Name}}}} {{{{.Label \"{spare}\"}}}}");
         let mut removed = Vec::new();
-        let mut each = |list: &[&str], remove: &[&str], kind: &str| {
+        // Containers first: a network or volume in use cannot be removed.
+        let kinds: [(&[&str], &[&str], &str, &str); 3] = [
+            (&["ps", "-a"], &["rm", "-f", "-v"], "container", &format),
+            (&["network", "ls"], &["network", "rm"], "network", &format),
+            (&["volume", "ls"], &["volume", "rm", "-f"], "volume", &volume_format),
+        ];
+        for (list, remove, kind, format) in kinds {
             let mut args = list.to_vec();
-            args.extend(["--filter", &filter]);
-            let Ok(out) = self.quick_ok(&args) else { return };
-            let names: Vec<&str> = out.split_whitespace().collect();
+            args.extend(["--filter", &filter, "--format", format]);
+            let Ok(out) = self.quick_ok(&args) else { continue };
+            let names: Vec<&str> = out
+                .lines()
+                .filter_map(|l| {
+                    let (name, value) = l.split_once(' ').unwrap_or((l, ""));
+                    (!name.is_empty() && !keep(value.trim())).then_some(name)
+                })
+                .collect();
             if names.is_empty() {
-                return;
+                continue;
             }
             let mut args = remove.to_vec();
             args.extend(&names);
             if self.quick(&args).is_ok_and(|d| d.ok) {
                 removed.extend(names.iter().map(|n| format!("{kind} {n}")));
             }
-        };
-        each(&["ps", "-a", "-q"], &["rm", "-f", "-v"], "container");
-        each(&["network", "ls", "-q"], &["network", "rm"], "network");
-        each(&["volume", "ls", "-q"], &["volume", "rm", "-f"], "volume");
+        }
         removed
     }
 }

@@ -13,16 +13,16 @@ trap 'rm -rf "$work"' EXIT
 have() { docker image inspect "$1" >/dev/null 2>&1; }
 
 if ! have $NS/busybox:1; then
-  (cd "$work" && apt-get download busybox-static >/dev/null 2>&1 || apt-get download busybox-static)
+  (cd "$work" && { apt-get download busybox-static >/dev/null 2>&1 || { apt-get update -qq && apt-get download busybox-static; }; })
   mkdir -p "$work/bb/root"
   dpkg-deb -x "$work"/busybox-static_*.deb "$work/bb/root"
   cp "$here/busybox.Dockerfile" "$work/bb/Dockerfile"
-  docker build -q -t $NS/busybox:1 "$work/bb" >/dev/null
+  docker build -q -t $NS/busybox:1 "$work/bb" >/dev/null 2>"$work/build.log" || { cat "$work/build.log" >&2; exit 1; }
   echo "built $NS/busybox:1"
 fi
 
 if ! have $NS/debian:bookworm; then
-  command -v debootstrap >/dev/null || apt-get install -y -qq debootstrap >/dev/null
+  command -v debootstrap >/dev/null || { apt-get update -qq && apt-get install -y -qq debootstrap >/dev/null; }
   debootstrap --variant=minbase bookworm "$work/rootfs" "$MIRROR" >/dev/null
   tar -C "$work/rootfs" -c . | docker import - $NS/debian:bookworm >/dev/null
   rm -rf "$work/rootfs"
@@ -30,6 +30,6 @@ if ! have $NS/debian:bookworm; then
 fi
 
 if ! have $NS/servers:1; then
-  docker build -q -t $NS/servers:1 -f "$here/servers.Dockerfile" "$here" >/dev/null
+  docker build -q -t $NS/servers:1 -f "$here/servers.Dockerfile" "$here" >/dev/null 2>"$work/build.log" || { cat "$work/build.log" >&2; exit 1; }
   echo "built $NS/servers:1"
 fi

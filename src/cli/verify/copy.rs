@@ -5,6 +5,8 @@ use serde_json::{json, Map, Value};
 
 /// The label on everything a verify run creates; `--cleanup` finds leftovers by it.
 pub const LABEL: &str = "io.compose-harden.verify";
+/// The pid of the verify that made it: `--cleanup` spares the copy of a verify still running.
+pub const PID_LABEL: &str = "io.compose-harden.verify.pid";
 
 /// Labels that make a proxy or updater act on a container (routing, certificates, updates).
 const ROUTING_LABELS: &[&str] = &[
@@ -62,7 +64,7 @@ pub fn make(model: &Value, ours: &str, allow: Allow) -> Result<Copy, Vec<String>
 }
 
 fn label(ours: &str) -> Value {
-    json!({ LABEL: ours })
+    json!({ LABEL: ours, PID_LABEL: std::process::id().to_string() })
 }
 
 fn volumes(model: &mut Value, original: &str, ours: &str, adjust: &mut Vec<String>) {
@@ -198,7 +200,9 @@ fn routing(name: &str, service: &mut Map<String, Value>, ours: &str, adjust: &mu
         if !dropped.is_empty() {
             adjust.push(format!("service {name}: routing labels dropped: {}", dropped.join(", ")));
         }
-        labels.insert(LABEL.into(), json!(ours));
+        if let Some(ours) = label(ours).as_object() {
+            labels.extend(ours.clone());
+        }
     }
     if let Some(labels) = service.get_mut("deploy").and_then(|d| d.get_mut("labels")).and_then(Value::as_object_mut) {
         labels.retain(|k, _| !routes(k));

@@ -129,8 +129,13 @@ fn healthcheck(hc: &Value, config: &Value, check: &mut impl FnMut(&str, Option<V
         return;
     }
     if let Some(test) = get(hc, "/test") {
+        // The model keeps Compose's `$$` escape; the engine is given a single `$`.
+        let literal = |s: &str| Value::from(s.replace("$$", "$"));
         let test = match test {
-            Value::String(s) => Value::from(vec!["CMD-SHELL".to_string(), s.clone()]),
+            Value::String(s) => Value::from(vec![Value::from("CMD-SHELL"), literal(s)]),
+            Value::Array(parts) => {
+                Value::from(parts.iter().map(|p| p.as_str().map(literal).unwrap_or(p.clone())).collect::<Vec<_>>())
+            }
             other => other.clone(),
         };
         check("healthcheck.test", Some(test), got("/Test"));

@@ -27,6 +27,8 @@ pub fn explain(message: &str, service: &Value) -> String {
         "memswap_limit is below the memory limit".into()
     } else if message.contains("Memory limit when using Memoryswap") {
         "memswap_limit is set without a memory limit".into()
+    } else if message.contains("Minimum memory limit can not be less than memory reservation limit") {
+        "the memory reservation is above the memory limit".into()
     } else if message.contains("Minimum memory limit allowed is") {
         "the memory limit is below the engine's minimum (6 MiB)".into()
     } else if message.contains("No such image") {

@@ -6,6 +6,7 @@ mod bound;
 mod copy;
 mod expect;
 mod explain;
+mod logs;
 mod mask;
 mod report;
 mod run;
@@ -77,7 +78,9 @@ pub fn run(args: &Verify) -> u8 {
     };
     eprintln!("engine: {} (Docker Engine {})", engine.endpoint, engine.version);
     if args.cleanup {
-        let removed = engine.docker.remove_labelled(copy::LABEL);
+        // The copy of a verify that is still running is its own; it tears it down itself.
+        let alive = |pid: &str| !pid.is_empty() && Path::new("/proc").join(pid).exists();
+        let removed = engine.docker.remove_labelled(copy::LABEL, copy::PID_LABEL, alive);
         for r in &removed {
             println!("removed {r}");
         }

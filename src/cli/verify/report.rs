@@ -2,6 +2,7 @@
 //! text table, both read from these values.
 
 use super::expect::Mismatch;
+use super::logs::Logs;
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -55,6 +56,10 @@ pub struct Service {
     pub notes: Vec<String>,
     /// What the service printed once it was asked to stop (the last lines).
     pub last_words: Vec<String>,
+    /// The json-file driver's files after the run, where the engine's disk is readable.
+    pub logs: Option<Logs>,
+    /// Started again by its restart policy after verify stopped it.
+    pub restarted_after_stop: bool,
     pub problems: Vec<String>,
     pub regression: bool,
     pub ok: bool,
@@ -92,6 +97,12 @@ impl Service {
                 "SIGTERM was ignored: the stop took the whole grace period ({:.1} s) and ended in SIGKILL",
                 self.stop_seconds.unwrap_or(0.0)
             ));
+        }
+        if let Some(p) = self.logs.as_ref().and_then(Logs::problem) {
+            problems.push(p);
+        }
+        if self.restarted_after_stop {
+            problems.push("started again after an explicit stop".into());
         }
         if self.signal_reaches_app == Some(false) {
             problems.push(format!(

@@ -2,9 +2,10 @@
 //! service by service, and always torn down.
 
 use super::bound;
-use super::copy::{self, Allow, LABEL};
+use super::copy::{self, Allow, LABEL, PID_LABEL};
 use super::expect;
 use super::explain::explain;
+use super::logs;
 use super::mask::Mask;
 use super::report::{Run, Service};
 use super::tree;
@@ -112,7 +113,7 @@ impl Drop for Teardown<'_> {
         cmd.args(["down", "-v", "--remove-orphans", "-t", "1"]);
         let _ = run_tool(cmd, None, Some(Instant::now() + Duration::from_secs(120)), None);
         // What `down` missed (a container created while it ran): found by the label.
-        self.engine.docker.remove_labelled(&format!("{LABEL}={}", p.project));
+        self.engine.docker.remove_labelled(&format!("{LABEL}={}", p.project), PID_LABEL, |_| false);
     }
 }
 
@@ -283,7 +284,7 @@ fn rows(
                     c.id().to_string()
                 }
                 None => {
-                    row.error = Some(not_created(name, up_said));
+                    row.error = Some(not_created(name, spec, &p.project, up_said));
                     String::new()
                 }
             };
@@ -293,12 +294,15 @@ fn rows(
     rows
 }
 
-fn not_created(service: &str, up_said: &str) -> String {
-    let said: Vec<&str> = up_said.lines().filter(|l| l.contains(service) || l.contains("rror")).collect();
-    if said.is_empty() {
-        "never created (a service it depends on failed?)".into()
-    } else {
-        explain(&said.join("; "), &Value::Null)
+/// Why Compose did not create a service's container: the engine's answer on Compose's
+/// line for that container (`<project>-<service>-1  Error response from daemon: ...`).
+fn not_created(service: &str, spec: &Value, project: &str, up_said: &str) -> String {
+    let container = format!("{project}-{service}-");
+    const DAEMON: &str = "Error response from daemon: ";
+    let said = up_said.lines().filter(|l| l.contains(&container)).find_map(|l| l.split_once(DAEMON).map(|(_, m)| m));
+    match said {
+        Some(message) => explain(message, spec),
+        None => "never created (a service it depends on failed?)".into(),
     }
 }
 
@@ -315,7 +319,8 @@ fn observe(c: &Container, spec: &Value, seen: Option<&Seen>, row: &mut Service, 
     if let Some(error) = c.error() {
         row.error = Some(p.mask.apply(&explain(error, spec)));
     } else if c.status() == "created" {
-        row.error = Some("created but never started (a service it depends on failed?)".into());
+        row.error =
+            Some("created but never started: Compose stops starting a stack when one of its services fails".into());
     } else if !row.job && matches!(c.status(), "exited" | "dead") && !row.crash_loop {
         if c.exit_code() == 0 {
             row.notes.push("exited 0 on its own and is not restarted: a job that finished".into());
@@ -348,8 +353,9 @@ fn stop_all(
     rows: &mut BTreeMap<String, (String, Service)>,
     p: &Prepared,
 ) {
-    let running: Vec<&Container> = containers.iter().filter(|c| c.status() == "running").collect();
-    for c in &running {
+    let running: Vec<&Container> =
+        containers.iter().filter(|c| matches!(c.status(), "running" | "restarting")).collect();
+    for c in running.iter().filter(|c| c.status() == "running") {
         let Ok(processes) = engine.docker.top(c.id()) else { continue };
         if let (Some(found), Some(row)) = (tree::signalled(&processes, c.pid()), row_of(rows, c.id())) {
             row.signal_reaches_app = Some(found.reaches_app());
@@ -401,8 +407,19 @@ fn stop_all(
             if c.oom_killed() {
                 row.oom_killed = true;
             }
+            row.logs = logs::read(&c.0);
         }
         left = rest;
+    }
+    // The engine must not start an explicitly stopped container again, whatever its policy.
+    std::thread::sleep(Duration::from_millis(500));
+    let ids: Vec<String> = containers.iter().map(|c| c.id().to_string()).collect();
+    for c in engine.docker.inspect(&ids).unwrap_or_default() {
+        if matches!(c.status(), "running" | "restarting") {
+            if let Some(row) = row_of(rows, c.id()) {
+                row.restarted_after_stop = true;
+            }
+        }
     }
 }
 

@@ -29,8 +29,9 @@ pub fn signalled(processes: &[Process], root: u64) -> Option<Signalled> {
         receiver = children(receiver.pid).next()?;
     }
     let app_behind_shell = if SHELLS.contains(&receiver.comm.as_str()) {
-        // The longest-lived child is the app; a probe or a `sleep` started later is not.
-        children(receiver.pid).min_by_key(|p| p.pid).map(|p| p.comm.clone())
+        // The longest-lived child is the app. A shell whose children are only `sleep` is a
+        // script that is itself the app (a loop that traps).
+        children(receiver.pid).filter(|p| p.comm != "sleep").min_by_key(|p| p.pid).map(|p| p.comm.clone())
     } else {
         None
     };
@@ -59,5 +60,6 @@ mod tests {
         assert!(signalled(&tree, 10).unwrap().reaches_app());
         // A shell with no child is the app itself (a script that traps).
         assert!(signalled(&[p(20, 1, "sh")], 20).unwrap().reaches_app());
+        assert!(signalled(&[p(20, 1, "sh"), p(21, 20, "sleep")], 20).unwrap().reaches_app());
     }
 }
