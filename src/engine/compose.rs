@@ -29,24 +29,25 @@ impl Compose {
         match plugin {
             Ok(c) => Ok(c),
             Err(plugin_err) => standalone().map_err(|e| {
-                format!("no Docker Compose v2 found: `docker compose`: {plugin_err}; `docker-compose`: {e}; install the compose plugin, or name a v2 binary with --compose or {ENV}")
+                format!("no Docker Compose v2 found: {plugin_err}; {e}; install the compose plugin, or name a v2 binary with --compose or {ENV}")
             }),
         }
     }
 
     fn try_one(program: PathBuf, prefix: Vec<String>) -> Result<Compose, String> {
-        let shown = program.display().to_string();
+        let shown =
+            std::iter::once(program.display().to_string()).chain(prefix.iter().cloned()).collect::<Vec<_>>().join(" ");
         let mut cmd = Command::new(&program);
         cmd.args(&prefix).args(["version", "--short"]);
         let done = run(cmd, None, Some(Instant::now() + Duration::from_secs(20)), None)?;
         let version = done.stdout.trim().trim_start_matches('v').to_string();
         if !done.ok || version.is_empty() {
-            return Err(format!("{shown} does not answer `version`"));
+            return Err(format!("`{shown} version` failed (not installed?)"));
         }
         let major: u32 = version.split('.').next().and_then(|m| m.parse().ok()).unwrap_or(0);
         if major < 2 {
             return Err(format!(
-                "{shown} is Docker Compose {version}; verify needs Compose v2 (v1 reads files differently and is no longer maintained)"
+                "`{shown}` is Docker Compose {version}; verify needs Compose v2 (v1 reads files differently and is no longer maintained)"
             ));
         }
         // A wrapper that exits 0 whatever happened would hide every failed `up`.
@@ -55,7 +56,7 @@ impl Compose {
         let probe = run(cmd, None, Some(Instant::now() + Duration::from_secs(20)), None)?;
         if probe.ok {
             return Err(format!(
-                "{shown} exits 0 on an unknown option, so its failures cannot be seen (a wrapper script?); name the Compose binary itself"
+                "`{shown}` exits 0 on an unknown option, so its failures cannot be seen (a wrapper script?); name the Compose binary itself"
             ));
         }
         Ok(Compose { program, prefix, version })

@@ -8,13 +8,18 @@ use std::collections::HashMap;
 const INTERVAL: f64 = 30.0;
 const TIMEOUT: f64 = 30.0;
 const RETRIES: f64 = 3.0;
-/// A container without a check: time to be created and started.
+/// A container without a check: time to be started.
 const START: f64 = 5.0;
+/// Creating the containers: a base, and a second for each (fuse-overlayfs is slow).
+const CREATE: f64 = 10.0;
+const CREATE_EACH: f64 = 1.0;
 /// A one-shot job: its work is unknown; this much is allowed.
 const JOB: f64 = 60.0;
 
 pub struct Bound {
     pub seconds: u64,
+    pub create: u64,
+    pub services: usize,
     /// The longest chain, first to last.
     pub chain: Vec<String>,
 }
@@ -22,8 +27,11 @@ pub struct Bound {
 impl Bound {
     pub fn describe(&self) -> String {
         format!(
-            "waiting up to {} s: each healthcheck's start_period + (retries + 1) x interval + timeout, added along the longest depends_on chain ({}); --timeout overrides",
+            "waiting up to {} s: {} s to create {} container{}, then the longest depends_on chain ({}), each step its healthcheck's start_period + (retries + 1) x interval + timeout; --timeout overrides",
             self.seconds,
+            self.create,
+            self.services,
+            if self.services == 1 { "" } else { "s" },
             self.chain.join(" -> ")
         )
     }
@@ -100,7 +108,8 @@ pub fn of(services: &serde_json::Map<String, Value>) -> Bound {
             best = found;
         }
     }
-    Bound { seconds: best.0.ceil() as u64, chain: best.1 }
+    let create = CREATE + CREATE_EACH * services.len() as f64;
+    Bound { seconds: (create + best.0).ceil() as u64, create: create as u64, services: services.len(), chain: best.1 }
 }
 
 fn chain(
@@ -155,8 +164,8 @@ mod tests {
             "lone": {}
         });
         let bound = of(model.as_object().unwrap());
-        // db 5 + 30 + 4 x 10 + 5 = 80; migrate 60; app 5 + 3 x 5 + 2 = 22.
-        assert_eq!(bound.seconds, 162);
+        // Creating 4: 14; db 5 + 30 + 4 x 10 + 5 = 80; migrate 60; app 5 + 3 x 5 + 2 = 22.
+        assert_eq!(bound.seconds, 176);
         assert_eq!(bound.chain, ["db", "migrate", "app"]);
     }
 }

@@ -65,6 +65,12 @@ enum Format {
     Json,
 }
 
+/// A line on stderr; a closed stderr must not end the run before its teardown.
+fn note(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
 /// 0: everything proven; 1: something failed (the "after" run with --harden); 2: verify
 /// could not run; 130: interrupted (the copy was torn down).
 pub fn run(args: &Verify) -> u8 {
@@ -72,26 +78,36 @@ pub fn run(args: &Verify) -> u8 {
     let engine = match engine::connect(args.compose.as_deref(), args.allow_remote) {
         Ok(e) => e,
         Err(e) => {
-            eprintln!("error: {e}");
+            note(&format!("error: {e}"));
             return 2;
         }
     };
-    eprintln!("engine: {} (Docker Engine {})", engine.endpoint, engine.version);
+    note(&format!("engine: {} (Docker Engine {})", engine.endpoint, engine.version));
     if args.cleanup {
         // The copy of a verify that is still running is its own; it tears it down itself.
         let alive = |pid: &str| !pid.is_empty() && Path::new("/proc").join(pid).exists();
         let removed = engine.docker.remove_labelled(copy::LABEL, copy::PID_LABEL, alive);
-        for r in &removed {
-            println!("removed {r}");
-        }
-        println!("{} left behind by verify removed", removed.len());
-        return 0;
+        let mut text: String = removed.iter().map(|r| format!("removed {r}\n")).collect();
+        text.push_str(&format!("{} left behind by verify removed\n", removed.len()));
+        return print(&text);
     }
     let Some(file) = &args.file else { return 2 };
     match prove(args, file, &engine, &cancel) {
         Ok(code) => code,
         Err(run::Fatal(e)) => {
-            eprintln!("error: {e}");
+            note(&format!("error: {e}"));
+            2
+        }
+    }
+}
+
+/// Prints the report; 2 where stdout cannot take it.
+fn print(text: &str) -> u8 {
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Ok(()) => 0,
+        Err(e) => {
+            note(&format!("error: cannot write to standard output: {e}"));
             2
         }
     }
@@ -99,9 +115,10 @@ pub fn run(args: &Verify) -> u8 {
 
 fn prove(args: &Verify, file: &Path, engine: &engine::Engine, cancel: &Cancel) -> Result<u8, run::Fatal> {
     let fatal = |e: String| run::Fatal(e);
+    let shown = file.display().to_string();
     let file = std::path::absolute(file).map_err(|e| fatal(format!("{}: {e}", file.display())))?;
     if !file.is_file() {
-        return Err(fatal(format!("{}: no such file", file.display())));
+        return Err(fatal(format!("{shown}: no such file")));
     }
     let directory = match &args.project_directory {
         Some(d) => std::path::absolute(d).map_err(|e| fatal(format!("{}: {e}", d.display())))?,
@@ -117,12 +134,11 @@ fn prove(args: &Verify, file: &Path, engine: &engine::Engine, cancel: &Cancel) -
     };
     let mut prepared = Vec::new();
     if args.harden {
-        let shown = file.display().to_string();
         let bytes = std::fs::read(&file).map_err(|e| fatal(format!("{shown}: {e}")))?;
         let profile = Profile::load(&args.profile).map_err(|e| fatal(e.to_string()))?;
         let outcome = harden_with(&shown, bytes, &profile, Options { enforce: args.enforce })
             .map_err(|e| fatal(e.to_string()))?;
-        eprintln!("hardened {shown} in memory ({} changes)", outcome.changes.len());
+        note(&format!("hardened {shown} in memory ({} changes)", outcome.changes.len()));
         let hardened = Project { file: PathBuf::from("-"), ..as_written.clone() };
         prepared.push(run::prepare(engine, "before", &as_written, None, allow, args.timeout, dotenv.as_deref())?);
         prepared.push(run::prepare(
@@ -147,7 +163,7 @@ fn prove(args: &Verify, file: &Path, engine: &engine::Engine, cancel: &Cancel) -
     }
     let mut runs = Vec::new();
     for p in &prepared {
-        eprintln!("{}: running the copy as project {}", p.label, p.project);
+        note(&format!("{}: running the copy as project {} (waiting up to {} s)", p.label, p.project, p.seconds()));
         runs.push(run::execute(engine, p, cancel));
         if cancel.is_set() {
             break;
@@ -174,7 +190,9 @@ fn prove(args: &Verify, file: &Path, engine: &engine::Engine, cancel: &Cancel) -
         Format::Text => report::text(&report),
         Format::Json => report::json(&report),
     };
-    print!("{text}");
+    if print(&text) != 0 {
+        return Ok(2);
+    }
     Ok(if interrupted {
         130
     } else if ok {

@@ -50,7 +50,11 @@ pub fn prepare(
         serde_json::from_str(&done.stdout)
             .map_err(|e| Fatal(format!("Compose printed a model that is not JSON: {e}")))?
     } else {
-        return Err(Fatal(format!("Docker Compose cannot read the {label} file: {}", done.stderr.trim())));
+        let which = match label {
+            "after" => "the hardened file (a hardening bug: please report it)".to_string(),
+            _ => project.file.display().to_string(),
+        };
+        return Err(Fatal(format!("Docker Compose cannot read {which}: {}", done.stderr.trim())));
     };
     let mask = Mask::of(&model, dotenv);
     let name = fresh_name(label);
@@ -87,6 +91,20 @@ pub fn prepare(
         bound,
         timeout,
     })
+}
+
+impl Prepared {
+    pub fn seconds(&self) -> u64 {
+        self.timeout.unwrap_or(self.bound.seconds)
+    }
+
+    /// How long the run waits for the stack, and why.
+    pub fn wait(&self) -> String {
+        match self.timeout {
+            Some(t) => format!("waiting up to {t} s (--timeout)"),
+            None => self.bound.describe(),
+        }
+    }
 }
 
 fn fresh_name(label: &str) -> String {
@@ -137,10 +155,7 @@ pub fn execute(engine: &Engine, p: &Prepared, cancel: &Cancel) -> Run {
         project: p.project.clone(),
         ok: false,
         timeout_seconds: timeout,
-        timeout_reason: match p.timeout {
-            Some(t) => format!("waiting up to {t} s (--timeout)"),
-            None => p.bound.describe(),
-        },
+        timeout_reason: p.wait(),
         error: None,
         services: Vec::new(),
         stop_phase_seconds: 0.0,
@@ -184,8 +199,9 @@ pub fn execute(engine: &Engine, p: &Prepared, cancel: &Cancel) -> Run {
             ready += usize::from(s.done);
         }
         if progress {
-            eprint!("\r\x1b[K{}: {ready}/{expected} ready, {} s", p.label, start.elapsed().as_secs());
-            let _ = std::io::stderr().flush();
+            let mut err = std::io::stderr();
+            let _ = write!(err, "\r\x1b[K{}: {ready}/{expected} ready, {} s", p.label, start.elapsed().as_secs());
+            let _ = err.flush();
         }
         let all = containers.len() >= expected && ready == containers.len();
         if (all && up_done) || cancel.is_set() || Instant::now() >= deadline {
@@ -198,7 +214,7 @@ pub fn execute(engine: &Engine, p: &Prepared, cancel: &Cancel) -> Run {
         cancel.sleep(Duration::from_millis(500));
     }
     if progress {
-        eprint!("\r\x1b[K");
+        let _ = write!(std::io::stderr(), "\r\x1b[K");
     }
     if let Some(h) = up_handle.take() {
         // Past the deadline the tool is killed; its thread ends promptly.
