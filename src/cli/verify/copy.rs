@@ -256,3 +256,79 @@ fn host_access(name: &str, service: &Map<String, Value>, allow: Allow, refuse: &
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model() -> Value {
+        json!({
+            "name": "shop",
+            "services": {
+                "web": {
+                    "image": "nginx", "container_name": "web", "ports": [{"target": 80, "published": "8080"}],
+                    "labels": {"traefik.enable": "true", "keep": "1"},
+                    "environment": {"VIRTUAL_HOST": "shop.example", "MODE": "prod"},
+                    "networks": {"front": {"ipv4_address": "10.5.0.5"}},
+                    "volumes": [{"type": "bind", "source": "/srv/conf", "target": "/etc/nginx", "read_only": true}],
+                    "profiles": ["web"]
+                },
+                "app": {"build": {"context": "/src"}, "volumes": [{"type": "volume", "source": "data", "target": "/data"}]}
+            },
+            "volumes": {"data": {"name": "prod-data"}, "cache": {"name": "shop_cache"}},
+            "networks": {"front": {"name": "edge", "external": true}, "default": {"name": "shop_default", "ipam": {"config": [{"subnet": "10.9.0.0/16"}]}}}
+        })
+    }
+
+    #[test]
+    fn the_copy_has_its_own_names_and_no_way_out() {
+        let copy = make(&model(), "chv-x", Allow::default()).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(
+            copy.adjustments,
+            [
+                "volume data: fixed name \"prod-data\" -> a fresh, empty volume chv-x_data",
+                "network default: fixed subnet dropped",
+                "network front: external network \"edge\" -> a fresh network chv-x_front",
+                "every network is internal: no egress, so nothing in the copy reaches an outside service",
+                "service app: build dropped; runs the image shop-app, as built for the project",
+                "service web: container_name \"web\" dropped",
+                "service web: published ports 8080:80 dropped",
+                "service web: routing labels dropped: traefik.enable",
+                "service web: environment VIRTUAL_HOST dropped (a proxy routes by it)",
+                "service web: static ipv4_address \"10.5.0.5\" on front dropped",
+            ]
+        );
+        let m = &copy.model;
+        assert_eq!(m["name"], "chv-x");
+        assert_eq!(m["volumes"]["cache"]["name"], "chv-x_cache");
+        assert_eq!(m["networks"]["front"], json!({"name": "chv-x_front", "internal": true, "labels": label("chv-x")}));
+        let web = &m["services"]["web"];
+        assert_eq!(web["labels"]["keep"], "1");
+        assert_eq!(web["labels"][LABEL], "chv-x");
+        assert_eq!(web["environment"], json!({"MODE": "prod"}));
+        assert!(web.get("ports").is_none() && web.get("profiles").is_none());
+        assert_eq!(m["services"]["app"]["image"], "shop-app");
+    }
+
+    #[test]
+    fn host_access_is_refused_unless_allowed() {
+        let mut m = model();
+        m["services"]["app"]["privileged"] = json!(true);
+        m["services"]["app"]["pid"] = json!("host");
+        m["services"]["web"]["volumes"] = json!([
+            {"type": "bind", "source": "/srv/data", "target": "/data"},
+            {"type": "bind", "source": "/var/run/docker.sock", "target": "/var/run/docker.sock", "read_only": true}
+        ]);
+        let refused = make(&m, "chv-x", Allow::default()).err().unwrap_or_default();
+        assert_eq!(
+            refused,
+            [
+                "service app: privileged (allow it with --allow-host)",
+                "service app: pid: host shares a namespace outside the copy (allow it with --allow-host)",
+                "service web: a writable bind mount of /srv/data (the copy would write to it; allow it with --allow-writable-binds)",
+                "service web: mounts the socket /var/run/docker.sock, which controls the host (allow it with --allow-host)",
+            ]
+        );
+        assert!(make(&m, "chv-x", Allow { writable_binds: true, host: true }).is_ok());
+    }
+}

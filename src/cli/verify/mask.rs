@@ -20,6 +20,16 @@ impl Mask {
             let env = service.get("environment").and_then(Value::as_object).into_iter().flatten();
             values.extend(env.filter_map(|(_, v)| v.as_str()).map(str::to_string));
         }
+        // A secret's or config's file may be echoed by a probe: its content is masked too.
+        for kind in ["secrets", "configs"] {
+            let files = model.get(kind).and_then(Value::as_object).into_iter().flat_map(|s| s.values());
+            for path in files.filter_map(|s| s.get("file").and_then(Value::as_str)) {
+                let small = std::fs::metadata(path).is_ok_and(|m| m.len() <= 4096);
+                if let Some(text) = small.then(|| std::fs::read_to_string(path).ok()).flatten() {
+                    values.extend(text.lines().map(|l| l.trim().to_string()));
+                }
+            }
+        }
         for line in dotenv.unwrap_or("").lines() {
             if let Some((_, value)) = line.split_once('=') {
                 values.push(value.trim().trim_matches(|c| c == '"' || c == '\'').to_string());

@@ -187,6 +187,7 @@ pub fn execute(engine: &Engine, p: &Prepared, cancel: &Cancel) -> Run {
             engine.docker.containers(&label).and_then(|ids| engine.docker.inspect(&ids)).unwrap_or_default();
         let up_done = up_result.is_some();
         let mut ready = 0;
+        let mut pending: Vec<String> = Vec::new();
         for c in &containers {
             let s = seen.entry(c.id().to_string()).or_default();
             if c.status() == "running" && s.running_since.is_none() {
@@ -197,10 +198,15 @@ pub fn execute(engine: &Engine, p: &Prepared, cancel: &Cancel) -> Run {
             }
             s.done = settled(c, jobs.contains(&c.service().to_string()), up_done);
             ready += usize::from(s.done);
+            if !s.done {
+                pending.push(format!("{} {}", c.service(), c.health().unwrap_or(c.status())));
+            }
         }
         if progress {
             let mut err = std::io::stderr();
-            let _ = write!(err, "\r\x1b[K{}: {ready}/{expected} ready, {} s", p.label, start.elapsed().as_secs());
+            let waiting = if pending.is_empty() { String::new() } else { format!("; {}", pending.join(", ")) };
+            let _ =
+                write!(err, "\r\x1b[K{}: {ready}/{expected} ready, {} s{waiting}", p.label, start.elapsed().as_secs());
             let _ = err.flush();
         }
         let all = containers.len() >= expected && ready == containers.len();
@@ -230,7 +236,7 @@ pub fn execute(engine: &Engine, p: &Prepared, cancel: &Cancel) -> Run {
     }
     let containers = engine.docker.containers(&label).and_then(|ids| engine.docker.inspect(&ids)).unwrap_or_default();
     let mut rows = rows(&containers, &services, &jobs, &seen, &up_said, p);
-    stop_all(engine, &containers, &services, &mut rows, p);
+    stop_all(engine, &containers, &services, &mut rows, p, progress);
     run.stop_phase_seconds = rows.values().filter_map(|r| r.1.stop_seconds).fold(0.0, f64::max);
     if let Some(events) = &events {
         for event in events.seen().iter().filter(|e| e.action == "oom") {
@@ -368,6 +374,7 @@ fn stop_all(
     services: &serde_json::Map<String, Value>,
     rows: &mut BTreeMap<String, (String, Service)>,
     p: &Prepared,
+    progress: bool,
 ) {
     let running: Vec<&Container> =
         containers.iter().filter(|c| matches!(c.status(), "running" | "restarting")).collect();
@@ -394,6 +401,10 @@ fn stop_all(
             left.iter().partition(|c| !depended.contains(&c.service()));
         let layer = if layer.is_empty() { rest.clone() } else { layer };
         let rest: Vec<&Container> = left.iter().filter(|c| !layer.iter().any(|l| l.id() == c.id())).copied().collect();
+        if progress {
+            let names: Vec<&str> = layer.iter().map(|c| c.service()).collect();
+            let _ = write!(std::io::stderr(), "\r\x1b[K{}: stopping {}", p.label, names.join(", "));
+        }
         let stopped: Vec<(String, f64, SystemTime)> = std::thread::scope(|scope| {
             let handles: Vec<_> = layer
                 .iter()
@@ -426,6 +437,9 @@ fn stop_all(
             row.logs = logs::read(&c.0);
         }
         left = rest;
+    }
+    if progress {
+        let _ = write!(std::io::stderr(), "\r\x1b[K");
     }
     // The engine must not start an explicitly stopped container again, whatever its policy.
     std::thread::sleep(Duration::from_millis(500));
