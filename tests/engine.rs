@@ -482,14 +482,15 @@ fn hanging(engine: &Engine, dir: &Path) -> (std::process::Child, String) {
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             if let Some(p) = line.split("as project ").nth(1) {
-                let _ = tx.send(p.split(',').next().unwrap_or("").trim().to_string());
+                let _ = tx.send(p.split_whitespace().next().unwrap_or("").to_string());
             }
         }
     });
     let project = rx.recv_timeout(Duration::from_secs(60)).expect("verify names its project");
     let until = Instant::now() + Duration::from_secs(60);
     let filter = format!("label=io.compose-harden.verify={project}");
-    while docker(&["ps", "-q", "--filter", &filter]).unwrap_or_default().is_empty() && Instant::now() < until {
+    while docker(&["ps", "-q", "--filter", &filter]).unwrap_or_default().is_empty() {
+        assert!(Instant::now() < until, "the copy of {project} never ran");
         std::thread::sleep(Duration::from_millis(200));
     }
     (child, project)
@@ -515,6 +516,8 @@ fn cleanup_removes_what_a_killed_run_left() {
     let Some(engine) = engine() else { return };
     let dir = stack(NEVER_HEALTHY);
     let (mut child, project) = hanging(engine, dir.path());
+    // Past `up`: killed in the middle of it, Compose itself may undo part of the start.
+    std::thread::sleep(Duration::from_secs(3));
     child.kill().expect("SIGKILL");
     let _ = child.wait();
     let filter = format!("label=io.compose-harden.verify={project}");
@@ -530,5 +533,42 @@ fn cleanup_removes_what_a_killed_run_left() {
         .expect("cleanup runs");
     println!("cleanup: {}", String::from_utf8_lossy(&out.stdout).trim());
     assert_eq!(out.status.code(), Some(0));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("removed container") && said.contains("removed network"), "{said}");
     assert_nothing_left(&project);
+}
+
+#[test]
+fn a_remote_engine_v1_and_a_wrapper_are_refused() {
+    let Some(_) = engine() else { return };
+    let dir = stack(&format!("services:\n  app:\n    image: {BUSYBOX}\n"));
+    let remote = common::bin()
+        .args(["verify", "compose.yml"])
+        .current_dir(dir.path())
+        .env("DOCKER_HOST", "tcp://10.0.0.5:2376")
+        .output()
+        .expect("runs");
+    assert_eq!(remote.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&remote.stderr),
+        "error: the engine endpoint is tcp://10.0.0.5:2376, not a local socket; verify runs a copy of the stack on the engine it reaches, so pass --allow-remote to use that engine\n"
+    );
+    // Stand-ins: one reports Compose v1; one exits 0 whatever it is asked.
+    for (script, said) in [
+        ("echo 1.29.2", "is Docker Compose 1.29.2; verify needs Compose v2"),
+        ("echo 2.40.3; exit 0", "exits 0 on an unknown option, so its failures cannot be seen"),
+    ] {
+        let fake = dir.path().join("fake-compose");
+        std::fs::write(&fake, format!("#!/bin/sh\n{script}\n")).expect("written");
+        Command::new("chmod").arg("+x").arg(&fake).status().expect("chmod");
+        let out = common::bin()
+            .args(["verify", "--compose"])
+            .arg(&fake)
+            .arg("compose.yml")
+            .current_dir(dir.path())
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains(said), "{}", String::from_utf8_lossy(&out.stderr));
+    }
 }

@@ -23,8 +23,9 @@ pub struct Engine {
     pub version: String,
 }
 
-/// Finds the engine and Compose. Refuses an engine that is not local unless allowed.
-pub fn connect(compose: Option<&std::path::Path>, allow_remote: bool) -> Result<Engine, String> {
+/// The engine alone (what `--cleanup` needs): its client, endpoint and version. Refuses an
+/// engine that is not local unless allowed.
+pub fn local(allow_remote: bool) -> Result<(Docker, String, String), String> {
     let docker = Docker::find()?;
     let endpoint = docker.endpoint()?;
     if !is_local(&endpoint) && !allow_remote {
@@ -33,6 +34,12 @@ pub fn connect(compose: Option<&std::path::Path>, allow_remote: bool) -> Result<
         ));
     }
     let version = docker.server_version().map_err(|e| format!("no Docker engine answers at {endpoint}: {e}"))?;
+    Ok((docker, endpoint, version))
+}
+
+/// The engine and the Compose v2 that drives it.
+pub fn connect(compose: Option<&std::path::Path>, allow_remote: bool) -> Result<Engine, String> {
+    let (docker, endpoint, version) = local(allow_remote)?;
     let compose = Compose::find(compose, &docker)?;
     Ok(Engine { docker, compose, endpoint, version })
 }

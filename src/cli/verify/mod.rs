@@ -75,6 +75,22 @@ fn note(line: &str) {
 /// could not run; 130: interrupted (the copy was torn down).
 pub fn run(args: &Verify) -> u8 {
     let cancel = Cancel::on_signals();
+    if args.cleanup {
+        let (docker, endpoint, version) = match engine::local(args.allow_remote) {
+            Ok(found) => found,
+            Err(e) => {
+                note(&format!("error: {e}"));
+                return 2;
+            }
+        };
+        note(&format!("engine: {endpoint} (Docker Engine {version})"));
+        // The copy of a verify that is still running is its own; it tears it down itself.
+        let alive = |pid: &str| !pid.is_empty() && Path::new("/proc").join(pid).exists();
+        let removed = docker.remove_labelled(copy::LABEL, copy::PID_LABEL, alive);
+        let mut text: String = removed.iter().map(|r| format!("removed {r}\n")).collect();
+        text.push_str(&format!("{} left behind by verify removed\n", removed.len()));
+        return print(&text);
+    }
     let engine = match engine::connect(args.compose.as_deref(), args.allow_remote) {
         Ok(e) => e,
         Err(e) => {
@@ -83,14 +99,6 @@ pub fn run(args: &Verify) -> u8 {
         }
     };
     note(&format!("engine: {} (Docker Engine {})", engine.endpoint, engine.version));
-    if args.cleanup {
-        // The copy of a verify that is still running is its own; it tears it down itself.
-        let alive = |pid: &str| !pid.is_empty() && Path::new("/proc").join(pid).exists();
-        let removed = engine.docker.remove_labelled(copy::LABEL, copy::PID_LABEL, alive);
-        let mut text: String = removed.iter().map(|r| format!("removed {r}\n")).collect();
-        text.push_str(&format!("{} left behind by verify removed\n", removed.len()));
-        return print(&text);
-    }
     let Some(file) = &args.file else { return 2 };
     match prove(args, file, &engine, &cancel) {
         Ok(code) => code,
