@@ -35,8 +35,9 @@ pub struct Copy {
 }
 
 /// `model` is `config --format json` under the user's own project name; `ours` is the fresh
-/// project name the copy runs under. Refusals are returned all at once.
-pub fn make(model: &Value, ours: &str, allow: Allow) -> Result<Copy, Vec<String>> {
+/// project name the copy runs under; `empty` an empty file of the copy's, which stands in for
+/// external secrets. Refusals are returned all at once.
+pub fn make(model: &Value, ours: &str, allow: Allow, empty: &str) -> Result<Copy, Vec<String>> {
     let mut model = model.clone();
     let original = model.get("name").and_then(Value::as_str).unwrap_or("").to_string();
     let mut adjust = Vec::new();
@@ -47,7 +48,7 @@ pub fn make(model: &Value, ours: &str, allow: Allow) -> Result<Copy, Vec<String>
     volumes(&mut model, &original, ours, &mut adjust);
     networks(&mut model, &original, ours, &mut adjust);
     for kind in ["secrets", "configs"] {
-        secrets(&mut model, kind, &mut adjust, &mut refuse);
+        secrets(&mut model, kind, empty, &mut adjust);
     }
     if let Some(services) = model.get_mut("services").and_then(Value::as_object_mut) {
         for (name, service) in services.iter_mut() {
@@ -114,14 +115,17 @@ fn networks(model: &mut Value, original: &str, ours: &str, adjust: &mut Vec<Stri
     }
 }
 
-fn secrets(model: &mut Value, kind: &str, adjust: &mut Vec<String>, refuse: &mut Vec<String>) {
+fn secrets(model: &mut Value, kind: &str, empty: &str, adjust: &mut Vec<String>) {
     let Some(all) = model.get_mut(kind).and_then(Value::as_object_mut) else { return };
     let one = kind.trim_end_matches('s');
     for (key, secret) in all.iter_mut() {
         let Some(secret) = secret.as_object_mut() else { continue };
         if secret.get("external").and_then(Value::as_bool) == Some(true) {
-            refuse
-                .push(format!("{one} {key} is external (kept outside this file): the copy cannot have one of its own"));
+            adjust.push(format!(
+                "{one} {key}: external -> an empty file of the copy's own (the service reads no real {one})"
+            ));
+            secret.clear();
+            secret.insert("file".into(), json!(empty));
         } else if let Some(name) = secret.remove("name") {
             if name.as_str().is_some_and(|n| !n.ends_with(&format!("_{key}"))) {
                 adjust.push(format!("{one} {key}: fixed name {name} dropped"));
@@ -282,7 +286,7 @@ mod tests {
 
     #[test]
     fn the_copy_has_its_own_names_and_no_way_out() {
-        let copy = make(&model(), "chv-x", Allow::default()).unwrap_or_else(|e| panic!("{e:?}"));
+        let copy = make(&model(), "chv-x", Allow::default(), "/tmp/empty").unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(
             copy.adjustments,
             [
@@ -319,7 +323,7 @@ mod tests {
             {"type": "bind", "source": "/srv/data", "target": "/data"},
             {"type": "bind", "source": "/var/run/docker.sock", "target": "/var/run/docker.sock", "read_only": true}
         ]);
-        let refused = make(&m, "chv-x", Allow::default()).err().unwrap_or_default();
+        let refused = make(&m, "chv-x", Allow::default(), "/tmp/empty").err().unwrap_or_default();
         assert_eq!(
             refused,
             [
@@ -329,6 +333,6 @@ mod tests {
                 "service web: mounts the socket /var/run/docker.sock, which controls the host (allow it with --allow-host)",
             ]
         );
-        assert!(make(&m, "chv-x", Allow { writable_binds: true, host: true }).is_ok());
+        assert!(make(&m, "chv-x", Allow { writable_binds: true, host: true }, "/tmp/empty").is_ok());
     }
 }

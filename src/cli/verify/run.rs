@@ -58,7 +58,10 @@ pub fn prepare(
     };
     let mask = Mask::of(&model, dotenv);
     let name = fresh_name(label);
-    let made = copy::make(&model, &name, allow).map_err(|refused| {
+    let dir = tempfile::tempdir().map_err(|e| Fatal(format!("cannot make a temporary directory: {e}")))?;
+    let empty = dir.path().join("empty");
+    std::fs::write(&empty, "").map_err(|e| Fatal(format!("cannot write the copy: {e}")))?;
+    let made = copy::make(&model, &name, allow, &empty.to_string_lossy()).map_err(|refused| {
         Fatal(format!("verify refuses to run this stack (nothing was started):\n  - {}", refused.join("\n  - ")))
     })?;
     let mut missing = Vec::new();
@@ -75,7 +78,6 @@ pub fn prepare(
             missing.join(", ")
         )));
     }
-    let dir = tempfile::tempdir().map_err(|e| Fatal(format!("cannot make a temporary directory: {e}")))?;
     let file = dir.path().join("compose.json");
     let text = serde_json::to_string_pretty(&made.model).unwrap_or_default();
     std::fs::write(&file, text).map_err(|e| Fatal(format!("cannot write the copy: {e}")))?;
