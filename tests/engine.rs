@@ -572,3 +572,29 @@ fn a_remote_engine_v1_and_a_wrapper_are_refused() {
         assert!(String::from_utf8_lossy(&out.stderr).contains(said), "{}", String::from_utf8_lossy(&out.stderr));
     }
 }
+
+#[test]
+fn build_services_profiles_and_replicas() {
+    let Some(engine) = engine() else { return };
+    // A build service runs the image built for its project; an inactive profile stays out.
+    docker(&["tag", BUSYBOX, "chv-test-build-app"]).expect("tagged");
+    let looping = "[\"sh\", \"-c\", \"trap 'exit 0' TERM; while :; do sleep 1; done\"]";
+    let dir = stack(&format!(
+        "name: chv-test-build\nservices:\n  app:\n    build: .\n    command: {looping}\n  web:\n    image: {BUSYBOX}\n    command: {looping}\n    deploy: {{replicas: 2}}\n  debug:\n    image: {BUSYBOX}\n    command: {looping}\n    profiles: [debug]\n"
+    ));
+    std::fs::write(dir.path().join("Dockerfile"), format!("FROM {BUSYBOX}\n")).expect("written");
+    let plain = verify(engine, dir.path(), &["compose.yml"]);
+    let with_debug = verify(engine, dir.path(), &["--compose-profile", "debug", "compose.yml"]);
+    docker(&["rmi", "chv-test-build-app"]);
+    let names = |report: &Value| -> Vec<String> {
+        let services = run(report, "as-written")["services"].as_array().cloned().unwrap_or_default();
+        services.iter().filter_map(|s| s["service"].as_str().map(str::to_string)).collect()
+    };
+    println!("services run: {:?}, with --compose-profile debug: {:?}", names(&plain.report), names(&with_debug.report));
+    assert_eq!(plain.code, 0, "{}", plain.report);
+    assert_eq!(names(&plain.report), ["app", "web-1", "web-2"]);
+    assert_eq!(names(&with_debug.report), ["app", "debug", "web-1", "web-2"]);
+    assert!(plain.report["adjustments"]
+        .to_string()
+        .contains("service app: build dropped; runs the image chv-test-build-app"));
+}

@@ -60,8 +60,11 @@ impl Docker {
         Ok(self.quick_ok(&["version", "--format", "{{.Server.Version}}"])?.trim().to_string())
     }
 
-    pub fn image_present(&self, image: &str) -> bool {
-        self.quick(&["image", "inspect", "--format", "{{.Id}}", image]).is_ok_and(|d| d.ok)
+    /// The image's own HEALTHCHECK (`Config.Healthcheck`: durations in ns), `Null` without
+    /// one; `None` when the image is not on the engine.
+    pub fn image_healthcheck(&self, image: &str) -> Option<Value> {
+        let done = self.quick(&["image", "inspect", "--format", "{{json .Config.Healthcheck}}", image]).ok()?;
+        done.ok.then(|| serde_json::from_str(done.stdout.trim()).unwrap_or(Value::Null))
     }
 
     /// Every container (running or not) that carries `label` (`key=value`).

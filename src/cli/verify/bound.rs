@@ -84,6 +84,24 @@ pub fn has_check(check: &Value) -> bool {
     !disabled && !none
 }
 
+/// Fills what the service's healthcheck leaves unset from the image's own HEALTHCHECK
+/// (`docker image inspect`'s `Config.Healthcheck`, durations in nanoseconds), for the bound.
+pub fn inherit(service: &mut Value, image: &Value) {
+    let Some(test) = image.get("Test").filter(|t| t.is_array()) else { return };
+    let Some(service) = service.as_object_mut() else { return };
+    let check = service.entry("healthcheck").or_insert_with(|| serde_json::json!({}));
+    let Some(check) = check.as_object_mut() else { return };
+    check.entry("test").or_insert_with(|| test.clone());
+    for (key, field) in [("interval", "Interval"), ("timeout", "Timeout"), ("start_period", "StartPeriod")] {
+        if let Some(ns) = image.get(field).and_then(Value::as_u64).filter(|ns| *ns > 0) {
+            check.entry(key).or_insert_with(|| Value::from(format!("{}ms", ns / 1_000_000)));
+        }
+    }
+    if let Some(retries) = image.get("Retries").and_then(Value::as_u64).filter(|r| *r > 0) {
+        check.entry("retries").or_insert(Value::from(retries));
+    }
+}
+
 /// The services other services wait for with `service_completed_successfully`.
 pub fn jobs(services: &serde_json::Map<String, Value>) -> Vec<String> {
     let mut jobs: Vec<String> = services
@@ -152,6 +170,16 @@ mod tests {
         assert_eq!(seconds("1h"), Some(3600.0));
         assert_eq!(seconds("0"), Some(0.0));
         assert_eq!(seconds("10x"), None);
+    }
+
+    #[test]
+    fn an_images_own_check_counts() {
+        let mut service = json!({"image": "x"});
+        inherit(&mut service, &json!({"Test": ["CMD-SHELL", "true"], "Interval": 5_000_000_000u64, "Retries": 2}));
+        assert_eq!(service["healthcheck"], json!({"test": ["CMD-SHELL", "true"], "interval": "5000ms", "retries": 2}));
+        let services = json!({"x": service});
+        // 11 to create; 5 + 3 x 5 + 30 (the default timeout).
+        assert_eq!(of(services.as_object().unwrap()).seconds, 61);
     }
 
     #[test]

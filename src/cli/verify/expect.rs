@@ -114,7 +114,7 @@ pub fn compare(service: &Value, host: &Value, config: &Value) -> Compared {
     }
 
     if let Some(hc) = get(service, "/healthcheck") {
-        healthcheck(hc, config, &mut check);
+        healthcheck(hc, config, &mut check, &mut out.notes);
     }
     check("stop_signal", get(service, "/stop_signal").cloned(), actual("/StopSignal", config));
     let grace = get(service, "/stop_grace_period").and_then(Value::as_str).and_then(seconds);
@@ -122,7 +122,12 @@ pub fn compare(service: &Value, host: &Value, config: &Value) -> Compared {
     out
 }
 
-fn healthcheck(hc: &Value, config: &Value, check: &mut impl FnMut(&str, Option<Value>, Value)) {
+fn healthcheck(
+    hc: &Value,
+    config: &Value,
+    check: &mut impl FnMut(&str, Option<Value>, Value),
+    notes: &mut Vec<String>,
+) {
     let got = |path: &str| get(config, &format!("/Healthcheck{path}")).cloned().unwrap_or(Value::Null);
     if get(hc, "/disable").and_then(Value::as_bool) == Some(true) {
         check("healthcheck.test", Some(Value::from(vec!["NONE"])), got("/Test"));
@@ -146,6 +151,14 @@ fn healthcheck(hc: &Value, config: &Value, check: &mut impl FnMut(&str, Option<V
         ("start_period", "/StartPeriod"),
         ("start_interval", "/StartInterval"),
     ] {
+        // Engines before API 1.44 have no start interval: the setting has no effect there.
+        let unknown = get(config, "/Healthcheck/StartInterval").is_none();
+        if key == "start_interval" && get(hc, "/start_interval").is_some() && unknown {
+            notes.push(
+                "healthcheck.start_interval has no effect on this engine (it needs Docker Engine 25 or later)".into(),
+            );
+            continue;
+        }
         let expected = get(hc, &format!("/{key}")).and_then(Value::as_str).and_then(seconds);
         let nanos = got(field).as_i64().unwrap_or(0);
         check(

@@ -124,6 +124,9 @@ fn print(text: &str) -> u8 {
 fn prove(args: &Verify, file: &Path, engine: &engine::Engine, cancel: &Cancel) -> Result<u8, run::Fatal> {
     let fatal = |e: String| run::Fatal(e);
     let shown = file.display().to_string();
+    if shown == "-" {
+        return Err(fatal("verify runs a file from its directory: name the file, not standard input".into()));
+    }
     let file = std::path::absolute(file).map_err(|e| fatal(format!("{}: {e}", file.display())))?;
     if !file.is_file() {
         return Err(fatal(format!("{shown}: no such file")));
@@ -171,6 +174,9 @@ fn prove(args: &Verify, file: &Path, engine: &engine::Engine, cancel: &Cancel) -
     }
     let mut runs = Vec::new();
     for p in &prepared {
+        if cancel.is_set() {
+            break;
+        }
         note(&format!("{}: running the copy as project {} (waiting up to {} s)", p.label, p.project, p.seconds()));
         runs.push(run::execute(engine, p, cancel));
         if cancel.is_set() {

@@ -65,11 +65,13 @@ pub fn prepare(
         Fatal(format!("verify refuses to run this stack (nothing was started):\n  - {}", refused.join("\n  - ")))
     })?;
     let mut missing = Vec::new();
-    let services = made.model.get("services").and_then(Value::as_object).cloned().unwrap_or_default();
-    for (service, spec) in &services {
-        let image = spec.get("image").and_then(Value::as_str).unwrap_or("");
-        if !engine.docker.image_present(image) {
-            missing.push(format!("{image} (service {service})"));
+    let mut services = made.model.get("services").and_then(Value::as_object).cloned().unwrap_or_default();
+    for (service, spec) in services.iter_mut() {
+        let image = spec.get("image").and_then(Value::as_str).unwrap_or("").to_string();
+        match engine.docker.image_healthcheck(&image) {
+            None => missing.push(format!("{image} (service {service})")),
+            // The wait must allow for the image's own check where the file sets none.
+            Some(own) => bound::inherit(spec, &own),
         }
     }
     if !missing.is_empty() {
