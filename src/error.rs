@@ -18,6 +18,12 @@ impl Error {
     pub fn at(file: &str, line: usize, col: usize, message: impl Into<String>) -> Self {
         Error { file: file.to_string(), position: Some((line, col)), message: message.into() }
     }
+
+    /// The same error, its message after `prefix`.
+    pub fn prefixed(mut self, prefix: &str) -> Self {
+        self.message = format!("{prefix}{}", self.message);
+        self
+    }
 }
 
 impl fmt::Display for Error {

@@ -10,12 +10,13 @@ pub mod passes;
 pub mod plan;
 pub mod profile;
 pub mod render;
+pub mod rule;
 pub mod validate;
 
 pub use error::Error;
 pub use profile::Profile;
 
-use plan::{Change, Finding, Severity};
+use plan::{Change, Finding};
 
 /// The result of hardening one file.
 pub struct Outcome {
@@ -90,13 +91,7 @@ pub fn harden_with<'a>(
     plan.findings.extend(applied.iter().filter_map(|c| {
         // The message first: most changes have none, and the rest is not built for them.
         let message = c.message.as_deref()?.to_string();
-        Some(Finding {
-            pass: c.pass,
-            severity: Severity::Warning,
-            service: c.service.to_string(),
-            path: c.path.to_vec(),
-            message,
-        })
+        Some(Finding { rule: c.rule, service: c.service.to_string(), path: c.path.to_vec(), message })
     }));
     // A failed check is the tool's fault, unless the file itself reads differently in the
     // two readers (then the edit was placed by one reading and planned on the other).
@@ -122,7 +117,7 @@ pub fn harden_with<'a>(
                 .map(|s| s.keys().filter_map(|k| k.as_str()).enumerate().map(|(i, k)| (k, i + 1)).collect())
                 .unwrap_or_default();
             findings.sort_by_cached_key(|f| {
-                (services.get(f.service.as_str()).copied().unwrap_or(0), passes::order(f.pass))
+                (services.get(f.service.as_str()).copied().unwrap_or(0), passes::order(f.pass()))
             });
             findings
                 .into_iter()
@@ -164,7 +159,9 @@ fn refused_findings(refused: &[(Change, String)]) -> Vec<Finding> {
     let mut grouped: Vec<(&Change, &String, Vec<String>)> = Vec::new();
     for (change, reason) in refused {
         let key = change.path.join(".");
-        match grouped.iter_mut().find(|(c, r, _)| c.service == change.service && c.pass == change.pass && *r == reason)
+        match grouped
+            .iter_mut()
+            .find(|(c, r, _)| c.service == change.service && c.pass() == change.pass() && *r == reason)
         {
             Some((_, _, keys)) => keys.push(key),
             None => grouped.push((change, reason, vec![key])),
@@ -173,8 +170,7 @@ fn refused_findings(refused: &[(Change, String)]) -> Vec<Finding> {
     grouped
         .into_iter()
         .map(|(change, reason, keys)| Finding {
-            pass: change.pass,
-            severity: Severity::Warning,
+            rule: &rule::EDIT_NOT_WRITTEN,
             service: change.service.to_string(),
             path: Vec::new(),
             message: format!("not written: {}: {reason}", keys.join(", ")),

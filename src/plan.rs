@@ -1,5 +1,6 @@
 //! What passes return: changes to make and findings to report. Passes never touch text.
 
+use crate::rule::Rule;
 use std::sync::Arc;
 use yaml_serde::Value;
 
@@ -10,7 +11,8 @@ pub struct Change {
     pub path: Arc<[String]>,
     /// Shared by the changes that write the same value (most services get the same).
     pub value: Arc<Value>,
-    pub pass: &'static str,
+    /// The rule the change fixes (its pass is the one that planned it).
+    pub rule: &'static Rule,
     /// A trailing comment for the new line: set when the value is an assumption.
     pub note: Option<Box<str>>,
     /// The user's value this change replaces (a repair, or `--enforce`); None adds a key.
@@ -19,10 +21,17 @@ pub struct Change {
     pub message: Option<Box<str>>,
 }
 
+impl Change {
+    pub fn pass(&self) -> &'static str {
+        self.rule.pass()
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
     Info,
     Warning,
+    Error,
 }
 
 impl Severity {
@@ -30,6 +39,7 @@ impl Severity {
         match self {
             Severity::Info => "info",
             Severity::Warning => "warning",
+            Severity::Error => "error",
         }
     }
 }
@@ -37,12 +47,22 @@ impl Severity {
 /// Something a user should know: a skip, an assumption, a value adjusted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
-    pub pass: &'static str,
-    pub severity: Severity,
+    /// What the finding is about; its severity is the rule's.
+    pub rule: &'static Rule,
     pub service: String,
     /// Keys below the service that the finding is about (to point at a line).
     pub path: Vec<String>,
     pub message: String,
+}
+
+impl Finding {
+    pub fn severity(&self) -> Severity {
+        self.rule.severity
+    }
+
+    pub fn pass(&self) -> &'static str {
+        self.rule.pass()
+    }
 }
 
 #[derive(Debug, Default)]

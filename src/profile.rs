@@ -328,9 +328,20 @@ impl Profile {
     }
 
     pub fn parse(file: &str, text: &str) -> Result<Profile, Error> {
-        yaml_serde::from_str(text).map_err(|e| match e.location() {
-            Some(l) => Error::at(file, l.line(), l.column(), format!("invalid profile: {e}")),
-            None => Error::new(file, format!("invalid profile: {e}")),
+        yaml_serde::from_str(text).map_err(|e| {
+            // serde names a duplicate key without its place (1:1); the document reader,
+            // which refuses duplicates in compose files, finds it.
+            if e.to_string().starts_with("duplicate field") {
+                if let Err(found) = crate::document::load(file, text.as_bytes()) {
+                    let mut found = found.prefixed("invalid profile: ");
+                    found.message = found.message.replace(" and Compose refuses the file", "");
+                    return found;
+                }
+            }
+            match e.location() {
+                Some(l) => Error::at(file, l.line(), l.column(), format!("invalid profile: {e}")),
+                None => Error::new(file, format!("invalid profile: {e}")),
+            }
         })
     }
 }

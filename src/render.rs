@@ -5,7 +5,7 @@ use std::ops::Range;
 use crate::edit::Edit;
 use crate::plan::Finding;
 
-/// `file:line:col: warning[pass]: service `name`: message`
+/// `file:line:col: warning[pass/kind]: service `name`: message`
 pub fn finding(file: &str, finding: &Finding, at: Option<(usize, usize)>) -> String {
     let place = match at {
         Some((line, col)) => format!("{file}:{line}:{col}"),
@@ -15,7 +15,7 @@ pub fn finding(file: &str, finding: &Finding, at: Option<(usize, usize)>) -> Str
         "" => String::new(),
         name => format!("service `{name}`: "),
     };
-    format!("{place}: {}[{}]: {service}{}", finding.severity.label(), finding.pass, finding.message)
+    format!("{place}: {}[{}]: {service}{}", finding.severity().label(), finding.rule.id, finding.message)
 }
 
 /// Lines of context around each change.

@@ -4,6 +4,7 @@
 mod apply;
 mod io;
 mod parallel;
+mod rules;
 mod verify;
 
 use clap::{Parser, Subcommand};
@@ -23,6 +24,8 @@ pub enum Command {
     /// Run a copy of a stack on the local Docker engine and prove it starts, becomes
     /// healthy, matches its settings and stops on its signal (with --harden: before and after).
     Verify(verify::Verify),
+    /// List the rules every finding names, or explain one (`rules healthcheck/missing`).
+    Rules(rules::Rules),
 }
 
 /// Runs a command; its exit code.
@@ -30,5 +33,18 @@ pub fn run(cli: Cli) -> u8 {
     match cli.command {
         Command::Apply(args) => apply::run(&args),
         Command::Verify(args) => verify::run(&args),
+        Command::Rules(args) => rules::run(&args),
+    }
+}
+
+/// Writes a command's report to stdout; 2 where stdout cannot take it.
+fn print(text: &str) -> u8 {
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Ok(()) => 0,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "error: cannot write to standard output: {e}");
+            2
+        }
     }
 }

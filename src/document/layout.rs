@@ -143,6 +143,8 @@ impl Layout {
         let mut best = self.root;
         for step in path {
             let here = self.resolve(id);
+            // A list item has no key to point at: it is its own place, even a block mapping.
+            let item = matches!(self.nodes[here].kind, Kind::Seq { .. });
             let next = match &self.nodes[here].kind {
                 Kind::Map { .. } => self.lookup(here, step, 0).map(|(_, v, via_merge)| {
                     if !via_merge {
@@ -158,7 +160,7 @@ impl Layout {
             match next {
                 Some(n) => {
                     id = n;
-                    if !matches!(self.nodes[n].kind, Kind::Map { flow: false, .. }) {
+                    if item || !matches!(self.nodes[n].kind, Kind::Map { flow: false, .. }) {
                         best = n;
                     }
                 }

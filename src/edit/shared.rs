@@ -118,7 +118,7 @@ pub(super) fn analyse(doc: &Document, changes: &[Change], anchors: &Anchors) -> 
             let same_block: Vec<usize> = state.by_service[&*c.service]
                 .iter()
                 .copied()
-                .filter(|j| changes[*j].pass == c.pass && changes[*j].path.first() == c.path.first())
+                .filter(|j| changes[*j].pass() == c.pass() && changes[*j].path.first() == c.path.first())
                 .collect();
             for j in same_block {
                 state.refused.entry(j).or_insert_with(|| reason.clone());

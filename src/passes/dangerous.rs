@@ -3,7 +3,7 @@
 
 use super::{Out, Pass, Service};
 use crate::document::lookup;
-use crate::plan::Severity;
+use crate::rule as rules;
 use yaml_serde::Value;
 
 pub struct Dangerous;
@@ -17,7 +17,7 @@ impl Pass for Dangerous {
         let Some(rule) = &service.profile.dangerous else { return };
         if service.get(&["privileged"]).is_some_and(|v| v.as_bool() == Some(true) || v.as_str() == Some("true")) {
             out.report(
-                Severity::Warning,
+                &rules::DANGEROUS_PRIVILEGED,
                 &["privileged"],
                 "privileged: true gives the container every capability and the host's devices",
             );
@@ -29,11 +29,11 @@ impl Pass for Dangerous {
                     "pid" => "sees and can signal every process of the host",
                     _ => "shares the host's IPC namespace (shared memory, semaphores)",
                 };
-                out.report(Severity::Warning, &[key], format!("{key}: host {what}"));
+                out.report(&rules::DANGEROUS_HOST, &[key], format!("{key}: host {what}"));
             }
         }
         let volumes = service.get(&["volumes"]).and_then(Value::as_sequence).map(Vec::as_slice).unwrap_or_default();
-        for volume in volumes {
+        for (i, volume) in volumes.iter().enumerate() {
             let source = match volume {
                 Value::String(s) => s.split(':').next().unwrap_or(""),
                 Value::Mapping(m) => lookup::get(m, "source").and_then(Value::as_str).unwrap_or(""),
@@ -41,8 +41,8 @@ impl Pass for Dangerous {
             };
             if source.ends_with("docker.sock") {
                 out.report(
-                    Severity::Warning,
-                    &["volumes"],
+                    &rules::DANGEROUS_SOCKET,
+                    &["volumes", &i.to_string()],
                     format!(
                         "mounts `{source}`: whoever controls the container controls the Docker daemon, and so the host"
                     ),
@@ -51,24 +51,24 @@ impl Pass for Dangerous {
         }
         let caps = service.get(&["cap_add"]).and_then(Value::as_sequence).map(Vec::as_slice).unwrap_or_default();
         if caps.iter().any(|c| c.as_str().is_some_and(|c| c.eq_ignore_ascii_case("ALL"))) {
-            out.report(Severity::Warning, &["cap_add"], "cap_add: ALL gives the container every capability");
+            out.report(&rules::DANGEROUS_CAP_ALL, &["cap_add"], "cap_add: ALL gives the container every capability");
         }
         let options =
             service.get(&["security_opt"]).and_then(Value::as_sequence).map(Vec::as_slice).unwrap_or_default();
         for option in options.iter().filter_map(Value::as_str).filter(|o| o.contains("unconfined")) {
             out.report(
-                Severity::Warning,
+                &rules::DANGEROUS_UNCONFINED,
                 &["security_opt"],
                 format!("security_opt `{option}` turns a kernel protection off"),
             );
         }
         if rule.ports_on_all_interfaces {
             let ports = service.get(&["ports"]).and_then(Value::as_sequence).map(Vec::as_slice).unwrap_or_default();
-            for port in ports {
+            for (i, port) in ports.iter().enumerate() {
                 if let Some(published) = published_on_all_interfaces(port) {
                     out.report(
-                        Severity::Info,
-                        &["ports"],
+                        &rules::DANGEROUS_PORT,
+                        &["ports", &i.to_string()],
                         format!("port {published} is published on all interfaces; bind it to 127.0.0.1 if only this host needs it"),
                     );
                 }
@@ -77,24 +77,32 @@ impl Pass for Dangerous {
     }
 }
 
-/// The published port of a mapping without a host address (`8080:80`, `{published: 8080}`).
+/// The published port of a mapping without a host address (`8080:80`, `{published: 8080}`),
+/// with its protocol where one is named (`53/udp`: tcp and udp on one port are two findings).
 fn published_on_all_interfaces(port: &Value) -> Option<String> {
     match port {
         Value::String(s) => {
-            let spec = s.split('/').next().unwrap_or(s);
+            let (spec, protocol) = match s.split_once('/') {
+                Some((spec, p)) => (spec, format!("/{p}")),
+                None => (s.as_str(), String::new()),
+            };
             let parts: Vec<&str> = spec.rsplitn(3, ':').collect();
             match parts.as_slice() {
-                [_, published] => Some(published.to_string()),
-                [_, published, ip] if ip.is_empty() || *ip == "0.0.0.0" || *ip == "[::]" => Some(published.to_string()),
+                [_, published] => Some(format!("{published}{protocol}")),
+                [_, published, ip] if ip.is_empty() || *ip == "0.0.0.0" || *ip == "[::]" => {
+                    Some(format!("{published}{protocol}"))
+                }
                 _ => None,
             }
         }
         Value::Mapping(m) => {
             let published = lookup::get(m, "published")?;
             let ip = lookup::get(m, "host_ip").and_then(Value::as_str).unwrap_or("");
+            let protocol =
+                lookup::get(m, "protocol").and_then(Value::as_str).map(|p| format!("/{p}")).unwrap_or_default();
             (ip.is_empty() || ip == "0.0.0.0").then(|| match published {
-                Value::Number(n) => n.to_string(),
-                other => other.as_str().unwrap_or("").to_string(),
+                Value::Number(n) => format!("{n}{protocol}"),
+                other => format!("{}{protocol}", other.as_str().unwrap_or("")),
             })
         }
         _ => None,

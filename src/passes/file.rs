@@ -3,7 +3,8 @@
 
 use super::PASSES;
 use crate::document::{lookup, Document};
-use crate::plan::{Finding, Plan, Severity};
+use crate::plan::{Finding, Plan};
+use crate::rule as rules;
 use yaml_serde::{Mapping, Value};
 
 /// Compose's merge tags, decided once for every pass. `!override` matters only where
@@ -36,8 +37,7 @@ pub(super) fn report_tags(value: &mut Mapping, service: &str, path: &mut Vec<Str
         };
         if let Some(message) = message {
             plan.findings.push(Finding {
-                pass: "load",
-                severity: Severity::Info,
+                rule: &rules::LOAD_TAG,
                 service: service.to_string(),
                 path: path.clone(),
                 message,
@@ -80,8 +80,7 @@ pub(super) fn report_includes(doc: &Document, plan: &mut Plan) {
         };
         for (path, position) in paths {
             plan.findings.push(Finding {
-                pass: "load",
-                severity: Severity::Warning,
+                rule: &rules::LOAD_INCLUDE,
                 service: String::new(),
                 path: position,
                 message: format!(
@@ -94,22 +93,34 @@ pub(super) fn report_includes(doc: &Document, plan: &mut Plan) {
 
 /// Reports pass names that match no pass (`service` is empty for the top-level list).
 pub(super) fn check_skips(skips: &[String], service: &str, plan: &mut Plan) {
-    for skip in skips.iter().filter(|s| !PASSES.iter().any(|p| p.name() == s.as_str())) {
+    let known = |s: &str| PASSES.iter().any(|p| p.name() == s) || rules::find(s).is_some();
+    // Pointed at the entry itself (skip_list keeps the entries in order, one each).
+    for (i, skip) in skips.iter().enumerate().filter(|(_, s)| !known(s)) {
         let names: Vec<&str> = PASSES.iter().map(|p| p.name()).collect();
         plan.findings.push(Finding {
-            pass: "load",
-            severity: Severity::Warning,
+            rule: &rules::LOAD_UNKNOWN_SKIP,
             service: service.to_string(),
-            path: vec!["x-compose-harden".to_string()],
-            message: format!("unknown pass `{skip}` in x-compose-harden.skip (passes: {})", names.join(", ")),
+            path: vec!["x-compose-harden".to_string(), "skip".to_string(), i.to_string()],
+            message: format!(
+                "unknown pass or rule `{skip}` in x-compose-harden.skip (passes: {}; `compose-harden rules` lists the rule ids)",
+                names.join(", ")
+            ),
         });
     }
 }
 
+/// Pass names and rule ids; an entry may be `{id: ..., reason: ...}` (the reason is for the
+/// reader of the file).
 pub(super) fn skip_list(settings: Option<&Value>) -> Vec<String> {
+    // One entry per item (an unreadable one is empty), so that an index points at its item.
+    let entry = |item: &Value| match item {
+        Value::String(s) => Some(s.clone()),
+        Value::Mapping(m) => Some(lookup::get(m, "id").and_then(Value::as_str).unwrap_or("").to_string()),
+        _ => Some(String::new()),
+    };
     settings
         .and_then(|s| s.get("skip"))
         .and_then(Value::as_sequence)
-        .map(|items| items.iter().filter_map(|i| i.as_str().map(str::to_string)).collect())
+        .map(|items| items.iter().filter_map(entry).collect())
         .unwrap_or_default()
 }

@@ -5,8 +5,8 @@
 
 use super::{Out, Pass, Service};
 use crate::document::lookup;
-use crate::plan::Severity;
 use crate::profile::{glob_match, major_version, HealthcheckRule, Probe, Reference};
+use crate::rule::{self as rules, Rule};
 use std::collections::BTreeSet;
 use yaml_serde::Value;
 
@@ -27,7 +27,7 @@ impl Pass for Healthcheck {
         }
         if let Some(why) = service.one_shot() {
             out.report(
-                Severity::Info,
+                &rules::HEALTHCHECK_JOB,
                 &[],
                 format!("no healthcheck added: the service looks like a job that runs once ({why}), which a probe does not watch"),
             );
@@ -36,7 +36,7 @@ impl Pass for Healthcheck {
         let image = service.image();
         if let Some(i) = image.filter(|_| service.reference().is_some_and(|r| !r.repo_known)) {
             out.report(
-                Severity::Warning,
+                &rules::HEALTHCHECK_UNKNOWN_IMAGE,
                 &["image"],
                 format!(
                     "no healthcheck added: the image `{i}` is known only once the file is interpolated, so no probe \
@@ -51,16 +51,16 @@ impl Pass for Healthcheck {
             match (test, own) {
                 (Some(test), _) => {
                     if any_tag {
-                        out.report(Severity::Info, &["image"], why.clone());
+                        out.report(&rules::HEALTHCHECK_CATALOGUE, &["image"], why.clone());
                     }
-                    add(service, out, rule, strings(test), None)
+                    add(service, out, rule, &rules::HEALTHCHECK_MISSING, strings(test), None)
                 }
                 (None, true) => out.report(
-                    Severity::Info,
+                    &rules::HEALTHCHECK_OWN,
                     &["image"],
                     format!("no healthcheck added: the image defines its own HEALTHCHECK, which one here would replace ({why})"),
                 ),
-                (None, false) => out.report(Severity::Warning, &["image"], format!("no healthcheck added: {why}")),
+                (None, false) => out.report(&rules::HEALTHCHECK_NONE_KNOWN, &["image"], format!("no healthcheck added: {why}")),
             }
             return;
         }
@@ -70,7 +70,7 @@ impl Pass for Healthcheck {
             (Some(_), [_]) if waiter.is_some() => {
                 let waiter = waiter.map_or("", String::as_str);
                 out.report(
-                    Severity::Warning,
+                    &rules::HEALTHCHECK_WAITER,
                     &[],
                     format!(
                         "no healthcheck added: `{waiter}` waits for this service to be healthy (service_healthy), which works only \
@@ -87,14 +87,14 @@ impl Pass for Healthcheck {
                     None => "the service builds its own image".to_string(),
                 };
                 out.report(
-                    Severity::Warning,
+                    &rules::HEALTHCHECK_ASSUMED,
                     &["healthcheck", "test"],
                     format!(
                         "assumed healthcheck: {what}, so it got the profile's HTTP probe on port {port}; \
                          check that it answers GET /health or write a real probe"
                     ),
                 );
-                add(service, out, rule, strings(&test), Some(note));
+                add(service, out, rule, &rules::HEALTHCHECK_ASSUMED, strings(&test), Some(note));
             }
             _ => {
                 let what = match image {
@@ -107,7 +107,7 @@ impl Pass for Healthcheck {
                     Some(n) => format!("it has {n} container ports"),
                 };
                 out.report(
-                    Severity::Warning,
+                    &rules::HEALTHCHECK_NONE_KNOWN,
                     &[],
                     format!("no healthcheck added: {what} and {why}; write a probe that works inside the image"),
                 );
@@ -118,18 +118,18 @@ impl Pass for Healthcheck {
 
 /// The probe with the profile's timings; a slow starter (the `probe` rule's list: databases,
 /// JVMs) gets that rule's longer `start_period`.
-fn add(service: &Service, out: &mut Out, rule: &HealthcheckRule, test: Value, note: Option<String>) {
+fn add(service: &Service, out: &mut Out, rule: &HealthcheckRule, id: &'static Rule, test: Value, note: Option<String>) {
     let start_period = service
         .profile
         .probe
         .as_ref()
         .and_then(|p| p.slow_start.iter().find(|s| super::probe::is_slow(service, s)))
         .map_or(rule.start_period.as_str(), |s| s.start_period.as_str());
-    out.add_noted(&["healthcheck", "test"], test, note);
-    out.add(&["healthcheck", "interval"], rule.interval.as_str());
-    out.add(&["healthcheck", "timeout"], rule.timeout.as_str());
-    out.add(&["healthcheck", "retries"], rule.retries);
-    out.add(&["healthcheck", "start_period"], start_period);
+    out.add_noted(id, &["healthcheck", "test"], test, note);
+    out.add(id, &["healthcheck", "interval"], rule.interval.as_str());
+    out.add(id, &["healthcheck", "timeout"], rule.timeout.as_str());
+    out.add(id, &["healthcheck", "retries"], rule.retries);
+    out.add(id, &["healthcheck", "start_period"], start_period);
 }
 
 fn strings(items: &[String]) -> Value {

@@ -2,7 +2,7 @@
 //! Images that bring their own init (s6-overlay) break under tini, so they are left alone.
 
 use super::{Out, Pass, Service};
-use crate::plan::Severity;
+use crate::rule as rules;
 use yaml_serde::Value;
 
 pub struct Init;
@@ -21,7 +21,7 @@ impl Pass for Init {
         }
         if let (Some(image), Some(why)) = (service.image(), &service.facts.own_init) {
             out.report(
-                Severity::Info,
+                &rules::INIT_OWN,
                 &["image"],
                 format!("init not added: image `{image}` runs its own init ({})", why.trim_end_matches('.')),
             );
@@ -31,14 +31,14 @@ impl Pass for Init {
             let base = program.rsplit('/').next().unwrap_or(&program);
             if rule.own_init_entrypoints.iter().any(|p| p == &program || p == base) {
                 out.report(
-                    Severity::Info,
+                    &rules::INIT_ENTRYPOINT,
                     &["entrypoint"],
                     format!("init not added: the entrypoint starts `{program}`, an init already"),
                 );
                 return;
             }
         }
-        out.add(&["init"], true);
+        out.add(&rules::INIT_MISSING, &["init"], true);
     }
 }
 

@@ -4,7 +4,7 @@
 use super::heap::{self, Heap};
 use super::resources::{bytes, cpus, max_heap_percent, text};
 use super::{Out, Pass, Service};
-use crate::plan::Severity;
+use crate::rule as rules;
 
 pub struct Limits;
 
@@ -21,12 +21,12 @@ impl Pass for Limits {
         if rule.disable_swap && !service.is_set(&["memswap_limit"]) {
             // The lesson's `--memory-swap = --memory`: the same amount, so no swap.
             if let Some(limit) = limit.filter(|l| bytes(l).is_some()) {
-                out.add(&["memswap_limit"], limit.clone());
+                out.add(&rules::LIMITS_MEMSWAP, &["memswap_limit"], limit.clone());
             }
         }
         if limit.is_none() && service.get(&["memswap_limit"]).is_some_and(|m| bytes(m).is_some_and(|b| b > 0.0)) {
             out.report(
-                Severity::Warning,
+                &rules::LIMITS_MEMSWAP_ALONE,
                 &["memswap_limit"],
                 "memswap_limit without a memory limit: the engine refuses to create the container (\"You should always \
                  set the Memory limit when using Memoryswap limit\"); set mem_limit to at most it",
@@ -47,10 +47,10 @@ impl Pass for Limits {
                     text(r),
                     text(l)
                 );
-                out.replace(&reservation_path, r, l.clone(), message);
+                out.replace(&rules::LIMITS_INVERTED, &reservation_path, r, l.clone(), message);
             } else {
                 out.report(
-                    Severity::Warning,
+                    &rules::LIMITS_INVERTED,
                     &reservation_path,
                     format!("reservation {key} `{}` is above the limit `{}`: Docker refuses to start the container (--enforce lowers it)", text(r), text(l)),
                 );
@@ -74,7 +74,7 @@ fn jvm_heap(service: &Service, out: &mut Out, limit: f64, max_percent: f64) {
     for (source, option, percent) in over.into_iter().filter(|(_, _, p)| *p > max_percent) {
         let path = if heap::VARIABLES.contains(&source) { vec!["environment", source] } else { vec![source] };
         out.report(
-            Severity::Warning,
+            &rules::LIMITS_HEAP_SHARE,
             &path,
             format!(
                 "{source} `{option}` gives the heap {percent:.0}% of the memory limit; above {max_percent:.0}% the JVM's \

@@ -2,7 +2,7 @@
 //! until the disk is full. Other drivers ship logs elsewhere and are kept as they are.
 
 use super::{Out, Pass, Service};
-use crate::plan::Severity;
+use crate::rule as rules;
 use yaml_serde::Value;
 
 pub struct Logging;
@@ -17,12 +17,12 @@ impl Pass for Logging {
             return;
         };
         match service.get(&["logging"]) {
-            None => out.add(&["logging", "driver"], rule.driver.as_str()),
+            None => out.add(&rules::LOGGING_MISSING, &["logging", "driver"], rule.driver.as_str()),
             Some(Value::Mapping(_)) => match service.str(&["logging", "driver"]) {
                 Some(d) if rule.rotated_drivers.iter().any(|r| r == d) => {}
                 Some("none") => {
                     out.report(
-                        Severity::Warning,
+                        &rules::LOGGING_NONE,
                         &["logging", "driver"],
                         "logging driver `none` keeps no logs at all: `docker logs` shows nothing when the service fails",
                     );
@@ -30,7 +30,7 @@ impl Pass for Logging {
                 }
                 Some(d) if rule.remote_drivers.iter().any(|r| r == d) => {
                     out.report(
-                        Severity::Info,
+                        &rules::LOGGING_REMOTE,
                         &["logging", "driver"],
                         format!(
                             "logging driver `{d}` kept: logs leave the host, and since Engine 20.10 `docker logs` still reads \
@@ -43,7 +43,7 @@ impl Pass for Logging {
                 None if service.get(&["logging", "driver"]).is_some() => return,
                 None => {
                     out.report(
-                        Severity::Info,
+                        &rules::LOGGING_DEFAULT,
                         &["logging"],
                         "rotation not added: logging names no driver, so the daemon's default applies and its options are unknown",
                     );
@@ -55,7 +55,7 @@ impl Pass for Logging {
         }
         for (key, value) in &rule.options {
             if !service.is_set(&["logging", "options", key]) {
-                out.add(&["logging", "options", key], value.as_str());
+                out.add(&rules::LOGGING_MISSING, &["logging", "options", key], value.as_str());
             }
         }
     }

@@ -18,8 +18,9 @@ mod ulimits;
 
 use crate::document::extends::Inheritance;
 use crate::document::{lookup, Document};
-use crate::plan::{Change, Finding, Plan, Severity};
+use crate::plan::{Change, Finding, Plan};
 use crate::profile::{Globs, Profile, Reference, ResourceClass};
+use crate::rule::{self as rules, Rule};
 use file::{check_skips, report_includes, report_tags, skip_list};
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
@@ -336,16 +337,17 @@ impl Shared {
 }
 
 impl Out<'_> {
-    pub fn add(&mut self, path: &[&str], value: impl Into<Value>) {
-        self.add_noted(path, value.into(), None);
+    pub fn add(&mut self, rule: &'static Rule, path: &[&str], value: impl Into<Value>) {
+        self.add_noted(rule, path, value.into(), None);
     }
 
-    pub fn add_noted(&mut self, path: &[&str], value: Value, note: Option<String>) {
+    pub fn add_noted(&mut self, rule: &'static Rule, path: &[&str], value: Value, note: Option<String>) {
+        debug_assert_eq!(rule.pass(), self.pass, "{} planned by {}", rule.id, self.pass);
         self.changes.push(Change {
             service: self.shared.service(self.service),
             path: self.shared.path(path),
             value: self.shared.value(value),
-            pass: self.pass,
+            rule,
             note: note.map(String::into_boxed_str),
             replaces: None,
             message: None,
@@ -354,22 +356,22 @@ impl Out<'_> {
 
     /// Replaces a value the user set; `message` (why, with the old and new value) is
     /// reported if the change is written.
-    pub fn replace(&mut self, path: &[&str], old: &Value, new: Value, message: impl Into<String>) {
+    pub fn replace(&mut self, rule: &'static Rule, path: &[&str], old: &Value, new: Value, message: impl Into<String>) {
         self.changes.push(Change {
             service: self.shared.service(self.service),
             path: self.shared.path(path),
             value: self.shared.value(new),
-            pass: self.pass,
+            rule,
             note: None,
             replaces: Some(Box::new(old.clone())),
             message: Some(message.into().into_boxed_str()),
         });
     }
 
-    pub fn report(&mut self, severity: Severity, path: &[&str], message: impl Into<String>) {
+    pub fn report(&mut self, rule: &'static Rule, path: &[&str], message: impl Into<String>) {
+        debug_assert_eq!(rule.pass(), self.pass, "{} reported by {}", rule.id, self.pass);
         self.findings.push(Finding {
-            pass: self.pass,
-            severity,
+            rule,
             service: self.service.to_string(),
             path: path.iter().map(|s| s.to_string()).collect(),
             message: message.into(),
@@ -449,8 +451,7 @@ impl Context<'_> {
             if let Value::Tagged(tagged) = value {
                 if tagged.tag == "reset" {
                     plan.findings.push(Finding {
-                        pass: "load",
-                        severity: Severity::Info,
+                        rule: &rules::LOAD_RESET_SERVICE,
                         service: name.to_string(),
                         path: Vec::new(),
                         message: "the service is `!reset`: Compose drops it; left alone".to_string(),
@@ -460,8 +461,7 @@ impl Context<'_> {
             }
             let Some(service) = value.as_mapping() else {
                 plan.findings.push(Finding {
-                    pass: "load",
-                    severity: Severity::Warning,
+                    rule: &rules::LOAD_NOT_MAPPING,
                     service: name.to_string(),
                     path: Vec::new(),
                     message: "the service is not a mapping; left alone".to_string(),
@@ -474,8 +474,7 @@ impl Context<'_> {
                 None => service.clone(),
                 Some(Ok((resolved, chain))) => {
                     plan.findings.push(Finding {
-                        pass: "load",
-                        severity: Severity::Info,
+                        rule: &rules::LOAD_EXTENDS,
                         service: name.to_string(),
                         path: vec!["extends".to_string()],
                         message: format!("extends {chain}: what it inherits counts as set"),
@@ -484,8 +483,7 @@ impl Context<'_> {
                 }
                 Some(Err(why)) => {
                     plan.findings.push(Finding {
-                        pass: "load",
-                        severity: Severity::Warning,
+                        rule: &rules::LOAD_EXTENDS_UNREADABLE,
                         service: name.to_string(),
                         path: vec!["extends".to_string()],
                         message: format!(
@@ -520,6 +518,10 @@ impl Context<'_> {
                     facts: &facts,
                 };
                 pass.run(&current, &mut out);
+                // A rule id in a skip list drops that rule's changes and findings alone.
+                let skipped = |id: &str| self.file_skips.iter().chain(&own_skips).any(|s| s == id);
+                out.changes.retain(|c| !skipped(c.rule.id));
+                out.findings.retain(|f| !skipped(f.rule.id));
                 for change in &out.changes {
                     set_path(&mut view, &change.path, (*change.value).clone());
                 }

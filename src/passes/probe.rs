@@ -4,8 +4,8 @@
 
 use super::{Out, Pass, Service};
 use crate::document::lookup;
-use crate::plan::Severity;
 use crate::profile::{glob_match, SlowStart};
+use crate::rule as rules;
 use yaml_serde::Value;
 
 pub struct Probe;
@@ -25,7 +25,7 @@ impl Pass for Probe {
             || test.is_some_and(|t| t.as_str() == Some("NONE") || first(t) == Some("NONE"));
         if disabled {
             out.report(
-                Severity::Info,
+                &rules::PROBE_DISABLED,
                 &["healthcheck"],
                 "healthcheck disabled: Docker and `depends_on: service_healthy` cannot tell whether the service works",
             );
@@ -48,21 +48,21 @@ impl Pass for Probe {
                     (true, Ok(wget)) => {
                         let message =
                             format!("probe `{}` -> `{}`: the image has no curl", masked(&words(test)), masked(&words(&wget)));
-                        out.replace(&TEST, test, wget, message);
+                        out.replace(&rules::PROBE_NO_CURL, &TEST, test, wget, message);
                         return;
                     }
                     (true, Err(why)) => out.report(
-                        Severity::Warning,
+                        &rules::PROBE_NO_CURL,
                         &TEST,
                         format!("the probe calls curl, which the image does not ship, so it always fails; not switched to wget: {why}"),
                     ),
                     (false, _) if no_curl => out.report(
-                        Severity::Warning,
+                        &rules::PROBE_NO_CURL,
                         &TEST,
                         "the probe calls curl, which the image does not ship: it always fails (use `wget -qO-`; --enforce switches a simple probe)",
                     ),
                     (false, _) => out.report(
-                        Severity::Warning,
+                        &rules::PROBE_MAYBE_NO_CURL,
                         &TEST,
                         "the probe calls curl, which Alpine-based images usually do not ship: it fails if the image has none (busybox `wget -qO-` is there)",
                     ),
@@ -74,14 +74,14 @@ impl Pass for Probe {
                 // that would block it, so only --enforce repairs there.
                 if let Some(why) = answer_is_judged(test).or_else(|| refuses_by_design(service)) {
                     out.report(
-                        Severity::Info,
+                        &rules::PROBE_CURL_KEPT,
                         &TEST,
                         format!("curl without -f exits 0 on an HTTP error; not repaired: {why}"),
                     );
                 } else {
                     match service.relations.health_waiter.get(service.name).filter(|_| !service.enforce) {
                         Some(waiter) => out.report(
-                            Severity::Warning,
+                            &rules::PROBE_CURL_FAIL,
                             &TEST,
                             format!(
                                 "curl without -f exits 0 on an HTTP error, so this probe can never fail; not repaired because \
@@ -89,7 +89,7 @@ impl Pass for Probe {
                                  it: add -f yourself (or --enforce)"
                             ),
                         ),
-                        None => out.replace(&TEST, test, fixed, "probe repaired: curl without -f exits 0 on an HTTP error, so the check could never fail; added -f \
+                        None => out.replace(&rules::PROBE_CURL_FAIL, &TEST, test, fixed, "probe repaired: curl without -f exits 0 on an HTTP error, so the check could never fail; added -f \
                                  (if the endpoint needs credentials, give them to curl)"),
                     }
                 }
@@ -98,9 +98,9 @@ impl Pass for Probe {
         if lookup::get(healthcheck, "start_period").is_none() {
             let slow = rule.slow_start.iter().find(|s| is_slow(service, s));
             if let Some(slow) = slow {
-                out.add(&["healthcheck", "start_period"], slow.start_period.as_str());
+                out.add(&rules::PROBE_START_PERIOD, &["healthcheck", "start_period"], slow.start_period.as_str());
                 out.report(
-                    Severity::Info,
+                    &rules::PROBE_START_PERIOD,
                     &["healthcheck"],
                     format!("start_period {} added: {}", slow.start_period, slow.why),
                 );

@@ -5,8 +5,8 @@
 
 use super::heap::Heap;
 use super::{Out, Pass, Service};
-use crate::plan::Severity;
 use crate::profile::{ResourceClass, ResourcesRule};
+use crate::rule as rules;
 use yaml_serde::Value;
 
 pub struct Resources;
@@ -59,7 +59,7 @@ impl Pass for Resources {
         for prefix in [&["deploy"][..], &["deploy", "resources"]] {
             if service.get(prefix).is_some_and(|v| !v.is_mapping()) {
                 out.report(
-                    Severity::Info,
+                    &rules::RESOURCES_NOT_MAPPING,
                     prefix,
                     format!("resources not added: `{}` is set to a value that is not a mapping", prefix.join(".")),
                 );
@@ -75,7 +75,7 @@ impl Pass for Resources {
         if let Some(c) = class.filter(|c| c.measure) {
             if !memory_decided {
                 out.report(
-                    Severity::Warning,
+                    &rules::RESOURCES_SIZE_YOURSELF,
                     &[],
                     format!(
                         "no memory or CPU limit added: no blanket value is safe for {}: {}; measure the service's peak \
@@ -142,7 +142,7 @@ fn sized_memory(
         None => base.map(str::to_string),
         Some(Heap::Unknown { source, option }) => {
             out.report(
-                Severity::Warning,
+                &rules::RESOURCES_HEAP_UNKNOWN,
                 &path,
                 format!(
                     "deploy.resources.limits.memory not added: the JVM heap `{option}` ({source}) is not known before \
@@ -162,7 +162,7 @@ fn sized_memory(
             let sized = size_text(need);
             let instead = base.map_or(String::new(), |b| format!(" instead of `{b}`"));
             out.report(
-                Severity::Info,
+                &rules::RESOURCES_HEAP_SIZED,
                 &path,
                 format!(
                     "deploy.resources.limits.memory set to `{sized}`{instead}: the JVM heap `{option}` ({source}) may take \
@@ -223,7 +223,7 @@ fn fill(service: &Service, out: &mut Out, leaf: &Leaf, base: &[&str], legacy: &[
         let same_unit = |l: &Leaf| if base == LIMITS { l.limit_same_unit } else { l.reservation_same_unit };
         if let Some(l) = LEAVES.iter().flat_map(same_unit).find(|l| service.is_set(&[l])) {
             out.report(
-                Severity::Info,
+                &rules::RESOURCES_LEGACY,
                 &[l],
                 format!(
                     "{} not added: the service sets `{l}`, and Compose refuses a `{}` block that does not repeat it; \
@@ -244,7 +244,7 @@ fn fill(service: &Service, out: &mut Out, leaf: &Leaf, base: &[&str], legacy: &[
     if let Some((other_path, other_value)) = other {
         let (Some(mine), Some(theirs)) = ((leaf.amount)(&chosen), (leaf.amount)(other_value)) else {
             out.report(
-                Severity::Warning,
+                &rules::RESOURCES_UNINTERPOLATED,
                 &path,
                 format!(
                     "{what} not added: `{other_path}` is `{}`, which cannot be compared before interpolation",
@@ -258,7 +258,7 @@ fn fill(service: &Service, out: &mut Out, leaf: &Leaf, base: &[&str], legacy: &[
             // A cpus limit above the host's CPU count keeps the container from starting
             // ("Range of CPUs is from 0.01 to N"), and the host is not known here.
             out.report(
-                Severity::Warning,
+                &rules::RESOURCES_CPU_ABOVE,
                 &path,
                 format!(
                     "{what} not added: `{other_path}` is `{}`, above the profile's `{value}`, and a CPU limit above the \
@@ -270,7 +270,7 @@ fn fill(service: &Service, out: &mut Out, leaf: &Leaf, base: &[&str], legacy: &[
         }
         if crosses {
             out.report(
-                Severity::Warning,
+                &rules::RESOURCES_RAISED,
                 &path,
                 format!(
                     "{what} set to `{}` instead of the profile's `{value}`: `{other_path}` is `{}` and Docker refuses a limit below a reservation",
@@ -284,7 +284,9 @@ fn fill(service: &Service, out: &mut Out, leaf: &Leaf, base: &[&str], legacy: &[
             };
         }
     }
-    out.add(&path, chosen);
+    let reservation = path.iter().any(|k| *k == "reservations" || *k == "mem_reservation");
+    let id = if reservation { &rules::RESOURCES_NO_RESERVATION } else { &rules::RESOURCES_NO_LIMIT };
+    out.add(id, &path, chosen);
 }
 
 pub fn text(v: &Value) -> String {

@@ -2,7 +2,7 @@
 //! another service waits to complete) would loop under it, so it gets none.
 
 use super::{Out, Pass, Service};
-use crate::plan::Severity;
+use crate::rule as rules;
 use yaml_serde::Value;
 
 pub struct Restart;
@@ -23,7 +23,7 @@ impl Pass for Restart {
         }
         if let Some(waiter) = service.relations.completion_waiter.get(service.name) {
             out.report(
-                Severity::Info,
+                &rules::RESTART_JOB,
                 &[],
                 format!(
                     "restart not added: service `{waiter}` waits for this one to complete \
@@ -37,13 +37,13 @@ impl Pass for Restart {
             Some((o, why)) => {
                 let what = match &o.policy {
                     Some(p) => {
-                        out.add(&["restart"], p.as_str());
+                        out.add(&rules::RESTART_MISSING, &["restart"], p.as_str());
                         format!("restart `{p}` instead of `{}`", rule.policy)
                     }
                     None => "restart not added".to_string(),
                 };
                 out.report(
-                    Severity::Info,
+                    &rules::RESTART_JOB,
                     &[],
                     format!(
                         "{what}: the service looks like a job that runs once ({why}), and `{}` would rerun it each \
@@ -52,7 +52,7 @@ impl Pass for Restart {
                     ),
                 );
             }
-            None => out.add(&["restart"], rule.policy.as_str()),
+            None => out.add(&rules::RESTART_MISSING, &["restart"], rule.policy.as_str()),
         }
     }
 }

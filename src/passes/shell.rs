@@ -7,7 +7,7 @@
 //! on a probe, and a profile may turn it off. Compound scripts are only reported.
 
 use super::{Out, Pass, Service};
-use crate::plan::Severity;
+use crate::rule as rules;
 use yaml_serde::Value;
 
 pub struct Shell;
@@ -32,7 +32,7 @@ impl Pass for Shell {
             let may = if found.shell.rsplit('/').next() == Some("dash") { "does" } else { "may" };
             match exec_point(script) {
                 Err(Kind::Compound) => out.report(
-                    Severity::Warning,
+                    &rules::SHELL_COMPOUND,
                     &[key],
                     format!(
                         "{key} runs `{} -c` with a compound script, so the shell, not the app, gets SIGTERM: put `exec` \
@@ -41,7 +41,7 @@ impl Pass for Shell {
                     ),
                 ),
                 Err(Kind::Prefix(word)) => out.report(
-                    Severity::Warning,
+                    &rules::SHELL_PREFIX,
                     &[key],
                     format!(
                         "{key} runs `{} -c` with a script that starts with `{word}`, which `exec` cannot precede, so the \
@@ -61,7 +61,7 @@ impl Pass for Shell {
                             "{key}: `{script}` -> `{new}`: with init, tini signals the shell, which {may} not pass SIGTERM \
                              on (dash keeps itself as the parent); with exec the app replaces the shell and gets it"
                         );
-                        out.replace(&[key], found.value, fixed, message);
+                        out.replace(&rules::SHELL_SIGTERM, &[key], found.value, fixed, message);
                     } else {
                         let why = match init {
                             true => "the profile turns this repair off",
@@ -69,7 +69,7 @@ impl Pass for Shell {
                                       ignores SIGTERM unless it handles it; set `init: true` too",
                         };
                         out.report(
-                            Severity::Warning,
+                            &rules::SHELL_SIGTERM,
                             &[key],
                             format!(
                                 "{key} runs `{} -c`, so the shell, not the app, {may} get SIGTERM: write `{new}` ({why})",

@@ -3,8 +3,8 @@
 //! shut down gracefully on get it. Where Docker's defaults are right, nothing is written.
 
 use super::{Out, Pass, Service};
-use crate::plan::Severity;
 use crate::profile::glob_match;
+use crate::rule as rules;
 
 pub struct Stop;
 
@@ -19,7 +19,7 @@ impl Pass for Stop {
         let matches = |images: &[String]| repo.is_some_and(|r| images.iter().any(|p| glob_match(p, r)));
         if !service.is_set(&["stop_grace_period"]) {
             if let Some(entry) = rule.grace_periods.iter().find(|e| matches(&e.images)) {
-                out.add(&["stop_grace_period"], entry.stop_grace_period.as_str());
+                out.add(&rules::STOP_GRACE, &["stop_grace_period"], entry.stop_grace_period.as_str());
             }
         }
         match service.get(&["stop_signal"]) {
@@ -30,7 +30,7 @@ impl Pass for Stop {
                 };
                 if matches!(signal.as_str(), "SIGKILL" | "KILL" | "9") {
                     out.report(
-                        Severity::Warning,
+                        &rules::STOP_SIGKILL,
                         &["stop_signal"],
                         "stop_signal SIGKILL cannot be caught: the service never shuts down gracefully",
                     );
@@ -38,7 +38,7 @@ impl Pass for Stop {
             }
             None => {
                 if let Some(entry) = rule.signals.iter().find(|e| matches(&e.images)) {
-                    out.add(&["stop_signal"], entry.stop_signal.as_str());
+                    out.add(&rules::STOP_SIGNAL, &["stop_signal"], entry.stop_signal.as_str());
                 }
             }
         }

@@ -2,8 +2,8 @@
 //! some images need more (Elasticsearch locks its heap in memory: `memlock` unlimited).
 
 use super::{Out, Pass, Service};
-use crate::plan::Severity;
 use crate::profile::{glob_match, Ulimit};
+use crate::rule::{self as rules, Rule};
 
 pub struct Ulimits;
 
@@ -15,7 +15,7 @@ impl Pass for Ulimits {
     fn run(&self, service: &Service, out: &mut Out) {
         if let Some(rule) = &service.profile.ulimits {
             for (name, limit) in rule {
-                fill(service, out, name, limit);
+                fill(service, out, &rules::ULIMITS_MISSING, name, limit);
             }
         }
         let Some(repo) = service.repo() else { return };
@@ -24,8 +24,8 @@ impl Pass for Ulimits {
                 continue;
             }
             for (name, limit) in &entry.ulimits {
-                if fill(service, out, name, limit) {
-                    out.report(Severity::Info, &["ulimits", name], entry.why.clone());
+                if fill(service, out, &rules::ULIMITS_IMAGE, name, limit) {
+                    out.report(&rules::ULIMITS_IMAGE, &["ulimits", name], entry.why.clone());
                 }
             }
         }
@@ -33,11 +33,11 @@ impl Pass for Ulimits {
 }
 
 /// Adds one ulimit unless the service has it; whether it was added.
-fn fill(service: &Service, out: &mut Out, name: &str, limit: &Ulimit) -> bool {
+fn fill(service: &Service, out: &mut Out, id: &'static Rule, name: &str, limit: &Ulimit) -> bool {
     if service.is_set(&["ulimits", name]) {
         return false;
     }
-    out.add(&["ulimits", name, "soft"], limit.soft);
-    out.add(&["ulimits", name, "hard"], limit.hard);
+    out.add(id, &["ulimits", name, "soft"], limit.soft);
+    out.add(id, &["ulimits", name, "hard"], limit.hard);
     true
 }

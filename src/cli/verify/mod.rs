@@ -12,6 +12,7 @@ mod report;
 mod run;
 mod tree;
 
+use super::print;
 use crate::engine::{self, Cancel, Project};
 use clap::{Args, ValueEnum};
 use compose_harden::{harden_with, Options, Profile};
@@ -104,18 +105,6 @@ pub fn run(args: &Verify) -> u8 {
         Ok(code) => code,
         Err(run::Fatal(e)) => {
             note(&format!("error: {e}"));
-            2
-        }
-    }
-}
-
-/// Prints the report; 2 where stdout cannot take it.
-fn print(text: &str) -> u8 {
-    use std::io::Write;
-    match std::io::stdout().lock().write_all(text.as_bytes()) {
-        Ok(()) => 0,
-        Err(e) => {
-            note(&format!("error: cannot write to standard output: {e}"));
             2
         }
     }
