@@ -61,8 +61,11 @@ fn main() {
     let outcome = compose_harden::harden(file, &bytes[..], &profile).unwrap_or_else(|e| panic!("{e}"));
     println!("  (harden, whole {:.1} ms)", t.elapsed().as_secs_f64() * 1000.0);
     let t = Instant::now();
-    let report: usize =
-        outcome.findings.iter().map(|(f, at)| compose_harden::render::finding(file, f, *at).len()).sum();
+    let report: usize = outcome
+        .findings
+        .iter()
+        .map(|(f, at)| compose_harden::render::finding(file, f, at.map(|s| (s.line, s.col))).len())
+        .sum();
     println!("  (findings rendered {:.1} ms, {report} bytes)", t.elapsed().as_secs_f64() * 1000.0);
     let t = Instant::now();
     let diff = outcome.diff();

@@ -10,13 +10,14 @@ pub mod passes;
 pub mod plan;
 pub mod profile;
 pub mod render;
+pub mod report;
 pub mod rule;
 pub mod validate;
 
 pub use error::Error;
 pub use profile::Profile;
 
-use plan::{Change, Finding};
+use plan::{Change, Finding, Span};
 
 /// The result of hardening one file.
 pub struct Outcome {
@@ -26,8 +27,11 @@ pub struct Outcome {
     /// Where the output differs from the input, in order (for the diff).
     pub edits: Vec<edit::Edit>,
     pub changes: Vec<Change>,
-    /// Findings, each with the 1-based line and column it points at.
-    pub findings: Vec<(Finding, Option<(usize, usize)>)>,
+    /// Findings, each with the node it points at.
+    pub findings: Vec<(Finding, Option<Span>)>,
+    /// Where each change lands (the deepest node of its path the input has), when
+    /// [`Options::locate_changes`] asks for it; empty otherwise.
+    pub change_spans: Vec<Option<Span>>,
 }
 
 impl Outcome {
@@ -46,6 +50,8 @@ impl Outcome {
 pub struct Options {
     /// Replace values the user set where the profile disagrees (each reported).
     pub enforce: bool,
+    /// Place every change in the input, for reports that show what `apply` would write.
+    pub locate_changes: bool,
 }
 
 /// `bytes` is taken by value where the caller can give it (no copy of a large file).
@@ -122,7 +128,7 @@ pub fn harden_with<'a>(
             findings
                 .into_iter()
                 .map(|f| {
-                    let at = locate(&doc, &f);
+                    let at = locate(&doc, &f.service, &f.path);
                     (f, at)
                 })
                 .collect::<Vec<_>>()
@@ -130,6 +136,10 @@ pub fn harden_with<'a>(
         (validate::verify(&doc, &edited.text, &applied), placed.join())
     });
     verified.map_err(internal)?;
+    let change_spans = match options.locate_changes {
+        true => applied.iter().map(|c| locate(&doc, &c.service, &c.path)).collect(),
+        false => Vec::new(),
+    };
     let findings =
         findings.map_err(|_| Error::new(file, "internal error: placing the findings stopped unexpectedly"))?;
     // The layout and the semantic view are freed before the caller renders a report or a
@@ -146,6 +156,7 @@ pub fn harden_with<'a>(
         edits: edited.edits,
         changes: applied,
         findings,
+        change_spans,
     })
 }
 
@@ -178,11 +189,24 @@ fn refused_findings(refused: &[(Change, String)]) -> Vec<Finding> {
         .collect()
 }
 
-/// Where a finding points: the deepest existing node on its path (the top level for a
-/// finding without a service).
-fn locate(doc: &document::Document, finding: &Finding) -> Option<(usize, usize)> {
-    let service = ["services".to_string(), finding.service.clone()];
-    let prefix = if finding.service.is_empty() { &[][..] } else { &service[..] };
-    let path: Vec<String> = prefix.iter().chain(&finding.path).cloned().collect();
-    doc.layout.locate(&path).map(|n| (n.line, n.col))
+/// Where a finding or change points: the deepest existing node on its path (the top level
+/// for one without a service).
+fn locate(doc: &document::Document, service: &str, path: &[String]) -> Option<Span> {
+    let prefix = ["services".to_string(), service.to_string()];
+    let prefix = if service.is_empty() { &[][..] } else { &prefix[..] };
+    let path: Vec<String> = prefix.iter().chain(path).cloned().collect();
+    let node = doc.layout.locate(&path)?;
+    // The end's line and column, counted over the node's own text.
+    let text = doc.text.get(node.start..node.end).unwrap_or("").trim_end();
+    let breaks = memchr::memchr_iter(b'\n', text.as_bytes()).count();
+    let last = text.rfind('\n').map_or(text, |i| &text[i + 1..]);
+    let end_col = if breaks == 0 { node.col + last.chars().count() } else { last.chars().count() + 1 };
+    Some(Span {
+        start: node.start,
+        end: node.start + text.len(),
+        line: node.line,
+        col: node.col,
+        end_line: node.line + breaks,
+        end_col,
+    })
 }

@@ -65,6 +65,18 @@ impl Finding {
     }
 }
 
+/// Where in the file a finding or change is: the exact node, its start and end, as byte
+/// offsets and as 1-based line and column (in characters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+    pub line: usize,
+    pub col: usize,
+    pub end_line: usize,
+    pub end_col: usize,
+}
+
 #[derive(Debug, Default)]
 pub struct Plan {
     pub changes: Vec<Change>,

@@ -82,7 +82,7 @@ fn corpus_diffs_apply_with_git() {
 fn corpus_hardens_under_enforce_idempotently() {
     let Some(files) = corpus_files() else { return };
     let profile = compose_harden::Profile::load("production").expect("built-in profile");
-    let enforce = compose_harden::Options { enforce: true };
+    let enforce = compose_harden::Options { enforce: true, ..Default::default() };
     let mut failures = Vec::new();
     for file in &files {
         let bytes = fs::read(file).expect("corpus file");
@@ -111,7 +111,7 @@ fn corpus_outputs_pass_docker_compose() {
         .enumerate()
         .map(|(i, file)| {
             let bytes = fs::read(file).expect("corpus file");
-            let options = compose_harden::Options { enforce: i % 2 == 1 };
+            let options = compose_harden::Options { enforce: i % 2 == 1, ..Default::default() };
             let outcome =
                 compose_harden::harden_with(&file.display().to_string(), &bytes, &profile, options).expect("hardens");
             let out = tmp.path().join(file.file_name().expect("file name"));

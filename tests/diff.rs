@@ -37,7 +37,7 @@ fn inputs() -> Vec<PathBuf> {
 #[test]
 fn the_diff_from_the_edits_is_the_line_diff() {
     let profile = compose_harden::Profile::load("production").expect("built-in profile");
-    let enforce = compose_harden::Options { enforce: true };
+    let enforce = compose_harden::Options { enforce: true, ..Default::default() };
     let (mut compared, mut failures) = (0, Vec::new());
     for file in inputs() {
         let bytes = std::fs::read(&file).expect("read");

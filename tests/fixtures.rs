@@ -92,7 +92,7 @@ fn yaml_fixtures() -> Vec<YamlFixture> {
 fn fixture_outputs_are_idempotent() {
     for fixture in yaml_fixtures() {
         let dir = &fixture.dir;
-        let options = compose_harden::Options { enforce: fixture.enforce };
+        let options = compose_harden::Options { enforce: fixture.enforce, ..Default::default() };
         let stdout = fs::read(dir.join("stdout")).expect("stdout of a successful fixture");
         let again = compose_harden::harden_with("again.yml", &stdout, &fixture.profile, options)
             .expect("the output hardens again");

@@ -5,6 +5,7 @@ use compose_harden::{harden_with, render, Error, Options, Outcome, Profile};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use super::discover;
 use super::io::{read, write_atomic, write_new};
 use super::parallel::in_parallel;
 
@@ -23,11 +24,15 @@ pub struct Apply {
     #[arg(short, long, conflicts_with_all = ["diff", "check"])]
     write: bool,
     /// Print a unified diff (a/ b/ headers) instead of the YAML.
-    #[arg(long, conflicts_with = "check")]
+    #[arg(long)]
     diff: bool,
-    /// Change nothing; exit 1 if hardening would change a file.
+    /// Change nothing; exit 1 if hardening would change a file (with --diff: print the
+    /// diff too).
     #[arg(long)]
     check: bool,
+    /// Print no findings.
+    #[arg(short, long)]
+    quiet: bool,
     /// Also replace values the user set where the profile disagrees (each reported).
     #[arg(long)]
     enforce: bool,
@@ -81,8 +86,12 @@ struct Report {
 
 fn one(args: &Apply, file: &str, profile: &Profile, report: &mut Report) -> Result<u8, Error> {
     let name = if file == "-" { "<stdin>" } else { file };
+    if file != "-" && discover::is_override(std::path::Path::new(file)) {
+        report.stderr.push_str(&format!("notice: skipped {name}: {}\n", discover::OVERRIDE_REASON));
+        return Ok(0);
+    }
     let bytes = read(file, name)?;
-    let mut outcome = harden_with(name, bytes, profile, Options { enforce: args.enforce })?;
+    let mut outcome = harden_with(name, bytes, profile, Options { enforce: args.enforce, ..Options::default() })?;
     let code = report_outcome(args, file, name, &mut outcome, report);
     if args.files.len() == 1 {
         // The process exits next: freeing a large file's changes and texts (about 10 ms at
@@ -99,13 +108,18 @@ fn report_outcome(
     outcome: &mut Outcome,
     report: &mut Report,
 ) -> Result<u8, Error> {
-    for (finding, at) in &outcome.findings {
-        report.stderr.push_str(&render::finding(name, finding, *at));
-        report.stderr.push('\n');
+    if !args.quiet {
+        for (finding, at) in &outcome.findings {
+            report.stderr.push_str(&render::finding(name, finding, at.map(|s| (s.line, s.col))));
+            report.stderr.push('\n');
+        }
     }
     let count = outcome.changes.len();
     if args.check {
         if outcome.changed() {
+            if args.diff {
+                report.stdout = outcome.diff();
+            }
             report.stderr.push_str(&format!("would harden {name} ({count} changes)\n"));
             return Ok(1);
         }

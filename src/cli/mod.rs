@@ -2,6 +2,9 @@
 //! and writing files, the work pool).
 
 mod apply;
+mod check;
+mod completions;
+mod discover;
 mod io;
 mod parallel;
 mod rules;
@@ -21,19 +24,26 @@ pub struct Cli {
 pub enum Command {
     /// Apply a hardening profile: init, healthcheck, restart, logging, resources, ulimits.
     Apply(apply::Apply),
+    /// Report what `apply` would change and what it cannot fix, as findings with rule ids
+    /// (text, json, sarif, github, gitlab); write nothing.
+    Check(check::Check),
     /// Run a copy of a stack on the local Docker engine and prove it starts, becomes
     /// healthy, matches its settings and stops on its signal (with --harden: before and after).
     Verify(verify::Verify),
     /// List the rules every finding names, or explain one (`rules healthcheck/missing`).
     Rules(rules::Rules),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(completions::Completions),
 }
 
 /// Runs a command; its exit code.
 pub fn run(cli: Cli) -> u8 {
     match cli.command {
         Command::Apply(args) => apply::run(&args),
+        Command::Check(args) => check::run(&args),
         Command::Verify(args) => verify::run(&args),
         Command::Rules(args) => rules::run(&args),
+        Command::Completions(args) => completions::run(&args),
     }
 }
 

@@ -136,7 +136,7 @@ fn prove(args: &Verify, file: &Path, engine: &engine::Engine, cancel: &Cancel) -
     if args.harden {
         let bytes = std::fs::read(&file).map_err(|e| fatal(format!("{shown}: {e}")))?;
         let profile = Profile::load(&args.profile).map_err(|e| fatal(e.to_string()))?;
-        let outcome = harden_with(&shown, bytes, &profile, Options { enforce: args.enforce })
+        let outcome = harden_with(&shown, bytes, &profile, Options { enforce: args.enforce, ..Options::default() })
             .map_err(|e| fatal(e.to_string()))?;
         note(&format!("hardened {shown} in memory ({} changes)", outcome.changes.len()));
         let hardened = Project { file: PathBuf::from("-"), ..as_written.clone() };

@@ -1,0 +1,170 @@
+//! `check`: report, as findings with rule ids, what `apply` would change and what it cannot
+//! fix, in one of several formats; write nothing. For CI gates and pull-request review.
+
+use clap::{Args, ValueEnum};
+use compose_harden::plan::Severity;
+use compose_harden::report::{self, FileReport, Report};
+use compose_harden::{harden_with, Options, Profile};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use super::discover;
+use super::io::read;
+use super::parallel::in_parallel;
+
+#[derive(Args)]
+pub struct Check {
+    /// Files and directories (searched for compose-named files; .gitignore honoured).
+    /// Default: the compose file of the current directory.
+    #[arg(value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// A built-in profile name or the path of a profile file.
+    #[arg(short, long, default_value = "production")]
+    profile: String,
+    /// Check as `apply --enforce` would change the files.
+    #[arg(long)]
+    enforce: bool,
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+    /// The least that fails: `fix` (the default) fails on anything `apply` would change and
+    /// on any error.
+    #[arg(long, value_enum, default_value = "fix", value_name = "LEVEL")]
+    fail_on: FailOn,
+    /// Report without failing (exit 0 unless a file could not be read).
+    #[arg(long)]
+    exit_zero: bool,
+    /// Fail only on findings that are not in this baseline (see --write-baseline).
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// Write every current finding to FILE as the baseline, and exit 0.
+    #[arg(long, value_name = "FILE", conflicts_with = "baseline")]
+    write_baseline: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "auto", value_name = "WHEN")]
+    color: Color,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+    Sarif,
+    Github,
+    Gitlab,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+enum FailOn {
+    Fix,
+    Error,
+    Warning,
+    Info,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+pub fn run(args: &Check) -> u8 {
+    let (files, overrides) = match discover::files(&args.paths) {
+        Ok(found) => found,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let profile = match Profile::load(&args.profile) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("{e}");
+            return 2;
+        }
+    };
+    let mut report = Report::default();
+    report.skipped =
+        overrides.into_iter().map(|path| report::Skipped { path, reason: discover::OVERRIDE_REASON.into() }).collect();
+    let options = Options { enforce: args.enforce, locate_changes: true };
+    let results = in_parallel(&files, |file| {
+        let bytes = read(file, file)?;
+        let outcome = harden_with(file, bytes, &profile, options)?;
+        Ok::<_, compose_harden::Error>(FileReport::of(file, &outcome))
+    });
+    for (file, result) in files.iter().zip(results) {
+        match result {
+            Ok(r) => report.files.push(r),
+            Err(e) => {
+                report.failed.push(report::Failed { path: file.clone(), position: e.position, message: e.message })
+            }
+        }
+    }
+    if let Some(path) = &args.write_baseline {
+        return write_baseline(path, &report);
+    }
+    let known = match &args.baseline {
+        Some(path) => match read_baseline(path) {
+            Ok(k) => k,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return 2;
+            }
+        },
+        None => Vec::new(),
+    };
+    for s in &report.skipped {
+        eprintln!("notice: skipped {}: {}", s.path, s.reason);
+    }
+    let color = match args.color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    };
+    let text = match args.format {
+        Format::Text => report::text::render(&report, color),
+        Format::Json => report::json::render(&report),
+        Format::Sarif => report::sarif::render(&report, env!("CARGO_PKG_VERSION")),
+        Format::Github => report::github::render(&report),
+        Format::Gitlab => report::gitlab::render(&report),
+    };
+    if super::print(&text) != 0 || !report.failed.is_empty() {
+        return 2;
+    }
+    let failing =
+        report.items().filter(|(f, i)| !known.contains(&i.fingerprint(&f.path))).any(|(_, i)| match args.fail_on {
+            FailOn::Fix => i.fixable() || i.severity() == Severity::Error,
+            FailOn::Error => i.severity() >= Severity::Error,
+            FailOn::Warning => i.severity() >= Severity::Warning,
+            FailOn::Info => true,
+        });
+    u8::from(failing && !args.exit_zero)
+}
+
+fn write_baseline(path: &PathBuf, report: &Report) -> u8 {
+    let mut prints: Vec<String> = report.items().map(|(f, i)| i.fingerprint(&f.path)).collect();
+    prints.sort();
+    prints.dedup();
+    let text =
+        serde_json::to_string_pretty(&serde_json::json!({"version": 1, "fingerprints": prints})).unwrap_or_default();
+    match std::fs::write(path, text + "\n") {
+        Ok(()) => {
+            eprintln!("baseline of {} findings written to {}", prints.len(), path.display());
+            u8::from(!report.failed.is_empty()) * 2
+        }
+        Err(e) => {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            2
+        }
+    }
+}
+
+fn read_baseline(path: &PathBuf) -> Result<Vec<String>, String> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("cannot read the baseline {}: {e}", path.display()))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: not a baseline: {e}", path.display()))?;
+    let prints = value.get("fingerprints").and_then(|f| f.as_array()).ok_or_else(|| {
+        format!("{}: not a baseline (no `fingerprints`); write one with --write-baseline", path.display())
+    })?;
+    Ok(prints.iter().filter_map(|p| p.as_str().map(str::to_string)).collect())
+}

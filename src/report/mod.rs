@@ -1,0 +1,229 @@
+//! The report model every format reads: per file, items that each name their rule, the
+//! service, the exact node's span, the message and the fix `apply` would write (or none).
+//! Formats never name passes or read the document; they read this and the rules.
+
+pub mod github;
+pub mod gitlab;
+pub mod json;
+pub mod sarif;
+pub mod text;
+
+use crate::edit::Edit;
+use crate::plan::{Severity, Span};
+use crate::rule::{Fix, Rule};
+use crate::Outcome;
+use yaml_serde::Value;
+
+/// One finding, as every format shows it.
+#[derive(Debug, Clone)]
+pub struct Item {
+    pub rule: &'static Rule,
+    pub service: String,
+    /// Keys below the service (what a fingerprint is built from, not a line).
+    pub path: Vec<String>,
+    pub span: Option<Span>,
+    pub message: String,
+    /// The YAML `apply` writes for it, when it would change the file.
+    pub fix: Option<String>,
+}
+
+impl Item {
+    pub fn severity(&self) -> Severity {
+        self.rule.severity
+    }
+
+    /// `apply` would change the file for it.
+    pub fn fixable(&self) -> bool {
+        self.fix.is_some()
+    }
+
+    /// What the user can do about it, in words.
+    pub fn hint(&self) -> Option<&'static str> {
+        match (self.fix.is_some(), self.rule.fix) {
+            (true, Fix::Repair) => Some("`apply` repairs this"),
+            (true, Fix::Replace) => Some("`apply --enforce` changes this"),
+            (true, _) => Some("`apply` writes this"),
+            (false, Fix::Replace) => Some("`--enforce` would change this"),
+            (false, _) => None,
+        }
+    }
+
+    /// A stable identity that survives lines moving: file, rule, service and path.
+    pub fn fingerprint(&self, file: &str) -> String {
+        let key = format!("{file}\u{0}{}\u{0}{}\u{0}{}", self.rule.id, self.service, self.path.join("."));
+        format!("{:016x}", fnv1a(key.as_bytes()))
+    }
+}
+
+/// FNV-1a, 64 bits: fixed forever, unlike a std hasher.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// One file's findings.
+#[derive(Debug, Clone)]
+pub struct FileReport {
+    /// As given (relative where it was), for display and URIs.
+    pub path: String,
+    /// The input, for snippets and character offsets.
+    pub text: String,
+    pub items: Vec<Item>,
+    /// The splices `apply` makes, each with its service: SARIF fixes are built from them.
+    pub edits: Vec<(String, Edit, String)>,
+}
+
+/// A file that was not read, and why (a notice, not a failure).
+#[derive(Debug, Clone)]
+pub struct Skipped {
+    pub path: String,
+    pub reason: String,
+}
+
+/// A file that could not be processed (exit 2; the other files are still reported).
+#[derive(Debug, Clone)]
+pub struct Failed {
+    pub path: String,
+    pub position: Option<(usize, usize)>,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    pub files: Vec<FileReport>,
+    pub skipped: Vec<Skipped>,
+    pub failed: Vec<Failed>,
+}
+
+impl Report {
+    pub fn items(&self) -> impl Iterator<Item = (&FileReport, &Item)> {
+        self.files.iter().flat_map(|f| f.items.iter().map(move |i| (f, i)))
+    }
+
+    pub fn count(&self, severity: Severity) -> usize {
+        self.items().filter(|(_, i)| i.severity() == severity).count()
+    }
+}
+
+impl FileReport {
+    /// `outcome` must come from `harden_with` with `locate_changes`.
+    pub fn of(path: &str, outcome: &Outcome) -> FileReport {
+        let mut items = Vec::new();
+        // Changes that carry a message are already findings: they get their fix there.
+        for (finding, span) in &outcome.findings {
+            let change = outcome.changes.iter().find(|c| {
+                c.message.as_deref() == Some(finding.message.as_str())
+                    && *c.service == *finding.service
+                    && c.rule.id == finding.rule.id
+            });
+            items.push(Item {
+                rule: finding.rule,
+                service: finding.service.clone(),
+                path: finding.path.clone(),
+                span: *span,
+                message: finding.message.clone(),
+                fix: change.map(|c| yaml(&[(&c.path[..], &c.value)])),
+            });
+        }
+        // The other changes, one item per service and rule (a healthcheck is one fix).
+        let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
+        for (i, c) in outcome.changes.iter().enumerate().filter(|(_, c)| c.message.is_none()) {
+            let same = |g: &(usize, Vec<usize>)| {
+                let first = &outcome.changes[g.0];
+                first.service == c.service && first.rule.id == c.rule.id
+            };
+            match groups.iter_mut().rev().find(|g| same(g)) {
+                Some(g) => g.1.push(i),
+                None => groups.push((i, vec![i])),
+            }
+        }
+        for (first, members) in groups {
+            let c = &outcome.changes[first];
+            let pairs: Vec<(&[String], &Value)> =
+                members.iter().map(|&m| (&outcome.changes[m].path[..], &*outcome.changes[m].value)).collect();
+            // A pass that reports what it writes (an assumed probe) gets one item, with the fix.
+            let reported =
+                items.iter_mut().find(|i| i.fix.is_none() && i.rule.id == c.rule.id && i.service == *c.service);
+            if let Some(item) = reported {
+                item.fix = Some(yaml(&pairs));
+                continue;
+            }
+            items.push(Item {
+                rule: c.rule,
+                service: c.service.to_string(),
+                path: c.path.first().map(|p| vec![p.clone()]).unwrap_or_default(),
+                span: outcome.change_spans.get(first).copied().flatten(),
+                message: c.rule.summary.to_string(),
+                fix: Some(yaml(&pairs)),
+            });
+        }
+        // In file order, then by rule (the passes' order) where they share a place.
+        let order = |id: &str| crate::rule::ALL.iter().position(|r| r.id == id).unwrap_or(0);
+        items.sort_by_key(|i| (i.span.map_or((0, 0), |s| (s.line, s.col)), order(i.rule.id)));
+        let edits = outcome
+            .edits
+            .iter()
+            .map(|e| {
+                let service = service_at(outcome, e.old.start);
+                (service, e.clone(), outcome.output.get(e.new.clone()).unwrap_or("").to_string())
+            })
+            .collect();
+        FileReport { path: path.to_string(), text: outcome.input.clone(), items, edits }
+    }
+}
+
+/// The service whose change lands at `offset`: the last change span starting before it.
+fn service_at(outcome: &Outcome, offset: usize) -> String {
+    let mut best: Option<(usize, &str)> = None;
+    for (c, span) in outcome.changes.iter().zip(&outcome.change_spans) {
+        if let Some(span) = span.filter(|s| s.start <= offset) {
+            if best.is_none_or(|(start, _)| span.start >= start) {
+                best = Some((span.start, &c.service));
+            }
+        }
+    }
+    best.map(|(_, s)| s.to_string()).unwrap_or_default()
+}
+
+/// The YAML of some values at paths below a service, nested as a file holds them, with
+/// lists in flow style (as `apply` writes a probe).
+pub fn yaml(pairs: &[(&[String], &Value)]) -> String {
+    let mut out = String::new();
+    let mut open: Vec<&str> = Vec::new();
+    for (path, value) in pairs {
+        let Some((last, parents)) = path.split_last() else { continue };
+        let shared = open.iter().zip(parents.iter()).take_while(|(a, b)| **a == b.as_str()).count();
+        open.truncate(shared);
+        for key in &parents[shared..] {
+            out.push_str(&format!("{}{}:\n", "  ".repeat(open.len()), key));
+            open.push(key);
+        }
+        out.push_str(&format!("{}{}: {}\n", "  ".repeat(open.len()), last, flow(value)));
+    }
+    out
+}
+
+fn flow(value: &Value) -> String {
+    match value {
+        // As `apply` writes a probe: every string of a list in double quotes.
+        Value::Sequence(items) => {
+            let quoted = |v: &Value| match v {
+                Value::String(s) => serde_json::to_string(s).unwrap_or_default(),
+                other => flow(other),
+            };
+            format!("[{}]", items.iter().map(quoted).collect::<Vec<_>>().join(", "))
+        }
+        Value::String(s) if needs_quotes(s) => serde_json::to_string(s).unwrap_or_default(),
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Null => "null".into(),
+        other => yaml_serde::to_string(other).unwrap_or_default().trim_end().to_string(),
+    }
+}
+
+/// Whether a string would read as something else unquoted (a number, a bool, YAML syntax).
+fn needs_quotes(s: &str) -> bool {
+    let plain = s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c));
+    let other_type = yaml_serde::from_str::<Value>(s).map_or(true, |v| !v.is_string());
+    s.is_empty() || !plain || other_type
+}
