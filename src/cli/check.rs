@@ -86,14 +86,31 @@ pub fn run(args: &Check) -> u8 {
     report.skipped =
         overrides.into_iter().map(|path| report::Skipped { path, reason: discover::OVERRIDE_REASON.into() }).collect();
     let options = Options { enforce: args.enforce, locate_changes: true };
+    let color = match args.color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    };
+    let rendered_apart = args.write_baseline.is_none();
+    // Files are independent: read, harden and (as text) render each on any core.
     let results = in_parallel(&files, |file| {
         let bytes = read(file, file)?;
         let outcome = harden_with(file, bytes, &profile, options)?;
-        Ok::<_, compose_harden::Error>(FileReport::of(file, &outcome))
+        let found = FileReport::of(file, outcome);
+        let shown = match args.format {
+            Format::Text if rendered_apart => report::text::file(&found, color),
+            Format::Json if rendered_apart => report::json::file(&found),
+            _ => String::new(),
+        };
+        Ok::<_, compose_harden::Error>((found, shown))
     });
+    let mut shown_files = Vec::new();
     for (file, result) in files.iter().zip(results) {
         match result {
-            Ok(r) => report.files.push(r),
+            Ok((found, shown)) => {
+                shown_files.push(shown);
+                report.files.push(found);
+            }
             Err(e) => {
                 report.failed.push(report::Failed { path: file.clone(), position: e.position, message: e.message })
             }
@@ -115,14 +132,9 @@ pub fn run(args: &Check) -> u8 {
     for s in &report.skipped {
         eprintln!("notice: skipped {}: {}", s.path, s.reason);
     }
-    let color = match args.color {
-        Color::Always => true,
-        Color::Never => false,
-        Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
-    };
     let text = match args.format {
-        Format::Text => report::text::render(&report, color),
-        Format::Json => report::json::render(&report),
+        Format::Text => shown_files.concat() + &report::text::summary(&report),
+        Format::Json => report::json::render_with(&report, &shown_files),
         Format::Sarif => report::sarif::render(&report, env!("CARGO_PKG_VERSION")),
         Format::Github => report::github::render(&report),
         Format::Gitlab => report::gitlab::render(&report),

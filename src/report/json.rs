@@ -1,16 +1,23 @@
 //! `--format json`: version 1, documented in the README. Built here field by field, not
 //! dumped from internal types, so that it changes only on purpose.
 
-use super::{Item, Report};
+use super::{FileReport, Item, Report};
 use crate::plan::Severity;
 use serde_json::{json, Value};
 
 pub fn render(report: &Report) -> String {
-    let files: Vec<Value> = report
-        .files
-        .iter()
-        .map(|f| json!({"file": f.path, "findings": f.items.iter().map(item).collect::<Vec<_>>()}))
-        .collect();
+    let files: Vec<String> = report.files.iter().map(file).collect();
+    render_with(report, &files)
+}
+
+/// One file's object (files are independent: a caller may render them on several cores).
+pub fn file(f: &FileReport) -> String {
+    let value = json!({"file": f.path, "findings": f.items.iter().map(item).collect::<Vec<_>>()});
+    serde_json::to_string_pretty(&value).unwrap_or_default()
+}
+
+/// The whole report, around file objects rendered by [`file`].
+pub fn render_with(report: &Report, files: &[String]) -> String {
     let skipped: Vec<Value> = report.skipped.iter().map(|s| json!({"file": s.path, "reason": s.reason})).collect();
     let failed: Vec<Value> = report
         .failed
@@ -19,7 +26,7 @@ pub fn render(report: &Report) -> String {
         .collect();
     let out = json!({
         "version": 1,
-        "files": files,
+        "files": [],
         "skipped": skipped,
         "failed": failed,
         "summary": {
@@ -29,7 +36,11 @@ pub fn render(report: &Report) -> String {
             "fixable": report.items().filter(|(_, i)| i.fixable()).count(),
         },
     });
-    serde_json::to_string_pretty(&out).unwrap_or_default() + "\n"
+    let text = serde_json::to_string_pretty(&out).unwrap_or_default();
+    // The file objects go in as rendered, indented one level deeper.
+    let indented: Vec<String> = files.iter().map(|f| format!("    {}", f.replace('\n', "\n    "))).collect();
+    let list = if indented.is_empty() { "[]".to_string() } else { format!("[\n{}\n  ]", indented.join(",\n")) };
+    text.replacen("\"files\": []", &format!("\"files\": {list}"), 1) + "\n"
 }
 
 fn item(i: &Item) -> Value {

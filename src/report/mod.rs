@@ -105,8 +105,8 @@ impl Report {
 }
 
 impl FileReport {
-    /// `outcome` must come from `harden_with` with `locate_changes`.
-    pub fn of(path: &str, outcome: &Outcome) -> FileReport {
+    /// `outcome` must come from `harden_with` with `locate_changes`; its input is taken.
+    pub fn of(path: &str, mut outcome: Outcome) -> FileReport {
         let mut items = Vec::new();
         // Changes that carry a message are already findings: they get their fix there.
         for (finding, span) in &outcome.findings {
@@ -163,11 +163,11 @@ impl FileReport {
             .edits
             .iter()
             .map(|e| {
-                let service = service_at(outcome, e.old.start);
+                let service = service_at(&outcome, e.old.start);
                 (service, e.clone(), outcome.output.get(e.new.clone()).unwrap_or("").to_string())
             })
             .collect();
-        FileReport { path: path.to_string(), text: outcome.input.clone(), items, edits }
+        FileReport { path: path.to_string(), text: std::mem::take(&mut outcome.input), items, edits }
     }
 }
 

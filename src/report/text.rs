@@ -6,24 +6,58 @@ use crate::plan::Severity;
 use annotate_snippets::{Level, Renderer, Snippet};
 
 pub fn render(report: &Report, color: bool) -> String {
+    let mut out: String = report.files.iter().map(|f| file(f, color)).collect();
+    out.push_str(&summary(report));
+    out
+}
+
+/// One file's findings (files are independent: a caller may render them on several cores).
+pub fn file(file: &FileReport, color: bool) -> String {
     let renderer = if color { Renderer::styled() } else { Renderer::plain() };
-    let mut out = String::new();
-    for file in &report.files {
-        let mut items: Vec<&Item> = file.items.iter().collect();
-        // Grouped by service, in the order the services come (stable: file order kept).
-        let mut services: Vec<&str> = Vec::new();
-        for i in &items {
-            if !services.contains(&i.service.as_str()) {
-                services.push(&i.service);
-            }
-        }
-        items.sort_by_key(|i| services.iter().position(|s| *s == i.service));
-        for item in items {
-            out.push_str(&one(&renderer, file, item));
-            out.push_str("\n\n");
+    let mut items: Vec<&Item> = file.items.iter().collect();
+    // Grouped by service, in the order the services come (stable: file order kept).
+    let mut services: Vec<&str> = Vec::new();
+    for i in &items {
+        if !services.contains(&i.service.as_str()) {
+            services.push(&i.service);
         }
     }
-    out.push_str(&summary(report));
+    items.sort_by_key(|i| services.iter().position(|s| *s == i.service));
+    // Most findings of a service point at its key: its snippet is rendered once.
+    let mut snippets: Vec<((usize, usize, Severity), String)> = Vec::new();
+    let mut out = String::new();
+    for item in items {
+        let key = item.span.map_or((0, 0), |s| (s.start, s.end));
+        let key = (key.0, key.1, item.severity());
+        let body = match snippets.iter().find(|(k, _)| *k == key) {
+            Some((_, body)) => body.clone(),
+            None => {
+                let body = snippet(&renderer, file, item);
+                snippets.push((key, body.clone()));
+                body
+            }
+        };
+        let title = match item.service.as_str() {
+            "" => item.message.clone(),
+            s => format!("service `{s}`: {}", item.message),
+        };
+        out.push_str(&renderer.render(level(item.severity()).title(&title).id(item.rule.id)).to_string());
+        out.push('\n');
+        out.push_str(&body);
+        // The footers, under the snippet's gutter (as wide as its widest line number).
+        let gutter = " ".repeat(item.span.map_or(1, |s| s.end_line.to_string().len()) + 1);
+        match (&item.fix, item.hint()) {
+            (Some(yaml), hint) => {
+                out.push_str(&format!("\n{gutter}= help: {}:", hint.unwrap_or("fix")));
+                for line in yaml.lines() {
+                    out.push_str(&format!("\n{gutter}      {line}"));
+                }
+            }
+            (None, Some(hint)) => out.push_str(&format!("\n{gutter}= help: {hint}")),
+            (None, None) => {}
+        }
+        out.push_str("\n\n");
+    }
     out
 }
 
@@ -35,50 +69,31 @@ fn level(severity: Severity) -> Level {
     }
 }
 
-fn one(renderer: &Renderer, file: &FileReport, item: &Item) -> String {
-    let title = match item.service.as_str() {
-        "" => item.message.clone(),
-        s => format!("service `{s}`: {}", item.message),
-    };
+/// The source lines of the item's node with a caret under it: what follows the title.
+fn snippet(renderer: &Renderer, file: &FileReport, item: &Item) -> String {
     let level = level(item.severity());
-    let fix = item.fix.as_ref().map(|yaml| {
-        let shown: Vec<String> = yaml.lines().map(|l| format!("    {l}")).collect();
-        format!("{}:\n{}", item.hint().unwrap_or("fix"), shown.join("\n"))
-    });
-    let hint = match (&fix, item.hint()) {
-        (None, Some(h)) => Some(h.to_string()),
-        _ => None,
-    };
-    let mut message = level.title(&title).id(item.rule.id);
     // Only the lines of the node are given to the renderer: a large file is not read for
     // each finding.
-    let lines = item.span.map(|span| {
-        let start = file.text[..span.start.min(file.text.len())].rfind('\n').map_or(0, |i| i + 1);
-        let end = file.text[span.end.min(file.text.len())..].find('\n').map_or(file.text.len(), |i| span.end + i);
-        (start, end, span)
-    });
-    let snippet;
-    if let Some((start, end, span)) = lines {
-        let source = &file.text[start..end];
+    let source;
+    let mut message = level.title("");
+    if let Some(span) = item.span {
+        let text = &file.text;
+        let start = text[..span.start.min(text.len())].rfind('\n').map_or(0, |i| i + 1);
+        let end = text[span.end.min(text.len())..].find('\n').map_or(text.len(), |i| span.end + i);
+        source = &text[start..end];
         let range = span.start - start..(span.end - start).max(span.start - start + 1).min(source.len().max(1));
-        snippet =
-            Snippet::source(source).line_start(span.line).origin(&file.path).fold(false).annotation(level.span(range));
-        message = message.snippet(snippet);
+        message = message.snippet(
+            Snippet::source(source).line_start(span.line).origin(&file.path).fold(false).annotation(level.span(range)),
+        );
     } else {
         message = message.snippet(Snippet::source("").origin(&file.path));
     }
-    if let Some(h) = &hint {
-        message = message.footer(Level::Help.title(h));
-    }
-    if let Some(f) = &fix {
-        message = message.footer(Level::Help.title(f));
-    }
-    // Bound before returning: the rendered value borrows the locals above.
-    let text = renderer.render(message).to_string();
-    text
+    let rendered = renderer.render(message).to_string();
+    // Without its (empty) title line.
+    rendered.split_once('\n').map_or(String::new(), |(_, rest)| rest.to_string())
 }
 
-fn summary(report: &Report) -> String {
+pub fn summary(report: &Report) -> String {
     let mut out = String::new();
     for s in &report.skipped {
         out.push_str(&format!("skipped {}: {}\n", s.path, s.reason));
