@@ -32,6 +32,10 @@ pub struct Profile {
     /// Ulimits some images need beyond the general ones.
     #[serde(default)]
     pub image_ulimits: Vec<ImageUlimits>,
+    /// Rule ids (`healthcheck/no-probe`) whose findings and changes a team does not want,
+    /// in every file: as if each file skipped them.
+    #[serde(default)]
+    pub ignore: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -324,7 +328,21 @@ impl Profile {
         let text = std::fs::read_to_string(path).map_err(|e| {
             Error::new(name_or_path, format!("cannot read the profile: {}", crate::error::io_reason(&e)))
         })?;
-        Self::parse(name_or_path, &text)
+        let profile = Self::parse(name_or_path, &text)?;
+        // An unknown rule id ignores nothing: almost always a typo, so refused.
+        if let Some(id) = profile.ignore.iter().find(|id| crate::rule::find(id).is_none()) {
+            let message = format!("invalid profile: ignore: no rule `{id}` (`compose-harden rules` lists them)");
+            let at = text.find(id.as_str()).map(|i| {
+                let line = text[..i].matches('\n').count() + 1;
+                let col = text[..i].rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+                (line, col)
+            });
+            return Err(match at {
+                Some((line, col)) => Error::at(name_or_path, line, col, message),
+                None => Error::new(name_or_path, message),
+            });
+        }
+        Ok(profile)
     }
 
     pub fn parse(file: &str, text: &str) -> Result<Profile, Error> {

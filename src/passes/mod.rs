@@ -519,7 +519,8 @@ impl Context<'_> {
                 };
                 pass.run(&current, &mut out);
                 // A rule id in a skip list drops that rule's changes and findings alone.
-                let skipped = |id: &str| self.file_skips.iter().chain(&own_skips).any(|s| s == id);
+                let skipped =
+                    |id: &str| self.file_skips.iter().chain(&own_skips).chain(&self.profile.ignore).any(|s| s == id);
                 out.changes.retain(|c| !skipped(c.rule.id));
                 out.findings.retain(|f| !skipped(f.rule.id));
                 for change in &out.changes {
