@@ -6,7 +6,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::discover;
-use super::io::{read, write_atomic, write_new};
+use super::io::read;
+use super::output::{self, Written};
 use super::parallel::in_parallel;
 
 #[derive(Args)]
@@ -39,19 +40,26 @@ pub struct Apply {
 }
 
 pub fn run(args: &Apply) -> u8 {
+    if args.files.iter().filter(|f| *f == "-").count() > 1 {
+        super::say("error: standard input is named more than once; it can be read only once");
+        return 2;
+    }
     let many_allowed = args.write || args.diff || args.check;
     if !many_allowed && args.files.len() > 1 {
-        eprintln!("error: YAML on standard output and --output take exactly one file; use --write, --diff or --check for several");
+        super::say("error: YAML on standard output and --output take exactly one file; use --write, --diff or --check for several");
         return 2;
     }
     if args.write && args.files.iter().any(|f| f == "-") {
-        eprintln!("error: --write cannot rewrite standard input; use --output or a shell redirect");
+        super::say("error: --write cannot rewrite standard input; use --output or a shell redirect");
         return 2;
+    }
+    if args.write || args.output.is_some() {
+        output::clean_up_on_signals();
     }
     let profile = match Profile::load(&args.profile) {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("{e}");
+            super::say(&format!("{e}"));
             return 2;
         }
     };
@@ -66,9 +74,12 @@ pub fn run(args: &Apply) -> u8 {
     });
     let mut worst = 0;
     for report in reports {
-        eprint!("{}", report.stderr);
+        if std::io::stderr().lock().write_all(report.stderr.as_bytes()).is_err() {
+            // Findings that cannot be shown: the run fails (no message can be written).
+            worst = 2;
+        }
         if let Err(e) = std::io::stdout().lock().write_all(report.stdout.as_bytes()) {
-            eprintln!("error: cannot write to standard output: {e}");
+            let _ = writeln!(std::io::stderr(), "error: cannot write to standard output: {e}");
             return 2;
         }
         worst = worst.max(report.code);
@@ -89,6 +100,9 @@ fn one(args: &Apply, file: &str, profile: &Profile, report: &mut Report) -> Resu
     if file != "-" && discover::is_override(std::path::Path::new(file)) {
         report.stderr.push_str(&format!("notice: skipped {name}: {}\n", discover::OVERRIDE_REASON));
         return Ok(0);
+    }
+    if args.write {
+        output::check_rewritable(std::path::Path::new(file), name)?;
     }
     let bytes = read(file, name)?;
     let mut outcome = harden_with(name, bytes, profile, Options { enforce: args.enforce, ..Options::default() })?;
@@ -133,14 +147,29 @@ fn report_outcome(
     }
     if args.write {
         if outcome.changed() {
-            write_atomic(Path::new(file), outcome)?;
+            let written = output::rewrite(Path::new(file), &outcome.output, name)?;
             report.stderr.push_str(&format!("hardened {name} ({count} changes)\n"));
+            note(report, name, written);
         }
         return Ok(0);
     }
     match &args.output {
-        Some(path) => write_new(path, outcome)?,
+        Some(path) => {
+            let shown = path.display().to_string();
+            let written = output::output(path, &outcome.output, &shown)?;
+            note(report, &shown, written);
+        }
         None => report.stdout = std::mem::take(&mut outcome.output),
     }
     Ok(0)
+}
+
+/// What users should know about how a file was written.
+fn note(report: &mut Report, name: &str, written: Written) {
+    match written {
+        Written::Atomic => {}
+        Written::InPlace(why) | Written::OwnerChanged(why) => {
+            report.stderr.push_str(&format!("notice: {name}: {why}\n"))
+        }
+    }
 }

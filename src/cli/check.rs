@@ -71,14 +71,14 @@ pub fn run(args: &Check) -> u8 {
     let (files, overrides) = match discover::files(&args.paths) {
         Ok(found) => found,
         Err(e) => {
-            eprintln!("error: {e}");
+            super::say(&format!("error: {e}"));
             return 2;
         }
     };
     let profile = match Profile::load(&args.profile) {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("{e}");
+            super::say(&format!("{e}"));
             return 2;
         }
     };
@@ -123,14 +123,15 @@ pub fn run(args: &Check) -> u8 {
         Some(path) => match read_baseline(path) {
             Ok(k) => k,
             Err(e) => {
-                eprintln!("error: {e}");
+                super::say(&format!("error: {e}"));
                 return 2;
             }
         },
         None => Vec::new(),
     };
+    let mut told = true;
     for s in &report.skipped {
-        eprintln!("notice: skipped {}: {}", s.path, s.reason);
+        told &= super::say(&format!("notice: skipped {}: {}", s.path, s.reason));
     }
     let text = match args.format {
         Format::Text => shown_files.concat() + &report::text::summary(&report),
@@ -139,7 +140,7 @@ pub fn run(args: &Check) -> u8 {
         Format::Github => report::github::render(&report),
         Format::Gitlab => report::gitlab::render(&report),
     };
-    if super::print(&text) != 0 || !report.failed.is_empty() {
+    if super::print(&text) != 0 || !report.failed.is_empty() || !told {
         return 2;
     }
     let failing =
@@ -160,11 +161,11 @@ fn write_baseline(path: &PathBuf, report: &Report) -> u8 {
         serde_json::to_string_pretty(&serde_json::json!({"version": 1, "fingerprints": prints})).unwrap_or_default();
     match std::fs::write(path, text + "\n") {
         Ok(()) => {
-            eprintln!("baseline of {} findings written to {}", prints.len(), path.display());
+            super::say(&format!("baseline of {} findings written to {}", prints.len(), path.display()));
             u8::from(!report.failed.is_empty()) * 2
         }
         Err(e) => {
-            eprintln!("error: cannot write {}: {e}", path.display());
+            super::say(&format!("error: cannot write {}: {e}", path.display()));
             2
         }
     }

@@ -6,6 +6,7 @@ mod check;
 mod completions;
 mod discover;
 mod io;
+mod output;
 mod parallel;
 mod rules;
 mod verify;
@@ -38,6 +39,12 @@ pub enum Command {
 
 /// Runs a command; its exit code.
 pub fn run(cli: Cli) -> u8 {
+    // A closed stdout ends a filter quietly, as Unix tools do (`apply big.yml | head`):
+    // killed by SIGPIPE. verify keeps ignoring it: its teardown must run whatever happens.
+    if !matches!(cli.command, Command::Verify(_)) {
+        // SAFETY: sets the process-wide action of one signal, which nothing else sets.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    }
     match cli.command {
         Command::Apply(args) => apply::run(&args),
         Command::Check(args) => check::run(&args),
@@ -57,4 +64,11 @@ fn print(text: &str) -> u8 {
             2
         }
     }
+}
+
+/// A line on stderr; false where stderr cannot take it (the caller fails with exit 2).
+/// Never a panic, unlike `eprintln!`.
+pub fn say(line: &str) -> bool {
+    use std::io::Write;
+    writeln!(std::io::stderr(), "{line}").is_ok()
 }

@@ -18,7 +18,7 @@ pub fn run(args: &Rules) -> u8 {
             None => {
                 let of_pass: Vec<_> = rule::ALL.iter().copied().filter(|r| r.pass() == id).collect();
                 if of_pass.is_empty() {
-                    eprintln!("error: no rule or pass `{id}`; `compose-harden rules` lists them");
+                    super::say(&format!("error: no rule or pass `{id}`; `compose-harden rules` lists them"));
                     return 2;
                 }
                 list(of_pass.into_iter())
