@@ -284,3 +284,30 @@ fn a_full_disk_leaves_the_file_and_no_temporary_file() {
     assert_eq!(left, Vec::<String>::new());
     assert_eq!(kept, text);
 }
+
+#[test]
+fn write_to_a_bind_mounted_file_rewrites_it_in_place() {
+    if !root() {
+        return;
+    }
+    let tmp = setup();
+    let file = tmp.path().join("f.yml");
+    let source = tmp.path().join("source.yml");
+    fs::write(&source, FILE).expect("write");
+    if !Command::new("mount").arg("--bind").arg(&source).arg(&file).status().is_ok_and(|s| s.success()) {
+        common::missing("a bind mount (mount --bind)");
+        return;
+    }
+    let (code, err) = run(tmp.path(), &["apply", "--write", "f.yml"]);
+    let through_mount = fs::read_to_string(&source).expect("read");
+    let _ = Command::new("umount").arg(&file).status();
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.ends_with(
+            "notice: f.yml: rewritten in place, not atomically: the file is a mount point (bind-mounted on its own)\n"
+        ),
+        "{err}"
+    );
+    assert_eq!(through_mount, hardened());
+    assert_eq!(leftovers(tmp.path()), Vec::<String>::new());
+}
