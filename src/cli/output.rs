@@ -121,28 +121,10 @@ pub fn check_rewritable(path: &Path, name: &str) -> Result<(), Error> {
 
 /// `--write`: replaces a regular file with `text`.
 pub fn rewrite(path: &Path, text: &str, name: &str) -> Result<Written, Error> {
-    if names_a_stream(path) {
-        return Err(Error::new(
-            name,
-            "is a stream or a process's file, not a regular file; --write refuses it (use a shell redirect)",
-        ));
-    }
+    // Checked again: the file may have changed since it was read.
+    check_rewritable(path, name)?;
     let target = std::fs::canonicalize(path).map_err(|e| fail(name, "cannot resolve the file", &e))?;
-    if names_a_stream(&target) {
-        return Err(Error::new(name, "is a stream or a process's file, not a regular file; --write refuses it"));
-    }
     let meta = std::fs::metadata(&target).map_err(|e| fail(name, "cannot read the file's metadata", &e))?;
-    let kind = meta.file_type();
-    if !kind.is_file() {
-        let what = describe(&meta);
-        return Err(Error::new(
-            name,
-            format!("is {what}, not a regular file; --write refuses it (use -o to write to it)"),
-        ));
-    }
-    if meta.permissions().readonly() {
-        return Err(Error::new(name, "the file is read-only; refusing to replace it (the file is unchanged)"));
-    }
     replace(&target, &meta, text, name)
 }
 
