@@ -12,17 +12,7 @@ const BROKEN: &str = "services:\n  web:\n    image: nginx\n    image: caddy\n";
 fn expected_hardened() -> String {
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/check-changes/input.yml");
     assert_eq!(fs::read_to_string(fixture).expect("fixture"), PLAIN);
-    let profile = compose_harden::Profile::load("production").expect("profile");
-    compose_harden::harden("x", PLAIN.as_bytes(), &profile).expect("hardens").output
-}
-
-fn leftovers(dir: &Path) -> Vec<String> {
-    fs::read_dir(dir)
-        .expect("dir")
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with(".compose-harden-"))
-        .collect()
+    common::hardened(PLAIN)
 }
 
 #[test]
@@ -37,7 +27,7 @@ fn write_replaces_in_place_keeping_mode() {
     assert!(out.stdout.is_empty(), "--write prints nothing on stdout");
     assert_eq!(fs::read_to_string(&file).expect("read"), expected_hardened());
     assert_eq!(fs::metadata(&file).expect("meta").permissions().mode() & 0o777, 0o640);
-    assert!(leftovers(tmp.path()).is_empty());
+    assert!(common::leftovers(tmp.path()).is_empty());
     // A second run has nothing to do and leaves the file alone.
     let again = common::run(tmp.path(), &["apply", "--write", "compose.yml"], b"");
     assert_eq!((again.status.code(), again.stderr.len()), (Some(0), 0));
@@ -68,7 +58,7 @@ fn write_refuses_a_read_only_file_and_changes_nothing() {
         "compose.yml: error: the file is read-only; refusing to replace it (the file is unchanged)\n"
     );
     assert_eq!(fs::read_to_string(&file).expect("read"), PLAIN);
-    assert!(leftovers(tmp.path()).is_empty());
+    assert!(common::leftovers(tmp.path()).is_empty());
 }
 
 #[test]

@@ -33,17 +33,13 @@ fn run(dir: &Path, args: &[&str]) -> (i32, String) {
 }
 
 fn hardened() -> String {
-    let profile = compose_harden::Profile::load("production").expect("profile");
-    compose_harden::harden("f.yml", FILE.as_bytes(), &profile).expect("hardens").output
+    common::hardened(FILE)
 }
 
-fn leftovers(dir: &Path) -> Vec<String> {
-    fs::read_dir(dir)
-        .expect("dir")
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with(".compose-harden-"))
-        .collect()
+/// Runs `script` in `dir` under sh, `BIN` standing for the binary (for redirects and umask).
+fn sh(dir: &Path, script: &str) -> std::process::Output {
+    let bin = env!("CARGO_BIN_EXE_compose-harden");
+    Command::new("sh").args(["-c", &script.replace("BIN", &format!("'{bin}'"))]).current_dir(dir).output().expect("sh")
 }
 
 #[test]
@@ -111,13 +107,7 @@ fn output_keeps_a_mode_and_a_new_file_gets_the_umask() {
     fs::set_permissions(&existing, fs::Permissions::from_mode(0o644)).expect("chmod");
     assert_eq!(run(tmp.path(), &["apply", "-q", "f.yml", "-o", "e.yml"]).0, 0);
     assert_eq!(fs::metadata(&existing).expect("meta").mode() & 0o777, 0o644);
-    let bin = env!("CARGO_BIN_EXE_compose-harden");
-    let made = Command::new("sh")
-        .args(["-c", &format!("umask 027; exec '{bin}' apply -q f.yml -o new.yml")])
-        .current_dir(tmp.path())
-        .status()
-        .expect("sh");
-    assert!(made.success());
+    assert!(sh(tmp.path(), "umask 027; exec BIN apply -q f.yml -o new.yml").status.success());
     assert_eq!(fs::metadata(tmp.path().join("new.yml")).expect("meta").mode() & 0o777, 0o640);
 }
 
@@ -130,12 +120,7 @@ fn write_refuses_what_is_not_a_regular_file() {
         (2, "fifo: error: is a FIFO, not a regular file; --write refuses it (use -o to write to it)\n".into())
     );
     // `--write /dev/stdin < f.yml` would otherwise resolve to f.yml and rewrite it.
-    let bin = env!("CARGO_BIN_EXE_compose-harden");
-    let out = Command::new("sh")
-        .args(["-c", &format!("exec '{bin}' apply --write /dev/stdin < f.yml")])
-        .current_dir(tmp.path())
-        .output()
-        .expect("sh");
+    let out = sh(tmp.path(), "exec BIN apply --write /dev/stdin < f.yml");
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
@@ -185,7 +170,7 @@ fn write_to_a_hard_linked_file_rewrites_it_in_place() {
     assert_eq!(code, 0);
     assert!(err.ends_with("notice: f.yml: rewritten in place, not atomically: the file has 2 hard links, and a rename would leave the others with the old text\n"), "{err}");
     assert_eq!(fs::read_to_string(tmp.path().join("other.yml")).expect("read"), hardened());
-    assert_eq!(leftovers(tmp.path()), Vec::<String>::new());
+    assert_eq!(common::leftovers(tmp.path()), Vec::<String>::new());
 }
 
 #[test]
@@ -200,37 +185,24 @@ fn stdin_named_twice_is_refused() {
 #[test]
 fn a_closed_stdout_ends_quietly_and_a_failing_stream_is_exit_2() {
     let tmp = setup();
-    let bin = env!("CARGO_BIN_EXE_compose-harden");
     // Large enough that the pipe fills before the output ends.
     let big: String = (0..3000).map(|i| format!("  s{i}:\n    image: example/app:1\n")).collect();
     fs::write(tmp.path().join("big.yml"), format!("services:\n{big}")).expect("write");
-    let out = Command::new("sh")
-        .args(["-c", &format!("'{bin}' apply -q big.yml | head -c 10 >/dev/null; echo ${{PIPESTATUS:-x}}")])
-        .current_dir(tmp.path())
-        .output()
-        .expect("sh");
+    let out = sh(tmp.path(), "BIN apply -q big.yml | head -c 10 >/dev/null");
     assert_eq!(String::from_utf8_lossy(&out.stderr), "", "no Broken pipe message");
-    let child = Command::new(bin)
+    let mut child = common::bin()
         .args(["apply", "-q", "big.yml"])
         .current_dir(tmp.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn");
-    let mut child = child;
     drop(child.stdout.take());
     let status = child.wait().expect("ends");
     use std::os::unix::process::ExitStatusExt;
     assert_eq!(status.signal(), Some(libc::SIGPIPE), "{status:?}");
     // A full stderr (findings cannot be shown) and a full stdout are failures, not panics.
-    let full = |redirect: &str| {
-        let s = Command::new("sh")
-            .args(["-c", &format!("exec '{bin}' apply f.yml {redirect}")])
-            .current_dir(tmp.path())
-            .status()
-            .expect("sh");
-        s.code()
-    };
+    let full = |redirect: &str| sh(tmp.path(), &format!("exec BIN apply f.yml {redirect}")).status.code();
     assert_eq!(full("2>/dev/full >/dev/null"), Some(2));
     assert_eq!(full(">/dev/full 2>/dev/null"), Some(2));
 }
@@ -246,14 +218,14 @@ fn sigterm_during_a_write_removes_the_temporary_file() {
             .spawn()
             .expect("spawn");
         let until = std::time::Instant::now() + Duration::from_secs(10);
-        while leftovers(tmp.path()).is_empty() && std::time::Instant::now() < until {
+        while common::leftovers(tmp.path()).is_empty() && std::time::Instant::now() < until {
             std::thread::sleep(Duration::from_millis(20));
         }
-        assert!(!leftovers(tmp.path()).is_empty(), "the write started");
+        assert!(!common::leftovers(tmp.path()).is_empty(), "the write started");
         Command::new("kill").args([signal, &child.id().to_string()]).status().expect("kill");
         let status = child.wait().expect("ends");
         assert!(!status.success());
-        assert_eq!(leftovers(tmp.path()), Vec::<String>::new(), "{signal}");
+        assert_eq!(common::leftovers(tmp.path()), Vec::<String>::new(), "{signal}");
         assert_eq!(fs::read_to_string(tmp.path().join("f.yml")).expect("read"), FILE, "{signal}");
     }
 }
@@ -276,7 +248,7 @@ fn a_full_disk_leaves_the_file_and_no_temporary_file() {
     let text = format!("services:\n{big}");
     fs::write(mount.join("f.yml"), &text).expect("write");
     let (code, err) = run(&mount, &["apply", "-q", "--write", "f.yml"]);
-    let left = leftovers(&mount);
+    let left = common::leftovers(&mount);
     let kept = fs::read_to_string(mount.join("f.yml")).expect("read");
     let _ = Command::new("umount").arg(&mount).status();
     assert_eq!(code, 2, "{err}");
@@ -309,5 +281,5 @@ fn write_to_a_bind_mounted_file_rewrites_it_in_place() {
         "{err}"
     );
     assert_eq!(through_mount, hardened());
-    assert_eq!(leftovers(tmp.path()), Vec::<String>::new());
+    assert_eq!(common::leftovers(tmp.path()), Vec::<String>::new());
 }

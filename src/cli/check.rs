@@ -135,7 +135,7 @@ pub fn run(args: &Check) -> u8 {
     }
     let text = match args.format {
         Format::Text => shown_files.concat() + &report::text::summary(&report),
-        Format::Json => report::json::render_with(&report, &shown_files),
+        Format::Json => report::json::render(&report, &shown_files),
         Format::Sarif => report::sarif::render(&report, env!("CARGO_PKG_VERSION")),
         Format::Github => report::github::render(&report),
         Format::Gitlab => report::gitlab::render(&report),

@@ -33,6 +33,11 @@ pub trait Pass: Sync {
     fn run(&self, service: &Service, out: &mut Out);
 }
 
+/// Bytes in a size as Compose and Docker write it (`512M`, `10k`: units of 1024).
+pub fn size_bytes(text: &str) -> Option<f64> {
+    resources::bytes(&Value::from(text))
+}
+
 /// The position of a pass in [`PASSES`] (findings are reported in this order).
 pub fn order(pass: &str) -> usize {
     PASSES.iter().position(|p| p.name() == pass).map_or(0, |i| i + 1)

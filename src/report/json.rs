@@ -5,19 +5,14 @@ use super::{FileReport, Item, Report};
 use crate::plan::Severity;
 use serde_json::{json, Value};
 
-pub fn render(report: &Report) -> String {
-    let files: Vec<String> = report.files.iter().map(file).collect();
-    render_with(report, &files)
-}
-
 /// One file's object (files are independent: a caller may render them on several cores).
 pub fn file(f: &FileReport) -> String {
     let value = json!({"file": f.path, "findings": f.items.iter().map(item).collect::<Vec<_>>()});
     serde_json::to_string_pretty(&value).unwrap_or_default()
 }
 
-/// The whole report, around file objects rendered by [`file`].
-pub fn render_with(report: &Report, files: &[String]) -> String {
+/// The whole report, around file objects rendered by [`file`] (on several cores).
+pub fn render(report: &Report, files: &[String]) -> String {
     let skipped: Vec<Value> = report.skipped.iter().map(|s| json!({"file": s.path, "reason": s.reason})).collect();
     let failed: Vec<Value> = report
         .failed

@@ -5,13 +5,8 @@ use super::{FileReport, Item, Report};
 use crate::plan::Severity;
 use annotate_snippets::{Level, Renderer, Snippet};
 
-pub fn render(report: &Report, color: bool) -> String {
-    let mut out: String = report.files.iter().map(|f| file(f, color)).collect();
-    out.push_str(&summary(report));
-    out
-}
-
-/// One file's findings (files are independent: a caller may render them on several cores).
+/// One file's findings (files are independent: a caller renders them on several cores,
+/// then appends the [`summary`]).
 pub fn file(file: &FileReport, color: bool) -> String {
     let renderer = if color { Renderer::styled() } else { Renderer::plain() };
     let mut items: Vec<&Item> = file.items.iter().collect();

@@ -114,3 +114,19 @@ pub fn corpus() -> Option<PathBuf> {
 pub fn keeps_every_line(input: &str, output: &str) -> Result<(), String> {
     compose_harden::validate::inserted_only(input, output)
 }
+
+/// What `apply` with the production profile makes of `text`.
+pub fn hardened(text: &str) -> String {
+    let profile = compose_harden::Profile::load("production").expect("profile");
+    compose_harden::harden("x", text.as_bytes(), &profile).expect("hardens").output
+}
+
+/// The temporary files a write left in `dir` (`.compose-harden-*`).
+pub fn leftovers(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .expect("dir")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".compose-harden-"))
+        .collect()
+}

@@ -19,25 +19,31 @@ pub fn explain(message: &str, service: &Value) -> String {
         rlimit("nofile")
     } else if message.contains("rlimit type 8") {
         rlimit("memlock")
-    } else if message.contains("Nano CPUs and CPU Period cannot both be set") {
-        "cpus and cpu_period/cpu_quota are both set; the engine takes one or the other".into()
-    } else if message.contains("range of CPUs is from") {
-        "the cpus limit is above this host's CPU count".into()
-    } else if message.contains("Minimum memoryswap limit should be larger than memory limit") {
-        "memswap_limit is below the memory limit".into()
-    } else if message.contains("Memory limit when using Memoryswap") {
-        "memswap_limit is set without a memory limit".into()
-    } else if message.contains("Minimum memory limit can not be less than memory reservation limit") {
-        "the memory reservation is above the memory limit".into()
-    } else if message.contains("Minimum memory limit allowed is") {
-        "the memory limit is below the engine's minimum (6 MiB)".into()
-    } else if message.contains("No such image") {
-        "the image is not on this engine (verify never pulls or builds)".into()
     } else {
-        return format!("the engine said: {}", message.trim());
+        match CAUSES.iter().find(|(said, _)| message.contains(said)) {
+            Some((_, cause)) => cause.to_string(),
+            None => return format!("the engine said: {}", message.trim()),
+        }
     };
     format!("{cause} (the engine said: {})", message.trim())
 }
+
+/// What the engine says, and what it means.
+const CAUSES: &[(&str, &str)] = &[
+    (
+        "Nano CPUs and CPU Period cannot both be set",
+        "cpus and cpu_period/cpu_quota are both set; the engine takes one or the other",
+    ),
+    ("range of CPUs is from", "the cpus limit is above this host's CPU count"),
+    ("Minimum memoryswap limit should be larger than memory limit", "memswap_limit is below the memory limit"),
+    ("Memory limit when using Memoryswap", "memswap_limit is set without a memory limit"),
+    (
+        "Minimum memory limit can not be less than memory reservation limit",
+        "the memory reservation is above the memory limit",
+    ),
+    ("Minimum memory limit allowed is", "the memory limit is below the engine's minimum (6 MiB)"),
+    ("No such image", "the image is not on this engine (verify never pulls or builds)"),
+];
 
 #[cfg(test)]
 mod tests {

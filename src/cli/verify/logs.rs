@@ -33,20 +33,6 @@ impl Logs {
     }
 }
 
-/// Docker's sizes: a number with an optional k, m or g (powers of 1024).
-pub fn size(text: &str) -> Option<u64> {
-    let t = text.trim().to_ascii_lowercase();
-    let t = t.trim_end_matches('b');
-    let (digits, scale) = match t.chars().last()? {
-        'k' => (&t[..t.len() - 1], 1u64 << 10),
-        'm' => (&t[..t.len() - 1], 1 << 20),
-        'g' => (&t[..t.len() - 1], 1 << 30),
-        _ => (t, 1),
-    };
-    let n: f64 = digits.parse().ok()?;
-    Some((n * scale as f64) as u64)
-}
-
 /// `inspect` is the container's `docker inspect` entry.
 pub fn read(inspect: &Value) -> Option<Logs> {
     let config = inspect.pointer("/HostConfig/LogConfig")?;
@@ -68,21 +54,13 @@ pub fn read(inspect: &Value) -> Option<Logs> {
         files,
         largest_bytes: largest,
         max_file: option("max-file").and_then(|m| m.parse().ok()),
-        max_size_bytes: option("max-size").and_then(size),
+        max_size_bytes: option("max-size").and_then(compose_harden::passes::size_bytes).map(|b| b as u64),
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sizes_are_binary() {
-        assert_eq!(size("10m"), Some(10 << 20));
-        assert_eq!(size("10k"), Some(10 << 10));
-        assert_eq!(size("512"), Some(512));
-        assert_eq!(size("x"), None);
-    }
 
     #[test]
     fn one_file_too_many_is_a_problem() {

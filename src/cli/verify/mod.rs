@@ -12,7 +12,7 @@ mod report;
 mod run;
 mod tree;
 
-use super::print;
+use super::{print, say};
 use crate::engine::{self, Cancel, Project};
 use clap::{Args, ValueEnum};
 use compose_harden::{harden_with, Options, Profile};
@@ -66,12 +66,6 @@ enum Format {
     Json,
 }
 
-/// A line on stderr; a closed stderr must not end the run before its teardown.
-fn note(line: &str) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "{line}");
-}
-
 /// 0: everything proven; 1: something failed (the "after" run with --harden); 2: verify
 /// could not run; 130: interrupted (the copy was torn down).
 pub fn run(args: &Verify) -> u8 {
@@ -80,11 +74,11 @@ pub fn run(args: &Verify) -> u8 {
         let (docker, endpoint, version) = match engine::local(args.allow_remote) {
             Ok(found) => found,
             Err(e) => {
-                note(&format!("error: {e}"));
+                say(&format!("error: {e}"));
                 return 2;
             }
         };
-        note(&format!("engine: {endpoint} (Docker Engine {version})"));
+        say(&format!("engine: {endpoint} (Docker Engine {version})"));
         // The copy of a verify that is still running is its own; it tears it down itself.
         let alive = |pid: &str| !pid.is_empty() && Path::new("/proc").join(pid).exists();
         let removed = docker.remove_labelled(copy::LABEL, copy::PID_LABEL, alive);
@@ -95,16 +89,16 @@ pub fn run(args: &Verify) -> u8 {
     let engine = match engine::connect(args.compose.as_deref(), args.allow_remote) {
         Ok(e) => e,
         Err(e) => {
-            note(&format!("error: {e}"));
+            say(&format!("error: {e}"));
             return 2;
         }
     };
-    note(&format!("engine: {} (Docker Engine {})", engine.endpoint, engine.version));
+    say(&format!("engine: {} (Docker Engine {})", engine.endpoint, engine.version));
     let Some(file) = &args.file else { return 2 };
     match prove(args, file, &engine, &cancel) {
         Ok(code) => code,
         Err(run::Fatal(e)) => {
-            note(&format!("error: {e}"));
+            say(&format!("error: {e}"));
             2
         }
     }
@@ -138,7 +132,7 @@ fn prove(args: &Verify, file: &Path, engine: &engine::Engine, cancel: &Cancel) -
         let profile = Profile::load(&args.profile).map_err(|e| fatal(e.to_string()))?;
         let outcome = harden_with(&shown, bytes, &profile, Options { enforce: args.enforce, ..Options::default() })
             .map_err(|e| fatal(e.to_string()))?;
-        note(&format!("hardened {shown} in memory ({} changes)", outcome.changes.len()));
+        say(&format!("hardened {shown} in memory ({} changes)", outcome.changes.len()));
         let hardened = Project { file: PathBuf::from("-"), ..as_written.clone() };
         prepared.push(run::prepare(engine, "before", &as_written, None, allow, args.timeout, dotenv.as_deref())?);
         prepared.push(run::prepare(
@@ -166,7 +160,7 @@ fn prove(args: &Verify, file: &Path, engine: &engine::Engine, cancel: &Cancel) -
         if cancel.is_set() {
             break;
         }
-        note(&format!("{}: running the copy as project {} (waiting up to {} s)", p.label, p.project, p.seconds()));
+        say(&format!("{}: running the copy as project {} (waiting up to {} s)", p.label, p.project, p.seconds()));
         runs.push(run::execute(engine, p, cancel));
         if cancel.is_set() {
             break;
