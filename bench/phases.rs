@@ -34,7 +34,7 @@ fn main() {
         let edited = edit::apply(&doc, &plan.changes);
         let edit = t.elapsed();
         let t = Instant::now();
-        validate::verify(&doc, &edited.text, &plan.changes).unwrap_or_else(|e| panic!("{e}"));
+        validate::verify(&doc, &edited.text, &plan.changes, &[]).unwrap_or_else(|e| panic!("{e}"));
         let verify = t.elapsed();
         let t = Instant::now();
         drop((doc, plan, edited));

@@ -32,6 +32,8 @@ pub struct Outcome {
     /// Where each change lands (the deepest node of its path the input has), when
     /// [`Options::locate_changes`] asks for it; empty otherwise.
     pub change_spans: Vec<Option<Span>>,
+    /// Additions written once into a block several services merge.
+    pub hoisted: Vec<edit::Hoisted>,
 }
 
 impl Outcome {
@@ -115,6 +117,7 @@ pub fn harden_with<'a>(
     // findings while the verifier starts (which reads in two halves after a first step
     // on one core).
     let mut findings = plan.findings;
+    let outside: Vec<_> = edited.hoisted.iter().flat_map(|h| h.values.iter().cloned()).collect();
     let (verified, findings) = std::thread::scope(|scope| {
         let placed = scope.spawn(|| {
             // In file order of the services, then in pass order.
@@ -133,7 +136,7 @@ pub fn harden_with<'a>(
                 })
                 .collect::<Vec<_>>()
         });
-        (validate::verify(&doc, &edited.text, &applied), placed.join())
+        (validate::verify(&doc, &edited.text, &applied, &outside), placed.join())
     });
     verified.map_err(internal)?;
     let change_spans = match options.locate_changes {
@@ -157,6 +160,7 @@ pub fn harden_with<'a>(
         changes: applied,
         findings,
         change_spans,
+        hoisted: edited.hoisted,
     })
 }
 

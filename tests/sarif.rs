@@ -39,7 +39,9 @@ fn sarif_output_is_valid_sarif_2_1_0() {
 #[test]
 fn sarif_fixes_rebuild_the_hardened_file() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for case in ["check-sarif", "exercise2", "probe-repairs", "anchors"] {
+    for case in
+        ["check-sarif", "exercise2", "probe-repairs", "anchors", "shared-block-written-once", "shared-block-differs"]
+    {
         let dir = root.join("tests/fixtures").join(case);
         let input = std::fs::read_to_string(dir.join("input.yml")).expect("input");
         let sarif = sarif_of(&dir, "input.yml");

@@ -1,4 +1,6 @@
-//! Property test over files whose services share text: anchored services merged by
+//! Property test over files whose services share text: a defaults block outside
+//! `services` that some merge (`<<: *defaults`, where a change every one of them gets is
+//! written once), anchored services merged by
 //! others (`<<: *s0`, lists of merges), anchored blocks aliased by other services
 //! (`logging: *log0`, `reservations: *lim0`), per-service skips, one-shot jobs that others
 //! wait for, and probes that need a repair. Compose accepts every such file; hardening
@@ -26,6 +28,24 @@ struct Svc {
     cpu_shares: bool,
     migrate: bool,
     port: bool,
+    /// 0: no defaults, 1: `<<: *defaults` before its other merges, 2: after them.
+    defaults: u8,
+}
+
+/// `x-defaults: &defaults`, with some of the keys the passes write.
+#[derive(Debug, Clone)]
+struct Defaults {
+    restart: bool,
+    logging: bool,
+    limits: bool,
+    curl_probe: bool,
+    image: bool,
+}
+
+fn defaults() -> impl Strategy<Value = Option<Defaults>> {
+    prop::option::of((any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>()).prop_map(
+        |(restart, logging, limits, curl_probe, image)| Defaults { restart, logging, limits, curl_probe, image },
+    ))
 }
 
 fn service() -> impl Strategy<Value = Svc> {
@@ -39,6 +59,7 @@ fn service() -> impl Strategy<Value = Svc> {
         prop::collection::vec(0u8..5, 0..3),
         prop::option::of(any::<prop::sample::Index>()),
         (any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>()),
+        0u8..3,
     )
         .prop_map(
             |(
@@ -51,6 +72,7 @@ fn service() -> impl Strategy<Value = Svc> {
                 skips,
                 waits_for,
                 (curl, shares, migrate, port),
+                defaults,
             )| {
                 Svc {
                     image,
@@ -65,6 +87,7 @@ fn service() -> impl Strategy<Value = Svc> {
                     cpu_shares: shares,
                     migrate,
                     port,
+                    defaults,
                 }
             },
         )
@@ -72,22 +95,46 @@ fn service() -> impl Strategy<Value = Svc> {
 
 const SKIPS: [&str; 5] = ["resources", "logging", "restart", "healthcheck", "limits"];
 
-fn render(services: &[Svc]) -> String {
-    let mut lines = vec!["services:".to_string()];
+fn render(defaults: Option<&Defaults>, services: &[Svc]) -> String {
+    let mut lines = Vec::new();
+    if let Some(d) = defaults {
+        lines.push("x-defaults: &defaults".to_string());
+        lines.push("  x-note: shared".to_string());
+        for (on, line) in [
+            (d.image, "  image: example/api:1"),
+            (d.restart, "  restart: always"),
+            (d.logging, "  logging:\n    driver: json-file"),
+            (d.limits, "  deploy:\n    resources:\n      limits:\n        memory: 1G"),
+            (d.curl_probe, "  healthcheck:\n    test: [\"CMD\", \"curl\", \"http://localhost:8080/health\"]"),
+        ] {
+            if on {
+                lines.push(line.to_string());
+            }
+        }
+    }
+    lines.push("services:".to_string());
     let anchored: Vec<usize> = services.iter().enumerate().filter(|(_, s)| s.anchored).map(|(i, _)| i).collect();
     let mut logs: Vec<usize> = Vec::new();
     let mut limits: Vec<usize> = Vec::new();
     for (i, s) in services.iter().enumerate() {
         let earlier: Vec<usize> = anchored.iter().copied().filter(|a| *a < i).collect();
         lines.push(format!("  s{i}:{}", if s.anchored { format!(" &s{i}") } else { String::new() }));
-        let mut merges: Vec<usize> =
-            s.merges.iter().filter(|_| !earlier.is_empty()).map(|m| earlier[m.index(earlier.len())]).collect();
+        let mut merges: Vec<String> = s
+            .merges
+            .iter()
+            .filter(|_| !earlier.is_empty())
+            .map(|m| format!("*s{}", earlier[m.index(earlier.len())]))
+            .collect();
         merges.dedup();
+        match (defaults.is_some(), s.defaults) {
+            (true, 1) => merges.insert(0, "*defaults".to_string()),
+            (true, 2) => merges.push("*defaults".to_string()),
+            _ => {}
+        }
         match merges.as_slice() {
             [] => {}
-            [one] => lines.push(format!("    <<: *s{one}")),
-            many => lines
-                .push(format!("    <<: [{}]", many.iter().map(|m| format!("*s{m}")).collect::<Vec<_>>().join(", "))),
+            [one] => lines.push(format!("    <<: {one}")),
+            many => lines.push(format!("    <<: [{}]", many.join(", "))),
         }
         lines.push(format!("    image: {}", s.image));
         if s.port {
@@ -149,8 +196,11 @@ proptest! {
     })]
 
     #[test]
-    fn services_that_share_text_harden_without_an_internal_error(services in prop::collection::vec(service(), 1..6)) {
-        let input = render(&services);
+    fn services_that_share_text_harden_without_an_internal_error(
+        defaults in defaults(),
+        services in prop::collection::vec(service(), 1..6),
+    ) {
+        let input = render(defaults.as_ref(), &services);
         let profile = compose_harden::Profile::load("production").expect("profile");
         let outcome = compose_harden::harden("gen.yml", input.as_bytes(), &profile)
             .map_err(|e| TestCaseError::fail(format!("{e}\n{input}")))?;
@@ -191,6 +241,7 @@ fn generator_covers_the_shared_forms() {
         cpu_shares: false,
         migrate: false,
         port: false,
+        defaults: 1,
     };
     let user = Svc {
         merges: vec![idx(1, 0)],
@@ -202,13 +253,19 @@ fn generator_covers_the_shared_forms() {
         anchored: true,
         ..base.clone()
     };
-    let text = render(&[base, user.clone(), Svc { merges: vec![idx(2, 0), idx(2, 1)], ..user }]);
+    let all = Defaults { restart: true, logging: true, limits: true, curl_probe: true, image: true };
+    let user = Svc { defaults: 0, ..user };
+    let last = Svc { merges: vec![idx(2, 0), idx(2, 1)], defaults: 2, ..user.clone() };
+    let first = Svc { merges: vec![idx(3, 0)], defaults: 1, ..user.clone() };
+    let text = render(Some(&all), &[base, user, last, first]);
     for needle in [
         "s0: &s0",
         "<<: *s0",
         "logging: *log0",
         "reservations: *lim0",
-        "<<: [*s0, *s1]",
+        "<<: [*s0, *s1, *defaults]",
+        "<<: [*defaults, *s0]",
+        "x-defaults: &defaults",
         "skip: [resources, logging]",
         "condition: service_completed_successfully",
         "curl",

@@ -2,6 +2,7 @@
 //! policy: it never asks whether a key should be added, only where and how to write it
 //! so that everything else stays byte for byte.
 
+mod hoist;
 pub mod render;
 mod replace;
 mod shared;
@@ -22,6 +23,24 @@ pub struct Edited {
     /// Changes (by index) that could not be written without losing or altering
     /// something, and why; every other change is in the text.
     pub refused: Vec<(usize, String)>,
+    /// Changes written once into a block that several services merge.
+    pub hoisted: Vec<Hoisted>,
+}
+
+/// Additions written once into a block outside `services` that each service merging it
+/// gets (the plan still lists them per service).
+#[derive(Debug, Clone)]
+pub struct Hoisted {
+    /// Each value, at its keys from the top of the file.
+    pub values: Vec<(Vec<String>, Arc<Value>)>,
+    /// The block's text in the input.
+    pub range: std::ops::Range<usize>,
+    /// The services that get the values through it, in file order.
+    pub services: Vec<String>,
+    /// The block's keys from the top, joined (`x-defaults`), as a report names it.
+    pub block: String,
+    /// The plan's changes it carries, by service and path.
+    pub carried: Vec<(Arc<str>, Arc<[String]>)>,
 }
 
 /// Where new keys go.
@@ -105,8 +124,10 @@ pub fn apply(doc: &Document, changes: &[Change]) -> Edited {
     // independently: a large plan is written in two halves on two cores.
     let aliases = doc.layout.has_aliases();
     let sharing = if aliases { shared::analyse(doc, changes, &anchors) } else { shared::Sharing::default() };
+    let groups = if aliases { hoist::plan(doc, changes, &anchors, &sharing) } else { Vec::new() };
     let mut skip: std::collections::HashSet<usize> = sharing.carried;
     skip.extend(sharing.refused.iter().map(|(i, _)| *i));
+    skip.extend(groups.iter().flat_map(|g| g.carried.iter().copied()));
     let half = (changes.len() / 2 + 1..changes.len()).find(|i| changes[*i].service != changes[i - 1].service);
     let (mut splices, mut refused) = match half {
         Some(half) if !aliases && changes.len() >= 1024 => std::thread::scope(|scope| {
@@ -121,6 +142,7 @@ pub fn apply(doc: &Document, changes: &[Change]) -> Edited {
         _ => write(doc, changes, 0, &mut anchors, &skip),
     };
     refused.extend(sharing.refused);
+    let hoisted = write_hoisted(doc, changes, groups, &mut anchors, &mut splices, &mut refused);
     for (key, name) in anchors.added.values() {
         // `key:` becomes `key: &name`, before any value or comment on that line.
         let after_key = doc.layout.node(*key).end;
@@ -129,7 +151,49 @@ pub fn apply(doc: &Document, changes: &[Change]) -> Edited {
     }
     refused.sort_by_key(|(i, _)| *i);
     let (text, edits) = splice(&doc.text, splices);
-    Edited { text, edits, refused }
+    Edited { text, edits, refused, hoisted }
+}
+
+/// Writes each group's changes once, into its block.
+fn write_hoisted(
+    doc: &Document,
+    changes: &[Change],
+    groups: Vec<hoist::Group>,
+    anchors: &mut Anchors,
+    splices: &mut Vec<Splice>,
+    refused: &mut Vec<(usize, String)>,
+) -> Vec<Hoisted> {
+    let mut targets: Targets<'_> = IndexMap::default();
+    let mut out = Vec::new();
+    for group in groups {
+        let name = group.at.join(".");
+        let found: Result<Vec<_>, String> = group
+            .written
+            .iter()
+            .map(|(i, off)| walk(doc, group.start, &changes[*i].path[*off..], &name, anchors).map(|f| (f, *i)))
+            .collect();
+        match found {
+            Ok(found) => found.into_iter().for_each(|(f, i)| add(&mut targets, f, &changes[i])),
+            Err(reason) => {
+                refused.extend(group.carried.iter().map(|i| (*i, reason.clone())));
+                continue;
+            }
+        }
+        let values = group
+            .written
+            .iter()
+            .map(|(i, off)| {
+                (group.at.iter().chain(&changes[*i].path[*off..]).cloned().collect(), changes[*i].value.clone())
+            })
+            .collect();
+        let carried = group.carried.iter().map(|i| (changes[*i].service.clone(), changes[*i].path.clone())).collect();
+        out.push(Hoisted { values, range: group.range, services: group.services, block: name, carried });
+    }
+    let mut rendered = Rendered::default();
+    for (_, target) in targets.drain(..) {
+        splice_target(doc, target, &mut rendered, splices);
+    }
+    out
 }
 
 /// The splices for `changes` (the first at index `offset` of the plan), and the changes
@@ -141,7 +205,7 @@ fn write(
     anchors: &mut Anchors,
     skip: &std::collections::HashSet<usize>,
 ) -> (Vec<Splice>, Vec<(usize, String)>) {
-    let mut targets: IndexMap<Place, Target<'_>, foldhash::fast::RandomState> = IndexMap::default();
+    let mut targets: Targets<'_> = IndexMap::default();
     let mut refused = Vec::new();
     let mut splices = Vec::new();
     let mut rendered = Rendered::default();
@@ -165,20 +229,7 @@ fn write(
             continue;
         }
         match locate(doc, change, anchors) {
-            Ok(found) => {
-                let target = targets.entry(found.place).or_insert_with(|| Target {
-                    place: found.place,
-                    owner_col: found.owner_col,
-                    step: found.step,
-                    in_flow: found.in_flow,
-                    base: found.alias_base.clone(),
-                    tree: Tree::branch(),
-                    sig: Vec::new(),
-                });
-                target.tree.insert(found.rest, &change.value, change.note.as_deref());
-                target.tree.set_bases(found.rest, &found.key_bases);
-                target.sig.push((found.rest, Arc::as_ptr(&change.value), change.note.as_deref(), found.key_bases));
-            }
+            Ok(found) => add(&mut targets, found, change),
             Err(reason) => refused.push((offset + index, reason)),
         }
     }
@@ -186,6 +237,24 @@ fn write(
         splice_target(doc, target, &mut rendered, &mut splices);
     }
     (splices, refused)
+}
+
+type Targets<'a> = IndexMap<Place, Target<'a>, foldhash::fast::RandomState>;
+
+/// Adds a located change to the tree of its place.
+fn add<'a>(targets: &mut Targets<'a>, found: Found<'a>, change: &'a Change) {
+    let target = targets.entry(found.place).or_insert_with(|| Target {
+        place: found.place,
+        owner_col: found.owner_col,
+        step: found.step,
+        in_flow: found.in_flow,
+        base: found.alias_base.clone(),
+        tree: Tree::branch(),
+        sig: Vec::new(),
+    });
+    target.tree.insert(found.rest, &change.value, change.note.as_deref());
+    target.tree.set_bases(found.rest, &found.key_bases);
+    target.sig.push((found.rest, Arc::as_ptr(&change.value), change.note.as_deref(), found.key_bases));
 }
 
 /// The node of a value the user wrote in the service itself (not through `<<` or an
@@ -216,30 +285,55 @@ struct Found<'a> {
     key_bases: Vec<String>,
 }
 
+/// Where a walk to a place starts: a mapping, the column of the key that owns it, the
+/// indentation step and whether it sits inside a flow collection.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Start {
+    node: NodeId,
+    owner_col: usize,
+    step: usize,
+    in_flow: bool,
+}
+
 /// Walks the change's path through the text's nodes to the place where it must be written.
 fn locate<'a>(doc: &Document, change: &'a Change, anchors: &mut Anchors) -> Result<Found<'a>, String> {
     let layout = &doc.layout;
     let (services_key, services) = layout.get(layout.root, "services").ok_or("the file has no `services` mapping")?;
-    let copied = |node: NodeId, at: &[String]| match anchors.copied_outside.contains(&node) {
-        true => Err(format!(
-            "`{}` is the anchor `&{}`, which is also used outside `services`; writing into it would change that too",
-            if at.is_empty() { format!("services.{}", change.service) } else { at.join(".") },
-            anchor_name(doc, node)
-        )),
-        false => Ok(()),
-    };
-    copied(services, &["services".to_string()])?;
+    if anchors.copied_outside.contains(&services) {
+        return Err(copied_message(doc, "services", services));
+    }
     let services = layout.resolve(services);
-    let (key, mut node) = layout
+    let (key, node) = layout
         .get(services, &change.service)
         .ok_or_else(|| format!("service `{}` is not written in the file", change.service))?;
-    let mut owner_col = layout.node(key).col - 1;
-    let mut in_flow = matches!(layout.node(services).kind, Kind::Map { flow: true, .. });
-    let mut step = if in_flow { 2 } else { layout.node(key).col.saturating_sub(layout.node(services_key).col).max(1) };
-    let path = &change.path;
+    let in_flow = matches!(layout.node(services).kind, Kind::Map { flow: true, .. });
+    let step = if in_flow { 2 } else { layout.node(key).col.saturating_sub(layout.node(services_key).col).max(1) };
+    let start = Start { node, owner_col: layout.node(key).col - 1, step, in_flow };
+    walk(doc, start, &change.path, &format!("services.{}", change.service), anchors)
+}
+
+fn copied_message(doc: &Document, at: &str, node: NodeId) -> String {
+    format!(
+        "`{at}` is the anchor `&{}`, which is also used outside `services`; writing into it would change that too",
+        anchor_name(doc, node)
+    )
+}
+
+/// Follows `path` from `start` (named `name` in messages) to the place where it must be written.
+fn walk<'a>(
+    doc: &Document,
+    start: Start,
+    path: &'a [String],
+    name: &str,
+    anchors: &mut Anchors,
+) -> Result<Found<'a>, String> {
+    let layout = &doc.layout;
+    let Start { mut node, mut owner_col, mut step, mut in_flow } = start;
     let mut i = 0;
     loop {
-        copied(node, &path[..i])?;
+        if anchors.copied_outside.contains(&node) {
+            return Err(copied_message(doc, &if i == 0 { name.to_string() } else { path[..i].join(".") }, node));
+        }
         let here = layout.node(node);
         let (place, alias_base, shared) = match &here.kind {
             // The alias's content is shared: the value becomes a mapping that merges it back.

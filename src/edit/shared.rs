@@ -22,12 +22,12 @@ pub(super) struct Sharing {
 }
 
 /// Where a service aliases an anchored node of the services' text.
-struct Use<'a> {
-    service: &'a str,
+pub(super) struct Use<'a> {
+    pub service: &'a str,
     /// The keys from the service to the alias, or to the mapping that merges it.
-    path: Vec<String>,
+    pub path: Vec<String>,
     /// The mapping whose `<<` names the alias.
-    merged_into: Option<NodeId>,
+    pub merged_into: Option<NodeId>,
     /// `*name` or `<<: *name`, as a message shows it.
     alias: String,
 }
@@ -279,8 +279,7 @@ impl<'a> View<'a> {
                     // The alias becomes a mapping of its own, in the text that holds it.
                     return raw == written;
                 }
-                let mut order = Vec::new();
-                merge_order(layout, current, &mut order, 0);
+                let order = merge_order(layout, current);
                 let Some(at) = order.iter().position(|n| *n == written) else { return false };
                 return !order[..at].iter().any(|n| layout.get(*n, key).is_some());
             }
@@ -304,17 +303,22 @@ struct Write {
 }
 
 /// A mapping and the mappings it merges, in the order a key is looked for in them.
-fn merge_order(layout: &crate::document::layout::Layout, node: NodeId, out: &mut Vec<NodeId>, depth: usize) {
-    out.push(node);
-    if depth < crate::document::layout::MAX_DEPTH {
-        for source in layout.merge_sources(node) {
-            merge_order(layout, source, out, depth + 1);
+pub(super) fn merge_order(layout: &crate::document::layout::Layout, node: NodeId) -> Vec<NodeId> {
+    fn add(layout: &crate::document::layout::Layout, node: NodeId, out: &mut Vec<NodeId>, depth: usize) {
+        out.push(node);
+        if depth < crate::document::layout::MAX_DEPTH {
+            for source in layout.merge_sources(node) {
+                add(layout, source, out, depth + 1);
+            }
         }
     }
+    let mut out = Vec::new();
+    add(layout, node, &mut out, 0);
+    out
 }
 
 /// Records the aliases in a service's own text (aliases are not followed), by target.
-fn collect<'a>(
+pub(super) fn collect<'a>(
     doc: &'a Document,
     service: &'a str,
     node: NodeId,

@@ -25,6 +25,9 @@ pub struct Item {
     pub message: String,
     /// The YAML `apply` writes for it, when it would change the file.
     pub fix: Option<String>,
+    /// The block outside `services` the fix is written into, once for every service that
+    /// merges it (`x-defaults`); None where it is written in the service.
+    pub into: Option<String>,
 }
 
 impl Item {
@@ -38,14 +41,18 @@ impl Item {
     }
 
     /// What the user can do about it, in words.
-    pub fn hint(&self) -> Option<&'static str> {
-        match (self.fix.is_some(), self.rule.fix) {
-            (true, Fix::Repair) => Some("`apply` repairs this"),
-            (true, Fix::Replace) => Some("`apply --enforce` changes this"),
-            (true, _) => Some("`apply` writes this"),
-            (false, Fix::Replace) => Some("`--enforce` would change this"),
-            (false, _) => None,
-        }
+    pub fn hint(&self) -> Option<String> {
+        let hint = match (self.fix.is_some(), self.rule.fix) {
+            (true, Fix::Repair) => "`apply` repairs this",
+            (true, Fix::Replace) => "`apply --enforce` changes this",
+            (true, _) => "`apply` writes this",
+            (false, Fix::Replace) => "`--enforce` would change this",
+            (false, _) => return None,
+        };
+        Some(match &self.into {
+            Some(block) => format!("{hint} once, into `{block}`, for every service that merges it"),
+            None => hint.to_string(),
+        })
     }
 
     /// A stable identity that survives lines moving: file, rule, service and path.
@@ -122,6 +129,7 @@ impl FileReport {
                 span: *span,
                 message: finding.message.clone(),
                 fix: change.map(|c| yaml(&[(&c.path[..], &c.value)])),
+                into: change.and_then(|c| into(&outcome, c)),
             });
         }
         // The other changes, one item per service and rule (a healthcheck is one fix).
@@ -145,6 +153,7 @@ impl FileReport {
                 items.iter_mut().find(|i| i.fix.is_none() && i.rule.id == c.rule.id && i.service == *c.service);
             if let Some(item) = reported {
                 item.fix = Some(yaml(&pairs));
+                item.into = into(&outcome, c);
                 continue;
             }
             items.push(Item {
@@ -154,6 +163,7 @@ impl FileReport {
                 span: outcome.change_spans.get(first).copied().flatten(),
                 message: c.rule.summary.to_string(),
                 fix: Some(yaml(&pairs)),
+                into: into(&outcome, c),
             });
         }
         // In file order, then by rule (the passes' order) where they share a place.
@@ -171,8 +181,22 @@ impl FileReport {
     }
 }
 
+/// The block a change is written into once, if it is.
+fn into(outcome: &Outcome, change: &crate::plan::Change) -> Option<String> {
+    outcome
+        .hoisted
+        .iter()
+        .find(|h| h.carried.iter().any(|(s, p)| *s == change.service && *p == change.path))
+        .map(|h| h.block.clone())
+}
+
 /// The service whose change lands at `offset`: the last change span starting before it.
+/// A write into a block that several services merge belongs to the first of them (so
+/// that applying every fix applies it once).
 fn service_at(outcome: &Outcome, offset: usize) -> String {
+    if let Some(h) = outcome.hoisted.iter().find(|h| h.range.start <= offset && offset <= h.range.end) {
+        return h.services.first().cloned().unwrap_or_default();
+    }
     let mut best: Option<(usize, &str)> = None;
     for (c, span) in outcome.changes.iter().zip(&outcome.change_spans) {
         if let Some(span) = span.filter(|s| s.start <= offset) {

@@ -43,7 +43,7 @@ pub fn file(file: &FileReport, color: bool) -> String {
         let gutter = " ".repeat(item.span.map_or(1, |s| s.end_line.to_string().len()) + 1);
         match (&item.fix, item.hint()) {
             (Some(yaml), hint) => {
-                out.push_str(&format!("\n{gutter}= help: {}:", hint.unwrap_or("fix")));
+                out.push_str(&format!("\n{gutter}= help: {}:", hint.as_deref().unwrap_or("fix")));
                 for line in yaml.lines() {
                     out.push_str(&format!("\n{gutter}      {line}"));
                 }

@@ -4,6 +4,7 @@
 
 use indexmap::IndexMap;
 use serde_json::Value as Json;
+use std::sync::Arc;
 use yaml_serde::{Mapping, Value};
 
 use super::{interpolated, key_text, schema, to_json, valid_restart};
@@ -27,7 +28,15 @@ type Fast = foldhash::fast::RandomState;
 /// Where the file has no aliases and a plain block `services:`, the services' text is
 /// matched as it is parsed (on two cores, without building the values again); any doubt
 /// there falls back to reading the whole output with yaml_serde, which is the authority.
-pub fn verify(input: &Document, output_text: &str, applied: &[Change]) -> Result<(), String> {
+///
+/// `outside` holds the values written once outside `services` (into a block services
+/// merge), at their keys from the top: that block must be its input plus exactly those.
+pub fn verify(
+    input: &Document,
+    output_text: &str,
+    applied: &[Change],
+    outside: &[(Vec<String>, Arc<Value>)],
+) -> Result<(), String> {
     // Nothing planned and nothing written (a file hardened already, as in every CI run
     // after the first): the output is the input, which passed the full check.
     if applied.is_empty() && output_text == input.text {
@@ -35,8 +44,8 @@ pub fn verify(input: &Document, output_text: &str, applied: &[Change]) -> Result
     }
     let changed = by_service(applied);
     let values = match sliced(input, output_text, &changed) {
-        Some(Ok(values)) => values,
-        _ => whole(input, output_text, &changed)?,
+        Some(Ok(values)) if outside.is_empty() => values,
+        _ => whole(input, output_text, &changed, outside)?,
     };
     check_changed(&values)
 }
@@ -77,7 +86,7 @@ pub(super) fn keys<'a>(changes: &[&'a Change]) -> Keys<'a> {
 /// refuses (refusing one it accepts only costs time).
 pub fn readings_agree(input: &Document, output_text: &str, applied: &[Change]) -> Result<(), String> {
     let changed = by_service(applied);
-    match (sliced(input, output_text, &changed), whole(input, output_text, &changed)) {
+    match (sliced(input, output_text, &changed), whole(input, output_text, &changed, &[])) {
         (Some(Ok(_)), Err(whole)) => Err(format!("the fast reading accepts what the whole reading refuses: {whole}")),
         _ => Ok(()),
     }
@@ -86,7 +95,12 @@ pub fn readings_agree(input: &Document, output_text: &str, applied: &[Change]) -
 /// The changed keys' new values, (service, key, value), for the schema check.
 pub(super) type ChangedValues = Vec<(String, String, Value)>;
 
-fn whole(input: &Document, output_text: &str, changed: &Changed) -> Result<ChangedValues, String> {
+fn whole(
+    input: &Document,
+    output_text: &str,
+    changed: &Changed,
+    outside: &[(Vec<String>, Arc<Value>)],
+) -> Result<ChangedValues, String> {
     let output = crate::document::semantic_value(&input.file, output_text).map_err(|e| e.to_string())?;
     let (Some(before), Some(after)) = (input.value.as_mapping(), output.as_mapping()) else {
         return Err("the output's top level is not a mapping".to_string());
@@ -100,7 +114,16 @@ fn whole(input: &Document, output_text: &str, changed: &Changed) -> Result<Chang
             return Err(format!("`{}` is missing from the output", key_text(key)));
         };
         if key.as_str() != Some("services") {
-            if value != out {
+            let written: Vec<_> =
+                outside.iter().filter(|(p, _)| p.first().map(String::as_str) == key.as_str()).collect();
+            let mut expected = value.clone();
+            for (path, new) in &written {
+                match expected.as_mapping_mut() {
+                    Some(map) if path.len() > 1 => set_path(map, &path[1..], Value::clone(new)),
+                    _ => return Err(format!("`{}` cannot hold a value written into it", key_text(key))),
+                }
+            }
+            if expected != *out {
                 return Err(format!("`{}` differs in the output", key_text(key)));
             }
             continue;
@@ -385,15 +408,15 @@ mod tests {
     fn verify_accepts_exactly_the_planned_change() {
         let doc = load("f.yml", INPUT.as_bytes()).expect("loads");
         let out = "services:\n  a:\n    image: x\n    init: true\n  b:\n    image: y\n";
-        assert_eq!(verify(&doc, out, &[change("a", &["init"], Value::Bool(true))]), Ok(()));
+        assert_eq!(verify(&doc, out, &[change("a", &["init"], Value::Bool(true))], &[]), Ok(()));
     }
 
     #[test]
     fn without_changes_the_output_must_be_the_input() {
         let doc = load("f.yml", INPUT.as_bytes()).expect("loads");
-        assert_eq!(verify(&doc, INPUT, &[]), Ok(()));
+        assert_eq!(verify(&doc, INPUT, &[], &[]), Ok(()));
         let stray = INPUT.replace("image: y", "image: z");
-        assert_eq!(verify(&doc, &stray, &[]), Err("service `b` changed without a planned change".into()));
+        assert_eq!(verify(&doc, &stray, &[], &[]), Err("service `b` changed without a planned change".into()));
     }
 
     #[test]
@@ -401,11 +424,11 @@ mod tests {
         let doc = load("f.yml", INPUT.as_bytes()).expect("loads");
         let planned = [change("a", &["init"], Value::Bool(true))];
         let missing = "services:\n  a:\n    image: x\n  b:\n    image: y\n";
-        assert_eq!(verify(&doc, missing, &planned), Err("`services.a.init` is missing from the output".into()));
+        assert_eq!(verify(&doc, missing, &planned, &[]), Err("`services.a.init` is missing from the output".into()));
         let extra = "services:\n  a:\n    image: x\n    init: true\n    restart: always\n  b:\n    image: y\n";
-        assert_eq!(verify(&doc, extra, &planned), Err("the output has an unexpected `services.a.restart`".into()));
+        assert_eq!(verify(&doc, extra, &planned, &[]), Err("the output has an unexpected `services.a.restart`".into()));
         let stray = "services:\n  a:\n    image: x\n    init: true\n  b:\n    image: z\n";
-        assert_eq!(verify(&doc, stray, &planned), Err("service `b` changed without a planned change".into()));
+        assert_eq!(verify(&doc, stray, &planned, &[]), Err("service `b` changed without a planned change".into()));
     }
 
     #[test]
@@ -413,10 +436,10 @@ mod tests {
         let doc = load("f.yml", INPUT.as_bytes()).expect("loads");
         let path = ["deploy", "resources", "limits", "memory"];
         let out = "services:\n  a:\n    image: x\n    deploy: {resources: {limits: {memory: 5}}}\n  b:\n    image: y\n";
-        let err = verify(&doc, out, &[change("a", &path, Value::from(5))]).expect_err("memory must be a string");
+        let err = verify(&doc, out, &[change("a", &path, Value::from(5))], &[]).expect_err("memory must be a string");
         assert!(err.starts_with("services.a.deploy.resources.limits.memory: 5 is not of type \"string\""), "{err}");
         let bad_restart = "services:\n  a:\n    image: x\n    restart: sometimes\n  b:\n    image: y\n";
-        let err = verify(&doc, bad_restart, &[change("a", &["restart"], Value::from("sometimes"))]);
+        let err = verify(&doc, bad_restart, &[change("a", &["restart"], Value::from("sometimes"))], &[]);
         assert_eq!(err, Err("services.a.restart is not a restart policy".into()));
     }
 }
@@ -466,8 +489,8 @@ mod sliced_tests {
             bad.push_str(&format!("  s{i}:\n{}", all(i, if i == 70 { "false" } else { "true" })));
         }
         let tail = "volumes:\n  data: {}\n";
-        assert_eq!(verify(&doc, &(good + tail), &planned), Ok(()));
-        assert!(verify(&doc, &(bad + tail), &planned).is_err(), "s70's value differs from the shared one");
+        assert_eq!(verify(&doc, &(good + tail), &planned, &[]), Ok(()));
+        assert!(verify(&doc, &(bad + tail), &planned, &[]).is_err(), "s70's value differs from the shared one");
     }
 
     #[test]
@@ -478,20 +501,23 @@ mod sliced_tests {
             "a plain file reads service by service"
         );
         let planned = [init(70)];
-        assert_eq!(verify(&doc, &file(100, "    init: true\n"), &planned), Ok(()));
+        assert_eq!(verify(&doc, &file(100, "    init: true\n"), &planned, &[]), Ok(()));
         // A stray key, a key at the wrong depth, a change outside services.
         let stray = file(100, "    init: true\n    privileged: true\n");
         assert_eq!(
-            verify(&doc, &stray, &planned),
+            verify(&doc, &stray, &planned, &[]),
             Err("the output has an unexpected `services.s70.privileged`".into())
         );
         let shallow = file(100, "    init: true\n  init: true\n");
-        assert!(verify(&doc, &shallow, &planned).is_err(), "a key between services is caught");
+        assert!(verify(&doc, &shallow, &planned, &[]).is_err(), "a key between services is caught");
         let outside = file(100, "    init: true\n").replace("name: big", "name: small");
-        assert_eq!(verify(&doc, &outside, &planned), Err("`name` differs in the output".into()));
+        assert_eq!(verify(&doc, &outside, &planned, &[]), Err("`name` differs in the output".into()));
         let no_final_break = file(100, "");
         assert!(sliced(&doc, no_final_break.trim_end(), &IndexMap::default()).is_none(), "read whole");
         let unplanned = file(100, "    init: true\n").replace("image: x3\n", "image: x3\n    init: true\n");
-        assert_eq!(verify(&doc, &unplanned, &planned), Err("service `s3` changed without a planned change".into()));
+        assert_eq!(
+            verify(&doc, &unplanned, &planned, &[]),
+            Err("service `s3` changed without a planned change".into())
+        );
     }
 }
