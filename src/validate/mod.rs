@@ -11,6 +11,7 @@ use crate::document::Document;
 use crate::error::Error;
 
 mod disagree;
+mod settings;
 mod stream;
 mod verify;
 
@@ -53,6 +54,12 @@ pub fn check(doc: &Document) -> Result<(), Error> {
             return Err(at_key(doc, &[], &key, unknown_key(&key, "", &top_keys)));
         }
     }
+    let settings = |value: Option<&Value>, path: &[String]| match value.map(|v| settings::check(v, path)) {
+        Some(Err((path, Some(key), message))) => Err(at_key(doc, &path, &key, message)),
+        Some(Err((path, None, message))) => Err(at(&path, message)),
+        _ => Ok(()),
+    };
+    settings(root.get("x-compose-harden"), &["x-compose-harden".to_string()])?;
     let service_keys = property_names(schema_json.pointer("/definitions/service/properties"));
     if let Some(services) = doc.services() {
         for (name, service) in services {
@@ -66,6 +73,8 @@ pub fn check(doc: &Document) -> Result<(), Error> {
             let Some(service) = service.as_mapping() else {
                 continue;
             };
+            let path = ["services".to_string(), name.clone(), "x-compose-harden".to_string()];
+            settings(crate::document::lookup::get(service, "x-compose-harden"), &path)?;
             for key in service.keys() {
                 let key = key_text(key);
                 if !key.starts_with("x-") && !service_keys.contains(&key.as_str()) {
