@@ -12,6 +12,7 @@ pub mod profile;
 pub mod render;
 pub mod report;
 pub mod rule;
+pub mod units;
 pub mod validate;
 
 pub use error::Error;

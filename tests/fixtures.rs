@@ -66,21 +66,31 @@ fn yaml_fixtures() -> Vec<YamlFixture> {
         .filter_map(|dir| {
             let args = fs::read_to_string(dir.join("args")).unwrap_or_else(|_| "apply input.yml".into());
             let words: Vec<&str> = args.split_whitespace().collect();
-            let (mut enforce, mut profile) = (false, "production".to_string());
+            let (mut enforce, mut layers, mut no_config) = (false, Vec::new(), false);
             let mut i = 1;
             while i < words.len() {
                 match words[i] {
                     "--enforce" => enforce = true,
+                    "--no-config" => no_config = true,
                     "--profile" => {
                         i += 1;
-                        profile = dir.join(words.get(i)?).display().to_string();
+                        let named = *words.get(i)?;
+                        let builtin = compose_harden::profile::BUILTIN.iter().any(|(n, ..)| *n == named);
+                        layers.push(if builtin { named.to_string() } else { dir.join(named).display().to_string() });
                     }
                     "input.yml" => {}
                     _ => return None,
                 }
                 i += 1;
             }
-            let profile = compose_harden::Profile::load(&profile).expect("fixture profile");
+            // As the command finds it: the team profile beside the file, else production.
+            if layers.is_empty() {
+                let team = dir.join("compose-harden.yml");
+                let found = team.exists() && !no_config;
+                layers.push(if found { team.display().to_string() } else { "production".to_string() });
+            }
+            let layers: Vec<&str> = layers.iter().map(String::as_str).collect();
+            let profile = compose_harden::Profile::layered(&layers).expect("fixture profile");
             Some(YamlFixture { dir, enforce, profile })
         })
         .collect()

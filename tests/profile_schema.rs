@@ -44,5 +44,5 @@ fn a_profile_with_an_unknown_key_is_refused_with_its_position() {
     let err =
         compose_harden::Profile::parse("team.yml", "restart:\n  policy: always\nrestrat: {}\n").expect_err("refused");
     assert_eq!(err.to_string().lines().next().unwrap_or(""), err.to_string());
-    assert!(err.to_string().starts_with("team.yml:3:1: error: invalid profile: unknown field `restrat`"), "{err}");
+    assert_eq!(err.to_string(), "team.yml:3:1: error: invalid profile: unknown key `restrat`: did you mean `restart`?");
 }

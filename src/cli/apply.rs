@@ -1,10 +1,11 @@
 //! `apply`: harden files, and print the YAML or a diff, write in place, or check.
 
 use clap::Args;
-use compose_harden::{harden_with, render, Error, Options, Outcome, Profile};
+use compose_harden::{harden_with, render, Error, Options, Outcome};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use super::config::{ProfileArgs, Profiles};
 use super::discover;
 use super::io::read;
 use super::output::{self, Written};
@@ -15,9 +16,8 @@ pub struct Apply {
     /// Compose files to harden; `-` reads standard input.
     #[arg(required = true, value_name = "FILE")]
     files: Vec<String>,
-    /// A built-in profile name or the path of a profile file.
-    #[arg(short, long, default_value = "production")]
-    profile: String,
+    #[command(flatten)]
+    profiles: ProfileArgs,
     /// Write the hardened YAML to this file instead of standard output.
     #[arg(short, long, value_name = "PATH", conflicts_with_all = ["write", "diff", "check"])]
     output: Option<PathBuf>,
@@ -56,7 +56,7 @@ pub fn run(args: &Apply) -> u8 {
     if args.write || args.output.is_some() {
         output::clean_up_on_signals();
     }
-    let profile = match Profile::load(&args.profile) {
+    let profiles = match Profiles::new(&args.profiles) {
         Ok(p) => p,
         Err(e) => {
             super::say(&format!("{e}"));
@@ -66,7 +66,7 @@ pub fn run(args: &Apply) -> u8 {
     // Files are independent: harden them on every core, report them in the order given.
     let reports = in_parallel(&args.files, |file| {
         let mut report = Report::default();
-        report.code = one(args, file, &profile, &mut report).unwrap_or_else(|e| {
+        report.code = one(args, file, &profiles, &mut report).unwrap_or_else(|e| {
             report.stderr.push_str(&format!("{e}\n"));
             2
         });
@@ -95,7 +95,7 @@ struct Report {
     code: u8,
 }
 
-fn one(args: &Apply, file: &str, profile: &Profile, report: &mut Report) -> Result<u8, Error> {
+fn one(args: &Apply, file: &str, profiles: &Profiles, report: &mut Report) -> Result<u8, Error> {
     let name = if file == "-" { "<stdin>" } else { file };
     if file != "-" && discover::is_override(std::path::Path::new(file)) {
         report.stderr.push_str(&format!("notice: skipped {name}: {}\n", discover::OVERRIDE_REASON));
@@ -104,8 +104,13 @@ fn one(args: &Apply, file: &str, profile: &Profile, report: &mut Report) -> Resu
     if args.write {
         output::check_rewritable(std::path::Path::new(file), name)?;
     }
+    let chosen = profiles.for_file(file)?;
+    if chosen.found && !args.quiet {
+        report.stderr.push_str(&format!("notice: {name}: hardened with the team profile {}\n", chosen.name));
+    }
     let bytes = read(file, name)?;
-    let mut outcome = harden_with(name, bytes, profile, Options { enforce: args.enforce, ..Options::default() })?;
+    let options = Options { enforce: args.enforce, ..Options::default() };
+    let mut outcome = harden_with(name, bytes, &chosen.profile, options)?;
     let code = report_outcome(args, file, name, &mut outcome, report);
     if args.files.len() == 1 {
         // The process exits next: freeing a large file's changes and texts (about 10 ms at

@@ -4,10 +4,11 @@
 use clap::{Args, ValueEnum};
 use compose_harden::plan::Severity;
 use compose_harden::report::{self, FileReport, Report};
-use compose_harden::{harden_with, Options, Profile};
+use compose_harden::{harden_with, Options};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
+use super::config::{ProfileArgs, Profiles};
 use super::discover;
 use super::io::read;
 use super::parallel::in_parallel;
@@ -18,9 +19,8 @@ pub struct Check {
     /// Default: the compose file of the current directory.
     #[arg(value_name = "PATH")]
     paths: Vec<PathBuf>,
-    /// A built-in profile name or the path of a profile file.
-    #[arg(short, long, default_value = "production")]
-    profile: String,
+    #[command(flatten)]
+    profiles: ProfileArgs,
     /// Check as `apply --enforce` would change the files.
     #[arg(long)]
     enforce: bool,
@@ -75,7 +75,7 @@ pub fn run(args: &Check) -> u8 {
             return 2;
         }
     };
-    let profile = match Profile::load(&args.profile) {
+    let profiles = match Profiles::new(&args.profiles) {
         Ok(p) => p,
         Err(e) => {
             super::say(&format!("{e}"));
@@ -94,9 +94,17 @@ pub fn run(args: &Check) -> u8 {
     let rendered_apart = args.write_baseline.is_none();
     // Files are independent: read, harden and (as text) render each on any core.
     let results = in_parallel(&files, |file| {
+        let chosen = profiles.for_file(file).map_err(|e| {
+            // The profile's own place is in the message: the compose file has none to give.
+            compose_harden::Error::new(file, format!("its profile: {e}"))
+        })?;
         let bytes = read(file, file)?;
-        let outcome = harden_with(file, bytes, &profile, options)?;
-        let found = FileReport::of(file, outcome);
+        let outcome = harden_with(file, bytes, &chosen.profile, options)?;
+        let mut found = FileReport::of(file, outcome);
+        found.profile = chosen.name.clone();
+        if chosen.found {
+            found.profile_found = true;
+        }
         let shown = match args.format {
             Format::Text if rendered_apart => report::text::file(&found, color),
             Format::Json if rendered_apart => report::json::file(&found),
@@ -132,6 +140,11 @@ pub fn run(args: &Check) -> u8 {
     let mut told = true;
     for s in &report.skipped {
         told &= super::say(&format!("notice: skipped {}: {}", s.path, s.reason));
+    }
+    let mut team: Vec<&str> = report.files.iter().filter(|f| f.profile_found).map(|f| f.profile.as_str()).collect();
+    team.dedup();
+    for name in team {
+        told &= super::say(&format!("notice: hardened with the team profile {name}"));
     }
     let text = match args.format {
         Format::Text => shown_files.concat() + &report::text::summary(&report),

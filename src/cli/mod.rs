@@ -4,6 +4,7 @@
 mod apply;
 mod check;
 mod completions;
+mod config;
 mod discover;
 mod io;
 mod output;

@@ -7,17 +7,30 @@ use serde::Deserialize;
 use crate::error::Error;
 
 mod image;
+mod layers;
+mod schema;
+mod values;
 pub use image::{glob_match, image_parts, major_version, reference, Globs, Reference};
+pub use layers::RULES;
+pub use schema::json_schema;
 
 /// The built-in profiles: each is written in `profiles/NAME.yml`, and read from its JSON
 /// twin `profiles/NAME.json` (the same data, read several times faster than YAML, which
 /// matters for small files; `tests/profile_schema.rs` holds the twin current).
-pub const BUILTIN: &[(&str, &str, &str)] =
-    &[("production", include_str!("../../profiles/production.yml"), include_str!("../../profiles/production.json"))];
+pub const BUILTIN: &[(&str, &str, &str)] = &[
+    ("production", include_str!("../../profiles/production.yml"), include_str!("../../profiles/production.json")),
+    ("minimal", include_str!("../../profiles/minimal.yml"), include_str!("../../profiles/minimal.json")),
+    ("orchestrated", include_str!("../../profiles/orchestrated.yml"), include_str!("../../profiles/orchestrated.json")),
+];
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Profile {
+    /// The profile this one builds on: a built-in name or a path relative to this file.
+    /// Without it, a profile stands alone and a rule it leaves out is off; with it, a rule
+    /// left out is inherited, and `false` turns one off.
+    #[serde(default)]
+    pub extends: Option<String>,
     #[serde(default)]
     pub description: String,
     pub init: Option<InitRule>,
@@ -311,66 +324,22 @@ pub struct Ulimit {
 }
 
 impl Profile {
-    /// A built-in profile by name, or a profile file by path.
+    /// A built-in profile by name, or a profile file by path (with its `extends` chain).
     pub fn load(name_or_path: &str) -> Result<Profile, Error> {
+        // The default: the built-in's JSON twin, read straight into the types (no layers).
         if let Some((name, _, json)) = BUILTIN.iter().find(|(n, ..)| *n == name_or_path) {
-            return serde_json::from_str(json)
-                .map_err(|e| Error::new(&format!("<built-in profile {name}>"), format!("invalid profile: {e}")));
+            if !json.contains("\"extends\"") {
+                return serde_json::from_str(json)
+                    .map_err(|e| Error::new(&format!("<built-in profile {name}>"), format!("invalid profile: {e}")));
+            }
         }
-        let path = std::path::Path::new(name_or_path);
-        if !path.exists() {
-            let names: Vec<&str> = BUILTIN.iter().map(|(n, ..)| *n).collect();
-            return Err(Error::new(
-                name_or_path,
-                format!(
-                    "no such profile: built-in profiles are {}, or give a path to a profile file",
-                    names.join(", ")
-                ),
-            ));
-        }
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            Error::new(name_or_path, format!("cannot read the profile: {}", crate::error::io_reason(&e)))
-        })?;
-        let profile = Self::parse(name_or_path, &text)?;
-        // An unknown rule id ignores nothing: almost always a typo, so refused.
-        if let Some(id) = profile.ignore.iter().find(|id| crate::rule::find(id).is_none()) {
-            let message = format!("invalid profile: ignore: no rule `{id}` (`compose-harden rules` lists them)");
-            let at = text.find(id.as_str()).map(|i| {
-                let line = text[..i].matches('\n').count() + 1;
-                let col = text[..i].rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-                (line, col)
-            });
-            return Err(match at {
-                Some((line, col)) => Error::at(name_or_path, line, col, message),
-                None => Error::new(name_or_path, message),
-            });
-        }
-        Ok(profile)
+        Self::layered(&[name_or_path])
     }
 
+    /// A profile from its text, as a file of that name in the current directory.
     pub fn parse(file: &str, text: &str) -> Result<Profile, Error> {
-        yaml_serde::from_str(text).map_err(|e| {
-            // serde names a duplicate key without its place (1:1); the document reader,
-            // which refuses duplicates in compose files, finds it.
-            if e.to_string().starts_with("duplicate field") {
-                if let Err(found) = crate::document::load(file, text.as_bytes()) {
-                    let mut found = found.prefixed("invalid profile: ");
-                    found.message = found.message.replace(" and Compose refuses the file", "");
-                    return found;
-                }
-            }
-            match e.location() {
-                Some(l) => Error::at(file, l.line(), l.column(), format!("invalid profile: {e}")),
-                None => Error::new(file, format!("invalid profile: {e}")),
-            }
-        })
+        layers::parsed(file, text)
     }
-}
-
-/// The JSON schema of profile files, for editors (schemas/profile.schema.json).
-pub fn json_schema() -> String {
-    let schema = schemars::schema_for!(Profile);
-    serde_json::to_string_pretty(&schema).unwrap_or_default() + "\n"
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 /// One file's object (files are independent: a caller may render them on several cores).
 pub fn file(f: &FileReport) -> String {
-    let value = json!({"file": f.path, "findings": f.items.iter().map(item).collect::<Vec<_>>()});
+    let value = json!({"file": f.path, "profile": f.profile, "findings": f.items.iter().map(item).collect::<Vec<_>>()});
     serde_json::to_string_pretty(&value).unwrap_or_default()
 }
 

@@ -77,6 +77,10 @@ pub struct FileReport {
     pub items: Vec<Item>,
     /// The splices `apply` makes, each with its service: SARIF fixes are built from them.
     pub edits: Vec<(String, Edit, String)>,
+    /// The profile the file was checked with, as the command line named it (or its path).
+    pub profile: String,
+    /// That profile is the team's, found beside or above the file.
+    pub profile_found: bool,
 }
 
 /// A file that was not read, and why (a notice, not a failure).
@@ -177,7 +181,8 @@ impl FileReport {
                 (service, e.clone(), outcome.output.get(e.new.clone()).unwrap_or("").to_string())
             })
             .collect();
-        FileReport { path: path.to_string(), text: std::mem::take(&mut outcome.input), items, edits }
+        let text = std::mem::take(&mut outcome.input);
+        FileReport { path: path.to_string(), text, items, edits, profile: String::new(), profile_found: false }
     }
 }
 

@@ -263,7 +263,7 @@ fn at_key(doc: &Document, parent: &[String], key: &str, message: String) -> Erro
     }
 }
 
-fn unknown_key(key: &str, context: &str, valid: &[&str]) -> String {
+pub(crate) fn unknown_key(key: &str, context: &str, valid: &[&str]) -> String {
     let nearest = valid.iter().map(|v| (edit_distance(key, v), *v)).filter(|(d, v)| *d <= 2.max(v.len() / 3)).min();
     match nearest {
         Some((_, v)) => format!("unknown key `{key}`{context}: did you mean `{v}`?"),
@@ -271,7 +271,7 @@ fn unknown_key(key: &str, context: &str, valid: &[&str]) -> String {
     }
 }
 
-fn edit_distance(a: &str, b: &str) -> usize {
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut row: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {

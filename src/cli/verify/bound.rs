@@ -37,32 +37,7 @@ impl Bound {
     }
 }
 
-/// Go's duration text (`1m30s`, `500ms`) in seconds.
-pub fn seconds(text: &str) -> Option<f64> {
-    let mut total = 0.0;
-    let mut rest = text.trim();
-    if rest == "0" {
-        return Some(0.0);
-    }
-    while !rest.is_empty() {
-        let digits = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
-        let number: f64 = rest[..digits].parse().ok()?;
-        rest = &rest[digits..];
-        let unit = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
-        let scale = match &rest[..unit] {
-            "h" => 3600.0,
-            "m" => 60.0,
-            "s" => 1.0,
-            "ms" => 1e-3,
-            "us" | "µs" => 1e-6,
-            "ns" => 1e-9,
-            _ => return None,
-        };
-        total += number * scale;
-        rest = &rest[unit..];
-    }
-    Some(total)
-}
+pub use compose_harden::units::seconds;
 
 /// The worst case for one service on its own to be ready.
 fn own(service: &Value, job: bool) -> f64 {
@@ -162,15 +137,6 @@ fn chain(
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn go_durations() {
-        assert_eq!(seconds("1m30s"), Some(90.0));
-        assert_eq!(seconds("500ms"), Some(0.5));
-        assert_eq!(seconds("1h"), Some(3600.0));
-        assert_eq!(seconds("0"), Some(0.0));
-        assert_eq!(seconds("10x"), None);
-    }
 
     #[test]
     fn an_images_own_check_counts() {

@@ -12,10 +12,11 @@ mod report;
 mod run;
 mod tree;
 
+use super::config::{ProfileArgs, Profiles};
 use super::{print, say};
 use crate::engine::{self, Cancel, Project};
 use clap::{Args, ValueEnum};
-use compose_harden::{harden_with, Options, Profile};
+use compose_harden::{harden_with, Options};
 use std::path::{Path, PathBuf};
 
 #[derive(Args)]
@@ -26,9 +27,9 @@ pub struct Verify {
     /// Harden FILE in memory, run it before and after, and report regressions.
     #[arg(long)]
     harden: bool,
-    /// With --harden: a built-in profile name or the path of a profile file.
-    #[arg(short, long, default_value = "production", requires = "harden")]
-    profile: String,
+    /// With --harden: the profile (as `apply` takes it).
+    #[command(flatten)]
+    profiles: ProfileArgs,
     /// With --harden: also replace values the user set where the profile disagrees.
     #[arg(long, requires = "harden")]
     enforce: bool,
@@ -69,6 +70,10 @@ enum Format {
 /// 0: everything proven; 1: something failed (the "after" run with --harden); 2: verify
 /// could not run; 130: interrupted (the copy was torn down).
 pub fn run(args: &Verify) -> u8 {
+    if !args.harden && (!args.profiles.profile.is_empty() || args.profiles.no_config) {
+        say("error: --profile and --no-config choose how --harden hardens; add --harden");
+        return 2;
+    }
     let cancel = Cancel::on_signals();
     if args.cleanup {
         let (docker, endpoint, version) = match engine::local(args.allow_remote) {
@@ -129,9 +134,13 @@ fn prove(args: &Verify, file: &Path, engine: &engine::Engine, cancel: &Cancel) -
     let mut prepared = Vec::new();
     if args.harden {
         let bytes = std::fs::read(&file).map_err(|e| fatal(format!("{shown}: {e}")))?;
-        let profile = Profile::load(&args.profile).map_err(|e| fatal(e.to_string()))?;
-        let outcome = harden_with(&shown, bytes, &profile, Options { enforce: args.enforce, ..Options::default() })
-            .map_err(|e| fatal(e.to_string()))?;
+        let profiles = Profiles::new(&args.profiles).map_err(|e| fatal(e.to_string()))?;
+        let chosen = profiles.for_file(&file.display().to_string()).map_err(|e| fatal(e.to_string()))?;
+        if chosen.found {
+            say(&format!("notice: {shown}: hardened with the team profile {}", chosen.name));
+        }
+        let options = Options { enforce: args.enforce, ..Options::default() };
+        let outcome = harden_with(&shown, bytes, &chosen.profile, options).map_err(|e| fatal(e.to_string()))?;
         say(&format!("hardened {shown} in memory ({} changes)", outcome.changes.len()));
         let hardened = Project { file: PathBuf::from("-"), ..as_written.clone() };
         prepared.push(run::prepare(engine, "before", &as_written, None, allow, args.timeout, dotenv.as_deref())?);

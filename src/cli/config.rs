@@ -1,0 +1,102 @@
+//! Which profile hardens a file: the `--profile` layers; else the team's profile, a
+//! `compose-harden.yml` (or `.compose-harden.yml`) beside the file or in a directory above
+//! it, up to the repository root; else the built-in `production`.
+
+use compose_harden::{Error, Profile};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// The names a team profile is found by, in the order they are looked for.
+pub const NAMES: &[&str] = &["compose-harden.yml", ".compose-harden.yml"];
+
+#[derive(clap::Args, Clone, Default)]
+pub struct ProfileArgs {
+    /// A built-in profile name or the path of a profile file; repeat to layer them (a later
+    /// one is merged over the earlier ones). Default: the team's compose-harden.yml beside
+    /// the file or above it, else `production`.
+    #[arg(short, long = "profile", value_name = "NAME|PATH")]
+    pub profile: Vec<String>,
+    /// Ignore compose-harden.yml files (use --profile, or `production`).
+    #[arg(long)]
+    pub no_config: bool,
+}
+
+/// A profile, and how reports name it.
+pub struct Chosen {
+    pub profile: Profile,
+    /// The names given (joined with ` + `), the path found, or `production`.
+    pub name: String,
+    /// Found beside or above the file, not named on the command line.
+    pub found: bool,
+}
+
+/// The profiles of a run: the layers named once, or one per team profile found.
+pub struct Profiles {
+    named: Option<Arc<Chosen>>,
+    no_config: bool,
+    by_path: Mutex<HashMap<Option<PathBuf>, Arc<Chosen>>>,
+}
+
+impl Profiles {
+    /// Reads the named layers now, so that a bad one fails before any file is read.
+    pub fn new(args: &ProfileArgs) -> Result<Profiles, Error> {
+        let named = match args.profile.is_empty() {
+            true => None,
+            false => {
+                let names: Vec<&str> = args.profile.iter().map(String::as_str).collect();
+                let profile = Profile::layered(&names)?;
+                Some(Arc::new(Chosen { profile, name: names.join(" + "), found: false }))
+            }
+        };
+        Ok(Profiles { named, no_config: args.no_config, by_path: Mutex::new(HashMap::new()) })
+    }
+
+    /// The profile for `file` (`-` for standard input: found from the current directory).
+    pub fn for_file(&self, file: &str) -> Result<Arc<Chosen>, Error> {
+        if let Some(named) = &self.named {
+            return Ok(named.clone());
+        }
+        let found = if self.no_config { None } else { find(file) };
+        let mut cache = self.by_path.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(chosen) = cache.get(&found) {
+            return Ok(chosen.clone());
+        }
+        let chosen = match &found {
+            Some(path) => {
+                let name = path.display().to_string();
+                Chosen { profile: Profile::layered(&[&name])?, name, found: true }
+            }
+            None => Chosen { profile: Profile::load("production")?, name: "production".into(), found: false },
+        };
+        let chosen = Arc::new(chosen);
+        cache.insert(found, chosen.clone());
+        Ok(chosen)
+    }
+}
+
+/// The team profile for `file`: in its directory, then each one above, stopping at the
+/// repository root (a directory with `.git`) or the top of the file system.
+fn find(file: &str) -> Option<PathBuf> {
+    let start = match file {
+        "-" => PathBuf::from("."),
+        _ => Path::new(file).parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf),
+    };
+    let start = if start.as_os_str().is_empty() { PathBuf::from(".") } else { start };
+    let absolute = std::fs::canonicalize(&start).ok()?;
+    let mut shown = start;
+    for dir in absolute.ancestors() {
+        for name in NAMES {
+            if dir.join(name).is_file() {
+                // As the user would write it: relative to where the search started.
+                let path = shown.join(name);
+                return Some(path.strip_prefix("./").map(Path::to_path_buf).unwrap_or(path));
+            }
+        }
+        if dir.join(".git").exists() {
+            return None;
+        }
+        shown = shown.join("..");
+    }
+    None
+}

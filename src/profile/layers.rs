@@ -1,0 +1,304 @@
+//! Reading profiles: each file checked on its own (schema, then values, each error at its
+//! place in that file), `extends` chains resolved, `--profile` layers merged.
+//!
+//! Merge rules (a child over its parent, a later layer over an earlier one): mappings
+//! merge key by key; a list of entries (probes, classes, ...) and `ignore` are consulted
+//! child-first (the child's entries, then the parent's); any other value, a list of plain
+//! values included, is replaced; `false` turns a pass off.
+
+use super::{values, Profile, BUILTIN};
+use crate::document::layout::Kind;
+use crate::error::Error;
+use serde_json::Value as Json;
+use std::path::{Path, PathBuf};
+use yaml_serde::{Mapping, Value};
+
+/// The rules a profile may turn off with `false`.
+pub const RULES: &[&str] = &[
+    "init",
+    "shell",
+    "healthcheck",
+    "probe",
+    "restart",
+    "stop",
+    "logging",
+    "resources",
+    "limits",
+    "ulimits",
+    "dangerous",
+];
+
+/// One profile file as read.
+struct Layer {
+    /// As messages name it: the path given, or `<built-in profile NAME>`.
+    file: String,
+    /// Where a relative `extends` is read from.
+    dir: PathBuf,
+    value: Value,
+    /// The text's layout, for positions (none for a built-in).
+    doc: Option<crate::document::Document>,
+    /// What identifies it in a chain (to find a cycle).
+    key: String,
+}
+
+/// The layers, each with its parents, merged in order, as one value.
+pub fn resolve(references: &[&str]) -> Result<(Value, Vec<String>), Error> {
+    let cwd = PathBuf::from(".");
+    let mut merged: Option<Value> = None;
+    let mut files = Vec::new();
+    for (i, reference) in references.iter().enumerate() {
+        // A later layer is merged over the earlier ones, as if it extended them.
+        let over = i > 0;
+        let layer = read(reference, &cwd, false)?;
+        let value = resolved(layer, None, over, &mut Vec::new(), &mut files)?;
+        merged = Some(match merged {
+            Some(earlier) => merge(earlier, value, ""),
+            None => value,
+        });
+    }
+    Ok((finish(merged.unwrap_or(Value::Mapping(Mapping::new()))), files))
+}
+
+/// The merged value as the types read it: passes turned off are left out.
+fn finish(mut value: Value) -> Value {
+    if let Some(map) = value.as_mapping_mut() {
+        map.retain(|_, v| v.as_bool() != Some(false));
+        map.remove("extends");
+    }
+    value
+}
+
+/// A profile file and its `extends` chain, merged. `from` says which file names it, for
+/// an error at its `extends`.
+fn chain(
+    reference: &str,
+    dir: &Path,
+    from: Option<(&Layer, &str)>,
+    stack: &mut Vec<(String, String)>,
+    files: &mut Vec<String>,
+) -> Result<Value, Error> {
+    let layer = match read(reference, dir, from.is_some()) {
+        Ok(layer) => layer,
+        Err(e) => {
+            return Err(match from {
+                Some((child, _)) => at(child, &["extends".to_string()], None, format!("extends: {}", e.message)),
+                None => e,
+            })
+        }
+    };
+    resolved(layer, from, false, stack, files)
+}
+
+/// A layer with its `extends` chain merged under it.
+fn resolved(
+    layer: Layer,
+    from: Option<(&Layer, &str)>,
+    over: bool,
+    stack: &mut Vec<(String, String)>,
+    files: &mut Vec<String>,
+) -> Result<Value, Error> {
+    if stack.iter().any(|(key, _)| *key == layer.key) {
+        let names: Vec<&str> = stack.iter().map(|(_, name)| name.as_str()).chain([layer.file.as_str()]).collect();
+        let message = format!("extends: a cycle: {}", names.join(" -> "));
+        return Err(match from {
+            Some((child, _)) => at(child, &["extends".to_string()], None, message),
+            None => Error::new(&layer.file, message),
+        });
+    }
+    let parent = layer.value.get("extends").map(|e| e.as_str().map(str::to_string));
+    check(&layer, parent.is_some() || over)?;
+    let Some(parent) = parent else {
+        files.push(layer.file);
+        return Ok(layer.value);
+    };
+    let Some(parent) = parent else {
+        return Err(at(&layer, &["extends".to_string()], None, "extends: a built-in profile name or a path".into()));
+    };
+    stack.push((layer.key.clone(), layer.file.clone()));
+    let base = chain(&parent, &layer.dir.clone(), Some((&layer, &parent)), stack, files)?;
+    stack.pop();
+    // Parents first: the last file named is the one the user gave.
+    files.push(layer.file);
+    let mut own = layer.value;
+    if let Some(map) = own.as_mapping_mut() {
+        map.remove("extends");
+    }
+    Ok(merge(base, own, ""))
+}
+
+/// A profile given as text (named `file`, its `extends` read from the current directory).
+pub(super) fn parsed(file: &str, text: &str) -> Result<Profile, Error> {
+    let layer = from_text(file.to_string(), text, PathBuf::from("."), file.to_string())?;
+    let mut files = Vec::new();
+    let value = resolved(layer, None, false, &mut Vec::new(), &mut files)?;
+    Profile::from_merged(finish(value), &files)
+}
+
+/// `extended`: named by another file's `extends` (the message then says what was looked for).
+fn read(reference: &str, dir: &Path, extended: bool) -> Result<Layer, Error> {
+    if let Some((name, _, json)) = BUILTIN.iter().find(|(n, ..)| *n == reference) {
+        let file = format!("<built-in profile {name}>");
+        let value = serde_json::from_str(json).map_err(|e| Error::new(&file, format!("invalid profile: {e}")))?;
+        return Ok(Layer { file, dir: dir.to_path_buf(), value, doc: None, key: name.to_string() });
+    }
+    // `./` parts dropped, so that messages show the path as a user would write it.
+    let path: PathBuf =
+        dir.join(reference).components().filter(|c| !matches!(c, std::path::Component::CurDir)).collect();
+    let file = if dir == Path::new(".") { reference.to_string() } else { path.display().to_string() };
+    if !path.exists() {
+        let names: Vec<&str> = BUILTIN.iter().map(|(n, ..)| *n).collect();
+        let what = match extended {
+            false => String::new(),
+            true => format!(" `{reference}` (no file {})", path.display()),
+        };
+        return Err(Error::new(
+            &file,
+            format!(
+                "no such profile{what}: built-in profiles are {}, or give a path to a profile file",
+                names.join(", ")
+            ),
+        ));
+    }
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| Error::new(&file, format!("cannot read the profile: {}", crate::error::io_reason(&e))))?;
+    let key = std::fs::canonicalize(&path).unwrap_or(path.clone()).display().to_string();
+    let dir = path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    from_text(file, &text, dir, key)
+}
+
+fn from_text(file: String, text: &str, dir: PathBuf, key: String) -> Result<Layer, Error> {
+    let empty = "invalid profile: it is empty, and an empty profile would turn every pass off; \
+                 write its rules, or start it with `extends: production`";
+    if text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+        return Err(Error::new(&file, empty));
+    }
+    let doc = crate::document::load(&file, text.as_bytes()).map_err(|e| {
+        let mut e = e.prefixed("invalid profile: ");
+        e.message = e.message.replace("a compose file", "a profile").replace(" and Compose refuses the file", "");
+        e
+    })?;
+    if doc.value.as_mapping().is_some_and(Mapping::is_empty) {
+        return Err(Error::new(&file, empty));
+    }
+    Ok(Layer { file, dir, value: doc.value.clone(), doc: Some(doc), key })
+}
+
+/// One file on its own: the schema (a file with `extends` may leave out what its parent
+/// gives), then the values.
+fn check(layer: &Layer, partial: bool) -> Result<(), Error> {
+    if layer.doc.is_none() {
+        return Ok(()); // The built-ins are checked by the tests.
+    }
+    let json = super::schema::checked_form(&serde_json::to_value(&layer.value).unwrap_or(Json::Null));
+    let (schema, validator) = super::schema::compiled();
+    for error in validator.iter_errors(&json) {
+        let path: Vec<String> = error.instance_path().segments().map(|s| s.to_string()).collect();
+        let in_entry = path.iter().any(|s| s.parse::<usize>().is_ok());
+        match error.kind() {
+            jsonschema::error::ValidationErrorKind::Required { .. } if partial && !in_entry => continue,
+            jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } => {
+                let key = unexpected.first().cloned().unwrap_or_default();
+                let valid = super::schema::keys_at(schema, &path);
+                let valid: Vec<&str> = valid.iter().map(String::as_str).collect();
+                let context = if path.is_empty() { String::new() } else { format!(" in `{}`", path.join(".")) };
+                let message = crate::validate::unknown_key(&key, &context, &valid);
+                let message = message.replace(" (custom keys must start with `x-`)", "");
+                return Err(at(layer, &path, Some(&key), message));
+            }
+            _ => {
+                let shown = if path.is_empty() { "(top level)".to_string() } else { path.join(".") };
+                return Err(at(layer, &path, None, format!("{shown}: {error}")));
+            }
+        }
+    }
+    if let Err((path, message)) = values::check(&layer.value).and_then(|_| values::check_merged(&layer.value)) {
+        return Err(at(layer, &path, None, message));
+    }
+    let ignore = layer.value.get("ignore").and_then(Value::as_sequence).into_iter().flatten().enumerate();
+    for (i, id) in ignore {
+        let id = id.as_str().unwrap_or_default();
+        if crate::rule::find(id).is_none() {
+            let message = format!("ignore: no rule `{id}` (`compose-harden rules` lists them)");
+            return Err(at(layer, &["ignore".to_string(), i.to_string()], None, message));
+        }
+    }
+    Ok(())
+}
+
+/// An error in a profile file, at the node at `path` (or its key `key`).
+fn at(layer: &Layer, path: &[String], key: Option<&str>, message: String) -> Error {
+    let message = format!("invalid profile: {message}");
+    let Some(doc) = &layer.doc else { return Error::new(&layer.file, message) };
+    let layout = &doc.layout;
+    let mut node = layout.root;
+    for step in path {
+        let here = layout.resolve(node);
+        let next = match &layout.node(here).kind {
+            Kind::Map { .. } => layout.get(here, step).map(|(_, v)| v),
+            Kind::Seq { items, .. } => step.parse::<usize>().ok().and_then(|i| items.get(i).copied()),
+            _ => None,
+        };
+        match next {
+            Some(n) => node = n,
+            None => break,
+        }
+    }
+    let target = key.and_then(|k| layout.get(layout.resolve(node), k)).map_or(node, |(k, _)| k);
+    let n = layout.node(target);
+    Error::at(&layer.file, n.line, n.col, message)
+}
+
+/// `child` over `parent`, by the rules above (`key` names the value, for `ignore`).
+pub fn merge(parent: Value, child: Value, key: &str) -> Value {
+    match (parent, child) {
+        (Value::Mapping(mut base), Value::Mapping(own)) => {
+            for (k, v) in own {
+                let name = k.as_str().unwrap_or_default().to_string();
+                match base.get_mut(&k) {
+                    Some(old) => *old = merge(std::mem::take(old), v, &name),
+                    None => {
+                        base.insert(k, v);
+                    }
+                }
+            }
+            Value::Mapping(base)
+        }
+        (Value::Sequence(base), Value::Sequence(mut own))
+            if key == "ignore" || own.iter().chain(&base).all(Value::is_mapping) =>
+        {
+            for item in base {
+                if !own.contains(&item) {
+                    own.push(item);
+                }
+            }
+            Value::Sequence(own)
+        }
+        (_, own) => own,
+    }
+}
+
+impl Profile {
+    /// Profiles named by built-in name or path, each merged over the ones before it.
+    pub fn layered(references: &[&str]) -> Result<Profile, Error> {
+        let (value, files) = resolve(references)?;
+        Profile::from_merged(value, &files)
+    }
+
+    fn from_merged(value: Value, files: &[String]) -> Result<Profile, Error> {
+        let file = files.last().cloned().unwrap_or_default();
+        // Each layer passed on its own; what is still wrong comes of merging them.
+        let json = super::schema::checked_form(&serde_json::to_value(&value).unwrap_or(Json::Null));
+        if let Some(error) = super::schema::compiled().1.iter_errors(&json).next() {
+            let path: Vec<String> = error.instance_path().segments().map(|s| s.to_string()).collect();
+            let shown = if path.is_empty() { "(top level)".to_string() } else { path.join(".") };
+            return Err(Error::new(&file, format!("invalid profile, with its parents merged: {shown}: {error}")));
+        }
+        if let Err((path, message)) = values::check_merged(&value) {
+            return Err(Error::new(
+                &file,
+                format!("invalid profile, with its parents merged: {}: {message}", path.join(".")),
+            ));
+        }
+        yaml_serde::from_value(value).map_err(|e| Error::new(&file, format!("invalid profile: {e}")))
+    }
+}

@@ -1,0 +1,171 @@
+//! The values a profile sets, checked as Compose and the engine would read them: a value
+//! that would make the output invalid, or mean nothing, is an error at its place in the
+//! profile, before any file is hardened. The types are checked by the schema first.
+
+use crate::units;
+use yaml_serde::Value;
+
+/// A complaint: the keys to the value (list items by index) and the message.
+pub(super) type Complaint = (Vec<String>, String);
+
+/// Checks every value the profile sets (a layer may set only some).
+pub(super) fn check(profile: &Value) -> Result<(), Complaint> {
+    let mut c = Checker { errors: None };
+    c.walk(profile, &mut Vec::new());
+    c.errors.map_or(Ok(()), Err)
+}
+
+/// Checks that need a whole profile: reservations within limits.
+pub(super) fn check_merged(profile: &Value) -> Result<(), Complaint> {
+    let Some(resources) = profile.get("resources") else { return Ok(()) };
+    within(resources, &["resources".to_string()])?;
+    for (i, class) in resources.get("classes").and_then(Value::as_sequence).into_iter().flatten().enumerate() {
+        within(class, &["resources".to_string(), "classes".to_string(), i.to_string()])?;
+    }
+    Ok(())
+}
+
+struct Checker {
+    errors: Option<Complaint>,
+}
+
+impl Checker {
+    fn fail(&mut self, path: &[String], message: String) {
+        self.errors.get_or_insert((path.to_vec(), message));
+    }
+
+    fn walk(&mut self, value: &Value, path: &mut Vec<String>) {
+        if self.errors.is_some() {
+            return;
+        }
+        match value {
+            Value::Mapping(map) => {
+                for (k, v) in map {
+                    path.push(k.as_str().unwrap_or_default().to_string());
+                    self.leaf(v, path);
+                    self.walk(v, path);
+                    path.pop();
+                }
+            }
+            Value::Sequence(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    path.push(i.to_string());
+                    self.leaf(item, path);
+                    self.walk(item, path);
+                    path.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// One value, by what its key means (wherever it sits: a class's limits read as the
+    /// rule's do).
+    fn leaf(&mut self, value: &Value, path: &[String]) {
+        let key = path.last().map(String::as_str).unwrap_or_default();
+        let parent = path.len().checked_sub(2).map(|i| path[i].as_str()).unwrap_or_default();
+        let text = value.as_str();
+        let shown = || text.map_or_else(|| format!("{value:?}"), str::to_string);
+        let duration = ["interval", "timeout", "start_period", "stop_grace_period"];
+        if duration.contains(&key) && text.is_some_and(|t| units::seconds(t).is_none()) {
+            let message = format!("`{key}: {}` is not a duration (`30s`, `1m30s`, `500ms`)", shown());
+            return self.fail(path, message);
+        }
+        let size = key == "memory" || key == "unit" || (key == "max-size" && parent == "options");
+        if size && text.is_some_and(|t| crate::passes::size_bytes(t).filter(|b| *b > 0.0).is_none()) {
+            let message = format!("`{key}: {}` is not a size (`512M`, `1G`, `10m`)", shown());
+            return self.fail(path, message);
+        }
+        if key == "max-file" && parent == "options" && text.is_some_and(|t| t.parse::<u32>().map_or(true, |n| n == 0)) {
+            return self.fail(path, format!("`max-file: {}` is not a count of files (\"5\")", shown()));
+        }
+        if key == "cpus" && text.is_some_and(|t| units::cpus(t).is_none()) {
+            return self.fail(path, format!("`cpus: {}` is not a number of CPUs (\"0.5\", \"2\")", shown()));
+        }
+        if key == "stop_signal" && text.is_some_and(|t| !units::signal(t)) {
+            let message =
+                format!("`stop_signal: {}` is not a signal the engine knows (SIGTERM, SIGQUIT, SIGINT, ...)", shown());
+            return self.fail(path, message);
+        }
+        if key == "policy" && text.is_some_and(|t| !crate::validate::valid_restart(t) || t.contains('$')) {
+            let message = format!(
+                "`policy: {}` is not a restart policy the engine runs (no, always, on-failure[:N], unless-stopped)",
+                shown()
+            );
+            return self.fail(path, message);
+        }
+        if (key == "ulimits" || path == ["ulimits"]) && value.is_mapping() {
+            return self.ulimits(value, path);
+        }
+        let patterns = ["images", "names", "own_init_images", "alpine_images", "alpine_with_curl", "without_curl"];
+        if patterns.contains(&key) {
+            for (i, p) in value.as_sequence().into_iter().flatten().enumerate() {
+                if let Some(message) = p.as_str().and_then(pattern) {
+                    let at: Vec<String> = path.iter().cloned().chain([i.to_string()]).collect();
+                    return self.fail(&at, message);
+                }
+            }
+        }
+        if key == "tag_matches" {
+            if let Some(message) = text.and_then(pattern) {
+                return self.fail(path, message);
+            }
+        }
+        if key == "max_heap_percent" && value.as_f64().is_some_and(|p| !(p > 0.0 && p <= 100.0)) {
+            self.fail(path, "`max_heap_percent` is a share of the memory limit: above 0, at most 100".into());
+        }
+    }
+
+    fn ulimits(&mut self, value: &Value, path: &[String]) {
+        for (name, limit) in value.as_mapping().into_iter().flatten() {
+            let name = name.as_str().unwrap_or_default();
+            let at: Vec<String> = path.iter().cloned().chain([name.to_string()]).collect();
+            if !units::ULIMITS.contains(&name) {
+                let near = units::ULIMITS.iter().min_by_key(|u| crate::validate::edit_distance(name, u));
+                let hint = near
+                    .filter(|u| crate::validate::edit_distance(name, u) <= 2)
+                    .map_or(String::new(), |u| format!("; did you mean `{u}`?"));
+                return self.fail(&at, format!("`{name}` is not a ulimit the engine knows{hint}"));
+            }
+            let get = |k: &str| limit.get(k).and_then(Value::as_i64);
+            if let (Some(soft), Some(hard)) = (get("soft"), get("hard")) {
+                let over = |v: i64| if v < 0 { i64::MAX } else { v };
+                if over(soft) > over(hard) {
+                    return self.fail(&at, format!("`{name}`: the soft limit {soft} is above the hard limit {hard}"));
+                }
+            }
+        }
+    }
+}
+
+/// Why a pattern means nothing, if it does: patterns match `*` and nothing else.
+fn pattern(p: &str) -> Option<String> {
+    let bad = p.chars().find(|c| !(c.is_ascii_alphanumeric() || "._-/:@*".contains(*c)))?;
+    Some(format!(
+        "the pattern `{p}` holds `{bad}`, which no image reference does: patterns match `*` (any run of characters) and nothing else"
+    ))
+}
+
+/// Reservations at or below limits, in a rule or a class.
+fn within(rule: &Value, path: &[String]) -> Result<(), Complaint> {
+    let (Some(limits), Some(reservations)) = (rule.get("limits"), rule.get("reservations")) else { return Ok(()) };
+    for (key, read) in [("memory", crate::passes::size_bytes as fn(&str) -> Option<f64>), ("cpus", units::cpus)] {
+        let get = |m: &Value| m.get(key).and_then(Value::as_str).and_then(read);
+        if let (Some(limit), Some(reserved)) = (get(limits), get(reservations)) {
+            if reserved > limit {
+                let at: Vec<String> =
+                    path.iter().cloned().chain(["reservations".to_string(), key.to_string()]).collect();
+                let show = |m: &Value| m.get(key).and_then(Value::as_str).unwrap_or_default().to_string();
+                return Err((
+                    at,
+                    format!(
+                        "the {key} reservation {} is above the limit {}: the engine refuses to create such a container",
+                        show(reservations),
+                        show(limits)
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
