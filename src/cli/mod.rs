@@ -9,7 +9,9 @@ mod discover;
 mod io;
 mod output;
 mod parallel;
+mod profiles;
 mod rules;
+mod schema;
 mod verify;
 
 use clap::{Parser, Subcommand};
@@ -34,6 +36,10 @@ pub enum Command {
     Verify(verify::Verify),
     /// List the rules every finding names, or explain one (`rules healthcheck/missing`).
     Rules(rules::Rules),
+    /// List the built-in profiles, or show one resolved (`profiles show team.yml --origins`).
+    Profiles(profiles::Profiles),
+    /// Print the JSON schema of a file the tool reads (`schema profile`).
+    Schema(schema::Schema),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(completions::Completions),
 }
@@ -51,6 +57,8 @@ pub fn run(cli: Cli) -> u8 {
         Command::Check(args) => check::run(&args),
         Command::Verify(args) => verify::run(&args),
         Command::Rules(args) => rules::run(&args),
+        Command::Profiles(args) => profiles::run(&args),
+        Command::Schema(args) => schema::run(&args),
         Command::Completions(args) => completions::run(&args),
     }
 }

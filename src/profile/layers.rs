@@ -41,8 +41,17 @@ struct Layer {
     key: String,
 }
 
+/// A file that went into a profile, as read: in merge order (parents first).
+pub(super) struct Source {
+    pub file: String,
+    /// Its own value, without `extends`.
+    pub value: Value,
+    /// Its text's layout, for positions (none for a built-in).
+    pub doc: Option<crate::document::Document>,
+}
+
 /// The layers, each with its parents, merged in order, as one value.
-pub fn resolve(references: &[&str]) -> Result<(Value, Vec<String>), Error> {
+pub(super) fn resolve(references: &[&str]) -> Result<(Value, Vec<Source>), Error> {
     let cwd = PathBuf::from(".");
     let mut merged: Option<Value> = None;
     let mut files = Vec::new();
@@ -75,7 +84,7 @@ fn chain(
     dir: &Path,
     from: Option<(&Layer, &str)>,
     stack: &mut Vec<(String, String)>,
-    files: &mut Vec<String>,
+    files: &mut Vec<Source>,
 ) -> Result<Value, Error> {
     let layer = match read(reference, dir, from.is_some()) {
         Ok(layer) => layer,
@@ -95,7 +104,7 @@ fn resolved(
     from: Option<(&Layer, &str)>,
     over: bool,
     stack: &mut Vec<(String, String)>,
-    files: &mut Vec<String>,
+    files: &mut Vec<Source>,
 ) -> Result<Value, Error> {
     if stack.iter().any(|(key, _)| *key == layer.key) {
         let names: Vec<&str> = stack.iter().map(|(_, name)| name.as_str()).chain([layer.file.as_str()]).collect();
@@ -108,7 +117,7 @@ fn resolved(
     let parent = layer.value.get("extends").map(|e| e.as_str().map(str::to_string));
     check(&layer, parent.is_some() || over)?;
     let Some(parent) = parent else {
-        files.push(layer.file);
+        files.push(Source { file: layer.file, value: layer.value.clone(), doc: layer.doc });
         return Ok(layer.value);
     };
     let Some(parent) = parent else {
@@ -117,12 +126,12 @@ fn resolved(
     stack.push((layer.key.clone(), layer.file.clone()));
     let base = chain(&parent, &layer.dir.clone(), Some((&layer, &parent)), stack, files)?;
     stack.pop();
-    // Parents first: the last file named is the one the user gave.
-    files.push(layer.file);
     let mut own = layer.value;
     if let Some(map) = own.as_mapping_mut() {
         map.remove("extends");
     }
+    // Parents first: the last file named is the one the user gave.
+    files.push(Source { file: layer.file, value: own.clone(), doc: layer.doc });
     Ok(merge(base, own, ""))
 }
 
@@ -284,8 +293,8 @@ impl Profile {
         Profile::from_merged(value, &files)
     }
 
-    fn from_merged(value: Value, files: &[String]) -> Result<Profile, Error> {
-        let file = files.last().cloned().unwrap_or_default();
+    fn from_merged(value: Value, files: &[Source]) -> Result<Profile, Error> {
+        let file = files.last().map(|s| s.file.clone()).unwrap_or_default();
         // Each layer passed on its own; what is still wrong comes of merging them.
         let json = super::schema::checked_form(&serde_json::to_value(&value).unwrap_or(Json::Null));
         if let Some(error) = super::schema::compiled().1.iter_errors(&json).next() {

@@ -9,10 +9,12 @@ use crate::error::Error;
 mod image;
 mod layers;
 mod schema;
+mod show;
 mod values;
 pub use image::{glob_match, image_parts, major_version, reference, Globs, Reference};
 pub use layers::RULES;
 pub use schema::json_schema;
+pub use show::show;
 
 /// The built-in profiles: each is written in `profiles/NAME.yml`, and read from its JSON
 /// twin `profiles/NAME.json` (the same data, read several times faster than YAML, which

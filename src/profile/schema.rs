@@ -12,6 +12,18 @@ pub fn json_schema() -> String {
 
 fn generated() -> Json {
     let mut schema = serde_json::to_value(schemars::schema_for!(Profile)).unwrap_or(Json::Null);
+    // A file may leave out what its parent gives: the rules' own keys are not required
+    // there (the loader asks for them in a profile without `extends`); an entry of a list
+    // (a probe, a class) is whole in one file, and keeps its required keys.
+    let mut rule_types = Vec::new();
+    rule_defs(&schema, &schema, &mut rule_types);
+    if let Some(defs) = schema.get_mut("$defs").and_then(Json::as_object_mut) {
+        for name in rule_types {
+            if let Some(def) = defs.get_mut(&name).and_then(Json::as_object_mut) {
+                def.remove("required");
+            }
+        }
+    }
     if let Some(properties) = schema.get_mut("properties").and_then(Json::as_object_mut) {
         for rule in RULES {
             if let Some(own) = properties.get_mut(*rule) {
@@ -27,6 +39,23 @@ fn generated() -> Json {
         }
     }
     schema
+}
+
+/// The definitions reached from `node` through properties alone (not list items).
+fn rule_defs(schema: &Json, node: &Json, out: &mut Vec<String>) {
+    let branches = node.get("anyOf").and_then(Json::as_array).into_iter().flatten();
+    for branch in branches.chain(node.get("properties").and_then(Json::as_object).into_iter().flat_map(|p| p.values())) {
+        if let Some(name) = branch.get("$ref").and_then(Json::as_str).and_then(|r| r.strip_prefix("#/$defs/")) {
+            if !out.iter().any(|n| n == name) {
+                out.push(name.to_string());
+                if let Some(def) = schema.get("$defs").and_then(|d| d.get(name)) {
+                    rule_defs(schema, def, out);
+                }
+            }
+        } else {
+            rule_defs(schema, branch, out);
+        }
+    }
 }
 
 /// The schema a file's values are checked with, and its compiled validator, made once.
