@@ -1,4 +1,5 @@
-//! The examples in examples/ stay true: each `X.hardened.yml` is what `apply X.yml` prints.
+//! The examples in examples/ stay true: each `X.hardened.yml` is what `apply X.yml` prints
+//! (`team-profile.yml` is a profile: tests/profiles.rs reads it).
 
 use std::fs;
 use std::path::Path;
@@ -11,7 +12,9 @@ fn examples_match_their_hardened_versions() {
     for entry in fs::read_dir(&dir).expect("examples folder").flatten() {
         let path = entry.path();
         let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
-        let Some(stem) = name.strip_suffix(".yml").filter(|s| !s.ends_with(".hardened")) else {
+        // `*-profile.yml` are profiles, not compose files.
+        let Some(stem) = name.strip_suffix(".yml").filter(|s| !s.ends_with(".hardened") && !s.ends_with("-profile"))
+        else {
             continue;
         };
         let hardened = dir.join(format!("{stem}.hardened.yml"));
