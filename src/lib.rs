@@ -6,6 +6,7 @@
 pub mod document;
 pub mod edit;
 pub mod error;
+pub mod gate;
 pub mod passes;
 pub mod plan;
 pub mod profile;
@@ -35,6 +36,10 @@ pub struct Outcome {
     pub change_spans: Vec<Option<Span>>,
     /// Additions written once into a block several services merge.
     pub hoisted: Vec<edit::Hoisted>,
+    /// Unsafe fixes the gate held back (not written), for reports to show.
+    pub held: Vec<Change>,
+    /// The rules whose fixes counted as unsafe in this run (the profile may move a rule).
+    pub unsafe_rules: Vec<&'static str>,
 }
 
 impl Outcome {
@@ -55,6 +60,8 @@ pub struct Options {
     pub enforce: bool,
     /// Place every change in the input, for reports that show what `apply` would write.
     pub locate_changes: bool,
+    /// Write the fixes that may change what a service does (`cap_drop`, `read_only`).
+    pub unsafe_fixes: bool,
 }
 
 /// `bytes` is taken by value where the caller can give it (no copy of a large file).
@@ -75,12 +82,14 @@ pub fn harden_with<'a>(
     let doc = document::load(file, bytes)?;
     // The schema check and the planning are independent: run them on two cores, and
     // report the check's error (the input's fault) before anything planned.
-    let (checked, (mut plan, edited)) = std::thread::scope(|scope| {
+    let (checked, (mut plan, edited, held)) = std::thread::scope(|scope| {
         let checked = scope.spawn(|| validate::check(&doc));
         let inherited = document::extends::of(&doc);
-        let plan = passes::plan(&doc, profile, options.enforce, &inherited);
+        let mut plan = passes::plan(&doc, profile, options.enforce, &inherited);
+        let (held, held_findings) = gate::hold_back(&mut plan.changes, profile, options.unsafe_fixes);
+        plan.findings.extend(held_findings);
         let edited = edit::apply(&doc, &plan.changes);
-        (checked.join(), (plan, edited))
+        (checked.join(), (plan, edited, held))
     });
     checked.map_err(|_| Error::new(file, "internal error: the schema check stopped unexpectedly"))??;
     // Split the plan into what the text now holds and what it could not. Usually nothing
@@ -162,6 +171,12 @@ pub fn harden_with<'a>(
         findings,
         change_spans,
         hoisted: edited.hoisted,
+        held,
+        unsafe_rules: rule::ALL
+            .iter()
+            .filter(|r| gate::applicability(r, profile) == rule::Fix::Unsafe)
+            .map(|r| r.id)
+            .collect(),
     })
 }
 

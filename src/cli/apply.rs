@@ -37,6 +37,10 @@ pub struct Apply {
     /// Also replace values the user set where the profile disagrees (each reported).
     #[arg(long)]
     enforce: bool,
+    /// Also write the fixes that may change what a service does (`cap_drop`, `read_only`);
+    /// without it they are reported with the YAML they would write.
+    #[arg(long)]
+    unsafe_fixes: bool,
 }
 
 pub fn run(args: &Apply) -> u8 {
@@ -109,7 +113,7 @@ fn one(args: &Apply, file: &str, profiles: &Profiles, report: &mut Report) -> Re
         report.stderr.push_str(&format!("notice: {name}: hardened with the team profile {}\n", chosen.name));
     }
     let bytes = read(file, name)?;
-    let options = Options { enforce: args.enforce, ..Options::default() };
+    let options = Options { enforce: args.enforce, unsafe_fixes: args.unsafe_fixes, ..Options::default() };
     let mut outcome = harden_with(name, bytes, &chosen.profile, options)?;
     let code = report_outcome(args, file, name, &mut outcome, report);
     if args.files.len() == 1 {

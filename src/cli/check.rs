@@ -24,6 +24,9 @@ pub struct Check {
     /// Check as `apply --enforce` would change the files.
     #[arg(long)]
     enforce: bool,
+    /// Check as `apply --unsafe-fixes` would change the files.
+    #[arg(long)]
+    unsafe_fixes: bool,
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
     /// The least that fails: `fix` (the default) fails on anything `apply` would change and
@@ -85,7 +88,7 @@ pub fn run(args: &Check) -> u8 {
     let mut report = Report::default();
     report.skipped =
         overrides.into_iter().map(|path| report::Skipped { path, reason: discover::OVERRIDE_REASON.into() }).collect();
-    let options = Options { enforce: args.enforce, locate_changes: true };
+    let options = Options { enforce: args.enforce, locate_changes: true, unsafe_fixes: args.unsafe_fixes };
     let color = match args.color {
         Color::Always => true,
         Color::Never => false,

@@ -223,12 +223,22 @@ fn check(layer: &Layer, partial: bool) -> Result<(), Error> {
     if let Err((path, message)) = values::check(&layer.value).and_then(|_| values::check_merged(&layer.value)) {
         return Err(at(layer, &path, None, message));
     }
-    let ignore = layer.value.get("ignore").and_then(Value::as_sequence).into_iter().flatten().enumerate();
-    for (i, id) in ignore {
-        let id = id.as_str().unwrap_or_default();
-        if crate::rule::find(id).is_none() {
-            let message = format!("ignore: no rule `{id}` (`compose-harden rules` lists them)");
-            return Err(at(layer, &["ignore".to_string(), i.to_string()], None, message));
+    for list in ["ignore", "safe_fixes", "unsafe_fixes"] {
+        let ids = layer.value.get(list).and_then(Value::as_sequence).into_iter().flatten().enumerate();
+        for (i, id) in ids {
+            let id = id.as_str().unwrap_or_default();
+            let at_id = |message: String| at(layer, &[list.to_string(), i.to_string()], None, message);
+            let Some(rule) = crate::rule::find(id) else {
+                return Err(at_id(format!("{list}: no rule `{id}` (`compose-harden rules` lists them)")));
+            };
+            let movable = !matches!(rule.fix, crate::rule::Fix::None | crate::rule::Fix::Replace);
+            if list != "ignore" && !movable {
+                let why = match rule.fix {
+                    crate::rule::Fix::Replace => "replaces the user's value, which only --enforce does",
+                    _ => "writes nothing",
+                };
+                return Err(at_id(format!("{list}: `{id}` {why}, so it cannot be moved")));
+            }
         }
     }
     Ok(())
@@ -273,7 +283,8 @@ pub fn merge(parent: Value, child: Value, key: &str) -> Value {
             Value::Mapping(base)
         }
         (Value::Sequence(base), Value::Sequence(mut own))
-            if key == "ignore" || own.iter().chain(&base).all(Value::is_mapping) =>
+            if matches!(key, "ignore" | "safe_fixes" | "unsafe_fixes")
+                || own.iter().chain(&base).all(Value::is_mapping) =>
         {
             for item in base {
                 if !own.contains(&item) {

@@ -54,6 +54,12 @@ pub struct Profile {
     /// in every file: as if each file skipped them.
     #[serde(default)]
     pub ignore: Vec<String>,
+    /// Rule ids whose fixes this team counts as safe, though the tool counts them unsafe.
+    #[serde(default)]
+    pub safe_fixes: Vec<String>,
+    /// Rule ids whose fixes this team counts as unsafe: held back unless `--unsafe-fixes`.
+    #[serde(default)]
+    pub unsafe_fixes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]

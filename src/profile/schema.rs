@@ -44,7 +44,8 @@ fn generated() -> Json {
 /// The definitions reached from `node` through properties alone (not list items).
 fn rule_defs(schema: &Json, node: &Json, out: &mut Vec<String>) {
     let branches = node.get("anyOf").and_then(Json::as_array).into_iter().flatten();
-    for branch in branches.chain(node.get("properties").and_then(Json::as_object).into_iter().flat_map(|p| p.values())) {
+    for branch in branches.chain(node.get("properties").and_then(Json::as_object).into_iter().flat_map(|p| p.values()))
+    {
         if let Some(name) = branch.get("$ref").and_then(Json::as_str).and_then(|r| r.strip_prefix("#/$defs/")) {
             if !out.iter().any(|n| n == name) {
                 out.push(name.to_string());

@@ -47,7 +47,7 @@ fn item(i: &Item) -> Value {
         "start": i.span.map(|s| place(s.line, s.col)),
         "end": i.span.map(|s| place(s.end_line, s.end_col)),
         "message": i.message,
-        "fix": i.fix.as_ref().map(|yaml| json!({"applicability": i.rule.fix.label(), "yaml": yaml, "into": i.into})),
+        "fix": i.fix.as_ref().map(|yaml| json!({"applicability": i.applicability.label(), "yaml": yaml, "into": i.into, "written": !i.held})),
         "hint": i.hint(),
     })
 }

@@ -28,6 +28,10 @@ pub struct Item {
     /// The block outside `services` the fix is written into, once for every service that
     /// merges it (`x-defaults`); None where it is written in the service.
     pub into: Option<String>,
+    /// How the fix counts in this run (a profile may move a rule between safe and unsafe).
+    pub applicability: Fix,
+    /// An unsafe fix `apply` holds back unless asked: `fix` is what it would write.
+    pub held: bool,
 }
 
 impl Item {
@@ -37,12 +41,13 @@ impl Item {
 
     /// `apply` would change the file for it.
     pub fn fixable(&self) -> bool {
-        self.fix.is_some()
+        self.fix.is_some() && !self.held
     }
 
     /// What the user can do about it, in words.
     pub fn hint(&self) -> Option<String> {
-        let hint = match (self.fix.is_some(), self.rule.fix) {
+        let hint = match (self.fix.is_some(), self.applicability) {
+            (true, _) if self.held => "`apply --unsafe-fixes` writes this",
             (true, Fix::Repair) => "`apply` repairs this",
             (true, Fix::Replace) => "`apply --enforce` changes this",
             (true, _) => "`apply` writes this",
@@ -134,6 +139,8 @@ impl FileReport {
                 message: finding.message.clone(),
                 fix: change.map(|c| yaml(&[(&c.path[..], &c.value)])),
                 into: change.and_then(|c| into(&outcome, c)),
+                applicability: applicability(&outcome, finding.rule),
+                held: false,
             });
         }
         // The other changes, one item per service and rule (a healthcheck is one fix).
@@ -168,7 +175,22 @@ impl FileReport {
                 message: c.rule.summary.to_string(),
                 fix: Some(yaml(&pairs)),
                 into: into(&outcome, c),
+                applicability: applicability(&outcome, c.rule),
+                held: false,
             });
+        }
+        // Unsafe fixes held back: their findings carry what `--unsafe-fixes` would write.
+        for item in items.iter_mut().filter(|i| i.fix.is_none()) {
+            let pairs: Vec<(&[String], &Value)> = outcome
+                .held
+                .iter()
+                .filter(|c| *c.service == *item.service && c.rule.id == item.rule.id)
+                .map(|c| (&c.path[..], &*c.value))
+                .collect();
+            if !pairs.is_empty() {
+                item.fix = Some(yaml(&pairs));
+                item.held = true;
+            }
         }
         // In file order, then by rule (the passes' order) where they share a place.
         let order = |id: &str| crate::rule::ALL.iter().position(|r| r.id == id).unwrap_or(0);
@@ -183,6 +205,15 @@ impl FileReport {
             .collect();
         let text = std::mem::take(&mut outcome.input);
         FileReport { path: path.to_string(), text, items, edits, profile: String::new(), profile_found: false }
+    }
+}
+
+/// How a rule's fix counts in the run that made `outcome`.
+fn applicability(outcome: &Outcome, rule: &'static Rule) -> Fix {
+    match (outcome.unsafe_rules.contains(&rule.id), rule.fix) {
+        (true, _) => Fix::Unsafe,
+        (false, Fix::Unsafe) => Fix::Safe,
+        (false, fix) => fix,
     }
 }
 

@@ -33,6 +33,9 @@ pub struct Verify {
     /// With --harden: also replace values the user set where the profile disagrees.
     #[arg(long, requires = "harden")]
     enforce: bool,
+    /// With --harden: also write the unsafe fixes (as `apply --unsafe-fixes`).
+    #[arg(long, requires = "harden")]
+    unsafe_fixes: bool,
     /// A Compose profile to enable (repeatable), as `docker compose --profile`.
     #[arg(long = "compose-profile", value_name = "NAME")]
     compose_profiles: Vec<String>,
@@ -139,7 +142,7 @@ fn prove(args: &Verify, file: &Path, engine: &engine::Engine, cancel: &Cancel) -
         if chosen.found {
             say(&format!("notice: {shown}: hardened with the team profile {}", chosen.name));
         }
-        let options = Options { enforce: args.enforce, ..Options::default() };
+        let options = Options { enforce: args.enforce, unsafe_fixes: args.unsafe_fixes, ..Options::default() };
         let outcome = harden_with(&shown, bytes, &chosen.profile, options).map_err(|e| fatal(e.to_string()))?;
         say(&format!("hardened {shown} in memory ({} changes)", outcome.changes.len()));
         let hardened = Project { file: PathBuf::from("-"), ..as_written.clone() };
