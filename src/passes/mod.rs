@@ -444,6 +444,8 @@ impl Context<'_> {
     /// services in all.
     fn plan(&self, services: &[(&Value, &Value)], expected: usize, plan: &mut Plan) {
         let mut shared = Shared::default();
+        // Profiles tailored by per-service rules, by the rules that made them.
+        let mut tailored: HashMap<Vec<usize>, std::sync::Arc<(Profile, Matchers)>> = HashMap::new();
         for (i, (name, value)) in services.iter().enumerate() {
             if i == SAMPLE && expected > 2 * SAMPLE {
                 // At thousands of services the changes are the largest value: room for
@@ -500,8 +502,27 @@ impl Context<'_> {
                 }
             };
             report_tags(&mut view, name, &mut Vec::new(), plan);
-            let own_skips = skip_list(lookup::get(&view, "x-compose-harden"));
-            let facts = Facts::of(name, &view, self.relations, self.profile, self.globs);
+            let mut own_skips = skip_list(lookup::get(&view, "x-compose-harden"));
+            // A profile's per-service rules make the profile this service is planned with.
+            let rules = self.profile.matching(name, &view);
+            let tailored = (!rules.is_empty()).then(|| {
+                tailored
+                    .entry(rules.clone())
+                    .or_insert_with(|| {
+                        let profile = self.profile.for_rules(&rules).unwrap_or_else(|_| self.profile.clone());
+                        let globs = Matchers::of(&profile);
+                        std::sync::Arc::new((profile, globs))
+                    })
+                    .clone()
+            });
+            let (profile, globs) = match &tailored {
+                Some(t) => (&t.0, &t.1),
+                None => (self.profile, self.globs),
+            };
+            let rule_skips = self.profile.rule_skips(&rules);
+            check_skips(&rule_skips, name, plan);
+            own_skips.extend(rule_skips);
+            let facts = Facts::of(name, &view, self.relations, profile, globs);
             check_skips(&own_skips, name, plan);
             for pass in PASSES {
                 if self.file_skips.iter().chain(&own_skips).any(|s| s == pass.name()) {
@@ -518,7 +539,7 @@ impl Context<'_> {
                     name,
                     value: &view,
                     relations: self.relations,
-                    profile: self.profile,
+                    profile,
                     enforce: self.enforce,
                     facts: &facts,
                 };

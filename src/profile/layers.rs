@@ -69,7 +69,7 @@ pub(super) fn resolve(references: &[&str]) -> Result<(Value, Vec<Source>), Error
 }
 
 /// The merged value as the types read it: passes turned off are left out.
-fn finish(mut value: Value) -> Value {
+pub(super) fn finish(mut value: Value) -> Value {
     if let Some(map) = value.as_mapping_mut() {
         map.retain(|_, v| v.as_bool() != Some(false));
         map.remove("extends");
@@ -205,6 +205,10 @@ fn check(layer: &Layer, partial: bool) -> Result<(), Error> {
         let in_entry = path.iter().any(|s| s.parse::<usize>().is_ok());
         match error.kind() {
             jsonschema::error::ValidationErrorKind::Required { .. } if partial && !in_entry => continue,
+            // A per-service rule merges over the profile: its rules may be partial.
+            jsonschema::error::ValidationErrorKind::Required { .. } if path.len() >= 3 && path[0] == "services" => {
+                continue
+            }
             jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } => {
                 let key = unexpected.first().cloned().unwrap_or_default();
                 let valid = super::schema::keys_at(schema, &path);
@@ -246,8 +250,22 @@ fn check(layer: &Layer, partial: bool) -> Result<(), Error> {
 
 /// An error in a profile file, at the node at `path` (or its key `key`).
 fn at(layer: &Layer, path: &[String], key: Option<&str>, message: String) -> Error {
+    at_doc(&layer.file, layer.doc.as_ref(), path, key, message)
+}
+
+fn at_source(source: &Source, path: &[String], message: String) -> Error {
+    at_doc(&source.file, source.doc.as_ref(), path, None, message)
+}
+
+fn at_doc(
+    file: &str,
+    doc: Option<&crate::document::Document>,
+    path: &[String],
+    key: Option<&str>,
+    message: String,
+) -> Error {
     let message = format!("invalid profile: {message}");
-    let Some(doc) = &layer.doc else { return Error::new(&layer.file, message) };
+    let Some(doc) = doc else { return Error::new(file, message) };
     let layout = &doc.layout;
     let mut node = layout.root;
     for step in path {
@@ -264,7 +282,7 @@ fn at(layer: &Layer, path: &[String], key: Option<&str>, message: String) -> Err
     }
     let target = key.and_then(|k| layout.get(layout.resolve(node), k)).map_or(node, |(k, _)| k);
     let n = layout.node(target);
-    Error::at(&layer.file, n.line, n.col, message)
+    Error::at(file, n.line, n.col, message)
 }
 
 /// `child` over `parent`, by the rules above (`key` names the value, for `ignore`).
@@ -308,7 +326,14 @@ impl Profile {
         let file = files.last().map(|s| s.file.clone()).unwrap_or_default();
         // Each layer passed on its own; what is still wrong comes of merging them.
         let json = super::schema::checked_form(&serde_json::to_value(&value).unwrap_or(Json::Null));
-        if let Some(error) = super::schema::compiled().1.iter_errors(&json).next() {
+        let in_rule = |e: &jsonschema::ValidationError| {
+            let path: Vec<String> = e.instance_path().segments().map(|s| s.to_string()).collect();
+            matches!(e.kind(), jsonschema::error::ValidationErrorKind::Required { .. })
+                && path.len() >= 3
+                && path[0] == "services"
+        };
+        // A per-service rule's partial values are checked merged over the profile, below.
+        if let Some(error) = super::schema::compiled().1.iter_errors(&json).find(|e| !in_rule(e)) {
             let path: Vec<String> = error.instance_path().segments().map(|s| s.to_string()).collect();
             let shown = if path.is_empty() { "(top level)".to_string() } else { path.join(".") };
             return Err(Error::new(&file, format!("invalid profile, with its parents merged: {shown}: {error}")));
@@ -319,6 +344,22 @@ impl Profile {
                 format!("invalid profile, with its parents merged: {}: {message}", path.join(".")),
             ));
         }
-        yaml_serde::from_value(value).map_err(|e| Error::new(&file, format!("invalid profile: {e}")))
+        let source = std::sync::Arc::new(value.clone());
+        let mut profile: Profile =
+            yaml_serde::from_value(value).map_err(|e| Error::new(&file, format!("invalid profile: {e}")))?;
+        profile.source = super::services::Source(Some(source));
+        // Each per-service rule must make a whole profile over this one.
+        for i in 0..profile.services.len() {
+            if let Err(e) = profile.for_rules(&[i]) {
+                let top = files.last();
+                let at = top.map(|s| (s, vec!["services".to_string(), i.to_string()]));
+                let message = format!("services.{i}: merged over the profile, {e}");
+                return Err(match at {
+                    Some((layer, path)) if layer.doc.is_some() => at_source(layer, &path, message),
+                    _ => Error::new(&file, format!("invalid profile: {message}")),
+                });
+            }
+        }
+        Ok(profile)
     }
 }

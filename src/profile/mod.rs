@@ -9,11 +9,13 @@ use crate::error::Error;
 mod image;
 mod layers;
 mod schema;
+mod services;
 mod show;
 mod values;
 pub use image::{glob_match, image_parts, major_version, reference, Globs, Reference};
 pub use layers::RULES;
 pub use schema::json_schema;
+pub use services::{Match, ServiceRule};
 pub use show::show;
 
 /// The built-in profiles: each is written in `profiles/NAME.yml`, and read from its JSON
@@ -60,6 +62,16 @@ pub struct Profile {
     /// Rule ids whose fixes this team counts as unsafe: held back unless `--unsafe-fixes`.
     #[serde(default)]
     pub unsafe_fixes: Vec<String>,
+    /// Per-service rules, in order: each matches services (`match: {name, image, label}`)
+    /// and merges its keys over the profile for them; a later rule wins. `skip` skips
+    /// passes or rule ids there.
+    #[serde(default)]
+    #[schemars(with = "Vec<ServiceRule>")]
+    pub services: Vec<yaml_serde::Value>,
+    /// What the profile was merged from, for per-service rules.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub source: services::Source,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]

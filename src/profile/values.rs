@@ -106,7 +106,7 @@ impl Checker {
                 }
             }
         }
-        if key == "tag_matches" {
+        if key == "tag_matches" || (parent == "match" && (key == "image" || key == "name")) {
             if let Some(message) = text.and_then(pattern) {
                 return self.fail(path, message);
             }

@@ -1,0 +1,165 @@
+//! A profile's per-service rules: each matches services by name, image or label and merges
+//! its keys over the profile for them, in file order (a later rule wins). A value a rule
+//! names for `resources` comes before the image's class, as the order of precedence says.
+
+use super::layers::{finish, merge};
+use super::{glob_match, reference, Profile};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use std::sync::Arc;
+use yaml_serde::{Mapping, Value};
+
+/// Which services a rule is for: every key given must match.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Match {
+    /// A service name pattern (`*-batch`).
+    pub name: Option<String>,
+    /// An image pattern: matched against `repo:tag` (`postgres:*`; no tag reads as
+    /// `latest`) and against the repository alone (`postgres`), without `docker.io/library/`.
+    pub image: Option<String>,
+    /// `key=value`, or `key` for any value, among the service's labels.
+    pub label: Option<String>,
+}
+
+/// A per-service rule as its file writes it (for the schema; the loader reads the keys).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceRule {
+    #[serde(rename = "match")]
+    pub matches: Match,
+    /// Passes or rule ids skipped for the matching services.
+    #[serde(default)]
+    pub skip: Vec<String>,
+    pub init: Option<super::InitRule>,
+    pub shell: Option<super::ShellRule>,
+    pub healthcheck: Option<super::HealthcheckRule>,
+    pub probe: Option<super::ProbeRule>,
+    pub restart: Option<super::RestartRule>,
+    pub stop: Option<super::StopRule>,
+    pub logging: Option<super::LoggingRule>,
+    pub resources: Option<super::ResourcesRule>,
+    pub limits: Option<super::LimitsRule>,
+    pub ulimits: Option<indexmap::IndexMap<String, super::Ulimit>>,
+    pub dangerous: Option<super::DangerousRule>,
+}
+
+/// The merged profile value a profile was built from (none for a built-in read straight
+/// from its JSON twin, which has no per-service rules).
+#[derive(Clone, Default)]
+pub struct Source(pub(super) Option<Arc<Value>>);
+
+impl std::fmt::Debug for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Source")
+    }
+}
+
+impl Profile {
+    /// The rules (by index) that match a service, in file order.
+    pub fn matching(&self, name: &str, service: &Mapping) -> Vec<usize> {
+        let mut found = Vec::new();
+        for (i, rule) in self.services.iter().enumerate() {
+            let Ok(m) = yaml_serde::from_value::<Match>(rule.get("match").cloned().unwrap_or_default()) else {
+                continue;
+            };
+            if m.name.as_deref().is_some_and(|p| !glob_match(p, name)) {
+                continue;
+            }
+            if let Some(p) = &m.image {
+                let Some(image) = crate::document::lookup::get(service, "image").and_then(Value::as_str) else {
+                    continue;
+                };
+                let r = reference(image);
+                let full = format!("{}:{}", r.repo, r.tag.as_deref().unwrap_or("latest"));
+                if !glob_match(p, &full) && !glob_match(p, &r.repo) {
+                    continue;
+                }
+            }
+            if m.label.as_deref().is_some_and(|l| !has_label(service, l)) {
+                continue;
+            }
+            found.push(i);
+        }
+        found
+    }
+
+    /// What the matching rules skip.
+    pub fn rule_skips(&self, rules: &[usize]) -> Vec<String> {
+        rules
+            .iter()
+            .filter_map(|i| self.services.get(*i)?.get("skip")?.as_sequence())
+            .flatten()
+            .filter_map(|s| s.as_str().map(str::to_string))
+            .collect()
+    }
+
+    /// The profile with `rules` merged over it, in order.
+    pub fn for_rules(&self, rules: &[usize]) -> Result<Profile, String> {
+        let Some(base) = &self.source.0 else { return Ok(self.clone()) };
+        let mut value = Value::clone(base);
+        for i in rules {
+            let Some(Value::Mapping(rule)) = self.services.get(*i) else { continue };
+            let mut own = rule.clone();
+            own.remove("match");
+            own.remove("skip");
+            let resources = own.get("resources").cloned();
+            value = merge(value, Value::Mapping(own), "");
+            if let Some(resources) = resources {
+                over_classes(&mut value, &resources);
+            }
+        }
+        let mut value = finish(value);
+        if let Some(map) = value.as_mapping_mut() {
+            map.remove("services");
+        }
+        let mut profile: Profile = yaml_serde::from_value(value).map_err(|e| e.to_string())?;
+        profile.services.clear();
+        Ok(profile)
+    }
+}
+
+/// A rule's limits and reservations also hold for a service an image class matches: the
+/// rule is about that service, the class about images in general.
+fn over_classes(profile: &mut Value, resources: &Value) {
+    let Some(classes) =
+        profile.get_mut("resources").and_then(|r| r.get_mut("classes")).and_then(Value::as_sequence_mut)
+    else {
+        return;
+    };
+    for class in classes.iter_mut().filter_map(Value::as_mapping_mut) {
+        for key in ["limits", "reservations"] {
+            if let Some(given) = resources.get(key) {
+                let old = class.remove(key).unwrap_or(Value::Mapping(Mapping::new()));
+                class.insert(Value::from(key), merge(old, given.clone(), key));
+            }
+        }
+        if resources.get("limits").and_then(|l| l.get("memory")).is_some() {
+            // A memory limit named for the service: no longer left to a measurement.
+            class.insert(Value::from("measure"), Value::Bool(false));
+        }
+    }
+}
+
+fn has_label(service: &Mapping, wanted: &str) -> bool {
+    let (key, value) = match wanted.split_once('=') {
+        Some((k, v)) => (k, Some(v)),
+        None => (wanted, None),
+    };
+    let text = |v: &Value| match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    };
+    match crate::document::lookup::get(service, "labels") {
+        Some(Value::Mapping(labels)) => labels
+            .iter()
+            .any(|(k, v)| k.as_str() == Some(key) && value.is_none_or(|want| text(v).as_deref() == Some(want))),
+        Some(Value::Sequence(items)) => items.iter().filter_map(Value::as_str).any(|item| match item.split_once('=') {
+            Some((k, v)) => k == key && value.is_none_or(|want| want == v),
+            None => item == key && value.is_none(),
+        }),
+        _ => false,
+    }
+}
