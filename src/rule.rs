@@ -290,6 +290,12 @@ rules! {
     DANGEROUS_PORT = "dangerous/port-all-interfaces", Info, None,
         "a port is published on all interfaces",
         "Bind it to 127.0.0.1 if only this host needs it.";
+    SWARM_IGNORED = "swarm/ignored-key", Info, None,
+        "Swarm ignores this key",
+        "`docker stack deploy` drops keys Swarm does not read (`restart`, `mem_limit`, `cpus`, \
+         `security_opt`, `container_name`, ...): it reads `deploy.restart_policy` and `deploy.resources` \
+         instead. The `swarm` profile reports each such key a service sets and writes the Swarm form where it \
+         writes anything.";
 }
 
 #[cfg(test)]

@@ -101,10 +101,11 @@ impl Pass for Healthcheck {
                     Some(i) => format!("image `{i}` is not in the probe catalogue"),
                     None => "the service has no image to look up in the probe catalogue".to_string(),
                 };
-                let why = match ports.map(|p| p.len()) {
-                    None => "a container port of it is not a fixed number".to_string(),
-                    Some(0) => "it publishes no TCP container port".to_string(),
-                    Some(n) => format!("it has {n} container ports"),
+                let why = match (ports.map(|p| p.len()), &rule.http_fallback) {
+                    (None, _) => "a container port of it is not a fixed number".to_string(),
+                    (Some(0), _) => "it publishes no TCP container port".to_string(),
+                    (Some(1), None) => "the profile assumes no HTTP probe".to_string(),
+                    (Some(n), _) => format!("it has {n} container ports"),
                 };
                 out.report(
                     &rules::HEALTHCHECK_NONE_KNOWN,

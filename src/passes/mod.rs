@@ -14,6 +14,7 @@ pub(crate) mod resources;
 mod restart;
 mod shell;
 mod stop;
+mod swarm;
 mod ulimits;
 
 use crate::document::extends::Inheritance;
@@ -56,6 +57,7 @@ pub const PASSES: &[&dyn Pass] = &[
     &limits::Limits,
     &ulimits::Ulimits,
     &dangerous::Dangerous,
+    &swarm::Swarm,
 ];
 
 /// What a pass sees of one service.

@@ -21,6 +21,12 @@ impl Pass for Restart {
         if service.is_set(&["restart"]) || (service.is_set(&["deploy", "restart_policy"]) && !deploy_reset) {
             return;
         }
+        // Swarm reads `deploy.restart_policy`; Compose would read it too, outside Swarm.
+        let key: &[&str] = if rule.swarm { &["deploy", "restart_policy", "condition"] } else { &["restart"] };
+        let shown = |p: &str| match rule.swarm {
+            true => format!("deploy.restart_policy.condition: {p}"),
+            false => format!("restart: {p}"),
+        };
         if let Some(waiter) = service.relations.completion_waiter.get(service.name) {
             out.report(
                 &rules::RESTART_JOB,
@@ -37,8 +43,8 @@ impl Pass for Restart {
             Some((o, why)) => {
                 let what = match &o.policy {
                     Some(p) => {
-                        out.add(&rules::RESTART_MISSING, &["restart"], p.as_str());
-                        format!("restart `{p}` instead of `{}`", rule.policy)
+                        out.add(&rules::RESTART_MISSING, key, p.as_str());
+                        format!("`{}` instead of `{}`", shown(p), rule.policy)
                     }
                     None => "restart not added".to_string(),
                 };
@@ -47,12 +53,13 @@ impl Pass for Restart {
                     &[],
                     format!(
                         "{what}: the service looks like a job that runs once ({why}), and `{}` would rerun it each \
-                         time it exits; give it `restart: {}` if it is a long-running service",
-                        rule.policy, rule.policy
+                         time it exits; give it `{}` if it is a long-running service",
+                        rule.policy,
+                        shown(&rule.policy)
                     ),
                 );
             }
-            None => out.add(&rules::RESTART_MISSING, &["restart"], rule.policy.as_str()),
+            None => out.add(&rules::RESTART_MISSING, key, rule.policy.as_str()),
         }
     }
 }

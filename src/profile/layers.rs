@@ -224,7 +224,9 @@ fn check(layer: &Layer, partial: bool) -> Result<(), Error> {
             }
         }
     }
-    if let Err((path, message)) = values::check(&layer.value).and_then(|_| values::check_merged(&layer.value)) {
+    // A file merged over another is checked as a whole once merged.
+    let whole = |v: &Value| if partial { Ok(()) } else { values::check_merged(v) };
+    if let Err((path, message)) = values::check(&layer.value).and_then(|_| whole(&layer.value)) {
         return Err(at(layer, &path, None, message));
     }
     for list in ["ignore", "safe_fixes", "unsafe_fixes"] {
@@ -251,6 +253,23 @@ fn check(layer: &Layer, partial: bool) -> Result<(), Error> {
 /// An error in a profile file, at the node at `path` (or its key `key`).
 fn at(layer: &Layer, path: &[String], key: Option<&str>, message: String) -> Error {
     at_doc(&layer.file, layer.doc.as_ref(), path, key, message)
+}
+
+/// Whether `value` holds something at `path` (mapping keys, list indexes).
+fn has_path(value: &Value, path: &[String]) -> bool {
+    let mut here = value;
+    for step in path {
+        let next = match here {
+            Value::Mapping(m) => m.get(step.as_str()),
+            Value::Sequence(items) => step.parse::<usize>().ok().and_then(|i| items.get(i)),
+            _ => None,
+        };
+        match next {
+            Some(v) => here = v,
+            None => return false,
+        }
+    }
+    true
 }
 
 fn at_source(source: &Source, path: &[String], message: String) -> Error {
@@ -339,10 +358,15 @@ impl Profile {
             return Err(Error::new(&file, format!("invalid profile, with its parents merged: {shown}: {error}")));
         }
         if let Err((path, message)) = values::check_merged(&value) {
-            return Err(Error::new(
-                &file,
-                format!("invalid profile, with its parents merged: {}: {message}", path.join(".")),
-            ));
+            // At the value in the file that set it last, where one did.
+            let setter = files.iter().rev().find(|s| has_path(&s.value, &path) && s.doc.is_some());
+            return Err(match setter {
+                Some(source) => at_source(source, &path, message),
+                None => Error::new(
+                    &file,
+                    format!("invalid profile, with its parents merged: {}: {message}", path.join(".")),
+                ),
+            });
         }
         let source = std::sync::Arc::new(value.clone());
         let mut profile: Profile =

@@ -25,6 +25,7 @@ pub const BUILTIN: &[(&str, &str, &str)] = &[
     ("production", include_str!("../../profiles/production.yml"), include_str!("../../profiles/production.json")),
     ("minimal", include_str!("../../profiles/minimal.yml"), include_str!("../../profiles/minimal.json")),
     ("orchestrated", include_str!("../../profiles/orchestrated.yml"), include_str!("../../profiles/orchestrated.json")),
+    ("swarm", include_str!("../../profiles/swarm.yml"), include_str!("../../profiles/swarm.json")),
 ];
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -49,6 +50,8 @@ pub struct Profile {
     pub probe: Option<ProbeRule>,
     /// Detect `sh -c` commands that keep SIGTERM from the app (no settings).
     pub shell: Option<ShellRule>,
+    /// Report the keys Swarm ignores (the `swarm` profile).
+    pub swarm: Option<SwarmRule>,
     /// Ulimits some images need beyond the general ones.
     #[serde(default)]
     pub image_ulimits: Vec<ImageUlimits>,
@@ -257,10 +260,25 @@ pub struct HttpFallback {
     pub note: String,
 }
 
+/// For files deployed with `docker stack deploy`: what Swarm ignores, reported.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SwarmRule {
+    /// Service keys Swarm does not read; a service that sets one is told so.
+    pub ignored: Vec<String>,
+    /// Where the list is known from.
+    pub source: String,
+}
+
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RestartRule {
+    /// `no`, `always`, `on-failure[:N]` or `unless-stopped`; with `swarm`, a Swarm condition:
+    /// `any`, `on-failure` or `none`.
     pub policy: String,
+    /// Write `deploy.restart_policy.condition`, as Swarm reads it, instead of `restart`.
+    #[serde(default)]
+    pub swarm: bool,
     /// Services that run once and exit: `policy` would rerun them for ever.
     pub one_shot: Option<OneShot>,
 }

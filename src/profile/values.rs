@@ -15,8 +15,31 @@ pub(super) fn check(profile: &Value) -> Result<(), Complaint> {
     c.errors.map_or(Ok(()), Err)
 }
 
-/// Checks that need a whole profile: reservations within limits.
+/// The restart conditions Swarm reads (`deploy.restart_policy.condition`).
+const SWARM_CONDITIONS: &[&str] = &["any", "on-failure", "none"];
+
+/// Checks that need a whole profile: reservations within limits, restart policies of the
+/// form their target reads.
 pub(super) fn check_merged(profile: &Value) -> Result<(), Complaint> {
+    if let Some(restart) = profile.get("restart").filter(|r| r.is_mapping()) {
+        let swarm = restart.get("swarm").and_then(Value::as_bool) == Some(true);
+        let policies = [
+            (vec!["restart", "policy"], restart.get("policy")),
+            (vec!["restart", "one_shot", "policy"], restart.get("one_shot").and_then(|o| o.get("policy"))),
+        ];
+        for (path, policy) in policies {
+            let Some(p) = policy.and_then(Value::as_str) else { continue };
+            let fits =
+                if swarm { SWARM_CONDITIONS.contains(&p) } else { !SWARM_CONDITIONS.contains(&p) || p == "on-failure" };
+            if !fits {
+                let message = match swarm {
+                    true => format!("`policy: {p}` is not a Swarm restart condition (any, on-failure, none), and `swarm: true` writes one"),
+                    false => format!("`policy: {p}` is a Swarm restart condition; `restart` takes no, always, on-failure[:N] or unless-stopped (or set `swarm: true`)"),
+                };
+                return Err((path.iter().map(|s| s.to_string()).collect(), message));
+            }
+        }
+    }
     let Some(resources) = profile.get("resources") else { return Ok(()) };
     within(resources, &["resources".to_string()])?;
     for (i, class) in resources.get("classes").and_then(Value::as_sequence).into_iter().flatten().enumerate() {
@@ -87,9 +110,12 @@ impl Checker {
                 format!("`stop_signal: {}` is not a signal the engine knows (SIGTERM, SIGQUIT, SIGINT, ...)", shown());
             return self.fail(path, message);
         }
-        if key == "policy" && text.is_some_and(|t| !crate::validate::valid_restart(t) || t.contains('$')) {
+        let swarm_condition = |t: &str| SWARM_CONDITIONS.contains(&t);
+        let restart = |t: &str| crate::validate::valid_restart(t) && !t.contains('$');
+        if key == "policy" && text.is_some_and(|t| !restart(t) && !swarm_condition(t)) {
             let message = format!(
-                "`policy: {}` is not a restart policy the engine runs (no, always, on-failure[:N], unless-stopped)",
+                "`policy: {}` is not a restart policy the engine runs (no, always, on-failure[:N], unless-stopped; \
+                 with `swarm: true`, any, on-failure or none)",
                 shown()
             );
             return self.fail(path, message);

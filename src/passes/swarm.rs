@@ -1,0 +1,31 @@
+//! For files deployed with `docker stack deploy`: Swarm drops some service keys without a
+//! word (`restart`, `mem_limit`, `security_opt`, ...). Each one a service sets is reported,
+//! so that nobody counts on a setting Swarm never applies.
+
+use super::{Out, Pass, Service};
+use crate::rule as rules;
+
+pub struct Swarm;
+
+impl Pass for Swarm {
+    fn name(&self) -> &'static str {
+        "swarm"
+    }
+
+    fn run(&self, service: &Service, out: &mut Out) {
+        let Some(rule) = &service.profile.swarm else {
+            return;
+        };
+        for key in &rule.ignored {
+            if service.is_set(&[key.as_str()]) {
+                let instead = match key.as_str() {
+                    "restart" => "; it reads `deploy.restart_policy`",
+                    "mem_limit" | "memswap_limit" | "mem_reservation" | "cpus" | "cpu_shares" | "cpu_quota"
+                    | "cpuset" | "pids_limit" => "; it reads `deploy.resources`",
+                    _ => "",
+                };
+                out.report(&rules::SWARM_IGNORED, &[key.as_str()], format!("Swarm ignores `{key}`{instead}"));
+            }
+        }
+    }
+}
