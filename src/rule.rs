@@ -271,6 +271,39 @@ rules! {
     ULIMITS_IMAGE = "ulimits/image", Info, Safe,
         "the image needs a ulimit of its own",
         "Some images need more (Elasticsearch locks its heap: memlock unlimited).";
+    SECURITY_PIDS = "security/no-pids-limit", Warning, Safe,
+        "no pids limit: a fork loop can exhaust the host's process table",
+        "A pids limit caps the tasks (processes and threads) of the container. The `strict` profile writes a \
+         generous one, raised for thread-heavy images (Elasticsearch, Jenkins, GitLab), as \
+         `deploy.resources.limits.pids` where the service has `deploy.resources.limits` (Compose refuses \
+         `pids_limit` beside it) and as `pids_limit` beside legacy `mem_limit`/`cpus`. It is preferred to the \
+         nproc ulimit, which counts every thread of the UID on the host.";
+    SECURITY_NNP = "security/no-new-privileges", Warning, Safe,
+        "a process can gain privileges through setuid binaries",
+        "`security_opt: [\"no-new-privileges:true\"]` blocks privilege gain through setuid, setgid and file \
+         capabilities on exec. It is a safe addition where the catalogue records that the image needs none \
+         of that (no `su`, `sudo`, `gosu` or setuid helper after the first exec).";
+    SECURITY_NNP_UNVERIFIED = "security/no-new-privileges-unverified", Warning, Unsafe,
+        "no-new-privileges on an image not known to work with it",
+        "As `security/no-new-privileges`, for an image the catalogue does not record: entrypoints that use \
+         `su` or `sudo`, and setuid helpers such as postfix's `postdrop`, break under it. Unsafe: written \
+         only with `--unsafe-fixes`.";
+    SECURITY_CAPS = "security/capabilities", Warning, Unsafe,
+        "the container keeps Docker's default capabilities",
+        "`cap_drop: [ALL]` with `cap_add` for what the image needs (an entrypoint that chowns and drops to a \
+         user needs CHOWN, SETUID, SETGID, FOWNER and DAC_OVERRIDE; a master that signals workers of another \
+         user needs KILL). Written only where the catalogue records the list, with its proof; elsewhere \
+         nothing is written. Unsafe: it changes what the service may do.";
+    SECURITY_READ_ONLY = "security/read-only", Warning, Unsafe,
+        "the container's file system is writable",
+        "`read_only: true` with a `tmpfs` for each path the image writes, as the catalogue records them. \
+         Docker mounts tmpfs `noexec`, which breaks libraries that unpack native code into /tmp (JNA, netty), \
+         and tmpfs pages count against the memory limit. A tmpfs never covers a path the image declares as a \
+         VOLUME (its data would be lost on every restart). Unsafe: written only with `--unsafe-fixes`.";
+    SECURITY_UNKNOWN = "security/not-catalogued", Info, None,
+        "capabilities and writable paths are not known for this image",
+        "The catalogue records what an image needs only where tests or the image's documentation prove it; \
+         for other images `cap_drop` and `read_only` are not written.";
     DANGEROUS_PRIVILEGED = "dangerous/privileged", Error, None,
         "privileged: the container holds the host",
         "`privileged: true` gives every capability and the host's devices. Only the user knows whether the \

@@ -598,3 +598,82 @@ fn build_services_profiles_and_replicas() {
         .to_string()
         .contains("service app: build dropped; runs the image chv-test-build-app"));
 }
+
+/// `strict` with its unsafe fixes, on servers that start as the official postgres, redis and
+/// nginx images do (tests/engine/official-like.Dockerfile): its catalogue's capabilities,
+/// tmpfs paths and no-new-privileges for those images, copied to the test images' names,
+/// keep each one starting, healthy and stopping on its signal; without a capability the
+/// entrypoint needs, the server does not start.
+#[test]
+fn strict_runs_the_real_servers() {
+    let Some(engine) = engine() else { return };
+    let text = std::fs::read_to_string("profiles/strict.yml").expect("strict profile");
+    let strict: yaml_serde::Value = yaml_serde::from_str(&text).expect("yaml");
+    let mut security = strict["security"].clone();
+    for entry in security["images"].as_sequence_mut().expect("catalogue") {
+        let names: Vec<yaml_serde::Value> = entry["images"]
+            .as_sequence()
+            .expect("images")
+            .iter()
+            .map(|i| yaml_serde::Value::from(format!("compose-harden-test/{}", i.as_str().unwrap_or(""))))
+            .collect();
+        entry["images"] = yaml_serde::Value::Sequence(names);
+    }
+    let mut layer = yaml_serde::Mapping::new();
+    layer.insert("security".into(), security);
+    let dir = stack(
+        r#"services:
+  db:
+    image: compose-harden-test/postgres:1
+    command: [postgres]
+    healthcheck: {test: ["CMD-SHELL", "pg_isready -U postgres"], interval: 1s, timeout: 5s, retries: 30}
+  cache:
+    image: compose-harden-test/redis:1
+    command: [redis-server, --protected-mode, "no"]
+    healthcheck: {test: ["CMD-SHELL", "redis-cli ping | grep -q PONG"], interval: 1s, timeout: 5s, retries: 30}
+  web:
+    image: compose-harden-test/nginx:1
+    command: [nginx, -g, "daemon off;"]
+    stop_signal: SIGQUIT
+    healthcheck: {test: ["CMD", "curl", "-fsS", "-o", "/dev/null", "http://localhost/"], interval: 1s, timeout: 5s, retries: 30}
+"#,
+    );
+    let strict_layer = dir.path().join("strict-test.yml");
+    std::fs::write(&strict_layer, yaml_serde::to_string(&layer).expect("yaml")).expect("layer written");
+    let base = engine.profile.to_str().unwrap_or("");
+    let layer_path = strict_layer.to_str().unwrap_or("");
+    let args = ["--harden", "--profile", base, "--profile", layer_path, "--unsafe-fixes", "compose.yml"];
+    let got = verify(engine, dir.path(), &args);
+    for name in ["db", "cache", "web"] {
+        let s = service(&got.report, "after", name);
+        println!(
+            "strict {name}: {} after {} s, stop {} s by {}",
+            s["health"], s["seconds_to_healthy"], s["stop_seconds"], s["stopped_by"]
+        );
+    }
+    assert_eq!(got.code, 0, "{}\n{}", got.report, got.stderr);
+    for name in ["db", "cache", "web"] {
+        assert_eq!(service(&got.report, "after", name)["health"], "healthy", "{name}");
+        assert_eq!(service(&got.report, "after", name)["stopped_by"], "signal", "{name}");
+    }
+    // The hardened file really drops them: the capabilities are needed, not decoration.
+    let hardened = common::bin()
+        .current_dir(dir.path())
+        .args(["apply", "--profile", base, "--profile", layer_path, "--unsafe-fixes", "compose.yml"])
+        .output()
+        .expect("apply runs");
+    let out = String::from_utf8_lossy(&hardened.stdout);
+    assert_eq!(out.matches("cap_drop: [\"ALL\"]").count(), 3, "{out}");
+    assert_eq!(out.matches("read_only: true").count(), 3, "{out}");
+    let short = out.replacen(
+        "cap_add: [\"CHOWN\", \"DAC_OVERRIDE\", \"FOWNER\", \"SETGID\", \"SETUID\"]",
+        "cap_add: [\"CHOWN\", \"DAC_OVERRIDE\", \"FOWNER\"]",
+        1,
+    );
+    std::fs::write(dir.path().join("short.yml"), short).expect("written");
+    let got = verify(engine, dir.path(), &["--timeout", "30", "short.yml"]);
+    let db = service(&got.report, "as-written", "db");
+    println!("strict db without SETUID and SETGID: started {}, health {}", db["started"], db["health"]);
+    assert_eq!(got.code, 1, "postgres cannot drop to its user without SETUID and SETGID");
+    assert_ne!(db["health"], "healthy");
+}

@@ -54,6 +54,7 @@ fn fixtures() {
 struct YamlFixture {
     dir: std::path::PathBuf,
     enforce: bool,
+    unsafe_fixes: bool,
     profile: compose_harden::Profile,
 }
 
@@ -66,12 +67,13 @@ fn yaml_fixtures() -> Vec<YamlFixture> {
         .filter_map(|dir| {
             let args = fs::read_to_string(dir.join("args")).unwrap_or_else(|_| "apply input.yml".into());
             let words: Vec<&str> = args.split_whitespace().collect();
-            let (mut enforce, mut layers, mut no_config) = (false, Vec::new(), false);
+            let (mut enforce, mut layers, mut no_config, mut unsafe_fixes) = (false, Vec::new(), false, false);
             let mut i = 1;
             while i < words.len() {
                 match words[i] {
                     "--enforce" => enforce = true,
                     "--no-config" => no_config = true,
+                    "--unsafe-fixes" => unsafe_fixes = true,
                     "--profile" => {
                         i += 1;
                         let named = *words.get(i)?;
@@ -91,7 +93,7 @@ fn yaml_fixtures() -> Vec<YamlFixture> {
             }
             let layers: Vec<&str> = layers.iter().map(String::as_str).collect();
             let profile = compose_harden::Profile::layered(&layers).expect("fixture profile");
-            Some(YamlFixture { dir, enforce, profile })
+            Some(YamlFixture { dir, enforce, unsafe_fixes, profile })
         })
         .collect()
 }
@@ -102,7 +104,11 @@ fn yaml_fixtures() -> Vec<YamlFixture> {
 fn fixture_outputs_are_idempotent() {
     for fixture in yaml_fixtures() {
         let dir = &fixture.dir;
-        let options = compose_harden::Options { enforce: fixture.enforce, ..Default::default() };
+        let options = compose_harden::Options {
+            enforce: fixture.enforce,
+            unsafe_fixes: fixture.unsafe_fixes,
+            ..Default::default()
+        };
         let stdout = fs::read(dir.join("stdout")).expect("stdout of a successful fixture");
         let again = compose_harden::harden_with("again.yml", &stdout, &fixture.profile, options)
             .expect("the output hardens again");

@@ -138,7 +138,7 @@ fn profiles_show_gives_the_resolved_profile_with_each_values_origin() {
     assert_eq!(format!("{again:?}"), format!("{team:?}"));
     let (list, _, _) = stderr(&dir, &["profiles", "list"]);
     let names: Vec<&str> = list.lines().filter_map(|l| l.split_whitespace().next()).collect();
-    assert_eq!(names, ["production", "minimal", "orchestrated", "swarm"]);
+    assert_eq!(names, ["production", "minimal", "orchestrated", "swarm", "strict"]);
 }
 
 #[test]

@@ -12,6 +12,7 @@ mod logging;
 mod probe;
 pub(crate) mod resources;
 mod restart;
+mod security;
 mod shell;
 mod stop;
 mod swarm;
@@ -56,6 +57,7 @@ pub const PASSES: &[&dyn Pass] = &[
     &resources::Resources,
     &limits::Limits,
     &ulimits::Ulimits,
+    &security::Security,
     &dangerous::Dangerous,
     &swarm::Swarm,
 ];

@@ -26,6 +26,8 @@ pub const RULES: &[&str] = &[
     "limits",
     "ulimits",
     "dangerous",
+    "security",
+    "swarm",
 ];
 
 /// One profile file as read.

@@ -26,6 +26,7 @@ pub const BUILTIN: &[(&str, &str, &str)] = &[
     ("minimal", include_str!("../../profiles/minimal.yml"), include_str!("../../profiles/minimal.json")),
     ("orchestrated", include_str!("../../profiles/orchestrated.yml"), include_str!("../../profiles/orchestrated.json")),
     ("swarm", include_str!("../../profiles/swarm.yml"), include_str!("../../profiles/swarm.json")),
+    ("strict", include_str!("../../profiles/strict.yml"), include_str!("../../profiles/strict.json")),
 ];
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -52,6 +53,8 @@ pub struct Profile {
     pub shell: Option<ShellRule>,
     /// Report the keys Swarm ignores (the `swarm` profile).
     pub swarm: Option<SwarmRule>,
+    /// Least privilege (the `strict` profile).
+    pub security: Option<SecurityRule>,
     /// Ulimits some images need beyond the general ones.
     #[serde(default)]
     pub image_ulimits: Vec<ImageUlimits>,
@@ -258,6 +261,57 @@ pub struct HttpFallback {
     pub test: Vec<String>,
     /// The comment written beside the assumed probe.
     pub note: String,
+}
+
+/// Least privilege (the `strict` profile): a pids limit, no-new-privileges, dropped
+/// capabilities and a read-only root, each as far as the catalogue knows the image.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecurityRule {
+    /// The pids limit for a service no entry of `pids_images` matches.
+    pub pids: Option<u32>,
+    /// Images that run many tasks (threads count), with their limit and why.
+    #[serde(default)]
+    pub pids_images: Vec<PidsImage>,
+    /// Write `no-new-privileges:true` (a safe addition where the catalogue says so).
+    #[serde(default)]
+    pub no_new_privileges: bool,
+    /// Write `cap_drop: [ALL]` with the catalogue's `cap_add` (unsafe).
+    #[serde(default)]
+    pub cap_drop: bool,
+    /// Write `read_only: true` with the catalogue's `tmpfs` (unsafe).
+    #[serde(default)]
+    pub read_only: bool,
+    /// What images need, each entry with its proof.
+    #[serde(default)]
+    pub images: Vec<SecurityImage>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PidsImage {
+    pub images: Vec<String>,
+    pub pids: u32,
+    pub why: String,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecurityImage {
+    pub images: Vec<String>,
+    /// Capabilities the image needs once all are dropped (null: not known).
+    pub cap_add: Option<Vec<String>>,
+    /// Paths the image writes outside its volumes, for `tmpfs` under `read_only` (null: not known).
+    pub tmpfs: Option<Vec<String>>,
+    /// Paths the image declares as VOLUME: never covered by a tmpfs.
+    #[serde(default)]
+    pub volumes: Vec<String>,
+    /// The image gains no privilege after its first exec, so no-new-privileges is safe.
+    #[serde(default)]
+    pub no_new_privileges: bool,
+    pub why: String,
+    /// What proves it: the test that runs it, or the image's documentation.
+    pub source: String,
 }
 
 /// For files deployed with `docker stack deploy`: what Swarm ignores, reported.

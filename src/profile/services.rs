@@ -42,6 +42,7 @@ pub struct ServiceRule {
     pub limits: Option<super::LimitsRule>,
     pub ulimits: Option<indexmap::IndexMap<String, super::Ulimit>>,
     pub dangerous: Option<super::DangerousRule>,
+    pub security: Option<super::SecurityRule>,
 }
 
 /// The merged profile value a profile was built from (none for a built-in read straight

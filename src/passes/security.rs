@@ -1,0 +1,108 @@
+//! Least privilege, as far as the image is known: a pids limit for every service;
+//! no-new-privileges (safe where the catalogue says the image gains no privilege after
+//! its first exec, unsafe elsewhere); and, as unsafe fixes, `cap_drop: [ALL]` with the
+//! capabilities and `read_only: true` with the writable paths the catalogue records.
+//! Where nothing is recorded, nothing is dropped, and a finding says so.
+
+use super::{Out, Pass, Service};
+use crate::profile::{glob_match, reference, SecurityImage, SecurityRule};
+use crate::rule as rules;
+use yaml_serde::Value;
+
+pub struct Security;
+
+impl Pass for Security {
+    fn name(&self) -> &'static str {
+        "security"
+    }
+
+    fn run(&self, service: &Service, out: &mut Out) {
+        let Some(rule) = &service.profile.security else {
+            return;
+        };
+        let repo = service.image().map(|i| reference(i).repo);
+        let entry =
+            repo.as_deref().and_then(|r| rule.images.iter().find(|e| e.images.iter().any(|p| glob_match(p, r))));
+        pids(service, rule, repo.as_deref(), out);
+        if service.is_set(&["privileged"]) {
+            return; // Reported by `dangerous`; dropping anything under it means nothing.
+        }
+        if rule.no_new_privileges && !service.is_set(&["security_opt"]) {
+            let value = Value::Sequence(vec![Value::from("no-new-privileges:true")]);
+            match entry.filter(|e| e.no_new_privileges) {
+                Some(_) => out.add(&rules::SECURITY_NNP, &["security_opt"], value),
+                None => out.add(&rules::SECURITY_NNP_UNVERIFIED, &["security_opt"], value),
+            }
+        }
+        let known = |e: &&SecurityImage| e.cap_add.is_some() || e.tmpfs.is_some();
+        if (rule.cap_drop || rule.read_only) && entry.filter(known).is_none() {
+            let what = repo.as_deref().map_or("the service has no image".to_string(), |r| format!("image `{r}`"));
+            out.report(
+                &rules::SECURITY_UNKNOWN,
+                &["image"],
+                format!(
+                    "capabilities and the root file system left as they are: the catalogue records what {what} needs \
+                     nowhere; add an entry under `security.images` once a test proves it"
+                ),
+            );
+            return;
+        }
+        let Some(entry) = entry else { return };
+        if rule.cap_drop && !service.is_set(&["cap_drop"]) && !service.is_set(&["cap_add"]) {
+            if let Some(add) = &entry.cap_add {
+                out.add(&rules::SECURITY_CAPS, &["cap_drop"], Value::Sequence(vec![Value::from("ALL")]));
+                if !add.is_empty() {
+                    let caps = add.iter().map(|c| Value::from(c.as_str())).collect();
+                    out.add(&rules::SECURITY_CAPS, &["cap_add"], Value::Sequence(caps));
+                }
+            }
+        }
+        if rule.read_only && !service.is_set(&["read_only"]) && !service.is_set(&["tmpfs"]) {
+            if let Some(paths) = &entry.tmpfs {
+                // A tmpfs where the service mounts a volume would hide it.
+                let mounted = mount_targets(service.get(&["volumes"]));
+                let paths: Vec<Value> = paths
+                    .iter()
+                    .filter(|p| !mounted.contains(p) && !entry.volumes.contains(p))
+                    .map(|p| Value::from(p.as_str()))
+                    .collect();
+                out.add(&rules::SECURITY_READ_ONLY, &["read_only"], true);
+                if !paths.is_empty() {
+                    out.add(&rules::SECURITY_READ_ONLY, &["tmpfs"], Value::Sequence(paths));
+                }
+            }
+        }
+    }
+}
+
+/// `deploy.resources.limits.pids` beside the limits the service has (or is given), or
+/// `pids_limit` beside legacy `mem_limit`/`cpus`, where Compose refuses the block.
+fn pids(service: &Service, rule: &SecurityRule, repo: Option<&str>, out: &mut Out) {
+    let Some(default) = rule.pids else { return };
+    if service.is_set(&["pids_limit"]) || service.is_set(&["deploy", "resources", "limits", "pids"]) {
+        return;
+    }
+    let raised = repo.and_then(|r| rule.pids_images.iter().find(|e| e.images.iter().any(|p| glob_match(p, r))));
+    let value = raised.map_or(default, |e| e.pids);
+    let legacy = ["mem_limit", "cpus", "mem_reservation", "memswap_limit"].iter().any(|k| service.is_set(&[k]));
+    if legacy && !service.is_set(&["deploy", "resources", "limits"]) {
+        out.add(&rules::SECURITY_PIDS, &["pids_limit"], value);
+    } else {
+        out.add(&rules::SECURITY_PIDS, &["deploy", "resources", "limits", "pids"], value);
+    }
+}
+
+/// The container paths a service's `volumes` mount (short and long syntax).
+fn mount_targets(volumes: Option<&Value>) -> Vec<String> {
+    let items = volumes.and_then(Value::as_sequence).into_iter().flatten();
+    items
+        .filter_map(|v| match v {
+            Value::String(s) => {
+                let parts: Vec<&str> = s.split(':').collect();
+                Some(if parts.len() >= 2 { parts[1] } else { parts[0] }.to_string())
+            }
+            Value::Mapping(m) => m.get("target").and_then(Value::as_str).map(str::to_string),
+            _ => None,
+        })
+        .collect()
+}
