@@ -13,6 +13,7 @@ pub mod profile;
 pub mod render;
 pub mod report;
 pub mod rule;
+pub mod sizing;
 pub mod units;
 pub mod validate;
 

@@ -228,6 +228,22 @@ rules! {
         "no blanket limit is safe for this service",
         "LLM servers, GitLab, media servers and the like need what their workload needs: measure the peak and \
          set the limit 20-50% above it.";
+    RESOURCES_MEASURED = "resources/measured", Info, None,
+        "limits sized from what the service used",
+        "With `apply --sizing`, the memory limit is the measured peak with headroom (1.3 by default), rounded \
+         up to the profile's unit and never below the heap rule's value; the reservation the median; cpus the \
+         95th percentile with headroom (0.1 to the host's CPUs); the pids limit the peak with headroom, at \
+         least 256. The finding gives the evidence.";
+    RESOURCES_NOT_MEASURED = "resources/not-measured", Warning, None,
+        "the measurement cannot size this service",
+        "A service is not sized from fewer than 30 samples, from a window under 60 s, or when it was OOM-killed \
+         in the window (its peak is then only a floor).";
+    RESOURCES_BELOW_PEAK = "resources/below-measured-peak", Warning, None,
+        "the service's own memory limit is below its measured peak",
+        "The user's limit is kept; a limit below what the service used under load risks OOM kills.";
+    RESOURCES_SIZING_STALE = "resources/sizing-stale", Warning, None,
+        "the service's image is not the one it was measured with",
+        "Sizes measured with another image may not hold for this one: measure again.";
     RESOURCES_HEAP_UNKNOWN = "resources/heap-unknown", Warning, None,
         "the JVM heap is known only after interpolation",
         "A limit below the heap gets the service OOM-killed; none is written.";

@@ -68,12 +68,18 @@ fn yaml_fixtures() -> Vec<YamlFixture> {
             let args = fs::read_to_string(dir.join("args")).unwrap_or_else(|_| "apply input.yml".into());
             let words: Vec<&str> = args.split_whitespace().collect();
             let (mut enforce, mut layers, mut no_config, mut unsafe_fixes) = (false, Vec::new(), false, false);
+            let mut sizing = None;
             let mut i = 1;
             while i < words.len() {
                 match words[i] {
                     "--enforce" => enforce = true,
                     "--no-config" => no_config = true,
                     "--unsafe-fixes" => unsafe_fixes = true,
+                    "--sizing" => {
+                        i += 1;
+                        let text = fs::read_to_string(dir.join(words.get(i)?)).expect("sizing file");
+                        sizing = Some(compose_harden::sizing::parse("sizing.yml", &text).expect("a sizing file"));
+                    }
                     "--profile" => {
                         i += 1;
                         let named = *words.get(i)?;
@@ -93,6 +99,10 @@ fn yaml_fixtures() -> Vec<YamlFixture> {
             }
             let layers: Vec<&str> = layers.iter().map(String::as_str).collect();
             let profile = compose_harden::Profile::layered(&layers).expect("fixture profile");
+            let profile = match &sizing {
+                Some(sizing) => profile.with_sizing(sizing, 1.3),
+                None => profile,
+            };
             Some(YamlFixture { dir, enforce, unsafe_fixes, profile })
         })
         .collect()

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 /// The names a team profile is found by, in the order they are looked for.
 pub const NAMES: &[&str] = &["compose-harden.yml", ".compose-harden.yml"];
 
-#[derive(clap::Args, Clone, Default)]
+#[derive(clap::Args, Clone)]
 pub struct ProfileArgs {
     /// A built-in profile name or the path of a profile file; repeat to layer them (a later
     /// one is merged over the earlier ones). Default: the team's compose-harden.yml beside
@@ -20,6 +20,12 @@ pub struct ProfileArgs {
     /// Ignore compose-harden.yml files (use --profile, or `production`).
     #[arg(long)]
     pub no_config: bool,
+    /// Size limits from a sizing file written by `compose-harden measure`.
+    #[arg(long, value_name = "FILE")]
+    pub sizing: Option<std::path::PathBuf>,
+    /// With --sizing: the limit is the measured peak times this (1.2 to 1.5).
+    #[arg(long, value_name = "FACTOR", default_value = "1.3", requires = "sizing")]
+    pub headroom: f64,
 }
 
 /// A profile, and how reports name it.
@@ -36,20 +42,47 @@ pub struct Profiles {
     named: Option<Arc<Chosen>>,
     no_config: bool,
     by_path: Mutex<HashMap<Option<PathBuf>, Arc<Chosen>>>,
+    sizing: Option<(compose_harden::sizing::Sizing, f64)>,
 }
 
 impl Profiles {
     /// Reads the named layers now, so that a bad one fails before any file is read.
     pub fn new(args: &ProfileArgs) -> Result<Profiles, Error> {
-        let named = match args.profile.is_empty() {
-            true => None,
-            false => {
-                let names: Vec<&str> = args.profile.iter().map(String::as_str).collect();
-                let profile = Profile::layered(&names)?;
-                Some(Arc::new(Chosen { profile, name: names.join(" + "), found: false }))
+        let sizing = match &args.sizing {
+            None => None,
+            Some(path) => {
+                let shown = path.display().to_string();
+                if !(1.2..=1.5).contains(&args.headroom) {
+                    return Err(Error::new(
+                        &shown,
+                        format!(
+                            "--headroom {}: the lesson puts limits 20-50% above the peak; give 1.2 to 1.5",
+                            args.headroom
+                        ),
+                    ));
+                }
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    Error::new(&shown, format!("cannot read the sizing file: {}", compose_harden::error::io_reason(&e)))
+                })?;
+                Some((compose_harden::sizing::parse(&shown, &text)?, args.headroom))
             }
         };
-        Ok(Profiles { named, no_config: args.no_config, by_path: Mutex::new(HashMap::new()) })
+        let mut profiles =
+            Profiles { named: None, no_config: args.no_config, by_path: Mutex::new(HashMap::new()), sizing };
+        if !args.profile.is_empty() {
+            let names: Vec<&str> = args.profile.iter().map(String::as_str).collect();
+            let profile = profiles.sized(Profile::layered(&names)?);
+            profiles.named = Some(Arc::new(Chosen { profile, name: names.join(" + "), found: false }));
+        }
+        Ok(profiles)
+    }
+
+    /// The profile with the sizing file's limits, if one was given.
+    fn sized(&self, profile: Profile) -> Profile {
+        match &self.sizing {
+            Some((sizing, headroom)) => profile.with_sizing(sizing, *headroom),
+            None => profile,
+        }
     }
 
     /// The profile for `file` (`-` for standard input: found from the current directory).
@@ -65,9 +98,12 @@ impl Profiles {
         let chosen = match &found {
             Some(path) => {
                 let name = path.display().to_string();
-                Chosen { profile: Profile::layered(&[&name])?, name, found: true }
+                Chosen { profile: self.sized(Profile::layered(&[&name])?), name, found: true }
             }
-            None => Chosen { profile: Profile::load("production")?, name: "production".into(), found: false },
+            None => {
+                let profile = self.sized(Profile::load("production")?);
+                Chosen { profile, name: "production".into(), found: false }
+            }
         };
         let chosen = Arc::new(chosen);
         cache.insert(found, chosen.clone());

@@ -7,6 +7,7 @@ mod completions;
 mod config;
 mod discover;
 mod io;
+mod measure;
 mod output;
 mod parallel;
 mod profiles;
@@ -34,6 +35,9 @@ pub enum Command {
     /// Run a copy of a stack on the local Docker engine and prove it starts, becomes
     /// healthy, matches its settings and stops on its signal (with --harden: before and after).
     Verify(verify::Verify),
+    /// Sample a running project's containers under load and write a sizing file that
+    /// `apply --sizing` turns into limits.
+    Measure(measure::Measure),
     /// List the rules every finding names, or explain one (`rules healthcheck/missing`).
     Rules(rules::Rules),
     /// List the built-in profiles, or show one resolved (`profiles show team.yml --origins`).
@@ -56,6 +60,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Apply(args) => apply::run(&args),
         Command::Check(args) => check::run(&args),
         Command::Verify(args) => verify::run(&args),
+        Command::Measure(args) => measure::run(&args),
         Command::Rules(args) => rules::run(&args),
         Command::Profiles(args) => profiles::run(&args),
         Command::Schema(args) => schema::run(&args),

@@ -56,6 +56,12 @@ impl Docker {
         Ok(host.trim().to_string())
     }
 
+    /// `docker info` as JSON: CPUs, memory, cgroup version, engine version.
+    pub fn info(&self) -> Result<Value, String> {
+        let out = self.quick_ok(&["info", "--format", "{{json .}}"])?;
+        serde_json::from_str(out.trim()).map_err(|e| format!("docker info printed no JSON: {e}"))
+    }
+
     pub fn server_version(&self) -> Result<String, String> {
         Ok(self.quick_ok(&["version", "--format", "{{.Server.Version}}"])?.trim().to_string())
     }
@@ -192,6 +198,14 @@ impl Container {
     pub fn id(&self) -> &str {
         self.str_at(&["Id"]).unwrap_or("")
     }
+    /// Its name, without the leading `/`.
+    pub fn name(&self) -> &str {
+        self.str_at(&["Name"]).unwrap_or("").trim_start_matches('/')
+    }
+    /// The image as the service names it, and the image's ID (its content digest).
+    pub fn image(&self) -> (&str, &str) {
+        (self.str_at(&["Config", "Image"]).unwrap_or(""), self.str_at(&["Image"]).unwrap_or(""))
+    }
     pub fn label(&self, key: &str) -> Option<&str> {
         at(&self.0, &["Config", "Labels", key]).and_then(Value::as_str)
     }
@@ -269,6 +283,8 @@ pub struct Event {
     /// oom, die, start, restart, kill...
     pub action: String,
     pub id: String,
+    /// When, in seconds since 1970.
+    pub time: u64,
 }
 
 impl Event {
@@ -276,7 +292,8 @@ impl Event {
         let v: Value = serde_json::from_str(line).ok()?;
         let action = v.get("Action").or(v.get("status"))?.as_str()?.to_string();
         let id = v.get("id").and_then(Value::as_str).unwrap_or("").to_string();
-        Some(Event { action, id })
+        let time = v.get("time").and_then(Value::as_u64).unwrap_or(0);
+        Some(Event { action, id, time })
     }
 }
 

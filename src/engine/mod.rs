@@ -9,9 +9,10 @@
 mod compose;
 mod docker;
 mod process;
+pub mod stats;
 
 pub use compose::{Compose, Project};
-pub use docker::{Container, Docker, Process};
+pub use docker::{Container, Docker, Event, Process};
 pub use process::{run, Cancel};
 
 /// A local engine that answers, and the Compose v2 that drives it.

@@ -373,7 +373,7 @@ impl Profile {
         let source = std::sync::Arc::new(value.clone());
         let mut profile: Profile =
             yaml_serde::from_value(value).map_err(|e| Error::new(&file, format!("invalid profile: {e}")))?;
-        profile.source = super::services::Source(Some(source));
+        profile.source = super::services::Source(Some(source), None);
         // Each per-service rule must make a whole profile over this one.
         for i in 0..profile.services.len() {
             if let Err(e) = profile.for_rules(&[i]) {

@@ -78,6 +78,19 @@ pub struct Profile {
     #[serde(skip)]
     #[schemars(skip)]
     pub source: services::Source,
+    /// What a sizing file measured, by service (`apply --sizing`).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub measured: std::collections::HashMap<String, Measured>,
+}
+
+/// What a measurement says of one service: the evidence of its limits, or why it is not
+/// sized; its peak; the image it was measured with.
+#[derive(Debug, Clone)]
+pub struct Measured {
+    pub sized: Result<String, String>,
+    pub peak_bytes: f64,
+    pub image: String,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -421,8 +434,10 @@ impl Profile {
         // The default: the built-in's JSON twin, read straight into the types (no layers).
         if let Some((name, _, json)) = BUILTIN.iter().find(|(n, ..)| *n == name_or_path) {
             if !json.contains("\"extends\"") {
-                return serde_json::from_str(json)
-                    .map_err(|e| Error::new(&format!("<built-in profile {name}>"), format!("invalid profile: {e}")));
+                let mut profile: Profile = serde_json::from_str(json)
+                    .map_err(|e| Error::new(&format!("<built-in profile {name}>"), format!("invalid profile: {e}")))?;
+                profile.source = services::Source(None, Some(name));
+                return Ok(profile);
             }
         }
         Self::layered(&[name_or_path])

@@ -45,10 +45,10 @@ pub struct ServiceRule {
     pub security: Option<super::SecurityRule>,
 }
 
-/// The merged profile value a profile was built from (none for a built-in read straight
-/// from its JSON twin, which has no per-service rules).
+/// The merged profile value a profile was built from; for a built-in read straight from
+/// its JSON twin, its name (the value is read only if per-service rules are added).
 #[derive(Clone, Default)]
-pub struct Source(pub(super) Option<Arc<Value>>);
+pub struct Source(pub(super) Option<Arc<Value>>, pub(super) Option<&'static str>);
 
 impl std::fmt::Debug for Source {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -97,8 +97,11 @@ impl Profile {
 
     /// The profile with `rules` merged over it, in order.
     pub fn for_rules(&self, rules: &[usize]) -> Result<Profile, String> {
-        let Some(base) = &self.source.0 else { return Ok(self.clone()) };
-        let mut value = Value::clone(base);
+        let builtin = || {
+            let (_, _, json) = super::BUILTIN.iter().find(|(n, ..)| Some(*n) == self.source.1)?;
+            serde_json::from_str::<Value>(json).ok()
+        };
+        let Some(mut value) = self.source.0.as_deref().cloned().or_else(builtin) else { return Ok(self.clone()) };
         for i in rules {
             let Some(Value::Mapping(rule)) = self.services.get(*i) else { continue };
             let mut own = rule.clone();
@@ -116,7 +119,53 @@ impl Profile {
         }
         let mut profile: Profile = yaml_serde::from_value(value).map_err(|e| e.to_string())?;
         profile.services.clear();
+        profile.measured = self.measured.clone();
         Ok(profile)
+    }
+
+    /// The profile with a sizing file's limits as the last per-service rules (so they come
+    /// before the profile's rules and classes), and what each service's sizing says.
+    pub fn with_sizing(&self, sizing: &crate::sizing::Sizing, headroom: f64) -> Profile {
+        let mut out = self.clone();
+        let unit = self.resources.as_ref().and_then(|r| crate::passes::size_bytes(&r.unit)).unwrap_or(134_217_728.0);
+        for (name, s) in &sizing.services {
+            let sized = crate::sizing::size(s, &sizing.host, headroom, unit);
+            if let Ok(sized) = &sized {
+                let mut rule = Mapping::new();
+                let mut matches = Mapping::new();
+                matches.insert("name".into(), name.as_str().into());
+                rule.insert("match".into(), Value::Mapping(matches));
+                let pair = |k: &str, v: &str| {
+                    let mut m = Mapping::new();
+                    m.insert(k.into(), v.into());
+                    m
+                };
+                let mut limits = pair("memory", &sized.memory_limit);
+                limits.insert("cpus".into(), sized.cpus.as_str().into());
+                let mut resources = Mapping::new();
+                resources.insert("limits".into(), Value::Mapping(limits));
+                resources.insert("reservations".into(), Value::Mapping(pair("memory", &sized.memory_reservation)));
+                rule.insert("resources".into(), Value::Mapping(resources));
+                if self.security.is_some() {
+                    // Consulted before the profile's own entries: the measured service's image first.
+                    let mut entry = pair("why", "measured by compose-harden measure");
+                    entry.insert("images".into(), Value::Sequence(vec![reference(&s.image).repo.into()]));
+                    entry.insert("pids".into(), sized.pids.into());
+                    let mut security = Mapping::new();
+                    security.insert("pids_images".into(), Value::Sequence(vec![Value::Mapping(entry)]));
+                    rule.insert("security".into(), Value::Mapping(security));
+                }
+                out.services.push(Value::Mapping(rule));
+            }
+            let pids = self.security.is_some();
+            let measured = super::Measured {
+                sized: sized.map(|s| if pids { format!("{}; {}", s.evidence, s.pids_evidence) } else { s.evidence }),
+                peak_bytes: s.memory_bytes.peak,
+                image: s.image.clone(),
+            };
+            out.measured.insert(name.clone(), measured);
+        }
+        out
     }
 }
 

@@ -73,8 +73,9 @@ enum Format {
 /// 0: everything proven; 1: something failed (the "after" run with --harden); 2: verify
 /// could not run; 130: interrupted (the copy was torn down).
 pub fn run(args: &Verify) -> u8 {
-    if !args.harden && (!args.profiles.profile.is_empty() || args.profiles.no_config) {
-        say("error: --profile and --no-config choose how --harden hardens; add --harden");
+    if !args.harden && (!args.profiles.profile.is_empty() || args.profiles.no_config || args.profiles.sizing.is_some())
+    {
+        say("error: --profile, --no-config and --sizing choose how --harden hardens; add --harden");
         return 2;
     }
     let cancel = Cancel::on_signals();
