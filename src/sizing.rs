@@ -135,8 +135,10 @@ pub fn size(s: &Service, host: &Host, headroom: f64, unit_bytes: f64) -> Result<
     }
     const MIB: f64 = 1024.0 * 1024.0;
     let unit = unit_bytes.max(MIB);
-    let limit = (s.memory_bytes.peak * headroom / unit).ceil() * unit;
-    let reservation = (s.memory_bytes.p50 / MIB).ceil().max(1.0);
+    // The engine refuses a memory limit or reservation under 6 MiB.
+    const ENGINE_MINIMUM_MIB: f64 = 6.0;
+    let limit = (s.memory_bytes.peak * headroom / unit).ceil().max(1.0) * unit;
+    let reservation = (s.memory_bytes.p50 / MIB).ceil().max(ENGINE_MINIMUM_MIB);
     let cpus = (s.cpu.p95 * headroom).max(0.1).min(host.cpus.max(1) as f64);
     let pids = ((s.pids.peak * headroom).ceil() as u64).max(256);
     let cpus_text =
@@ -221,6 +223,11 @@ mod tests {
             "peak 412 MiB over 10 min, 600 samples -> 640M; p50 300 MiB -> reservation 300M; cpu p95 0.50 -> 0.65"
         );
         assert!(size(&measured(412.0, 29, 600.0), &host, 1.3, 1.0).is_err());
+        // A service that uses almost nothing still gets what the engine accepts.
+        let mut idle = measured(0.2, 600, 600.0);
+        idle.memory_bytes.p50 = 0.1 * 1024.0 * 1024.0;
+        let sized = size(&idle, &host, 1.3, 128.0 * 1024.0 * 1024.0).expect("sized");
+        assert_eq!((sized.memory_limit.as_str(), sized.memory_reservation.as_str()), ("128M", "6M"));
         assert!(size(&measured(412.0, 600, 59.0), &host, 1.3, 1.0).is_err());
     }
 

@@ -677,3 +677,93 @@ fn strict_runs_the_real_servers() {
     assert_eq!(got.code, 1, "postgres cannot drop to its user without SETUID and SETGID");
     assert_ne!(db["health"], "healthy");
 }
+
+/// `measure` on a running project: a service that holds 64 MiB in a tmpfs (charged to its
+/// memory), one that burns CPU under `cpus: 0.5` with two replicas, one that restarts
+/// mid-window. The sizes written from it let the service run; a limit below its peak
+/// gets it OOM-killed.
+#[test]
+fn measure_sizes_what_services_really_use() {
+    let Some(engine) = engine() else { return };
+    let dir = stack(&format!(
+        r#"services:
+  holder:
+    image: {BUSYBOX}
+    tmpfs: [/scratch]
+    command: ["sh", "-c", "dd if=/dev/zero of=/scratch/fill bs=1M count=64 2>/dev/null; trap 'exit 0' TERM; while :; do sleep 1; done"]
+  burner:
+    image: {BUSYBOX}
+    cpus: 0.5
+    deploy: {{replicas: 2}}
+    command: ["sh", "-c", "trap 'exit 0' TERM; while :; do :; done"]
+  restarter:
+    image: {BUSYBOX}
+    restart: on-failure
+    command: ["sh", "-c", "sleep 20; exit 1"]
+"#
+    ));
+    let project = format!("chm-{}", std::process::id());
+    let compose = |args: &[&str]| {
+        Command::new(&engine.compose)
+            .args(["-p", &project, "-f", "compose.yml"])
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .expect("compose runs")
+    };
+    let up = compose(&["up", "-d", "--pull", "never"]);
+    assert!(up.status.success(), "{}", String::from_utf8_lossy(&up.stderr));
+    let out = common::bin()
+        .args(["measure", "-p", &project, "--duration", "65s", "-o", "sizing.yml", "compose.yml"])
+        .current_dir(dir.path())
+        .output()
+        .expect("measure runs");
+    let _ = compose(&["down", "-v", "--remove-orphans", "-t", "1"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let text = std::fs::read_to_string(dir.path().join("sizing.yml")).expect("sizing file");
+    let sizing = compose_harden::sizing::parse("sizing.yml", &text).expect("a sizing file");
+    let (holder, burner, restarter) =
+        (&sizing.services["holder"], &sizing.services["burner"], &sizing.services["restarter"]);
+    let peak_mib = holder.memory_bytes.peak / 1048576.0;
+    assert!((64.0..=70.4).contains(&peak_mib), "holder peak {peak_mib} MiB, not within 10% of 64 MiB");
+    assert!(holder.samples >= 30 && holder.seconds >= 60.0, "{} samples over {} s", holder.samples, holder.seconds);
+    assert_eq!(burner.containers.len(), 2, "each replica is measured");
+    assert!((0.4..=0.6).contains(&burner.cpu.p95), "burner cpu p95 {}", burner.cpu.p95);
+    assert!(burner.cpu_throttled, "the CPU limit throttles it");
+    assert!(restarter.restarts >= 1, "the restart is reported: {:?}", restarter.events);
+    assert!(restarter.events.iter().any(|e| e.what == "die"), "{:?}", restarter.events);
+    // The limit written from the peak lets it run; one below the peak gets it OOM-killed.
+    let base = engine.profile.to_str().unwrap_or("");
+    let holder_only = |memory: &str| {
+        format!(
+            "services:\n  holder:\n    image: {BUSYBOX}\n    tmpfs: [/scratch]\n{memory}    command: [\"sh\", \"-c\", \"dd if=/dev/zero of=/scratch/fill bs=1M count=64 2>/dev/null; trap 'exit 0' TERM; while :; do sleep 1; done\"]\n"
+        )
+    };
+    std::fs::write(dir.path().join("holder.yml"), holder_only("")).expect("written");
+    // The whole stack, hardened with its sizes, runs (the restarter now outlasts the run):
+    // a service that uses almost nothing still gets limits the engine accepts.
+    let text = std::fs::read_to_string(dir.path().join("compose.yml")).expect("compose file");
+    std::fs::write(dir.path().join("verify.yml"), text.replace("sleep 20; exit 1", "sleep 600; exit 1"))
+        .expect("written");
+    let sized = verify(engine, dir.path(), &["--harden", "--profile", base, "--sizing", "sizing.yml", "verify.yml"]);
+    assert_eq!(sized.code, 0, "{}\n{}", sized.report, sized.stderr);
+    let after = service(&sized.report, "after", "holder");
+    let applied = common::bin()
+        .args(["apply", "--profile", base, "--sizing", "sizing.yml", "holder.yml"])
+        .current_dir(dir.path())
+        .output()
+        .expect("apply runs");
+    let (yaml, said) = (String::from_utf8_lossy(&applied.stdout), String::from_utf8_lossy(&applied.stderr));
+    let evidence = said.lines().find(|l| l.contains("resources/measured")).unwrap_or("");
+    println!("holder with its measured limit: ok {}; {evidence}", after["ok"]);
+    assert!(yaml.contains("memory: 128M"), "a 66 MiB peak x 1.3, rounded up to 128M:\n{yaml}");
+    assert_eq!(after["ok"], true, "{after}");
+    std::fs::write(dir.path().join("tight.yml"), holder_only("    mem_limit: 32m\n")).expect("written");
+    let got = verify(engine, dir.path(), &["--timeout", "20", "tight.yml"]);
+    let holder = service(&got.report, "as-written", "holder");
+    println!("holder under 32m: {holder}");
+    assert_eq!(got.code, 1);
+    assert_eq!(holder["oom_killed"], true, "{holder}");
+}

@@ -346,13 +346,14 @@ fn summary(sizing: &Sizing, seen: &Seen) -> String {
         }
         let notes = if notes.is_empty() { String::new() } else { format!(" ({})", notes.join("; ")) };
         out.push_str(&format!(
-            "{name:<16} {line}  peak {} MiB, p50 {} MiB, cpu p95 {:.2}, pids peak {}, {} samples x {} containers{notes}\n",
+            "{name:<16} {line}  peak {} MiB, p50 {} MiB, cpu p95 {:.2}, pids peak {}, {} samples x {} container{}{notes}\n",
             mib(s.memory_bytes.peak),
             mib(s.memory_bytes.p50),
             s.cpu.p95,
             s.pids.peak,
             s.samples,
             s.containers.len(),
+            if s.containers.len() == 1 { "" } else { "s" },
         ));
     }
     out.trim_end().to_string()
