@@ -215,6 +215,26 @@ rules! {
     LOGGING_DEFAULT = "logging/default-driver", Info, None,
         "logging names no driver, so the daemon's default applies",
         "The daemon's default driver and its options are unknown here; no rotation is added.";
+    MEASURED_SIZED = "measured/sized", Info, None,
+        "limits sized from what the service used",
+        "With `apply --sizing`, the memory limit is the measured peak with headroom (1.3 by default), rounded \
+         up to the profile's unit and never below the heap rule's value; the reservation the median; cpus the \
+         95th percentile with headroom (0.1 to the host's CPUs); the pids limit the peak with headroom, at \
+         least 256. The finding gives the evidence.";
+    MEASURED_NOT_SIZED = "measured/not-sized", Warning, None,
+        "the measurement cannot size this service",
+        "A service is not sized from fewer than 30 samples, from a window under 60 s, or when it was OOM-killed \
+         in the window (its peak is then only a floor).";
+    MEASURED_BELOW_PEAK = "measured/below-peak", Warning, None,
+        "the service's own memory limit is below its measured peak",
+        "The user's limit is kept; a limit below what the service used under load risks OOM kills.";
+    MEASURED_RESIZE = "measured/resize", Warning, Replace,
+        "the user's memory limit differs from the measured one",
+        "Under `--enforce` with `--sizing`, a user's memory limit below the measured limit is raised to it. \
+         Lowering one also needs `--allow-lower`, since one window rarely shows a service's worst day.";
+    MEASURED_STALE = "measured/stale", Warning, None,
+        "the service's image is not the one it was measured with",
+        "Sizes measured with another image may not hold for this one: measure again.";
     RESOURCES_NO_LIMIT = "resources/no-limit", Warning, Safe,
         "no memory or CPU limit: one service can starve the host",
         "A limit bounds what a leak or a spike can take. The fix writes the profile's class values \
@@ -228,22 +248,6 @@ rules! {
         "no blanket limit is safe for this service",
         "LLM servers, GitLab, media servers and the like need what their workload needs: measure the peak and \
          set the limit 20-50% above it.";
-    RESOURCES_MEASURED = "resources/measured", Info, None,
-        "limits sized from what the service used",
-        "With `apply --sizing`, the memory limit is the measured peak with headroom (1.3 by default), rounded \
-         up to the profile's unit and never below the heap rule's value; the reservation the median; cpus the \
-         95th percentile with headroom (0.1 to the host's CPUs); the pids limit the peak with headroom, at \
-         least 256. The finding gives the evidence.";
-    RESOURCES_NOT_MEASURED = "resources/not-measured", Warning, None,
-        "the measurement cannot size this service",
-        "A service is not sized from fewer than 30 samples, from a window under 60 s, or when it was OOM-killed \
-         in the window (its peak is then only a floor).";
-    RESOURCES_BELOW_PEAK = "resources/below-measured-peak", Warning, None,
-        "the service's own memory limit is below its measured peak",
-        "The user's limit is kept; a limit below what the service used under load risks OOM kills.";
-    RESOURCES_SIZING_STALE = "resources/sizing-stale", Warning, None,
-        "the service's image is not the one it was measured with",
-        "Sizes measured with another image may not hold for this one: measure again.";
     RESOURCES_HEAP_UNKNOWN = "resources/heap-unknown", Warning, None,
         "the JVM heap is known only after interpolation",
         "A limit below the heap gets the service OOM-killed; none is written.";

@@ -59,6 +59,9 @@ pub struct Service {
     /// cgroup v1's high-water mark, page cache included (not used for sizing).
     #[serde(default)]
     pub max_usage_bytes: Option<u64>,
+    /// Where the memory peak came from: the container and the reading.
+    #[serde(default)]
+    pub memory_peak: Option<Peak>,
     /// The CPU limit throttled it in the window: its CPU figures are only a floor.
     pub cpu_throttled: bool,
     /// OOM-killed in the window: its memory figures are only a floor.
@@ -79,10 +82,18 @@ pub struct Figures {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct Peak {
+    pub container: String,
+    pub at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Event {
     pub at: String,
     pub container: String,
-    /// `start`, `restart`, `die`, `oom`, `scaled`.
+    /// `start`, `restart`, `die`, `oom`, or `appeared` (a container that came up in the
+    /// window: a scale-up or a replacement).
     pub what: String,
 }
 
@@ -202,6 +213,7 @@ mod tests {
             cpu: Figures { peak: 0.9, p95: 0.5, p50: 0.2, mean: 0.25 },
             pids: Figures { peak: 30.0, p95: 28.0, p50: 20.0, mean: 21.0 },
             max_usage_bytes: None,
+            memory_peak: None,
             cpu_throttled: false,
             oom_killed: false,
             restarts: 0,

@@ -713,11 +713,18 @@ fn measure_sizes_what_services_really_use() {
     };
     let up = compose(&["up", "-d", "--pull", "never"]);
     assert!(up.status.success(), "{}", String::from_utf8_lossy(&up.stderr));
-    let out = common::bin()
+    let child = common::bin()
         .args(["measure", "-p", &project, "--duration", "65s", "-o", "sizing.yml", "compose.yml"])
         .current_dir(dir.path())
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .expect("measure runs");
+    // Scaled up mid-window: the new replica is followed, and its arrival reported.
+    std::thread::sleep(Duration::from_secs(10));
+    let scaled = compose(&["up", "-d", "--no-recreate", "--pull", "never", "--scale", "burner=3"]);
+    assert!(scaled.status.success(), "{}", String::from_utf8_lossy(&scaled.stderr));
+    let out = child.wait_with_output().expect("measure ends");
     let _ = compose(&["down", "-v", "--remove-orphans", "-t", "1"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     println!("{stderr}");
@@ -729,7 +736,8 @@ fn measure_sizes_what_services_really_use() {
     let peak_mib = holder.memory_bytes.peak / 1048576.0;
     assert!((64.0..=70.4).contains(&peak_mib), "holder peak {peak_mib} MiB, not within 10% of 64 MiB");
     assert!(holder.samples >= 30 && holder.seconds >= 60.0, "{} samples over {} s", holder.samples, holder.seconds);
-    assert_eq!(burner.containers.len(), 2, "each replica is measured");
+    assert_eq!(burner.containers.len(), 3, "each replica is measured, the one scaled up too");
+    assert!(burner.events.iter().any(|e| e.what == "appeared"), "{:?}", burner.events);
     assert!((0.4..=0.6).contains(&burner.cpu.p95), "burner cpu p95 {}", burner.cpu.p95);
     assert!(burner.cpu_throttled, "the CPU limit throttles it");
     assert!(restarter.restarts >= 1, "the restart is reported: {:?}", restarter.events);
@@ -756,7 +764,7 @@ fn measure_sizes_what_services_really_use() {
         .output()
         .expect("apply runs");
     let (yaml, said) = (String::from_utf8_lossy(&applied.stdout), String::from_utf8_lossy(&applied.stderr));
-    let evidence = said.lines().find(|l| l.contains("resources/measured")).unwrap_or("");
+    let evidence = said.lines().find(|l| l.contains("measured/sized")).unwrap_or("");
     println!("holder with its measured limit: ok {}; {evidence}", after["ok"]);
     assert!(yaml.contains("memory: 128M"), "a 66 MiB peak x 1.3, rounded up to 128M:\n{yaml}");
     assert_eq!(after["ok"], true, "{after}");

@@ -100,7 +100,7 @@ fn yaml_fixtures() -> Vec<YamlFixture> {
             let layers: Vec<&str> = layers.iter().map(String::as_str).collect();
             let profile = compose_harden::Profile::layered(&layers).expect("fixture profile");
             let profile = match &sizing {
-                Some(sizing) => profile.with_sizing(sizing, 1.3),
+                Some(sizing) => profile.with_sizing(sizing, 1.3, false),
                 None => profile,
             };
             Some(YamlFixture { dir, enforce, unsafe_fixes, profile })

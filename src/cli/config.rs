@@ -26,6 +26,10 @@ pub struct ProfileArgs {
     /// With --sizing: the limit is the measured peak times this (1.2 to 1.5).
     #[arg(long, value_name = "FACTOR", default_value = "1.3", requires = "sizing")]
     pub headroom: f64,
+    /// With --sizing and --enforce: also lower a user's memory limit to the measured one
+    /// (one window rarely shows a service's worst day).
+    #[arg(long, requires = "sizing")]
+    pub allow_lower: bool,
 }
 
 /// A profile, and how reports name it.
@@ -42,7 +46,7 @@ pub struct Profiles {
     named: Option<Arc<Chosen>>,
     no_config: bool,
     by_path: Mutex<HashMap<Option<PathBuf>, Arc<Chosen>>>,
-    sizing: Option<(compose_harden::sizing::Sizing, f64)>,
+    sizing: Option<(compose_harden::sizing::Sizing, f64, bool)>,
 }
 
 impl Profiles {
@@ -64,7 +68,7 @@ impl Profiles {
                 let text = std::fs::read_to_string(path).map_err(|e| {
                     Error::new(&shown, format!("cannot read the sizing file: {}", compose_harden::error::io_reason(&e)))
                 })?;
-                Some((compose_harden::sizing::parse(&shown, &text)?, args.headroom))
+                Some((compose_harden::sizing::parse(&shown, &text)?, args.headroom, args.allow_lower))
             }
         };
         let mut profiles =
@@ -80,7 +84,7 @@ impl Profiles {
     /// The profile with the sizing file's limits, if one was given.
     fn sized(&self, profile: Profile) -> Profile {
         match &self.sizing {
-            Some((sizing, headroom)) => profile.with_sizing(sizing, *headroom),
+            Some((sizing, headroom, lower)) => profile.with_sizing(sizing, *headroom, *lower),
             None => profile,
         }
     }

@@ -35,6 +35,8 @@ pub struct Measure {
 #[derive(Default)]
 struct Seen {
     containers: Vec<Followed>,
+    /// Containers that appeared after the first look (a scale-up, a replacement), and when.
+    appeared: Vec<(String, SystemTime)>,
 }
 
 struct Followed {
@@ -155,7 +157,11 @@ fn follow_new(docker: &Docker, socket: &std::path::Path, label: &str, seen: &mut
     if new.is_empty() {
         return;
     }
+    let later = !seen.containers.is_empty();
     for c in docker.inspect(&new).unwrap_or_default() {
+        if later {
+            seen.appeared.push((c.id().to_string(), SystemTime::now()));
+        }
         let samples = Arc::new(Mutex::new(Vec::new()));
         let (closer, thread) = match stats::Stream::open(socket, c.id()) {
             Ok(mut stream) => {
@@ -247,8 +253,14 @@ fn summarize(
         let mut throttled = false;
         let (mut first, mut last) = (None::<SystemTime>, None::<SystemTime>);
         let mut max_usage = None;
+        let mut peak: Option<(u64, SystemTime, &str)> = None;
         for c in containers {
             let samples = c.samples.lock().map(|s| s.clone()).unwrap_or_default();
+            for s in &samples {
+                if peak.is_none_or(|(m, _, _)| s.memory > m) {
+                    peak = Some((s.memory, s.at, c.name.as_str()));
+                }
+            }
             fewest = fewest.min(samples.len());
             memory.extend(samples.iter().map(|s| s.memory as f64));
             cpu.extend(samples.iter().filter_map(|s| s.cpu));
@@ -277,7 +289,20 @@ fn summarize(
                 what: e.action.clone(),
             })
             .collect();
-        let restarts = mine.iter().filter(|e| e.what == "restart" || e.what == "start").count() as u64;
+        let mut mine = mine;
+        for (id, at) in seen.appeared.iter().filter(|(id, _)| ids.contains(&id.as_str())) {
+            let container = containers.iter().find(|c| c.id == *id).map(|c| c.name.clone()).unwrap_or_default();
+            mine.push(Event { at: rfc3339(*at), container, what: "appeared".into() });
+        }
+        // A restart: the engine's `restart`, or a `start` after the same container died.
+        let restarts = mine
+            .iter()
+            .enumerate()
+            .filter(|(i, e)| {
+                e.what == "restart"
+                    || (e.what == "start" && mine[..*i].iter().any(|d| d.what == "die" && d.container == e.container))
+            })
+            .count() as u64;
         let oom = mine.iter().any(|e| e.what == "oom") || ids.iter().any(|id| oom_now.iter().any(|o| o == id));
         let first_container = containers[0];
         services.insert(
@@ -292,6 +317,7 @@ fn summarize(
                 cpu: rounded(Figures::of(&cpu)),
                 pids: Figures::of(&pids),
                 max_usage_bytes: max_usage,
+                memory_peak: peak.map(|(_, at, name)| sizing::Peak { container: name.to_string(), at: rfc3339(at) }),
                 cpu_throttled: throttled,
                 oom_killed: oom,
                 restarts,
@@ -342,7 +368,7 @@ fn summary(sizing: &Sizing, seen: &Seen) -> String {
             notes.push("CPU throttled: the p95 is only a floor".to_string());
         }
         if s.restarts > 0 {
-            notes.push(format!("{} starts or restarts", s.restarts));
+            notes.push(format!("{} restart{}", s.restarts, if s.restarts == 1 { "" } else { "s" }));
         }
         let notes = if notes.is_empty() { String::new() } else { format!(" ({})", notes.join("; ")) };
         out.push_str(&format!(

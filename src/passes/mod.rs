@@ -9,6 +9,7 @@ mod heap;
 mod init;
 mod limits;
 mod logging;
+mod measured;
 mod probe;
 pub(crate) mod resources;
 mod restart;
@@ -54,6 +55,7 @@ pub const PASSES: &[&dyn Pass] = &[
     &restart::Restart,
     &stop::Stop,
     &logging::Logging,
+    &measured::Measured,
     &resources::Resources,
     &limits::Limits,
     &ulimits::Ulimits,

@@ -66,7 +66,6 @@ impl Pass for Resources {
                 return;
             }
         }
-        measured(service, out);
         let class = service.class();
         let (limits, reservations) = match class {
             Some(c) => (&c.limits, &c.reservations),
@@ -327,37 +326,4 @@ pub fn bytes(v: &Value) -> Option<f64> {
         _ => return None,
     };
     Some(number * 1024f64.powi(power))
-}
-
-/// What a sizing file says of the service: the evidence of its limits, why it is not
-/// sized, a limit of the user's below the measured peak, an image measured that it no
-/// longer runs.
-fn measured(service: &Service, out: &mut Out) {
-    let Some(m) = service.profile.measured.get(service.name) else { return };
-    if service.image().is_some_and(|i| i != m.image) {
-        out.report(
-            &rules::RESOURCES_SIZING_STALE,
-            &["image"],
-            format!("measured with image `{}`, which the service no longer runs: measure it again", m.image),
-        );
-    }
-    let own = service.get(&["deploy", "resources", "limits", "memory"]).or_else(|| service.get(&["mem_limit"]));
-    if let Some(limit) = own.and_then(bytes) {
-        if limit < m.peak_bytes {
-            out.report(
-                &rules::RESOURCES_BELOW_PEAK,
-                &["deploy", "resources", "limits", "memory"],
-                format!(
-                    "its memory limit ({} MiB) is below the {} MiB it used at peak under measurement; kept, as the user's",
-                    (limit / 1048576.0).round(),
-                    (m.peak_bytes / 1048576.0).round()
-                ),
-            );
-        }
-        return;
-    }
-    match &m.sized {
-        Ok(evidence) => out.report(&rules::RESOURCES_MEASURED, &[], format!("sized from measurement: {evidence}")),
-        Err(why) => out.report(&rules::RESOURCES_NOT_MEASURED, &[], format!("not sized from the measurement: {why}")),
-    }
 }

@@ -91,6 +91,10 @@ pub struct Measured {
     pub sized: Result<String, String>,
     pub peak_bytes: f64,
     pub image: String,
+    /// The measured memory limit, where the service is sized.
+    pub limit: Option<String>,
+    /// `--enforce` may lower a user's limit to it, not only raise one.
+    pub allow_lower: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]

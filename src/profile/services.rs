@@ -125,7 +125,7 @@ impl Profile {
 
     /// The profile with a sizing file's limits as the last per-service rules (so they come
     /// before the profile's rules and classes), and what each service's sizing says.
-    pub fn with_sizing(&self, sizing: &crate::sizing::Sizing, headroom: f64) -> Profile {
+    pub fn with_sizing(&self, sizing: &crate::sizing::Sizing, headroom: f64, allow_lower: bool) -> Profile {
         let mut out = self.clone();
         let unit = self.resources.as_ref().and_then(|r| crate::passes::size_bytes(&r.unit)).unwrap_or(134_217_728.0);
         for (name, s) in &sizing.services {
@@ -158,10 +158,13 @@ impl Profile {
                 out.services.push(Value::Mapping(rule));
             }
             let pids = self.security.is_some();
+            let limit = sized.as_ref().ok().map(|s| s.memory_limit.clone());
             let measured = super::Measured {
                 sized: sized.map(|s| if pids { format!("{}; {}", s.evidence, s.pids_evidence) } else { s.evidence }),
                 peak_bytes: s.memory_bytes.peak,
                 image: s.image.clone(),
+                limit,
+                allow_lower,
             };
             out.measured.insert(name.clone(), measured);
         }
