@@ -15,6 +15,10 @@ impl Pass for Measured {
         "measured"
     }
 
+    fn wanted(&self, profile: &crate::Profile) -> bool {
+        !profile.measured.is_empty()
+    }
+
     fn run(&self, service: &Service, out: &mut Out) {
         run(service, out);
     }

@@ -33,6 +33,10 @@ use yaml_serde::{Mapping, Value};
 pub trait Pass: Sync {
     /// The name users write in `x-compose-harden: {skip: [...]}`.
     fn name(&self) -> &'static str;
+    /// Whether the profile asks for this pass at all (a pass whose rule is off costs nothing).
+    fn wanted(&self, _profile: &Profile) -> bool {
+        true
+    }
     fn run(&self, service: &Service, out: &mut Out);
 }
 
@@ -531,7 +535,7 @@ impl Context<'_> {
             let facts = Facts::of(name, &view, self.relations, profile, globs);
             check_skips(&own_skips, name, plan);
             for pass in PASSES {
-                if self.file_skips.iter().chain(&own_skips).any(|s| s == pass.name()) {
+                if !pass.wanted(profile) || self.file_skips.iter().chain(&own_skips).any(|s| s == pass.name()) {
                     continue;
                 }
                 let mut out = Out {

@@ -16,6 +16,10 @@ impl Pass for Security {
         "security"
     }
 
+    fn wanted(&self, profile: &crate::Profile) -> bool {
+        profile.security.is_some()
+    }
+
     fn run(&self, service: &Service, out: &mut Out) {
         let Some(rule) = &service.profile.security else {
             return;

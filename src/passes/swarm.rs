@@ -12,6 +12,10 @@ impl Pass for Swarm {
         "swarm"
     }
 
+    fn wanted(&self, profile: &crate::Profile) -> bool {
+        profile.swarm.is_some()
+    }
+
     fn run(&self, service: &Service, out: &mut Out) {
         let Some(rule) = &service.profile.swarm else {
             return;
