@@ -75,18 +75,25 @@ impl Profiles {
             Profiles { named: None, no_config: args.no_config, by_path: Mutex::new(HashMap::new()), sizing };
         if !args.profile.is_empty() {
             let names: Vec<&str> = args.profile.iter().map(String::as_str).collect();
-            let profile = profiles.sized(Profile::layered(&names)?);
+            let profile = profiles.sized(Profile::layered(&names)?)?;
             profiles.named = Some(Arc::new(Chosen { profile, name: names.join(" + "), found: false }));
         }
         Ok(profiles)
     }
 
-    /// The profile with the sizing file's limits, if one was given.
-    fn sized(&self, profile: Profile) -> Profile {
-        match &self.sizing {
-            Some((sizing, headroom, lower)) => profile.with_sizing(sizing, *headroom, *lower),
-            None => profile,
+    /// The profile with the sizing file's limits: the one `--sizing` names, else the one
+    /// the profile names (`sizing: {file: ...}`).
+    fn sized(&self, profile: Profile) -> Result<Profile, Error> {
+        if let Some((sizing, headroom, lower)) = &self.sizing {
+            return Ok(profile.with_sizing(sizing, *headroom, *lower));
         }
+        let Some(rule) = profile.sizing.clone() else { return Ok(profile) };
+        let text = std::fs::read_to_string(&rule.file).map_err(|e| {
+            let why = compose_harden::error::io_reason(&e);
+            Error::new(&rule.file, format!("cannot read the sizing file the profile names (sizing.file): {why}"))
+        })?;
+        let sizing = compose_harden::sizing::parse(&rule.file, &text)?;
+        Ok(profile.with_sizing(&sizing, rule.headroom, rule.allow_lower))
     }
 
     /// The profile for `file` (`-` for standard input: found from the current directory).
@@ -102,10 +109,10 @@ impl Profiles {
         let chosen = match &found {
             Some(path) => {
                 let name = path.display().to_string();
-                Chosen { profile: self.sized(Profile::layered(&[&name])?), name, found: true }
+                Chosen { profile: self.sized(Profile::layered(&[&name])?)?, name, found: true }
             }
             None => {
-                let profile = self.sized(Profile::load("production")?);
+                let profile = self.sized(Profile::load("production")?)?;
                 Chosen { profile, name: "production".into(), found: false }
             }
         };

@@ -118,6 +118,14 @@ fn resolved(
     }
     let parent = layer.value.get("extends").map(|e| e.as_str().map(str::to_string));
     check(&layer, parent.is_some() || over)?;
+    let mut layer = layer;
+    // A sizing file is named relative to the profile that names it.
+    let dir = layer.dir.clone();
+    if let Some(file) = layer.value.get_mut("sizing").and_then(|s| s.get_mut("file")) {
+        if let Some(relative) = file.as_str().filter(|f| !Path::new(f).is_absolute()) {
+            *file = Value::from(dir.join(relative).display().to_string());
+        }
+    }
     let Some(parent) = parent else {
         files.push(Source { file: layer.file, value: layer.value.clone(), doc: layer.doc });
         return Ok(layer.value);

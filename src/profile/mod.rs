@@ -55,6 +55,8 @@ pub struct Profile {
     pub swarm: Option<SwarmRule>,
     /// Least privilege (the `strict` profile).
     pub security: Option<SecurityRule>,
+    /// Limits sized from a measurement, as `apply --sizing` (the flag comes first).
+    pub sizing: Option<SizingRule>,
     /// Ulimits some images need beyond the general ones.
     #[serde(default)]
     pub image_ulimits: Vec<ImageUlimits>,
@@ -278,6 +280,24 @@ pub struct HttpFallback {
     pub test: Vec<String>,
     /// The comment written beside the assumed probe.
     pub note: String,
+}
+
+/// A sizing file the profile uses (`compose-harden measure` writes one).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SizingRule {
+    /// Relative to the profile file.
+    pub file: String,
+    /// The limit is the measured peak times this (1.2 to 1.5).
+    #[serde(default = "default_headroom")]
+    pub headroom: f64,
+    /// Under `--enforce`, also lower a user's memory limit to the measured one.
+    #[serde(default)]
+    pub allow_lower: bool,
+}
+
+fn default_headroom() -> f64 {
+    1.3
 }
 
 /// Least privilege (the `strict` profile): a pids limit, no-new-privileges, dropped

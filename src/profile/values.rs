@@ -137,6 +137,9 @@ impl Checker {
                 return self.fail(path, message);
             }
         }
+        if key == "headroom" && value.as_f64().is_some_and(|h| !(1.2..=1.5).contains(&h)) {
+            return self.fail(path, "`headroom`: the lesson puts limits 20-50% above the peak; give 1.2 to 1.5".into());
+        }
         if key == "max_heap_percent" && value.as_f64().is_some_and(|p| !(p > 0.0 && p <= 100.0)) {
             self.fail(path, "`max_heap_percent` is a share of the memory limit: above 0, at most 100".into());
         }
