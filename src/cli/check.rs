@@ -105,9 +105,7 @@ pub fn run(args: &Check) -> u8 {
         let outcome = harden_with(file, bytes, &chosen.profile, options)?;
         let mut found = FileReport::of(file, outcome);
         found.profile = chosen.name.clone();
-        if chosen.found {
-            found.profile_found = true;
-        }
+        found.profile_found = chosen.found;
         let shown = match args.format {
             Format::Text if rendered_apart => report::text::file(&found, color),
             Format::Json if rendered_apart => report::json::file(&found),

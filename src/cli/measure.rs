@@ -50,6 +50,13 @@ struct Followed {
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
+impl Followed {
+    /// The readings so far (the stream's thread keeps adding to them).
+    fn readings(&self) -> Vec<stats::Sample> {
+        self.samples.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+}
+
 pub fn run(args: &Measure) -> u8 {
     match measure(args) {
         Ok(code) => code,
@@ -209,7 +216,7 @@ fn draw(seen: &Seen, elapsed: Duration, drawn: usize) -> usize {
     let mut lines =
         vec![format!("{:<24} {:>8} {:>12} {:>8} {:>6}", "container", "samples", "peak memory", "cpu", "pids")];
     for c in &seen.containers {
-        let samples = c.samples.lock().map(|s| s.clone()).unwrap_or_default();
+        let samples = c.readings();
         let peak = samples.iter().map(|s| s.memory).max().unwrap_or(0);
         let cpu = samples.iter().filter_map(|s| s.cpu).fold(0.0, f64::max);
         let pids = samples.iter().map(|s| s.pids).max().unwrap_or(0);
@@ -255,7 +262,7 @@ fn summarize(
         let mut max_usage = None;
         let mut peak: Option<(u64, SystemTime, &str)> = None;
         for c in containers {
-            let samples = c.samples.lock().map(|s| s.clone()).unwrap_or_default();
+            let samples = c.readings();
             for s in &samples {
                 if peak.is_none_or(|(m, _, _)| s.memory > m) {
                     peak = Some((s.memory, s.at, c.name.as_str()));
@@ -346,7 +353,7 @@ fn summary(sizing: &Sizing, seen: &Seen) -> String {
     for (name, s) in &sizing.services {
         let mut series: Vec<u64> = Vec::new();
         for c in seen.containers.iter().filter(|c| c.service == *name) {
-            let samples = c.samples.lock().map(|s| s.clone()).unwrap_or_default();
+            let samples = c.readings();
             for (i, v) in samples.iter().enumerate() {
                 match series.get_mut(i) {
                     Some(old) => *old = (*old).max(v.memory),

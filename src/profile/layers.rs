@@ -210,29 +210,20 @@ fn check(layer: &Layer, partial: bool) -> Result<(), Error> {
     }
     let json = super::schema::checked_form(&serde_json::to_value(&layer.value).unwrap_or(Json::Null));
     let (schema, validator) = super::schema::compiled();
-    for error in validator.iter_errors(&json) {
-        let path: Vec<String> = error.instance_path().segments().map(|s| s.to_string()).collect();
-        let in_entry = path.iter().any(|s| s.parse::<usize>().is_ok());
-        match error.kind() {
-            jsonschema::error::ValidationErrorKind::Required { .. } if partial && !in_entry => continue,
-            // A per-service rule merges over the profile: its rules may be partial.
-            jsonschema::error::ValidationErrorKind::Required { .. } if path.len() >= 3 && path[0] == "services" => {
-                continue
-            }
-            jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } => {
-                let key = unexpected.first().cloned().unwrap_or_default();
-                let valid = super::schema::keys_at(schema, &path);
-                let valid: Vec<&str> = valid.iter().map(String::as_str).collect();
-                let context = if path.is_empty() { String::new() } else { format!(" in `{}`", path.join(".")) };
-                let message = crate::validate::unknown_key(&key, &context, &valid);
-                let message = message.replace(" (custom keys must start with `x-`)", "");
-                return Err(at(layer, &path, Some(&key), message));
-            }
-            _ => {
-                let shown = if path.is_empty() { "(top level)".to_string() } else { path.join(".") };
-                return Err(at(layer, &path, None, format!("{shown}: {error}")));
-            }
+    // The first complaint, at its place.
+    if let Some(error) = validator.iter_errors(&json).find(|e| !given_elsewhere(e, partial)) {
+        let path = instance_path(&error);
+        if let jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } = error.kind() {
+            let key = unexpected.first().cloned().unwrap_or_default();
+            let valid = super::schema::keys_at(schema, &path);
+            let valid: Vec<&str> = valid.iter().map(String::as_str).collect();
+            let context = if path.is_empty() { String::new() } else { format!(" in `{}`", path.join(".")) };
+            let message = crate::validate::unknown_key(&key, &context, &valid);
+            let message = message.replace(" (custom keys must start with `x-`)", "");
+            return Err(at(layer, &path, Some(&key), message));
         }
+        let shown = if path.is_empty() { "(top level)".to_string() } else { path.join(".") };
+        return Err(at(layer, &path, None, format!("{shown}: {error}")));
     }
     // A file merged over another is checked as a whole once merged.
     let whole = |v: &Value| if partial { Ok(()) } else { values::check_merged(v) };
@@ -258,6 +249,22 @@ fn check(layer: &Layer, partial: bool) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+fn instance_path(error: &jsonschema::ValidationError) -> Vec<String> {
+    error.instance_path().segments().map(|s| s.to_string()).collect()
+}
+
+/// A missing key that something merged with this value gives: the parent's, for a file
+/// merged over another (`partial`), outside list entries (an entry is whole in one file);
+/// the profile's, for a per-service rule (checked once merged over it, in `for_rules`).
+fn given_elsewhere(error: &jsonschema::ValidationError, partial: bool) -> bool {
+    if !matches!(error.kind(), jsonschema::error::ValidationErrorKind::Required { .. }) {
+        return false;
+    }
+    let path = instance_path(error);
+    let in_entry = path.iter().any(|s| s.parse::<usize>().is_ok());
+    (partial && !in_entry) || (path.len() >= 3 && path[0] == "services")
 }
 
 /// An error in a profile file, at the node at `path` (or its key `key`).
@@ -355,15 +362,8 @@ impl Profile {
         let file = files.last().map(|s| s.file.clone()).unwrap_or_default();
         // Each layer passed on its own; what is still wrong comes of merging them.
         let json = super::schema::checked_form(&serde_json::to_value(&value).unwrap_or(Json::Null));
-        let in_rule = |e: &jsonschema::ValidationError| {
-            let path: Vec<String> = e.instance_path().segments().map(|s| s.to_string()).collect();
-            matches!(e.kind(), jsonschema::error::ValidationErrorKind::Required { .. })
-                && path.len() >= 3
-                && path[0] == "services"
-        };
-        // A per-service rule's partial values are checked merged over the profile, below.
-        if let Some(error) = super::schema::compiled().1.iter_errors(&json).find(|e| !in_rule(e)) {
-            let path: Vec<String> = error.instance_path().segments().map(|s| s.to_string()).collect();
+        if let Some(error) = super::schema::compiled().1.iter_errors(&json).find(|e| !given_elsewhere(e, false)) {
+            let path = instance_path(&error);
             let shown = if path.is_empty() { "(top level)".to_string() } else { path.join(".") };
             return Err(Error::new(&file, format!("invalid profile, with its parents merged: {shown}: {error}")));
         }
