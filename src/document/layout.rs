@@ -72,6 +72,14 @@ pub struct Layout {
 const INDEXED_ENTRIES: usize = 16;
 
 impl Layout {
+    /// Whether a mapping has keys and writes every one double-quoted (`{"driver": "local"}`).
+    pub fn quoted_keys(&self, entries: &[(NodeId, NodeId)]) -> bool {
+        !entries.is_empty()
+            && entries
+                .iter()
+                .all(|(k, _)| matches!(self.node(*k).kind, Kind::Scalar { style: Style::DoubleQuoted, .. }))
+    }
+
     pub fn node(&self, id: NodeId) -> &Node {
         &self.nodes[id]
     }

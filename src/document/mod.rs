@@ -36,6 +36,15 @@ pub struct Document {
 }
 
 impl Document {
+    /// Whether the file is written as JSON (a flow mapping at the top whose keys are all
+    /// double-quoted): what is added to it must stay JSON, quoted and without comments.
+    pub fn is_json(&self) -> bool {
+        match &self.layout.node(self.layout.root).kind {
+            layout::Kind::Map { flow: true, entries } => self.layout.quoted_keys(entries),
+            _ => false,
+        }
+    }
+
     pub fn services(&self) -> Option<&yaml_serde::Mapping> {
         self.value.get("services").and_then(Value::as_mapping)
     }

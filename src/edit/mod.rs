@@ -486,7 +486,7 @@ fn splice_target<'a>(doc: &Document, target: Target<'a>, rendered: &mut Rendered
             let n = layout.node(node);
             if target.in_flow {
                 let mut t = String::from("{");
-                render::flow_entries(&mut t, target.base.as_deref(), children, ", ");
+                render::flow_entries(&mut t, target.base.as_deref(), children, ", ", doc.is_json());
                 t.push('}');
                 out.push(Splice { start: n.start, end: n.end, order: 0, text: t });
                 note_splice(doc, n.end, &target.tree, out);
@@ -564,17 +564,21 @@ fn flow_insert(
         }
     };
     let mut text = sep.clone();
-    render::flow_entries(&mut text, None, children, if sep.is_empty() { ", " } else { &sep });
+    // New keys are written as the mapping's own keys are, or, in an empty one, as its key.
+    let key_quoted = || doc.text[..open].trim_end().strip_suffix(':').is_some_and(|k| k.trim_end().ends_with('"'));
+    let json = doc.is_json() || layout.quoted_keys(entries) || (entries.is_empty() && key_quoted());
+    render::flow_entries(&mut text, None, children, if sep.is_empty() { ", " } else { &sep }, json);
     out.push(Splice { start: pos, end: pos, order: 0, text });
     let tree = Tree::Branch { base: None, children: children.clone() };
     note_splice(doc, node.end, &tree, out);
 }
 
 /// Notes (assumption markers) of flow insertions go at the end of the line where the
-/// flow collection closes, unless that line already ends in a comment.
+/// flow collection closes, unless that line already ends in a comment. JSON has no
+/// comments: there the findings alone say it.
 fn note_splice(doc: &Document, after: usize, tree: &Tree, out: &mut Vec<Splice>) {
     let notes = tree.notes();
-    if notes.is_empty() {
+    if notes.is_empty() || doc.is_json() {
         return;
     }
     let text = &doc.text;

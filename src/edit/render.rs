@@ -97,8 +97,9 @@ pub fn block(out: &mut String, children: &Children, indent: usize, step: usize, 
     }
 }
 
-/// `key: value` pairs in flow style, joined by `sep`.
-pub fn flow_entries(out: &mut String, base: Option<&str>, children: &Children, sep: &str) {
+/// `key: value` pairs in flow style, joined by `sep`; with `json`, every key and string is
+/// double-quoted, as in the JSON file (or mapping of quoted keys) they go into.
+pub fn flow_entries(out: &mut String, base: Option<&str>, children: &Children, sep: &str, json: bool) {
     let mut first = true;
     if let Some(base) = base {
         out.push_str("<<: ");
@@ -110,13 +111,13 @@ pub fn flow_entries(out: &mut String, base: Option<&str>, children: &Children, s
             out.push_str(sep);
         }
         first = false;
-        push_scalar(out, key);
+        push_string(out, key, json);
         out.push_str(": ");
         match tree {
-            Tree::Leaf { value, .. } => flow_value(out, value),
+            Tree::Leaf { value, .. } => flow_value_in(out, value, json),
             Tree::Branch { base, children } => {
                 out.push('{');
-                flow_entries(out, base.as_deref(), children, ", ");
+                flow_entries(out, base.as_deref(), children, ", ", json);
                 out.push('}');
             }
         }
@@ -132,6 +133,11 @@ pub fn flow_item(out: &mut String, value: &Value) {
 }
 
 pub fn flow_value(out: &mut String, value: &Value) {
+    flow_value_in(out, value, false);
+}
+
+/// [`flow_value`]; with `json`, mapping keys and strings double-quoted.
+pub fn flow_value_in(out: &mut String, value: &Value, json: bool) {
     match value {
         Value::Sequence(items) => {
             out.push('[');
@@ -139,7 +145,10 @@ pub fn flow_value(out: &mut String, value: &Value) {
                 if i > 0 {
                     out.push_str(", ");
                 }
-                flow_item(out, item);
+                match item {
+                    Value::String(s) => push_double_quoted(out, s),
+                    other => flow_value_in(out, other, json),
+                }
             }
             out.push(']');
         }
@@ -149,17 +158,17 @@ pub fn flow_value(out: &mut String, value: &Value) {
                 if i > 0 {
                     out.push_str(", ");
                 }
-                flow_value(out, k);
+                flow_value_in(out, k, json);
                 out.push_str(": ");
-                flow_value(out, v);
+                flow_value_in(out, v, json);
             }
             out.push('}');
         }
-        Value::String(s) => push_scalar(out, s),
+        Value::String(s) => push_string(out, s, json),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Number(n) => out.push_str(&n.to_string()),
         Value::Null => out.push_str("null"),
-        Value::Tagged(t) => flow_value(out, &t.value),
+        Value::Tagged(t) => flow_value_in(out, &t.value, json),
     }
 }
 
@@ -169,6 +178,15 @@ pub fn scalar(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     push_scalar(&mut out, s);
     out
+}
+
+/// A string double-quoted with `json`, else as [`push_scalar`] writes it.
+fn push_string(out: &mut String, s: &str, json: bool) {
+    if json {
+        push_double_quoted(out, s);
+    } else {
+        push_scalar(out, s);
+    }
 }
 
 /// [`scalar`], written onto `out` (thousands of services write hundreds of thousands).
@@ -228,7 +246,8 @@ fn push_double_quoted(out: &mut String, s: &str) {
 
 #[cfg(test)]
 mod tests {
-    use super::scalar;
+    use super::{flow_value_in, scalar};
+    use yaml_serde::Value;
 
     #[test]
     fn quotes_only_what_could_read_as_another_type() {
@@ -244,5 +263,16 @@ mod tests {
         assert_eq!(scalar("a: b"), "\"a: b\"");
         assert_eq!(scalar("*x"), "\"*x\"");
         assert_eq!(scalar(""), "\"\"");
+    }
+
+    #[test]
+    fn json_mode_quotes_every_key_and_string() {
+        let value: Value = yaml_serde::from_str("{a: 10m, num: 5, t: true, l: [CMD, 1], m: {k: x}}").unwrap();
+        let mut out = String::new();
+        flow_value_in(&mut out, &value, true);
+        assert_eq!(out, r#"{"a": "10m", "num": 5, "t": true, "l": ["CMD", 1], "m": {"k": "x"}}"#);
+        out.clear();
+        flow_value_in(&mut out, &value, false);
+        assert_eq!(out, r#"{a: 10m, num: 5, t: true, l: ["CMD", 1], m: {k: x}}"#);
     }
 }

@@ -43,7 +43,7 @@ pub fn splices(doc: &Document, node: NodeId, old: &Value, new: &Value) -> Result
 fn whole(doc: &Document, node: NodeId, new: &Value) -> Splice {
     let n = doc.layout.node(node);
     let mut text = String::new();
-    render::flow_value(&mut text, new);
+    render::flow_value_in(&mut text, new, doc.is_json());
     Splice { start: n.start, end: n.end, order: 0, text }
 }
 
