@@ -40,6 +40,7 @@ pub fn hold_back(changes: &mut Vec<Change>, profile: &Profile, unsafe_fixes: boo
                 "not written: {}; an unsafe fix (it may change what the service may do), written with --unsafe-fixes",
                 c.rule.summary
             ),
+            enforceable: false,
         });
     }
     (held, findings)

@@ -110,7 +110,13 @@ pub fn harden_with<'a>(
     plan.findings.extend(applied.iter().filter_map(|c| {
         // The message first: most changes have none, and the rest is not built for them.
         let message = c.message.as_deref()?.to_string();
-        Some(Finding { rule: c.rule, service: c.service.to_string(), path: c.path.to_vec(), message })
+        Some(Finding {
+            rule: c.rule,
+            service: c.service.to_string(),
+            path: c.path.to_vec(),
+            message,
+            enforceable: false,
+        })
     }));
     // A failed check is the tool's fault, unless the file itself reads differently in the
     // two readers (then the edit was placed by one reading and planned on the other).
@@ -206,6 +212,7 @@ fn refused_findings(refused: &[(Change, String)]) -> Vec<Finding> {
             service: change.service.to_string(),
             path: Vec::new(),
             message: format!("not written: {}: {reason}", keys.join(", ")),
+            enforceable: false,
         })
         .collect()
 }

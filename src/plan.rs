@@ -53,6 +53,9 @@ pub struct Finding {
     /// Keys below the service that the finding is about (to point at a line).
     pub path: Vec<String>,
     pub message: String,
+    /// The pass would have changed this under `--enforce` (so only a run without it has
+    /// the finding); the report layer says so.
+    pub enforceable: bool,
 }
 
 impl Finding {

@@ -15,7 +15,8 @@ pub fn finding(file: &str, finding: &Finding, at: Option<(usize, usize)>) -> Str
         "" => String::new(),
         name => format!("service `{name}`: "),
     };
-    format!("{place}: {}[{}]: {service}{}", finding.severity().label(), finding.rule.id, finding.message)
+    let hint = if finding.enforceable { " (`--enforce` would change this)" } else { "" };
+    format!("{place}: {}[{}]: {service}{}{hint}", finding.severity().label(), finding.rule.id, finding.message)
 }
 
 /// Lines of context around each change.

@@ -41,6 +41,7 @@ pub(super) fn report_tags(value: &mut Mapping, service: &str, path: &mut Vec<Str
                 service: service.to_string(),
                 path: path.clone(),
                 message,
+                enforceable: false,
             });
         }
         if let Value::Mapping(m) = v {
@@ -86,6 +87,7 @@ pub(super) fn report_includes(doc: &Document, plan: &mut Plan) {
                 message: format!(
                     "the services of the included `{path}` are not hardened here: run compose-harden on that file too"
                 ),
+                enforceable: false,
             });
         }
     }
@@ -104,7 +106,7 @@ pub(super) fn check_skips(skips: &[String], service: &str, plan: &mut Plan) {
             message: format!(
                 "unknown pass or rule `{skip}` in x-compose-harden.skip (passes: {}; `compose-harden rules` lists the rule ids)",
                 names.join(", ")
-            ),
+            ), enforceable: false,
         });
     }
 }

@@ -49,10 +49,14 @@ impl Pass for Limits {
                 );
                 out.replace(&rules::LIMITS_INVERTED, &reservation_path, r, l.clone(), message);
             } else {
-                out.report(
+                out.report_enforceable(
                     &rules::LIMITS_INVERTED,
                     &reservation_path,
-                    format!("reservation {key} `{}` is above the limit `{}`: Docker refuses to start the container (--enforce lowers it)", text(r), text(l)),
+                    format!(
+                        "reservation {key} `{}` is above the limit `{}`: Docker refuses to start the container",
+                        text(r),
+                        text(l)
+                    ),
                 );
             }
         }

@@ -384,12 +384,22 @@ impl Out<'_> {
     }
 
     pub fn report(&mut self, rule: &'static Rule, path: &[&str], message: impl Into<String>) {
+        self.finding(rule, path, message.into(), false);
+    }
+
+    /// A finding the pass would have made a change of under `--enforce`.
+    pub fn report_enforceable(&mut self, rule: &'static Rule, path: &[&str], message: impl Into<String>) {
+        self.finding(rule, path, message.into(), true);
+    }
+
+    fn finding(&mut self, rule: &'static Rule, path: &[&str], message: String, enforceable: bool) {
         debug_assert_eq!(rule.pass(), self.pass, "{} reported by {}", rule.id, self.pass);
         self.findings.push(Finding {
             rule,
             service: self.service.to_string(),
             path: path.iter().map(|s| s.to_string()).collect(),
-            message: message.into(),
+            message,
+            enforceable,
         });
     }
 }
@@ -472,6 +482,7 @@ impl Context<'_> {
                         service: name.to_string(),
                         path: Vec::new(),
                         message: "the service is `!reset`: Compose drops it; left alone".to_string(),
+                        enforceable: false,
                     });
                     continue;
                 }
@@ -482,6 +493,7 @@ impl Context<'_> {
                     service: name.to_string(),
                     path: Vec::new(),
                     message: "the service is not a mapping; left alone".to_string(),
+                    enforceable: false,
                 });
                 continue;
             };
@@ -495,6 +507,7 @@ impl Context<'_> {
                         service: name.to_string(),
                         path: vec!["extends".to_string()],
                         message: format!("extends {chain}: what it inherits counts as set"),
+                        enforceable: false,
                     });
                     resolved.clone()
                 }
@@ -506,7 +519,7 @@ impl Context<'_> {
                         message: format!(
                             "nothing added: {why}, so what the service inherits is not known and any key added here could \
                              contradict it"
-                        ),
+                        ), enforceable: false,
                     });
                     continue;
                 }

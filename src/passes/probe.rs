@@ -44,22 +44,22 @@ impl Pass for Probe {
                 || (repo.as_ref().is_some_and(|(_, t)| t.as_deref().is_some_and(|t| t.contains("alpine")))
                     && !matches(&rule.alpine_with_curl));
             if alpine && uses_curl(test) {
-                match (service.enforce && no_curl, as_wget(test)) {
-                    (true, Ok(wget)) => {
+                match (no_curl, as_wget(test)) {
+                    (true, Ok(wget)) if service.enforce => {
                         let message =
                             format!("probe `{}` -> `{}`: the image has no curl", masked(&words(test)), masked(&words(&wget)));
                         out.replace(&rules::PROBE_NO_CURL, &TEST, test, wget, message);
                         return;
                     }
+                    (true, Ok(_)) => out.report_enforceable(
+                        &rules::PROBE_NO_CURL,
+                        &TEST,
+                        "the probe calls curl, which the image does not ship: it always fails (busybox `wget -qO-` is there)",
+                    ),
                     (true, Err(why)) => out.report(
                         &rules::PROBE_NO_CURL,
                         &TEST,
                         format!("the probe calls curl, which the image does not ship, so it always fails; not switched to wget: {why}"),
-                    ),
-                    (false, _) if no_curl => out.report(
-                        &rules::PROBE_NO_CURL,
-                        &TEST,
-                        "the probe calls curl, which the image does not ship: it always fails (use `wget -qO-`; --enforce switches a simple probe)",
                     ),
                     (false, _) => out.report(
                         &rules::PROBE_MAYBE_NO_CURL,
@@ -71,7 +71,7 @@ impl Pass for Probe {
             if let Some(fixed) = with_fail_flag(test) {
                 // An endpoint that answers an error by design (401 without credentials)
                 // fails with -f; where another service waits for this one to be healthy,
-                // that would block it, so only --enforce repairs there.
+                // that would block it, so only enforcing the profile repairs there.
                 if let Some(why) = answer_is_judged(test).or_else(|| refuses_by_design(service)) {
                     out.report(
                         &rules::PROBE_CURL_KEPT,
@@ -80,13 +80,13 @@ impl Pass for Probe {
                     );
                 } else {
                     match service.relations.health_waiter.get(service.name).filter(|_| !service.enforce) {
-                        Some(waiter) => out.report(
+                        Some(waiter) => out.report_enforceable(
                             &rules::PROBE_CURL_FAIL,
                             &TEST,
                             format!(
                                 "curl without -f exits 0 on an HTTP error, so this probe can never fail; not repaired because \
                                  `{waiter}` waits for it to be healthy and an endpoint that needs credentials would then block \
-                                 it: add -f yourself (or --enforce)"
+                                 it: add -f yourself"
                             ),
                         ),
                         None => out.replace(&rules::PROBE_CURL_FAIL, &TEST, test, fixed, "probe repaired: curl without -f exits 0 on an HTTP error, so the check could never fail; added -f \

@@ -32,6 +32,8 @@ pub struct Item {
     pub applicability: Fix,
     /// An unsafe fix `apply` holds back unless asked: `fix` is what it would write.
     pub held: bool,
+    /// `--enforce` would change what it is about.
+    pub enforceable: bool,
 }
 
 impl Item {
@@ -51,7 +53,7 @@ impl Item {
             (true, Fix::Repair) => "`apply` repairs this",
             (true, Fix::Replace) => "`apply --enforce` changes this",
             (true, _) => "`apply` writes this",
-            (false, Fix::Replace) => "`--enforce` would change this",
+            (false, _) if self.enforceable => "`--enforce` would change this",
             (false, _) => return None,
         };
         Some(match &self.into {
@@ -141,6 +143,7 @@ impl FileReport {
                 into: change.and_then(|c| into(&outcome, c)),
                 applicability: applicability(&outcome, finding.rule),
                 held: false,
+                enforceable: finding.enforceable,
             });
         }
         // The other changes, one item per service and rule (a healthcheck is one fix).
@@ -177,6 +180,7 @@ impl FileReport {
                 into: into(&outcome, c),
                 applicability: applicability(&outcome, c.rule),
                 held: false,
+                enforceable: false,
             });
         }
         // Unsafe fixes held back: their findings carry what `--unsafe-fixes` would write.
