@@ -57,7 +57,11 @@ fn run(service: &Service, out: &mut Out) {
             }
         }
         if limit < m.peak_bytes {
-            out.report(
+            // Enforcing raises a limit below the measured one (and so below the peak).
+            let raised = measured.is_some_and(|(_, wanted)| limit < wanted) && !service.enforce;
+            let report = if raised { Out::report_enforceable } else { Out::report };
+            report(
+                out,
                 &rules::MEASURED_BELOW_PEAK,
                 path,
                 format!(
