@@ -106,7 +106,8 @@ pub(super) fn check_skips(skips: &[String], service: &str, plan: &mut Plan) {
             message: format!(
                 "unknown pass or rule `{skip}` in x-compose-harden.skip (passes: {}; `compose-harden rules` lists the rule ids)",
                 names.join(", ")
-            ), enforceable: false,
+            ),
+            enforceable: false,
         });
     }
 }
