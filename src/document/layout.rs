@@ -730,4 +730,13 @@ mod tests {
         let err = super::build("# only a comment\n", "f.yml").expect_err("no document");
         assert_eq!(err.to_string(), "f.yml: error: empty compose file: it holds no YAML document");
     }
+
+    #[test]
+    fn a_flow_mapping_with_a_trailing_comma_ends_at_its_brace() {
+        for text in ["a: {b: c,}\n", "a: {b: c, }\n", "a: {b: c}\n", "a: [b, c,]\n"] {
+            let layout = super::build(text, "f.yml").expect("valid");
+            let inner = &layout.nodes[2];
+            assert_eq!(&text[inner.start..inner.end], text[3..].trim_end(), "in {text:?}");
+        }
+    }
 }

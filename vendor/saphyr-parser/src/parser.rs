@@ -1081,14 +1081,14 @@ impl<'input, T: Input> Parser<'input, T> {
                             self.state = State::FlowMappingValue;
                             return Ok((Event::empty_scalar(), marker));
                         }
-                        Token(_, TokenType::FlowMappingEnd) => (),
+                        // compose-harden: after a trailing `,` the mapping ends at its `}`,
+                        // not at the `,` (`mark`), as a mapping without one does.
+                        Token(end, TokenType::FlowMappingEnd) => end,
                         _ => {
                             self.push_state(State::FlowMappingEmptyValue);
                             return self.parse_node(false, false);
                         }
                     }
-
-                    mark
                 }
             }
         };
