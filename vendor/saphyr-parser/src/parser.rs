@@ -1050,7 +1050,7 @@ impl<'input, T: Input> Parser<'input, T> {
         let span: Span = {
             match *self.peek_token()? {
                 Token(mark, TokenType::FlowMappingEnd) => mark,
-                Token(mark, _) => {
+                Token(_, _) => {
                     if !first {
                         match *self.peek_token()? {
                             Token(_, TokenType::FlowEntry) => self.skip(),
