@@ -15,8 +15,12 @@ pub fn finding(file: &str, finding: &Finding, at: Option<(usize, usize)>) -> Str
         "" => String::new(),
         name => format!("service `{name}`: "),
     };
-    let hint = if finding.enforceable { " (`--enforce` would change this)" } else { "" };
-    format!("{place}: {}[{}]: {service}{}{hint}", finding.severity().label(), finding.rule.id, finding.message)
+    let mut line =
+        format!("{place}: {}[{}]: {service}{}", finding.severity().label(), finding.rule.id, finding.message);
+    if finding.enforceable {
+        line.push_str(" (`--enforce` would change this)");
+    }
+    line
 }
 
 /// Lines of context around each change.
