@@ -126,9 +126,13 @@ pub fn flow_entries(out: &mut String, base: Option<&str>, children: &Children, s
 
 /// A sequence item in flow style: strings always double-quoted, as in `["CMD", "curl"]`.
 pub fn flow_item(out: &mut String, value: &Value) {
+    flow_item_in(out, value, false);
+}
+
+fn flow_item_in(out: &mut String, value: &Value, json: bool) {
     match value {
-        Value::String(s) => out.push_str(&double_quoted(s)),
-        other => flow_value(out, other),
+        Value::String(s) => push_double_quoted(out, s),
+        other => flow_value_in(out, other, json),
     }
 }
 
@@ -145,10 +149,7 @@ pub fn flow_value_in(out: &mut String, value: &Value, json: bool) {
                 if i > 0 {
                     out.push_str(", ");
                 }
-                match item {
-                    Value::String(s) => push_double_quoted(out, s),
-                    other => flow_value_in(out, other, json),
-                }
+                flow_item_in(out, item, json);
             }
             out.push(']');
         }
