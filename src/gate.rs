@@ -32,16 +32,15 @@ pub fn hold_back(changes: &mut Vec<Change>, profile: &Profile, unsafe_fixes: boo
         if findings.iter().any(|f| f.service == *c.service && f.rule.id == c.rule.id) {
             continue;
         }
-        findings.push(Finding {
-            rule: c.rule,
-            service: c.service.to_string(),
-            path: c.path.first().map(|k| vec![k.clone()]).unwrap_or_default(),
-            message: format!(
+        findings.push(Finding::new(
+            c.rule,
+            c.service.to_string(),
+            c.path.first().map(|k| vec![k.clone()]).unwrap_or_default(),
+            format!(
                 "not written: {}; an unsafe fix (it may change what the service may do), written with --unsafe-fixes",
                 c.rule.summary
             ),
-            enforceable: false,
-        });
+        ));
     }
     (held, findings)
 }

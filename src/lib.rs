@@ -110,13 +110,7 @@ pub fn harden_with<'a>(
     plan.findings.extend(applied.iter().filter_map(|c| {
         // The message first: most changes have none, and the rest is not built for them.
         let message = c.message.as_deref()?.to_string();
-        Some(Finding {
-            rule: c.rule,
-            service: c.service.to_string(),
-            path: c.path.to_vec(),
-            message,
-            enforceable: false,
-        })
+        Some(Finding::new(c.rule, c.service.to_string(), c.path.to_vec(), message))
     }));
     // A failed check is the tool's fault, unless the file itself reads differently in the
     // two readers (then the edit was placed by one reading and planned on the other).
@@ -207,12 +201,13 @@ fn refused_findings(refused: &[(Change, String)]) -> Vec<Finding> {
     }
     grouped
         .into_iter()
-        .map(|(change, reason, keys)| Finding {
-            rule: &rule::EDIT_NOT_WRITTEN,
-            service: change.service.to_string(),
-            path: Vec::new(),
-            message: format!("not written: {}: {reason}", keys.join(", ")),
-            enforceable: false,
+        .map(|(change, reason, keys)| {
+            Finding::new(
+                &rule::EDIT_NOT_WRITTEN,
+                change.service.to_string(),
+                Vec::new(),
+                format!("not written: {}: {reason}", keys.join(", ")),
+            )
         })
         .collect()
 }

@@ -59,6 +59,16 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// A finding about `service` (empty for the file) at `path` below it.
+    pub fn new(
+        rule: &'static Rule,
+        service: impl Into<String>,
+        path: Vec<String>,
+        message: impl Into<String>,
+    ) -> Finding {
+        Finding { rule, service: service.into(), path, message: message.into(), enforceable: false }
+    }
+
     pub fn severity(&self) -> Severity {
         self.rule.severity
     }

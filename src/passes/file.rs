@@ -36,13 +36,7 @@ pub(super) fn report_tags(value: &mut Mapping, service: &str, path: &mut Vec<Str
             _ => None,
         };
         if let Some(message) = message {
-            plan.findings.push(Finding {
-                rule: &rules::LOAD_TAG,
-                service: service.to_string(),
-                path: path.clone(),
-                message,
-                enforceable: false,
-            });
+            plan.findings.push(Finding::new(&rules::LOAD_TAG, service, path.clone(), message));
         }
         if let Value::Mapping(m) = v {
             report_tags(m, service, path, plan);
@@ -80,15 +74,14 @@ pub(super) fn report_includes(doc: &Document, plan: &mut Plan) {
             _ => Vec::new(),
         };
         for (path, position) in paths {
-            plan.findings.push(Finding {
-                rule: &rules::LOAD_INCLUDE,
-                service: String::new(),
-                path: position,
-                message: format!(
+            plan.findings.push(Finding::new(
+                &rules::LOAD_INCLUDE,
+                String::new(),
+                position,
+                format!(
                     "the services of the included `{path}` are not hardened here: run compose-harden on that file too"
                 ),
-                enforceable: false,
-            });
+            ));
         }
     }
 }
@@ -99,16 +92,12 @@ pub(super) fn check_skips(skips: &[String], service: &str, plan: &mut Plan) {
     // Pointed at the entry itself (skip_list keeps the entries in order, one each).
     for (i, skip) in skips.iter().enumerate().filter(|(_, s)| !known(s)) {
         let names: Vec<&str> = PASSES.iter().map(|p| p.name()).collect();
-        plan.findings.push(Finding {
-            rule: &rules::LOAD_UNKNOWN_SKIP,
-            service: service.to_string(),
-            path: vec!["x-compose-harden".to_string(), "skip".to_string(), i.to_string()],
-            message: format!(
-                "unknown pass or rule `{skip}` in x-compose-harden.skip (passes: {}; `compose-harden rules` lists the rule ids)",
-                names.join(", ")
-            ),
-            enforceable: false,
-        });
+        let path = vec!["x-compose-harden".to_string(), "skip".to_string(), i.to_string()];
+        let message = format!(
+            "unknown pass or rule `{skip}` in x-compose-harden.skip (passes: {}; `compose-harden rules` lists the rule ids)",
+            names.join(", ")
+        );
+        plan.findings.push(Finding::new(&rules::LOAD_UNKNOWN_SKIP, service, path, message));
     }
 }
 

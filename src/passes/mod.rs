@@ -394,13 +394,8 @@ impl Out<'_> {
 
     fn finding(&mut self, rule: &'static Rule, path: &[&str], message: String, enforceable: bool) {
         debug_assert_eq!(rule.pass(), self.pass, "{} reported by {}", rule.id, self.pass);
-        self.findings.push(Finding {
-            rule,
-            service: self.service.to_string(),
-            path: path.iter().map(|s| s.to_string()).collect(),
-            message,
-            enforceable,
-        });
+        let path = path.iter().map(|s| s.to_string()).collect();
+        self.findings.push(Finding { enforceable, ..Finding::new(rule, self.service, path, message) });
     }
 }
 
@@ -477,24 +472,22 @@ impl Context<'_> {
             let Some(name) = name.as_str() else { continue };
             if let Value::Tagged(tagged) = value {
                 if tagged.tag == "reset" {
-                    plan.findings.push(Finding {
-                        rule: &rules::LOAD_RESET_SERVICE,
-                        service: name.to_string(),
-                        path: Vec::new(),
-                        message: "the service is `!reset`: Compose drops it; left alone".to_string(),
-                        enforceable: false,
-                    });
+                    plan.findings.push(Finding::new(
+                        &rules::LOAD_RESET_SERVICE,
+                        name,
+                        Vec::new(),
+                        "the service is `!reset`: Compose drops it; left alone".to_string(),
+                    ));
                     continue;
                 }
             }
             let Some(service) = value.as_mapping() else {
-                plan.findings.push(Finding {
-                    rule: &rules::LOAD_NOT_MAPPING,
-                    service: name.to_string(),
-                    path: Vec::new(),
-                    message: "the service is not a mapping; left alone".to_string(),
-                    enforceable: false,
-                });
+                plan.findings.push(Finding::new(
+                    &rules::LOAD_NOT_MAPPING,
+                    name,
+                    Vec::new(),
+                    "the service is not a mapping; left alone".to_string(),
+                ));
                 continue;
             };
             // What it inherits through `extends` counts as set; where that cannot be
@@ -502,25 +495,21 @@ impl Context<'_> {
             let mut view = match self.inherited.get(name) {
                 None => service.clone(),
                 Some(Ok((resolved, chain))) => {
-                    plan.findings.push(Finding {
-                        rule: &rules::LOAD_EXTENDS,
-                        service: name.to_string(),
-                        path: vec!["extends".to_string()],
-                        message: format!("extends {chain}: what it inherits counts as set"),
-                        enforceable: false,
-                    });
+                    plan.findings.push(Finding::new(
+                        &rules::LOAD_EXTENDS,
+                        name,
+                        vec!["extends".to_string()],
+                        format!("extends {chain}: what it inherits counts as set"),
+                    ));
                     resolved.clone()
                 }
                 Some(Err(why)) => {
-                    plan.findings.push(Finding {
-                        rule: &rules::LOAD_EXTENDS_UNREADABLE,
-                        service: name.to_string(),
-                        path: vec!["extends".to_string()],
-                        message: format!(
-                            "nothing added: {why}, so what the service inherits is not known and any key added here could \
-                             contradict it"
-                        ), enforceable: false,
-                    });
+                    let message = format!(
+                        "nothing added: {why}, so what the service inherits is not known and any key added here could \
+                         contradict it"
+                    );
+                    let path = vec!["extends".to_string()];
+                    plan.findings.push(Finding::new(&rules::LOAD_EXTENDS_UNREADABLE, name, path, message));
                     continue;
                 }
             };
