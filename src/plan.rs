@@ -1,6 +1,6 @@
 //! What passes return: changes to make and findings to report. Passes never touch text.
 
-use crate::rule::Rule;
+use crate::rule::{Rule, Severity};
 use std::sync::Arc;
 use yaml_serde::Value;
 
@@ -24,23 +24,6 @@ pub struct Change {
 impl Change {
     pub fn pass(&self) -> &'static str {
         self.rule.pass()
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Severity {
-    Info,
-    Warning,
-    Error,
-}
-
-impl Severity {
-    pub fn label(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Warning => "warning",
-            Severity::Error => "error",
-        }
     }
 }
 

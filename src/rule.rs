@@ -2,7 +2,23 @@
 //! its summary, its explanation (why, what the fix writes, when it is skipped) and what fix
 //! it offers. A finding cannot be built without its rule; formats read rules, never passes.
 
-use crate::plan::Severity;
+/// How much a finding matters: every finding of a rule has the rule's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn label(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
 
 /// What a rule's fix is, for the report layer to turn into hints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

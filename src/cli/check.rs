@@ -2,8 +2,8 @@
 //! fix, in one of several formats; write nothing. For CI gates and pull-request review.
 
 use clap::{Args, ValueEnum};
-use compose_harden::plan::Severity;
 use compose_harden::report::{self, FileReport, Report};
+use compose_harden::rule::Severity;
 use compose_harden::{harden_with, Options};
 use std::io::IsTerminal;
 use std::path::PathBuf;

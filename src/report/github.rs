@@ -3,7 +3,7 @@
 //! counts the rest.
 
 use super::Report;
-use crate::plan::Severity;
+use crate::rule::Severity;
 
 const PER_TYPE: usize = 10;
 

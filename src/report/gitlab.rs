@@ -2,7 +2,7 @@
 //! is built from the file, rule, service and path (not the line), so it survives edits.
 
 use super::Report;
-use crate::plan::Severity;
+use crate::rule::Severity;
 use serde_json::{json, Value};
 
 pub fn render(report: &Report) -> String {

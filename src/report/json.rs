@@ -2,7 +2,7 @@
 //! dumped from internal types, so that it changes only on purpose.
 
 use super::{FileReport, Item, Report};
-use crate::plan::Severity;
+use crate::rule::Severity;
 use serde_json::{json, Value};
 
 /// One file's object (files are independent: a caller may render them on several cores).

@@ -9,8 +9,8 @@ pub mod sarif;
 pub mod text;
 
 use crate::edit::Edit;
-use crate::plan::{Severity, Span};
-use crate::rule::{Fix, Rule};
+use crate::plan::Span;
+use crate::rule::{Fix, Rule, Severity};
 use crate::Outcome;
 use yaml_serde::Value;
 

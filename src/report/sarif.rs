@@ -3,7 +3,7 @@
 //! splices, so that a fix applies as `apply` would.
 
 use super::{FileReport, Report};
-use crate::plan::Severity;
+use crate::rule::Severity;
 use crate::rule::{self, Rule};
 use serde_json::{json, Value};
 

@@ -2,7 +2,7 @@
 //! under the exact node (annotate-snippets, as rustc and ruff render), its hint and fix.
 
 use super::{FileReport, Item, Report};
-use crate::plan::Severity;
+use crate::rule::Severity;
 use annotate_snippets::{Level, Renderer, Snippet};
 
 /// One file's findings (files are independent: a caller renders them on several cores,
