@@ -14,6 +14,7 @@ pub mod render;
 pub mod report;
 pub mod rule;
 pub mod sizing;
+pub mod suggest;
 pub mod units;
 pub mod validate;
 

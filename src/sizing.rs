@@ -3,6 +3,7 @@
 //! application's peak usage, measured under load testing": the limit is the peak with
 //! headroom (1.2-1.5, 1.3 by default), the reservation the median.
 
+use crate::units::MIB;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
@@ -144,7 +145,6 @@ pub fn size(s: &Service, host: &Host, headroom: f64, unit_bytes: f64) -> Result<
     if s.seconds < MIN_SECONDS {
         return Err(format!("a window of {:.0} s, under {MIN_SECONDS:.0} s", s.seconds));
     }
-    const MIB: f64 = 1024.0 * 1024.0;
     let unit = unit_bytes.max(MIB);
     // The engine refuses a memory limit or reservation under 6 MiB.
     const ENGINE_MINIMUM_MIB: f64 = 6.0;
@@ -224,7 +224,7 @@ mod tests {
     #[test]
     fn the_lessons_example_a_412_mib_peak_gives_640m() {
         let host = Host { cpus: 2, memory_bytes: 0, cgroup_version: "1".into(), engine: "20.10".into() };
-        let sized = size(&measured(412.0, 600, 600.0), &host, 1.3, 128.0 * 1024.0 * 1024.0).expect("sized");
+        let sized = size(&measured(412.0, 600, 600.0), &host, 1.3, crate::units::memory_unit_bytes()).expect("sized");
         assert_eq!(sized.memory_limit, "640M");
         assert_eq!(sized.memory_reservation, "300M");
         assert_eq!(sized.cpus, "0.65");
@@ -238,7 +238,7 @@ mod tests {
         // A service that uses almost nothing still gets what the engine accepts.
         let mut idle = measured(0.2, 600, 600.0);
         idle.memory_bytes.p50 = 0.1 * 1024.0 * 1024.0;
-        let sized = size(&idle, &host, 1.3, 128.0 * 1024.0 * 1024.0).expect("sized");
+        let sized = size(&idle, &host, 1.3, crate::units::memory_unit_bytes()).expect("sized");
         assert_eq!((sized.memory_limit.as_str(), sized.memory_reservation.as_str()), ("128M", "6M"));
         assert!(size(&measured(412.0, 600, 59.0), &host, 1.3, 1.0).is_err());
     }

@@ -1,5 +1,53 @@
 //! The value formats Compose and the engine read: durations, sizes, CPUs, signals, ulimits
-//! and restart policies. Profiles are checked with these before anything is written.
+//! and restart policies. Profiles are checked with these before anything is written, and
+//! passes compare and write amounts with them.
+
+use yaml_serde::Value;
+
+/// A mebibyte: sizes are counted in units of 1024, as Compose and Docker count them.
+pub const MIB: f64 = 1024.0 * 1024.0;
+
+/// What a memory limit sized from a JVM heap or a measurement is rounded up to, where the
+/// profile names no other `resources.unit`.
+pub const MEMORY_UNIT: &str = "128M";
+
+/// [`MEMORY_UNIT`] in bytes.
+pub fn memory_unit_bytes() -> f64 {
+    bytes(&Value::from(MEMORY_UNIT)).unwrap_or(MIB)
+}
+
+/// Bytes in a Compose size such as `512M`, `1g`, `1.5GB` or a plain number (units of 1024).
+pub fn bytes(v: &Value) -> Option<f64> {
+    let s = match v {
+        Value::Number(n) => return n.as_f64(),
+        Value::String(s) => s.trim().to_ascii_lowercase(),
+        _ => return None,
+    };
+    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    let number: f64 = number.parse().ok()?;
+    let unit = unit.trim().trim_end_matches("ib").trim_end_matches('b');
+    let power = match unit {
+        "" => 0,
+        "k" => 1,
+        "m" => 2,
+        "g" => 3,
+        "t" => 4,
+        "p" => 5,
+        _ => return None,
+    };
+    Some(number * 1024f64.powi(power))
+}
+
+/// Bytes as a Compose size: whole GiB as `G`, else MiB (rounded up) as `M`.
+pub fn size_text(bytes: f64) -> String {
+    let mib = (bytes / MIB).ceil() as u64;
+    if mib % 1024 == 0 {
+        format!("{}G", mib / 1024)
+    } else {
+        format!("{mib}M")
+    }
+}
 
 /// Go's duration text (`1m30s`, `500ms`) in seconds.
 pub fn seconds(text: &str) -> Option<f64> {
@@ -31,9 +79,14 @@ pub fn seconds(text: &str) -> Option<f64> {
     Some(total)
 }
 
-/// A CPU count as `cpus` takes it (`0.5`, `2`): a positive number.
-pub fn cpus(text: &str) -> Option<f64> {
-    text.trim().parse::<f64>().ok().filter(|c| c.is_finite() && *c > 0.0)
+/// A CPU count as Compose writes it (`0.5`, `"2"`); whether `cpus` takes it (a positive
+/// number) is the caller's check.
+pub fn cpus(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
 }
 
 /// Signal names the engine knows (`SIGTERM` or `TERM`), real-time ones (`SIGRTMIN+3`) and
@@ -73,6 +126,36 @@ pub const ULIMITS: &[&str] = &[
     "stack",
 ];
 
+/// A `restart` value the engine runs: `no`, `always`, `on-failure[:N]`, `unless-stopped`
+/// (or one known only once interpolated).
+pub fn valid_restart(value: &str) -> bool {
+    if interpolated(value) {
+        return true;
+    }
+    match value.split_once(':') {
+        Some(("on-failure", n)) => n.parse::<u32>().is_ok(),
+        _ => matches!(value, "no" | "always" | "on-failure" | "unless-stopped"),
+    }
+}
+
+/// Whether a string holds `${VAR}` or `$VAR` (not just the `$$` escape).
+pub fn interpolated(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'$' {
+            match b.get(i + 1) {
+                Some(b'$') => i += 2,
+                Some(c) if *c == b'{' || *c == b'_' || c.is_ascii_alphabetic() => return true,
+                _ => i += 1,
+            }
+        } else {
+            i += 1;
+        }
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,8 +179,20 @@ mod tests {
         for bad in ["SIGFOO", "sigterm", "0", "99", "SIGRTMIN+30"] {
             assert!(!signal(bad), "{bad}");
         }
-        assert_eq!(cpus("0.5"), Some(0.5));
-        assert_eq!(cpus("lots"), None);
-        assert_eq!(cpus("0"), None);
+        assert_eq!(cpus(&Value::from("0.5")), Some(0.5));
+        assert_eq!(cpus(&Value::from(" 2 ")), Some(2.0));
+        assert_eq!(cpus(&Value::from("lots")), None);
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(bytes(&Value::from("512M")), Some(512.0 * MIB));
+        assert_eq!(bytes(&Value::from("1.5GB")), Some(1536.0 * MIB));
+        assert_eq!(bytes(&Value::from("10k")), Some(10240.0));
+        assert_eq!(bytes(&Value::from(7)), Some(7.0));
+        assert_eq!(bytes(&Value::from("lots")), None);
+        assert_eq!(memory_unit_bytes(), 128.0 * MIB);
+        assert_eq!(size_text(2048.0 * MIB), "2G");
+        assert_eq!(size_text(1000.5 * MIB), "1001M");
     }
 }

@@ -28,6 +28,37 @@ pub fn field<'a>(value: &'a Value, key: &str) -> Option<&'a Value> {
     get(value.as_mapping()?, key)
 }
 
+/// Sets `path` in a mapping, creating (or replacing non-mapping) parents as needed.
+pub fn set_path(map: &mut Mapping, path: &[String], value: Value) {
+    let Some((last, parents)) = path.split_last() else {
+        return;
+    };
+    let mut here = map;
+    for key in parents {
+        // Found by comparing keys; only a new key is hashed (by the insert).
+        if get(here, key).is_none() {
+            here.insert(Value::from(key.as_str()), Value::Mapping(Mapping::new()));
+        }
+        let Some(mut entry) = get_mut(here, key) else { return };
+        // A tagged mapping (`!override`) keeps its tag: the key goes inside it.
+        if matches!(entry, Value::Tagged(t) if t.value.is_mapping()) {
+            let Value::Tagged(t) = entry else { return };
+            entry = &mut t.value;
+        }
+        if !entry.is_mapping() {
+            *entry = Value::Mapping(Mapping::new());
+        }
+        let Value::Mapping(next) = entry else { return };
+        here = next;
+    }
+    match get_mut(here, last) {
+        Some(old) => *old = value,
+        None => {
+            here.insert(Value::from(last.as_str()), value);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,9 +2,10 @@
 //! says so, reservations within limits, and a JVM heap that fits its container.
 
 use super::heap::{self, Heap};
-use super::resources::{bytes, cpus, max_heap_percent, text};
+use super::resources::{max_heap_percent, text};
 use super::{Out, Pass, Service};
 use crate::rule as rules;
+use crate::units::{bytes, cpus};
 
 pub struct Limits;
 

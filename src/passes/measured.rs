@@ -3,9 +3,9 @@
 //! user's memory limit below the measured peak (raised to the measured limit under
 //! `--enforce`; lowered only with `--allow-lower` too).
 
-use super::resources::bytes;
 use super::{Out, Pass, Service};
 use crate::rule as rules;
+use crate::units::bytes;
 use yaml_serde::Value;
 
 pub struct Measured;

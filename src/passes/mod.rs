@@ -11,7 +11,7 @@ mod limits;
 mod logging;
 mod measured;
 mod probe;
-pub(crate) mod resources;
+mod resources;
 mod restart;
 mod security;
 mod shell;
@@ -20,7 +20,8 @@ mod swarm;
 mod ulimits;
 
 use crate::document::extends::Inheritance;
-use crate::document::{lookup, Document};
+use crate::document::lookup::{self, set_path};
+use crate::document::Document;
 use crate::plan::{Change, Finding, Plan};
 use crate::profile::{Globs, Profile, Reference, ResourceClass};
 use crate::rule::{self as rules, Rule};
@@ -38,11 +39,6 @@ pub trait Pass: Sync {
         true
     }
     fn run(&self, service: &Service, out: &mut Out);
-}
-
-/// Bytes in a size as Compose and Docker write it (`512M`, `10k`: units of 1024).
-pub fn size_bytes(text: &str) -> Option<f64> {
-    resources::bytes(&Value::from(text))
 }
 
 /// The position of a pass in [`PASSES`] (findings are reported in this order).
@@ -567,37 +563,6 @@ impl Context<'_> {
                 plan.changes.extend(out.changes);
                 plan.findings.extend(out.findings);
             }
-        }
-    }
-}
-
-/// Sets `path` in a mapping, creating (or replacing non-mapping) parents as needed.
-pub fn set_path(map: &mut Mapping, path: &[String], value: Value) {
-    let Some((last, parents)) = path.split_last() else {
-        return;
-    };
-    let mut here = map;
-    for key in parents {
-        // Found by comparing keys; only a new key is hashed (by the insert).
-        if lookup::get(here, key).is_none() {
-            here.insert(Value::from(key.as_str()), Value::Mapping(Mapping::new()));
-        }
-        let Some(mut entry) = lookup::get_mut(here, key) else { return };
-        // A tagged mapping (`!override`) keeps its tag: the key goes inside it.
-        if matches!(entry, Value::Tagged(t) if t.value.is_mapping()) {
-            let Value::Tagged(t) = entry else { return };
-            entry = &mut t.value;
-        }
-        if !entry.is_mapping() {
-            *entry = Value::Mapping(Mapping::new());
-        }
-        let Value::Mapping(next) = entry else { return };
-        here = next;
-    }
-    match lookup::get_mut(here, last) {
-        Some(old) => *old = value,
-        None => {
-            here.insert(Value::from(last.as_str()), value);
         }
     }
 }

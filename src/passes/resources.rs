@@ -7,6 +7,7 @@ use super::heap::Heap;
 use super::{Out, Pass, Service};
 use crate::profile::{ResourceClass, ResourcesRule};
 use crate::rule as rules;
+use crate::units::{self, bytes, cpus, size_text};
 use yaml_serde::Value;
 
 pub struct Resources;
@@ -153,7 +154,8 @@ fn sized_memory(
             None
         }
         Some(Heap::Known { bytes: heap, source, option }) => {
-            let unit = bytes(&Value::from(rule.unit.as_str())).filter(|u| *u >= 1.0).unwrap_or(128.0 * MIB);
+            let unit =
+                bytes(&Value::from(rule.unit.as_str())).filter(|u| *u >= 1.0).unwrap_or_else(units::memory_unit_bytes);
             let need = (*heap / (percent / 100.0) / unit).ceil() * unit;
             let base_bytes = base.and_then(|b| bytes(&Value::from(b)));
             if base_bytes.is_some_and(|b| b >= need) {
@@ -182,18 +184,6 @@ pub fn max_heap_percent(service: &Service) -> f64 {
         .or(service.profile.limits.as_ref().map(|l| l.max_heap_percent))
         .filter(|p| *p > 0.0 && *p <= 100.0)
         .unwrap_or(75.0)
-}
-
-const MIB: f64 = 1024.0 * 1024.0;
-
-/// Bytes as a Compose size: whole GiB as `G`, else MiB as `M`.
-fn size_text(bytes: f64) -> String {
-    let mib = (bytes / MIB).ceil() as u64;
-    if mib % 1024 == 0 {
-        format!("{}G", mib / 1024)
-    } else {
-        format!("{mib}M")
-    }
 }
 
 /// A value the user set that an added one must not cross: the path written and its value.
@@ -295,35 +285,4 @@ pub fn text(v: &Value) -> String {
         Value::Number(n) => n.to_string(),
         other => format!("{other:?}"),
     }
-}
-
-pub fn cpus(v: &Value) -> Option<f64> {
-    match v {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
-/// Bytes in a Compose size such as `512M`, `1g`, `1.5GB` or a plain number (units of 1024).
-pub fn bytes(v: &Value) -> Option<f64> {
-    let s = match v {
-        Value::Number(n) => return n.as_f64(),
-        Value::String(s) => s.trim().to_ascii_lowercase(),
-        _ => return None,
-    };
-    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
-    let (number, unit) = s.split_at(split);
-    let number: f64 = number.parse().ok()?;
-    let unit = unit.trim().trim_end_matches("ib").trim_end_matches('b');
-    let power = match unit {
-        "" => 0,
-        "k" => 1,
-        "m" => 2,
-        "g" => 3,
-        "t" => 4,
-        "p" => 5,
-        _ => return None,
-    };
-    Some(number * 1024f64.powi(power))
 }

@@ -218,7 +218,7 @@ fn check(layer: &Layer, partial: bool) -> Result<(), Error> {
             let valid = super::schema::keys_at(schema, &path);
             let valid: Vec<&str> = valid.iter().map(String::as_str).collect();
             let context = if path.is_empty() { String::new() } else { format!(" in `{}`", path.join(".")) };
-            let message = crate::validate::unknown_key(&key, &context, &valid);
+            let message = crate::suggest::unknown_key(&key, &context, &valid);
             let message = message.replace(" (custom keys must start with `x-`)", "");
             return Err(at(layer, &path, Some(&key), message));
         }

@@ -413,7 +413,7 @@ pub struct ResourcesRule {
 }
 
 fn default_unit() -> String {
-    "128M".to_string()
+    crate::units::MEMORY_UNIT.to_string()
 }
 
 /// What a class of images needs, and why (a reviewer checks it against the image's

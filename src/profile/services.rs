@@ -4,6 +4,7 @@
 
 use super::layers::{finish, merge};
 use super::{glob_match, reference, Profile};
+use crate::units;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use std::sync::Arc;
@@ -127,7 +128,8 @@ impl Profile {
     /// before the profile's rules and classes), and what each service's sizing says.
     pub fn with_sizing(&self, sizing: &crate::sizing::Sizing, headroom: f64, allow_lower: bool) -> Profile {
         let mut out = self.clone();
-        let unit = self.resources.as_ref().and_then(|r| crate::passes::size_bytes(&r.unit)).unwrap_or(134_217_728.0);
+        let unit = self.resources.as_ref().and_then(|r| units::bytes(&Value::from(r.unit.as_str())));
+        let unit = unit.unwrap_or_else(units::memory_unit_bytes);
         for (name, s) in &sizing.services {
             let sized = crate::sizing::size(s, &sizing.host, headroom, unit);
             if let Ok(sized) = &sized {

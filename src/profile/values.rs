@@ -2,6 +2,7 @@
 //! that would make the output invalid, or mean nothing, is an error at its place in the
 //! profile, before any file is hardened. The types are checked by the schema first.
 
+use crate::suggest::edit_distance;
 use crate::units;
 use yaml_serde::Value;
 
@@ -94,15 +95,15 @@ impl Checker {
             let message = format!("`{key}: {}` is not a duration (`30s`, `1m30s`, `500ms`)", shown());
             return self.fail(path, message);
         }
-        let size = key == "memory" || key == "unit" || (key == "max-size" && parent == "options");
-        if size && text.is_some_and(|t| crate::passes::size_bytes(t).filter(|b| *b > 0.0).is_none()) {
+        let is_size = key == "memory" || key == "unit" || (key == "max-size" && parent == "options");
+        if is_size && text.is_some_and(|t| size(t).filter(|b| *b > 0.0).is_none()) {
             let message = format!("`{key}: {}` is not a size (`512M`, `1G`, `10m`)", shown());
             return self.fail(path, message);
         }
         if key == "max-file" && parent == "options" && text.is_some_and(|t| t.parse::<u32>().map_or(true, |n| n == 0)) {
             return self.fail(path, format!("`max-file: {}` is not a count of files (\"5\")", shown()));
         }
-        if key == "cpus" && text.is_some_and(|t| units::cpus(t).is_none()) {
+        if key == "cpus" && text.is_some_and(|t| cpus(t).is_none()) {
             return self.fail(path, format!("`cpus: {}` is not a number of CPUs (\"0.5\", \"2\")", shown()));
         }
         if key == "stop_signal" && text.is_some_and(|t| !units::signal(t)) {
@@ -111,7 +112,7 @@ impl Checker {
             return self.fail(path, message);
         }
         let swarm_condition = |t: &str| SWARM_CONDITIONS.contains(&t);
-        let restart = |t: &str| crate::validate::valid_restart(t) && !t.contains('$');
+        let restart = |t: &str| units::valid_restart(t) && !t.contains('$');
         if key == "policy" && text.is_some_and(|t| !restart(t) && !swarm_condition(t)) {
             let message = format!(
                 "`policy: {}` is not a restart policy the engine runs (no, always, on-failure[:N], unless-stopped; \
@@ -150,9 +151,9 @@ impl Checker {
             let name = name.as_str().unwrap_or_default();
             let at: Vec<String> = path.iter().cloned().chain([name.to_string()]).collect();
             if !units::ULIMITS.contains(&name) {
-                let near = units::ULIMITS.iter().min_by_key(|u| crate::validate::edit_distance(name, u));
+                let near = units::ULIMITS.iter().min_by_key(|u| edit_distance(name, u));
                 let hint = near
-                    .filter(|u| crate::validate::edit_distance(name, u) <= 2)
+                    .filter(|u| edit_distance(name, u) <= 2)
                     .map_or(String::new(), |u| format!("; did you mean `{u}`?"));
                 return self.fail(&at, format!("`{name}` is not a ulimit the engine knows{hint}"));
             }
@@ -167,6 +168,16 @@ impl Checker {
     }
 }
 
+/// A size as a profile writes it (`512M`).
+fn size(text: &str) -> Option<f64> {
+    units::bytes(&Value::from(text))
+}
+
+/// A CPU count as `cpus` takes it (`0.5`, `2`): a positive number.
+fn cpus(text: &str) -> Option<f64> {
+    units::cpus(&Value::from(text)).filter(|c| c.is_finite() && *c > 0.0)
+}
+
 /// Why a pattern means nothing, if it does: patterns match `*` and nothing else.
 fn pattern(p: &str) -> Option<String> {
     let bad = p.chars().find(|c| !(c.is_ascii_alphanumeric() || "._-/:@*".contains(*c)))?;
@@ -178,7 +189,7 @@ fn pattern(p: &str) -> Option<String> {
 /// Reservations at or below limits, in a rule or a class.
 fn within(rule: &Value, path: &[String]) -> Result<(), Complaint> {
     let (Some(limits), Some(reservations)) = (rule.get("limits"), rule.get("reservations")) else { return Ok(()) };
-    for (key, read) in [("memory", crate::passes::size_bytes as fn(&str) -> Option<f64>), ("cpus", units::cpus)] {
+    for (key, read) in [("memory", size as fn(&str) -> Option<f64>), ("cpus", cpus)] {
         let get = |m: &Value| m.get(key).and_then(Value::as_str).and_then(read);
         if let (Some(limit), Some(reserved)) = (get(limits), get(reservations)) {
             if reserved > limit {

@@ -9,6 +9,8 @@ use yaml_serde::Value;
 use crate::document::layout::{Kind, Style};
 use crate::document::Document;
 use crate::error::Error;
+use crate::suggest::unknown_key;
+use crate::units::{interpolated, valid_restart};
 
 mod disagree;
 mod settings;
@@ -261,57 +263,6 @@ fn at_key(doc: &Document, parent: &[String], key: &str, message: String) -> Erro
         Some((line, col)) => Error::at(&doc.file, line, col, message),
         None => Error::new(&doc.file, message),
     }
-}
-
-pub(crate) fn unknown_key(key: &str, context: &str, valid: &[&str]) -> String {
-    let nearest = valid.iter().map(|v| (edit_distance(key, v), *v)).filter(|(d, v)| *d <= 2.max(v.len() / 3)).min();
-    match nearest {
-        Some((_, v)) => format!("unknown key `{key}`{context}: did you mean `{v}`?"),
-        None => format!("unknown key `{key}`{context} (custom keys must start with `x-`)"),
-    }
-}
-
-pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = if ca == *cb { prev } else { 1 + prev.min(row[j]).min(row[j + 1]) };
-            prev = cur;
-        }
-    }
-    row[b.len()]
-}
-
-pub(crate) fn valid_restart(value: &str) -> bool {
-    if interpolated(value) {
-        return true;
-    }
-    match value.split_once(':') {
-        Some(("on-failure", n)) => n.parse::<u32>().is_ok(),
-        _ => matches!(value, "no" | "always" | "on-failure" | "unless-stopped"),
-    }
-}
-
-/// Whether a string holds `${VAR}` or `$VAR` (not just the `$$` escape).
-pub fn interpolated(s: &str) -> bool {
-    let b = s.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'$' {
-            match b.get(i + 1) {
-                Some(b'$') => i += 2,
-                Some(c) if *c == b'{' || *c == b'_' || c.is_ascii_alphabetic() => return true,
-                _ => i += 1,
-            }
-        } else {
-            i += 1;
-        }
-    }
-    false
 }
 
 pub(crate) fn key_text(key: &Value) -> String {

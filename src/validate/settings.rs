@@ -21,7 +21,7 @@ pub(super) fn check(settings: &Value, path: &[String]) -> Result<(), (Vec<String
             "reason" if value.is_string() => {}
             "reason" => return Err((here(&["reason"]), None, "`x-compose-harden.reason` must be text".to_string())),
             _ => {
-                let message = super::unknown_key(&key, " in `x-compose-harden`", &["skip", "reason"]);
+                let message = crate::suggest::unknown_key(&key, " in `x-compose-harden`", &["skip", "reason"]);
                 return Err((here(&[]), Some(key), message));
             }
         }
@@ -45,7 +45,7 @@ fn skip(value: &Value, path: &[String]) -> Result<(), (Vec<String>, Option<Strin
                         ("id" | "reason", Value::String(_)) => {}
                         ("id" | "reason", _) => return Err((at(), None, entry.to_string())),
                         (other, _) => {
-                            let message = super::unknown_key(other, " in a skip entry", &["id", "reason"]);
+                            let message = crate::suggest::unknown_key(other, " in a skip entry", &["id", "reason"]);
                             return Err((at(), Some(other.to_string()), message));
                         }
                     }

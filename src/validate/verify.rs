@@ -7,11 +7,12 @@ use serde_json::Value as Json;
 use std::sync::Arc;
 use yaml_serde::{Mapping, Value};
 
-use super::{interpolated, key_text, schema, to_json, valid_restart};
+use super::{key_text, schema, to_json};
 use crate::document::layout::Kind;
+use crate::document::lookup::set_path;
 use crate::document::Document;
-use crate::passes::set_path;
 use crate::plan::Change;
+use crate::units::{interpolated, valid_restart};
 
 /// The changes by service (grouped by key on the thread that reads the service).
 pub(super) type Changed<'a> = IndexMap<&'a str, Vec<&'a Change>, Fast>;

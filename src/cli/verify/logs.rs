@@ -2,6 +2,7 @@
 //! and sized against `max-file` and `max-size`. Readable only where verify runs as root
 //! beside the engine; elsewhere nothing is claimed.
 
+use compose_harden::units;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -54,7 +55,7 @@ pub fn read(inspect: &Value) -> Option<Logs> {
         files,
         largest_bytes: largest,
         max_file: option("max-file").and_then(|m| m.parse().ok()),
-        max_size_bytes: option("max-size").and_then(compose_harden::passes::size_bytes).map(|b| b as u64),
+        max_size_bytes: option("max-size").and_then(|s| units::bytes(&yaml_serde::Value::from(s))).map(|b| b as u64),
     })
 }
 
