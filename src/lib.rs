@@ -10,6 +10,7 @@ pub mod gate;
 pub mod passes;
 pub mod plan;
 pub mod profile;
+pub mod profiles;
 pub mod render;
 pub mod report;
 pub mod rule;

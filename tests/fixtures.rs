@@ -83,7 +83,7 @@ fn yaml_fixtures() -> Vec<YamlFixture> {
                     "--profile" => {
                         i += 1;
                         let named = *words.get(i)?;
-                        let builtin = compose_harden::profile::BUILTIN.iter().any(|(n, ..)| *n == named);
+                        let builtin = compose_harden::profiles::BUILTIN.iter().any(|(n, ..)| *n == named);
                         layers.push(if builtin { named.to_string() } else { dir.join(named).display().to_string() });
                     }
                     "input.yml" => {}

@@ -6,7 +6,7 @@ use std::path::Path;
 #[test]
 fn profile_schema_is_current() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/profile.schema.json");
-    let generated = compose_harden::profile::json_schema();
+    let generated = compose_harden::profiles::json_schema();
     if std::env::var_os("BLESS").is_some() {
         std::fs::write(&path, &generated).expect("write schema");
     }
@@ -22,7 +22,7 @@ fn profile_schema_is_current() {
 /// same. `BLESS=1 cargo test --test profile_schema` regenerates it.
 #[test]
 fn built_in_profiles_json_twins_are_current() {
-    for (name, yaml, json) in compose_harden::profile::BUILTIN {
+    for (name, yaml, json) in compose_harden::profiles::BUILTIN {
         // Written from the YAML value, so that the JSON keeps its key order.
         let from_yaml: yaml_serde::Value = yaml_serde::from_str(yaml).expect("the profile is YAML");
         let expected = serde_json::to_string(&from_yaml).expect("json") + "\n";

@@ -150,7 +150,7 @@ fn schema_profile_prints_the_checked_in_schema_and_the_example_follows_it() {
     let schema: serde_json::Value = serde_json::from_str(&out).expect("json");
     let validator = jsonschema::validator_for(&schema).expect("compiles");
     let mut files: Vec<_> =
-        compose_harden::profile::BUILTIN.iter().map(|(n, y, _)| (n.to_string(), y.to_string())).collect();
+        compose_harden::profiles::BUILTIN.iter().map(|(n, y, _)| (n.to_string(), y.to_string())).collect();
     files.push((
         "examples/team-profile.yml".into(),
         fs::read_to_string(root.join("examples/team-profile.yml")).expect("example"),

@@ -1,7 +1,7 @@
 //! `profiles`: the built-in profiles, and any profile shown as it resolves.
 
 use clap::{Args, Subcommand};
-use compose_harden::profile::{self, BUILTIN};
+use compose_harden::profiles::{self, BUILTIN};
 
 #[derive(Args)]
 pub struct Profiles {
@@ -37,7 +37,7 @@ pub fn run(args: &Profiles) -> u8 {
         }
         ProfilesCommand::Show { profiles, origins } => {
             let names: Vec<&str> = profiles.iter().map(String::as_str).collect();
-            match profile::show(&names, *origins) {
+            match profiles::show(&names, *origins) {
                 Ok(text) => super::print(&text),
                 Err(e) => {
                     super::say(&e.to_string());

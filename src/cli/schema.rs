@@ -17,6 +17,6 @@ enum Kind {
 
 pub fn run(args: &Schema) -> u8 {
     match args.format {
-        Kind::Profile => super::print(&compose_harden::profile::json_schema()),
+        Kind::Profile => super::print(&compose_harden::profiles::json_schema()),
     }
 }

@@ -1,33 +1,16 @@
 //! Profiles are data: each pass's settings, read from YAML. A rule left out turns its pass off.
+//! Profile files are read and checked by [`crate::profiles`].
 
 use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::error::Error;
-
 mod image;
-mod layers;
-mod schema;
+pub mod merge;
 mod services;
-mod show;
-mod values;
 pub use image::{glob_match, image_parts, major_version, reference, Globs, Reference};
-pub use layers::RULES;
-pub use schema::json_schema;
-pub use services::{Match, ServiceRule};
-pub use show::show;
-
-/// The built-in profiles: each is written in `profiles/NAME.yml`, and read from its JSON
-/// twin `profiles/NAME.json` (the same data, read several times faster than YAML, which
-/// matters for small files; `tests/profile_schema.rs` holds the twin current).
-pub const BUILTIN: &[(&str, &str, &str)] = &[
-    ("production", include_str!("../../profiles/production.yml"), include_str!("../../profiles/production.json")),
-    ("minimal", include_str!("../../profiles/minimal.yml"), include_str!("../../profiles/minimal.json")),
-    ("orchestrated", include_str!("../../profiles/orchestrated.yml"), include_str!("../../profiles/orchestrated.json")),
-    ("swarm", include_str!("../../profiles/swarm.yml"), include_str!("../../profiles/swarm.json")),
-    ("strict", include_str!("../../profiles/strict.yml"), include_str!("../../profiles/strict.json")),
-];
+pub use merge::{finish, merge};
+pub use services::{Match, ServiceRule, Source};
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -450,36 +433,4 @@ pub struct Resources {
 pub struct Ulimit {
     pub soft: i64,
     pub hard: i64,
-}
-
-impl Profile {
-    /// A built-in profile by name, or a profile file by path (with its `extends` chain).
-    pub fn load(name_or_path: &str) -> Result<Profile, Error> {
-        // The default: the built-in's JSON twin, read straight into the types (no layers).
-        if let Some((name, _, json)) = BUILTIN.iter().find(|(n, ..)| *n == name_or_path) {
-            if !json.contains("\"extends\"") {
-                let mut profile: Profile = serde_json::from_str(json)
-                    .map_err(|e| Error::new(&format!("<built-in profile {name}>"), format!("invalid profile: {e}")))?;
-                profile.source = services::Source(None, Some(name));
-                return Ok(profile);
-            }
-        }
-        Self::layered(&[name_or_path])
-    }
-
-    /// A profile from its text, as a file of that name in the current directory.
-    pub fn parse(file: &str, text: &str) -> Result<Profile, Error> {
-        layers::parsed(file, text)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn builtin_profile_parses() {
-        let p = Profile::load("production").expect("built-in profile");
-        assert_eq!(p.restart.map(|r| r.policy).as_deref(), Some("unless-stopped"));
-    }
 }

@@ -2,7 +2,7 @@
 //! its keys over the profile for them, in file order (a later rule wins). A value a rule
 //! names for `resources` comes before the image's class, as the order of precedence says.
 
-use super::layers::{finish, merge};
+use super::merge::{finish, merge};
 use super::{glob_match, reference, Profile};
 use crate::units;
 use schemars::JsonSchema;
@@ -47,9 +47,9 @@ pub struct ServiceRule {
 }
 
 /// The merged profile value a profile was built from; for a built-in read straight from
-/// its JSON twin, its name (the value is read only if per-service rules are added).
+/// its JSON twin, that text (read only if per-service rules are added).
 #[derive(Clone, Default)]
-pub struct Source(pub(super) Option<Arc<Value>>, pub(super) Option<&'static str>);
+pub struct Source(pub(crate) Option<Arc<Value>>, pub(crate) Option<&'static str>);
 
 impl std::fmt::Debug for Source {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -98,10 +98,7 @@ impl Profile {
 
     /// The profile with `rules` merged over it, in order.
     pub fn for_rules(&self, rules: &[usize]) -> Result<Profile, String> {
-        let builtin = || {
-            let (_, _, json) = super::BUILTIN.iter().find(|(n, ..)| Some(*n) == self.source.1)?;
-            serde_json::from_str::<Value>(json).ok()
-        };
+        let builtin = || serde_json::from_str::<Value>(self.source.1?).ok();
         let Some(mut value) = self.source.0.as_deref().cloned().or_else(builtin) else { return Ok(self.clone()) };
         for i in rules {
             let Some(Value::Mapping(rule)) = self.services.get(*i) else { continue };

@@ -1,7 +1,8 @@
 //! The profile file's JSON schema: generated from the types the loader reads, plus what a
 //! file may say that the merged profile no longer holds (`extends`, `false` for a rule).
 
-use super::{layers::RULES, Profile};
+use super::layers::RULES;
+use crate::profile::Profile;
 use serde_json::{json, Value as Json};
 use std::sync::OnceLock;
 

@@ -1,14 +1,11 @@
 //! Reading profiles: each file checked on its own (schema, then values, each error at its
-//! place in that file), `extends` chains resolved, `--profile` layers merged.
-//!
-//! Merge rules (a child over its parent, a later layer over an earlier one): mappings
-//! merge key by key; a list of entries (probes, classes, ...) and `ignore` are consulted
-//! child-first (the child's entries, then the parent's); any other value, a list of plain
-//! values included, is replaced; `false` turns a pass off.
+//! place in that file), `extends` chains resolved, `--profile` layers merged (by the
+//! rules of [`crate::profile::merge`]).
 
-use super::{values, Profile, BUILTIN};
+use super::{values, BUILTIN};
 use crate::document::layout::Kind;
 use crate::error::Error;
+use crate::profile::{finish, merge, Profile};
 use serde_json::Value as Json;
 use std::path::{Path, PathBuf};
 use yaml_serde::{Mapping, Value};
@@ -68,15 +65,6 @@ pub(super) fn resolve(references: &[&str]) -> Result<(Value, Vec<Source>), Error
         });
     }
     Ok((finish(merged.unwrap_or(Value::Mapping(Mapping::new()))), files))
-}
-
-/// The merged value as the types read it: passes turned off are left out.
-pub(super) fn finish(mut value: Value) -> Value {
-    if let Some(map) = value.as_mapping_mut() {
-        map.retain(|_, v| v.as_bool() != Some(false));
-        map.remove("extends");
-    }
-    value
 }
 
 /// A profile file and its `extends` chain, merged. `from` says which file names it, for
@@ -321,36 +309,6 @@ fn at_doc(
     Error::at(file, n.line, n.col, message)
 }
 
-/// `child` over `parent`, by the rules above (`key` names the value, for `ignore`).
-pub fn merge(parent: Value, child: Value, key: &str) -> Value {
-    match (parent, child) {
-        (Value::Mapping(mut base), Value::Mapping(own)) => {
-            for (k, v) in own {
-                let name = k.as_str().unwrap_or_default().to_string();
-                match base.get_mut(&k) {
-                    Some(old) => *old = merge(std::mem::take(old), v, &name),
-                    None => {
-                        base.insert(k, v);
-                    }
-                }
-            }
-            Value::Mapping(base)
-        }
-        (Value::Sequence(base), Value::Sequence(mut own))
-            if matches!(key, "ignore" | "safe_fixes" | "unsafe_fixes")
-                || own.iter().chain(&base).all(Value::is_mapping) =>
-        {
-            for item in base {
-                if !own.contains(&item) {
-                    own.push(item);
-                }
-            }
-            Value::Sequence(own)
-        }
-        (_, own) => own,
-    }
-}
-
 impl Profile {
     /// Profiles named by built-in name or path, each merged over the ones before it.
     pub fn layered(references: &[&str]) -> Result<Profile, Error> {
@@ -381,7 +339,7 @@ impl Profile {
         let source = std::sync::Arc::new(value.clone());
         let mut profile: Profile =
             yaml_serde::from_value(value).map_err(|e| Error::new(&file, format!("invalid profile: {e}")))?;
-        profile.source = super::services::Source(Some(source), None);
+        profile.source = crate::profile::Source(Some(source), None);
         // Each per-service rule must make a whole profile over this one.
         for i in 0..profile.services.len() {
             if let Err(e) = profile.for_rules(&[i]) {
