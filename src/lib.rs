@@ -175,7 +175,7 @@ pub fn harden_with<'a>(
         change_spans,
         hoisted: edited.hoisted,
         held,
-        unsafe_rules: rule::ALL
+        unsafe_rules: passes::all_rules()
             .iter()
             .filter(|r| gate::applicability(r, profile) == rule::Fix::Unsafe)
             .map(|r| r.id)
@@ -205,7 +205,7 @@ fn refused_findings(refused: &[(Change, String)]) -> Vec<Finding> {
         .into_iter()
         .map(|(change, reason, keys)| {
             Finding::new(
-                &rule::EDIT_NOT_WRITTEN,
+                &passes::LOAD_NOT_WRITTEN,
                 change.service.to_string(),
                 Vec::new(),
                 format!("not written: {}: {reason}", keys.join(", ")),

@@ -1,6 +1,7 @@
 //! `rules`: every rule id with its summary, or one rule's whole explanation.
 
 use clap::Args;
+use compose_harden::passes::{all_rules, find_rule};
 use compose_harden::rule::{self, Fix};
 
 #[derive(Args)]
@@ -12,11 +13,11 @@ pub struct Rules {
 
 pub fn run(args: &Rules) -> u8 {
     let text = match args.id.as_deref() {
-        None => list(rule::ALL.iter().copied()),
-        Some(id) => match rule::find(id) {
+        None => list(all_rules().iter().copied()),
+        Some(id) => match find_rule(id) {
             Some(r) => explain(r),
             None => {
-                let of_pass: Vec<_> = rule::ALL.iter().copied().filter(|r| r.pass() == id).collect();
+                let of_pass: Vec<_> = all_rules().iter().copied().filter(|r| r.pass() == id).collect();
                 if of_pass.is_empty() {
                     super::say(&format!("error: no rule or pass `{id}`; `compose-harden rules` lists them"));
                     return 2;

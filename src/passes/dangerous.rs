@@ -3,21 +3,47 @@
 
 use super::{Out, Pass, Service};
 use crate::document::lookup;
-use crate::rule as rules;
+use crate::rule::{rules, Rule};
 use yaml_serde::Value;
 
 pub struct Dangerous;
+
+rules! {
+    DANGEROUS_PRIVILEGED = "dangerous/privileged", Error, None,
+        "privileged: the container holds the host",
+        "`privileged: true` gives every capability and the host's devices. Only the user knows whether the \
+         service needs it; it is reported, never changed.";
+    DANGEROUS_HOST_NAMESPACE = "dangerous/host-namespace", Error, None,
+        "the container shares a host namespace",
+        "`network_mode: host`, `pid: host` and `ipc: host` share the host's network, processes or IPC.";
+    DANGEROUS_DOCKER_SOCKET = "dangerous/docker-socket", Error, None,
+        "the Docker socket is mounted",
+        "Whoever controls the container controls the Docker daemon, and so the host.";
+    DANGEROUS_CAP_ADD_ALL = "dangerous/cap-add-all", Warning, None,
+        "cap_add: ALL",
+        "The container gets every capability.";
+    DANGEROUS_UNCONFINED = "dangerous/unconfined", Warning, None,
+        "a security option turns a kernel protection off",
+        "`seccomp:unconfined` or `apparmor:unconfined` removes a protection the engine applies by default.";
+    DANGEROUS_PORT_ALL_INTERFACES = "dangerous/port-all-interfaces", Info, None,
+        "a port is published on all interfaces",
+        "Bind it to 127.0.0.1 if only this host needs it.";
+}
 
 impl Pass for Dangerous {
     fn name(&self) -> &'static str {
         "dangerous"
     }
 
+    fn rules(&self) -> &'static [&'static Rule] {
+        RULES
+    }
+
     fn run(&self, service: &Service, out: &mut Out) {
         let Some(rule) = &service.profile.dangerous else { return };
         if service.get(&["privileged"]).is_some_and(|v| v.as_bool() == Some(true) || v.as_str() == Some("true")) {
             out.report(
-                &rules::DANGEROUS_PRIVILEGED,
+                &DANGEROUS_PRIVILEGED,
                 &["privileged"],
                 "privileged: true gives the container every capability and the host's devices",
             );
@@ -29,7 +55,7 @@ impl Pass for Dangerous {
                     "pid" => "sees and can signal every process of the host",
                     _ => "shares the host's IPC namespace (shared memory, semaphores)",
                 };
-                out.report(&rules::DANGEROUS_HOST, &[key], format!("{key}: host {what}"));
+                out.report(&DANGEROUS_HOST_NAMESPACE, &[key], format!("{key}: host {what}"));
             }
         }
         let volumes = service.get(&["volumes"]).and_then(Value::as_sequence).map(Vec::as_slice).unwrap_or_default();
@@ -41,7 +67,7 @@ impl Pass for Dangerous {
             };
             if source.ends_with("docker.sock") {
                 out.report(
-                    &rules::DANGEROUS_SOCKET,
+                    &DANGEROUS_DOCKER_SOCKET,
                     &["volumes", &i.to_string()],
                     format!(
                         "mounts `{source}`: whoever controls the container controls the Docker daemon, and so the host"
@@ -51,13 +77,13 @@ impl Pass for Dangerous {
         }
         let caps = service.get(&["cap_add"]).and_then(Value::as_sequence).map(Vec::as_slice).unwrap_or_default();
         if caps.iter().any(|c| c.as_str().is_some_and(|c| c.eq_ignore_ascii_case("ALL"))) {
-            out.report(&rules::DANGEROUS_CAP_ALL, &["cap_add"], "cap_add: ALL gives the container every capability");
+            out.report(&DANGEROUS_CAP_ADD_ALL, &["cap_add"], "cap_add: ALL gives the container every capability");
         }
         let options =
             service.get(&["security_opt"]).and_then(Value::as_sequence).map(Vec::as_slice).unwrap_or_default();
         for option in options.iter().filter_map(Value::as_str).filter(|o| o.contains("unconfined")) {
             out.report(
-                &rules::DANGEROUS_UNCONFINED,
+                &DANGEROUS_UNCONFINED,
                 &["security_opt"],
                 format!("security_opt `{option}` turns a kernel protection off"),
             );
@@ -67,7 +93,7 @@ impl Pass for Dangerous {
             for (i, port) in ports.iter().enumerate() {
                 if let Some(published) = published_on_all_interfaces(port) {
                     out.report(
-                        &rules::DANGEROUS_PORT,
+                        &DANGEROUS_PORT_ALL_INTERFACES,
                         &["ports", &i.to_string()],
                         format!("port {published} is published on all interfaces; bind it to 127.0.0.1 if only this host needs it"),
                     );

@@ -4,8 +4,42 @@
 use super::PASSES;
 use crate::document::{lookup, Document};
 use crate::plan::{Finding, Plan};
-use crate::rule as rules;
+use crate::rule::rules;
 use yaml_serde::{Mapping, Value};
+
+rules! {
+    LOAD_INCLUDE = "load/include", Warning, None,
+        "an included file's services are not hardened here",
+        "Compose reads `include:` files as part of the project, but their services live in those files, and a \
+         change to them belongs there. Run compose-harden on each included file.";
+    LOAD_UNKNOWN_SKIP = "load/unknown-skip", Warning, None,
+        "x-compose-harden.skip names no pass or rule",
+        "`x-compose-harden: {skip: [...]}` takes pass names (init, healthcheck, ...) and rule ids \
+         (healthcheck/missing). An entry that names neither skips nothing, which is almost always a typo.";
+    LOAD_MERGE_TAG = "load/merge-tag", Info, None,
+        "a value is `!override` or `!reset`",
+        "`!reset` drops a key and makes Compose use its default: the user chose that, so nothing is added under \
+         it. `!override` matters only where Compose merges (extends, override files); in one file the value is \
+         hardened as written.";
+    LOAD_RESET_SERVICE = "load/reset-service", Info, None,
+        "the service is `!reset`",
+        "Compose drops a service tagged `!reset`; it is left alone.";
+    LOAD_NOT_MAPPING = "load/not-mapping", Warning, None,
+        "the service is not a mapping",
+        "A service that is not a mapping cannot be read; it is left alone.";
+    LOAD_EXTENDS = "load/extends", Info, None,
+        "what a service inherits through `extends` counts as set",
+        "Compose merges an `extends` base into the service. What the base sets is the user's explicit choice and \
+         is never overridden by the profile; only what neither sets is added.";
+    LOAD_EXTENDS_UNREADABLE = "load/extends-unreadable", Warning, None,
+        "an `extends` base cannot be read, so nothing is added",
+        "When the file or service an `extends` names cannot be read, what the service inherits is unknown, and \
+         any key added could contradict it. Nothing is added to that service.";
+    LOAD_NOT_WRITTEN = "load/not-written", Warning, None,
+        "a change could not be written into text other services share",
+        "Where a change for one service would land in an anchor or a merged mapping that other services also \
+         use, and they would not all get the same change, it is not written; the finding names the keys.";
+}
 
 /// Compose's merge tags, decided once for every pass. `!override` matters only where
 /// Compose merges (extends, override files): in one file the value is the user's own, so
@@ -36,7 +70,7 @@ pub(super) fn report_tags(value: &mut Mapping, service: &str, path: &mut Vec<Str
             _ => None,
         };
         if let Some(message) = message {
-            plan.findings.push(Finding::new(&rules::LOAD_TAG, service, path.clone(), message));
+            plan.findings.push(Finding::new(&LOAD_MERGE_TAG, service, path.clone(), message));
         }
         if let Value::Mapping(m) = v {
             report_tags(m, service, path, plan);
@@ -75,7 +109,7 @@ pub(super) fn report_includes(doc: &Document, plan: &mut Plan) {
         };
         for (path, position) in paths {
             plan.findings.push(Finding::new(
-                &rules::LOAD_INCLUDE,
+                &LOAD_INCLUDE,
                 String::new(),
                 position,
                 format!(
@@ -88,7 +122,7 @@ pub(super) fn report_includes(doc: &Document, plan: &mut Plan) {
 
 /// Reports pass names that match no pass (`service` is empty for the top-level list).
 pub(super) fn check_skips(skips: &[String], service: &str, plan: &mut Plan) {
-    let known = |s: &str| PASSES.iter().any(|p| p.name() == s) || rules::find(s).is_some();
+    let known = |s: &str| PASSES.iter().any(|p| p.name() == s) || super::find_rule(s).is_some();
     // Pointed at the entry itself (skip_list keeps the entries in order, one each).
     for (i, skip) in skips.iter().enumerate().filter(|(_, s)| !known(s)) {
         let names: Vec<&str> = PASSES.iter().map(|p| p.name()).collect();
@@ -97,7 +131,7 @@ pub(super) fn check_skips(skips: &[String], service: &str, plan: &mut Plan) {
             "unknown pass or rule `{skip}` in x-compose-harden.skip (passes: {}; `compose-harden rules` lists the rule ids)",
             names.join(", ")
         );
-        plan.findings.push(Finding::new(&rules::LOAD_UNKNOWN_SKIP, service, path, message));
+        plan.findings.push(Finding::new(&LOAD_UNKNOWN_SKIP, service, path, message));
     }
 }
 

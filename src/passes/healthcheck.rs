@@ -6,15 +6,53 @@
 use super::{Out, Pass, Service};
 use crate::document::lookup;
 use crate::profile::{glob_match, major_version, HealthcheckRule, Probe, Reference};
-use crate::rule::{self as rules, Rule};
+use crate::rule::{rules, Rule};
 use std::collections::BTreeSet;
 use yaml_serde::Value;
 
 pub struct Healthcheck;
 
+rules! {
+    HEALTHCHECK_MISSING = "healthcheck/missing", Warning, Safe,
+        "no healthcheck: Docker cannot tell whether the service works",
+        "Without a healthcheck a running container counts as working, and `depends_on: service_healthy` cannot \
+         be used. The fix writes the probe catalogue's check for the image (each proven on the real software), \
+         with the profile's interval, timeout, retries and start period. Skipped for one-shot jobs, images \
+         with their own HEALTHCHECK, and services another waits for with service_healthy where no probe is \
+         known (a guessed probe there would block the waiter).";
+    HEALTHCHECK_ASSUMED = "healthcheck/assumed", Warning, Safe,
+        "an assumed HTTP probe was written",
+        "For an image not in the catalogue that publishes a TCP port, the profile's HTTP probe is written with a \
+         comment saying it is assumed. Replace it with the service's real check.";
+    HEALTHCHECK_CATALOGUE = "healthcheck/catalogue", Info, None,
+        "what the probe catalogue says of this image",
+        "A note from the catalogue entry the probe was taken from (what it needs, what to change).";
+    HEALTHCHECK_NO_PROBE = "healthcheck/no-probe", Warning, None,
+        "no healthcheck added: no probe is known for the image",
+        "The image is not in the catalogue, or the catalogue records that it ships no tool a probe could use, \
+         and it publishes no port an assumed probe could try. Write a probe that works inside the image.";
+    HEALTHCHECK_IMAGE_OWN = "healthcheck/image-own", Info, None,
+        "the image defines its own HEALTHCHECK",
+        "A healthcheck in the file would replace the image's own, which knows the software better.";
+    HEALTHCHECK_ONE_SHOT = "healthcheck/one-shot", Info, None,
+        "a one-shot job gets no healthcheck",
+        "A job that runs once and exits is not watched by a probe.";
+    HEALTHCHECK_IMAGE_UNKNOWN = "healthcheck/image-unknown", Warning, None,
+        "the image is known only after interpolation",
+        "With `image: ${VAR}` no catalogue entry can be chosen, so no probe is written.";
+    HEALTHCHECK_HEALTH_WAITER = "healthcheck/health-waiter", Warning, None,
+        "another service waits for this one to be healthy, and no probe is known",
+        "`depends_on: condition: service_healthy` needs a probe that passes; a guessed one that fails would keep \
+         the waiter from ever starting. Write the service's real check.";
+}
+
 impl Pass for Healthcheck {
     fn name(&self) -> &'static str {
         "healthcheck"
+    }
+
+    fn rules(&self) -> &'static [&'static Rule] {
+        RULES
     }
 
     fn run(&self, service: &Service, out: &mut Out) {
@@ -27,7 +65,7 @@ impl Pass for Healthcheck {
         }
         if let Some(why) = service.one_shot() {
             out.report(
-                &rules::HEALTHCHECK_JOB,
+                &HEALTHCHECK_ONE_SHOT,
                 &[],
                 format!("no healthcheck added: the service looks like a job that runs once ({why}), which a probe does not watch"),
             );
@@ -36,7 +74,7 @@ impl Pass for Healthcheck {
         let image = service.image();
         if let Some(i) = image.filter(|_| service.reference().is_some_and(|r| !r.repo_known)) {
             out.report(
-                &rules::HEALTHCHECK_UNKNOWN_IMAGE,
+                &HEALTHCHECK_IMAGE_UNKNOWN,
                 &["image"],
                 format!(
                     "no healthcheck added: the image `{i}` is known only once the file is interpolated, so no probe \
@@ -51,16 +89,16 @@ impl Pass for Healthcheck {
             match (test, own) {
                 (Some(test), _) => {
                     if any_tag {
-                        out.report(&rules::HEALTHCHECK_CATALOGUE, &["image"], why.clone());
+                        out.report(&HEALTHCHECK_CATALOGUE, &["image"], why.clone());
                     }
-                    add(service, out, rule, &rules::HEALTHCHECK_MISSING, strings(test), None)
+                    add(service, out, rule, &HEALTHCHECK_MISSING, strings(test), None)
                 }
                 (None, true) => out.report(
-                    &rules::HEALTHCHECK_OWN,
+                    &HEALTHCHECK_IMAGE_OWN,
                     &["image"],
                     format!("no healthcheck added: the image defines its own HEALTHCHECK, which one here would replace ({why})"),
                 ),
-                (None, false) => out.report(&rules::HEALTHCHECK_NONE_KNOWN, &["image"], format!("no healthcheck added: {why}")),
+                (None, false) => out.report(&HEALTHCHECK_NO_PROBE, &["image"], format!("no healthcheck added: {why}")),
             }
             return;
         }
@@ -70,7 +108,7 @@ impl Pass for Healthcheck {
             (Some(_), [_]) if waiter.is_some() => {
                 let waiter = waiter.map_or("", String::as_str);
                 out.report(
-                    &rules::HEALTHCHECK_WAITER,
+                    &HEALTHCHECK_HEALTH_WAITER,
                     &[],
                     format!(
                         "no healthcheck added: `{waiter}` waits for this service to be healthy (service_healthy), which works only \
@@ -87,14 +125,14 @@ impl Pass for Healthcheck {
                     None => "the service builds its own image".to_string(),
                 };
                 out.report(
-                    &rules::HEALTHCHECK_ASSUMED,
+                    &HEALTHCHECK_ASSUMED,
                     &["healthcheck", "test"],
                     format!(
                         "assumed healthcheck: {what}, so it got the profile's HTTP probe on port {port}; \
                          check that it answers GET /health or write a real probe"
                     ),
                 );
-                add(service, out, rule, &rules::HEALTHCHECK_ASSUMED, strings(&test), Some(note));
+                add(service, out, rule, &HEALTHCHECK_ASSUMED, strings(&test), Some(note));
             }
             _ => {
                 let what = match image {
@@ -108,7 +146,7 @@ impl Pass for Healthcheck {
                     (Some(n), _) => format!("it has {n} container ports"),
                 };
                 out.report(
-                    &rules::HEALTHCHECK_NONE_KNOWN,
+                    &HEALTHCHECK_NO_PROBE,
                     &[],
                     format!("no healthcheck added: {what} and {why}; write a probe that works inside the image"),
                 );

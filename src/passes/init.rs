@@ -2,14 +2,34 @@
 //! Images that bring their own init (s6-overlay) break under tini, so they are left alone.
 
 use super::{Out, Pass, Service};
-use crate::rule as rules;
+use crate::rule::{rules, Rule};
 use yaml_serde::Value;
 
 pub struct Init;
 
+rules! {
+    INIT_MISSING = "init/missing", Warning, Safe,
+        "no init: the app is PID 1",
+        "As PID 1 the app gets no default signal handlers (SIGTERM is ignored unless it installs one) and must \
+         reap orphaned children. `init: true` runs Docker's tini as PID 1, which forwards signals and reaps \
+         zombies. Skipped where the image runs an init of its own (s6-overlay, tini, dumb-init): a second \
+         one under it breaks its supervision.";
+    INIT_OWN_INIT = "init/own-init", Info, None,
+        "the image runs its own init, so none is added",
+        "Images built on s6-overlay, supervisord or their own tini must keep their init as PID 1; `init: true` \
+         would put tini above it. The catalogue names such images, each with its source.";
+    INIT_ENTRYPOINT_INIT = "init/entrypoint-init", Info, None,
+        "the entrypoint starts an init already",
+        "An entrypoint of tini, dumb-init or s6's /init is an init; none is added above it.";
+}
+
 impl Pass for Init {
     fn name(&self) -> &'static str {
         "init"
+    }
+
+    fn rules(&self) -> &'static [&'static Rule] {
+        RULES
     }
 
     fn run(&self, service: &Service, out: &mut Out) {
@@ -21,7 +41,7 @@ impl Pass for Init {
         }
         if let (Some(image), Some(why)) = (service.image(), &service.facts.own_init) {
             out.report(
-                &rules::INIT_OWN,
+                &INIT_OWN_INIT,
                 &["image"],
                 format!("init not added: image `{image}` runs its own init ({})", why.trim_end_matches('.')),
             );
@@ -31,14 +51,14 @@ impl Pass for Init {
             let base = program.rsplit('/').next().unwrap_or(&program);
             if rule.own_init_entrypoints.iter().any(|p| p == &program || p == base) {
                 out.report(
-                    &rules::INIT_ENTRYPOINT,
+                    &INIT_ENTRYPOINT_INIT,
                     &["entrypoint"],
                     format!("init not added: the entrypoint starts `{program}`, an init already"),
                 );
                 return;
             }
         }
-        out.add(&rules::INIT_MISSING, &["init"], true);
+        out.add(&INIT_MISSING, &["init"], true);
     }
 }
 

@@ -4,10 +4,27 @@
 use super::heap::{self, Heap};
 use super::resources::{max_heap_percent, text};
 use super::{Out, Pass, Service};
-use crate::rule as rules;
+use crate::rule::{rules, Rule};
 use crate::units::{bytes, cpus};
 
 pub struct Limits;
+
+rules! {
+    LIMITS_MEMSWAP = "limits/memswap", Warning, Safe,
+        "swap is not bounded",
+        "Without `memswap_limit`, a container may use as much swap as memory; setting it equal to the limit \
+         keeps a leak from swapping the host.";
+    LIMITS_MEMSWAP_WITHOUT_LIMIT = "limits/memswap-without-limit", Warning, None,
+        "memswap_limit without a memory limit",
+        "The engine refuses to create the container. Set mem_limit to at most it.";
+    LIMITS_RESERVATION_ABOVE_LIMIT = "limits/reservation-above-limit", Warning, Replace,
+        "a reservation above its limit",
+        "Docker refuses to start the container. `--enforce` lowers the reservation to the limit.";
+    LIMITS_HEAP_SHARE = "limits/heap-share", Warning, None,
+        "the JVM heap takes too much of the memory limit",
+        "Above the class's share the JVM's own memory (metaspace, threads, buffers) does not fit and the kernel \
+         OOM-kills it.";
+}
 
 const LIMIT: [&str; 4] = ["deploy", "resources", "limits", "memory"];
 
@@ -16,18 +33,22 @@ impl Pass for Limits {
         "limits"
     }
 
+    fn rules(&self) -> &'static [&'static Rule] {
+        RULES
+    }
+
     fn run(&self, service: &Service, out: &mut Out) {
         let Some(rule) = &service.profile.limits else { return };
         let limit = service.get(&LIMIT).or_else(|| service.get(&["mem_limit"]));
         if rule.disable_swap && !service.is_set(&["memswap_limit"]) {
             // The lesson's `--memory-swap = --memory`: the same amount, so no swap.
             if let Some(limit) = limit.filter(|l| bytes(l).is_some()) {
-                out.add(&rules::LIMITS_MEMSWAP, &["memswap_limit"], limit.clone());
+                out.add(&LIMITS_MEMSWAP, &["memswap_limit"], limit.clone());
             }
         }
         if limit.is_none() && service.get(&["memswap_limit"]).is_some_and(|m| bytes(m).is_some_and(|b| b > 0.0)) {
             out.report(
-                &rules::LIMITS_MEMSWAP_ALONE,
+                &LIMITS_MEMSWAP_WITHOUT_LIMIT,
                 &["memswap_limit"],
                 "memswap_limit without a memory limit: the engine refuses to create the container (\"You should always \
                  set the Memory limit when using Memoryswap limit\"); set mem_limit to at most it",
@@ -48,10 +69,10 @@ impl Pass for Limits {
                     text(r),
                     text(l)
                 );
-                out.replace(&rules::LIMITS_INVERTED, &reservation_path, r, l.clone(), message);
+                out.replace(&LIMITS_RESERVATION_ABOVE_LIMIT, &reservation_path, r, l.clone(), message);
             } else {
                 out.report_enforceable(
-                    &rules::LIMITS_INVERTED,
+                    &LIMITS_RESERVATION_ABOVE_LIMIT,
                     &reservation_path,
                     format!(
                         "reservation {key} `{}` is above the limit `{}`: Docker refuses to start the container",
@@ -79,7 +100,7 @@ fn jvm_heap(service: &Service, out: &mut Out, limit: f64, max_percent: f64) {
     for (source, option, percent) in over.into_iter().filter(|(_, _, p)| *p > max_percent) {
         let path = if heap::VARIABLES.contains(&source) { vec!["environment", source] } else { vec![source] };
         out.report(
-            &rules::LIMITS_HEAP_SHARE,
+            &LIMITS_HEAP_SHARE,
             &path,
             format!(
                 "{source} `{option}` gives the heap {percent:.0}% of the memory limit; above {max_percent:.0}% the JVM's \

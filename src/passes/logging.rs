@@ -2,14 +2,34 @@
 //! until the disk is full. Other drivers ship logs elsewhere and are kept as they are.
 
 use super::{Out, Pass, Service};
-use crate::rule as rules;
+use crate::rule::{rules, Rule};
 use yaml_serde::Value;
 
 pub struct Logging;
 
+rules! {
+    LOGGING_NO_ROTATION = "logging/no-rotation", Warning, Safe,
+        "logs are not rotated: they grow until the disk is full",
+        "Docker's json-file driver keeps everything by default. The fix writes the driver with max-size and \
+         max-file, which bound each container's logs. Drivers that rotate or ship logs are kept.";
+    LOGGING_NONE_DRIVER = "logging/none-driver", Warning, None,
+        "logging driver `none` keeps no logs",
+        "`docker logs` shows nothing when the service fails.";
+    LOGGING_REMOTE_DRIVER = "logging/remote-driver", Info, None,
+        "a remote logging driver is kept",
+        "Logs leave the host; since Engine 20.10 `docker logs` still reads a local cache.";
+    LOGGING_DEFAULT_DRIVER = "logging/default-driver", Info, None,
+        "logging names no driver, so the daemon's default applies",
+        "The daemon's default driver and its options are unknown here; no rotation is added.";
+}
+
 impl Pass for Logging {
     fn name(&self) -> &'static str {
         "logging"
+    }
+
+    fn rules(&self) -> &'static [&'static Rule] {
+        RULES
     }
 
     fn run(&self, service: &Service, out: &mut Out) {
@@ -17,12 +37,12 @@ impl Pass for Logging {
             return;
         };
         match service.get(&["logging"]) {
-            None => out.add(&rules::LOGGING_MISSING, &["logging", "driver"], rule.driver.as_str()),
+            None => out.add(&LOGGING_NO_ROTATION, &["logging", "driver"], rule.driver.as_str()),
             Some(Value::Mapping(_)) => match service.str(&["logging", "driver"]) {
                 Some(d) if rule.rotated_drivers.iter().any(|r| r == d) => {}
                 Some("none") => {
                     out.report(
-                        &rules::LOGGING_NONE,
+                        &LOGGING_NONE_DRIVER,
                         &["logging", "driver"],
                         "logging driver `none` keeps no logs at all: `docker logs` shows nothing when the service fails",
                     );
@@ -30,7 +50,7 @@ impl Pass for Logging {
                 }
                 Some(d) if rule.remote_drivers.iter().any(|r| r == d) => {
                     out.report(
-                        &rules::LOGGING_REMOTE,
+                        &LOGGING_REMOTE_DRIVER,
                         &["logging", "driver"],
                         format!(
                             "logging driver `{d}` kept: logs leave the host, and since Engine 20.10 `docker logs` still reads \
@@ -43,7 +63,7 @@ impl Pass for Logging {
                 None if service.get(&["logging", "driver"]).is_some() => return,
                 None => {
                     out.report(
-                        &rules::LOGGING_DEFAULT,
+                        &LOGGING_DEFAULT_DRIVER,
                         &["logging"],
                         "rotation not added: logging names no driver, so the daemon's default applies and its options are unknown",
                     );
@@ -55,7 +75,7 @@ impl Pass for Logging {
         }
         for (key, value) in &rule.options {
             if !service.is_set(&["logging", "options", key]) {
-                out.add(&rules::LOGGING_MISSING, &["logging", "options", key], value.as_str());
+                out.add(&LOGGING_NO_ROTATION, &["logging", "options", key], value.as_str());
             }
         }
     }

@@ -4,15 +4,42 @@
 //! `--enforce`; lowered only with `--allow-lower` too).
 
 use super::{Out, Pass, Service};
-use crate::rule as rules;
+use crate::rule::{rules, Rule};
 use crate::units::bytes;
 use yaml_serde::Value;
 
 pub struct Measured;
 
+rules! {
+    MEASURED_SIZED = "measured/sized", Info, None,
+        "limits sized from what the service used",
+        "With `apply --sizing`, the memory limit is the measured peak with headroom (1.3 by default), rounded \
+         up to the profile's unit and never below the heap rule's value; the reservation the median; cpus the \
+         95th percentile with headroom (0.1 to the host's CPUs); the pids limit the peak with headroom, at \
+         least 256. The finding gives the evidence.";
+    MEASURED_NOT_SIZED = "measured/not-sized", Warning, None,
+        "the measurement cannot size this service",
+        "A service is not sized from fewer than 30 samples, from a window under 60 s, or when it was OOM-killed \
+         in the window (its peak is then only a floor).";
+    MEASURED_BELOW_PEAK = "measured/below-peak", Warning, None,
+        "the service's own memory limit is below its measured peak",
+        "The user's limit is kept; a limit below what the service used under load risks OOM kills.";
+    MEASURED_RESIZE = "measured/resize", Warning, Replace,
+        "the user's memory limit differs from the measured one",
+        "Under `--enforce` with `--sizing`, a user's memory limit below the measured limit is raised to it. \
+         Lowering one also needs `--allow-lower`, since one window rarely shows a service's worst day.";
+    MEASURED_STALE = "measured/stale", Warning, None,
+        "the service's image is not the one it was measured with",
+        "Sizes measured with another image may not hold for this one: measure again.";
+}
+
 impl Pass for Measured {
     fn name(&self) -> &'static str {
         "measured"
+    }
+
+    fn rules(&self) -> &'static [&'static Rule] {
+        RULES
     }
 
     fn wanted(&self, profile: &crate::Profile) -> bool {
@@ -31,7 +58,7 @@ fn run(service: &Service, out: &mut Out) {
     let Some(m) = service.profile.measured.get(service.name) else { return };
     if service.image().is_some_and(|i| i != m.image) {
         out.report(
-            &rules::MEASURED_STALE,
+            &MEASURED_STALE,
             &["image"],
             format!("measured with image `{}`, which the service no longer runs: measure it again", m.image),
         );
@@ -52,7 +79,7 @@ fn run(service: &Service, out: &mut Out) {
                     (m.peak_bytes / 1048576.0).round(),
                     old.as_str().map_or_else(|| format!("{old:?}"), str::to_string)
                 );
-                out.replace(&rules::MEASURED_RESIZE, path, old, Value::from(text), message);
+                out.replace(&MEASURED_RESIZE, path, old, Value::from(text), message);
                 return;
             }
         }
@@ -62,7 +89,7 @@ fn run(service: &Service, out: &mut Out) {
             let report = if raised { Out::report_enforceable } else { Out::report };
             report(
                 out,
-                &rules::MEASURED_BELOW_PEAK,
+                &MEASURED_BELOW_PEAK,
                 path,
                 format!(
                     "its memory limit ({} MiB) is below the {} MiB it used at peak under measurement; kept, as the user's",
@@ -74,7 +101,7 @@ fn run(service: &Service, out: &mut Out) {
         return;
     }
     match &m.sized {
-        Ok(evidence) => out.report(&rules::MEASURED_SIZED, &[], format!("sized from measurement: {evidence}")),
-        Err(why) => out.report(&rules::MEASURED_NOT_SIZED, &[], format!("not sized from the measurement: {why}")),
+        Ok(evidence) => out.report(&MEASURED_SIZED, &[], format!("sized from measurement: {evidence}")),
+        Err(why) => out.report(&MEASURED_NOT_SIZED, &[], format!("not sized from the measurement: {why}")),
     }
 }

@@ -24,7 +24,7 @@ use crate::document::lookup::{self, set_path};
 use crate::document::Document;
 use crate::plan::{Change, Finding, Plan};
 use crate::profile::{Globs, Profile, Reference, ResourceClass};
-use crate::rule::{self as rules, Rule};
+use crate::rule::Rule;
 use file::{check_skips, report_includes, report_tags, skip_list};
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
@@ -34,12 +34,30 @@ use yaml_serde::{Mapping, Value};
 pub trait Pass: Sync {
     /// The name users write in `x-compose-harden: {skip: [...]}`.
     fn name(&self) -> &'static str;
+    /// Every rule it reports or fixes, declared in its file with [`crate::rule::rules!`].
+    fn rules(&self) -> &'static [&'static Rule];
     /// Whether the profile asks for this pass at all (a pass whose rule is off costs nothing).
     fn wanted(&self, _profile: &Profile) -> bool {
         true
     }
     fn run(&self, service: &Service, out: &mut Out);
 }
+
+/// Every rule, in the order the passes run (the load rules first): the registry users look
+/// rules up in (`compose-harden rules`, skip lists, a profile's `ignore`), built from the
+/// passes' own declarations.
+pub fn all_rules() -> &'static [&'static Rule] {
+    static ALL: std::sync::OnceLock<Vec<&'static Rule>> = std::sync::OnceLock::new();
+    ALL.get_or_init(|| file::RULES.iter().chain(PASSES.iter().flat_map(|p| p.rules())).copied().collect())
+}
+
+/// A rule by id.
+pub fn find_rule(id: &str) -> Option<&'static Rule> {
+    all_rules().iter().copied().find(|r| r.id == id)
+}
+
+/// What `load` reports of a change the edit could not write (see `harden_with`).
+pub use file::LOAD_NOT_WRITTEN;
 
 /// The position of a pass in [`PASSES`] (findings are reported in this order).
 pub fn order(pass: &str) -> usize {
@@ -469,7 +487,7 @@ impl Context<'_> {
             if let Value::Tagged(tagged) = value {
                 if tagged.tag == "reset" {
                     plan.findings.push(Finding::new(
-                        &rules::LOAD_RESET_SERVICE,
+                        &file::LOAD_RESET_SERVICE,
                         name,
                         Vec::new(),
                         "the service is `!reset`: Compose drops it; left alone".to_string(),
@@ -479,7 +497,7 @@ impl Context<'_> {
             }
             let Some(service) = value.as_mapping() else {
                 plan.findings.push(Finding::new(
-                    &rules::LOAD_NOT_MAPPING,
+                    &file::LOAD_NOT_MAPPING,
                     name,
                     Vec::new(),
                     "the service is not a mapping; left alone".to_string(),
@@ -492,7 +510,7 @@ impl Context<'_> {
                 None => service.clone(),
                 Some(Ok((resolved, chain))) => {
                     plan.findings.push(Finding::new(
-                        &rules::LOAD_EXTENDS,
+                        &file::LOAD_EXTENDS,
                         name,
                         vec!["extends".to_string()],
                         format!("extends {chain}: what it inherits counts as set"),
@@ -505,7 +523,7 @@ impl Context<'_> {
                          contradict it"
                     );
                     let path = vec!["extends".to_string()];
-                    plan.findings.push(Finding::new(&rules::LOAD_EXTENDS_UNREADABLE, name, path, message));
+                    plan.findings.push(Finding::new(&file::LOAD_EXTENDS_UNREADABLE, name, path, message));
                     continue;
                 }
             };
@@ -564,5 +582,27 @@ impl Context<'_> {
                 plan.findings.extend(out.findings);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_rule_is_documented_and_named_by_its_pass() {
+        let passes: Vec<&str> = PASSES.iter().map(|p| p.name()).chain(["load"]).collect();
+        let all = all_rules();
+        for (i, rule) in all.iter().enumerate() {
+            assert!(passes.contains(&rule.pass()), "{}: no such pass", rule.id);
+            assert!(rule.id.split_once('/').is_some_and(|(_, k)| !k.is_empty()), "{}", rule.id);
+            assert!(rule.summary.len() > 10 && rule.explanation.len() > 30, "{} is not documented", rule.id);
+            assert!(all[..i].iter().all(|r| r.id != rule.id), "{} declared twice", rule.id);
+        }
+        // Each pass declares its own rules, and only those.
+        for pass in PASSES {
+            assert!(pass.rules().iter().all(|r| r.pass() == pass.name()), "{} declares another's rule", pass.name());
+        }
+        assert!(file::RULES.iter().all(|r| r.pass() == "load"));
     }
 }

@@ -5,16 +5,45 @@
 use super::{Out, Pass, Service};
 use crate::document::lookup;
 use crate::profile::{glob_match, SlowStart};
-use crate::rule as rules;
+use crate::rule::{rules, Rule};
 use yaml_serde::Value;
 
 pub struct Probe;
+
+rules! {
+    PROBE_DISABLED = "probe/disabled", Info, None,
+        "the healthcheck is disabled",
+        "`disable: true` or `test: [NONE]`: Docker and `service_healthy` waiters cannot tell whether the service \
+         works. The user's choice is kept.";
+    PROBE_CURL_WITHOUT_FAIL = "probe/curl-without-fail", Warning, Repair,
+        "curl without -f exits 0 on an HTTP error",
+        "`curl URL` succeeds on a 500 or a 404, so the probe can never fail. The repair adds `-f`. Not repaired \
+         where the request sends credentials or the endpoint answers errors by design, or where a \
+         service_healthy waiter could be blocked by a probe that starts failing (`--enforce` repairs there).";
+    PROBE_CURL_JUDGED = "probe/curl-judged", Info, None,
+        "curl without -f is kept: the probe judges the answer itself",
+        "A probe that reads the status code or the body itself, or an endpoint that answers an error by \
+         design (a 401 without credentials), would fail with -f; it is left as it is.";
+    PROBE_CURL_MISSING = "probe/curl-missing", Warning, Replace,
+        "the probe calls curl, which the image does not ship",
+        "The probe always fails. `--enforce` switches a simple curl call to busybox `wget -qO-`.";
+    PROBE_CURL_MAYBE_MISSING = "probe/curl-maybe-missing", Warning, None,
+        "the probe calls curl on an image that usually has none",
+        "Alpine-based images usually ship busybox wget but not curl; the probe fails if curl is absent.";
+    PROBE_START_PERIOD = "probe/start-period", Info, Safe,
+        "a slow-starting image gets a longer start period",
+        "During the start period failed probes do not count, so a slow first start is not marked unhealthy.";
+}
 
 const TEST: [&str; 2] = ["healthcheck", "test"];
 
 impl Pass for Probe {
     fn name(&self) -> &'static str {
         "probe"
+    }
+
+    fn rules(&self) -> &'static [&'static Rule] {
+        RULES
     }
 
     fn run(&self, service: &Service, out: &mut Out) {
@@ -25,7 +54,7 @@ impl Pass for Probe {
             || test.is_some_and(|t| t.as_str() == Some("NONE") || first(t) == Some("NONE"));
         if disabled {
             out.report(
-                &rules::PROBE_DISABLED,
+                &PROBE_DISABLED,
                 &["healthcheck"],
                 "healthcheck disabled: Docker and `depends_on: service_healthy` cannot tell whether the service works",
             );
@@ -48,21 +77,21 @@ impl Pass for Probe {
                     (true, Ok(wget)) if service.enforce => {
                         let message =
                             format!("probe `{}` -> `{}`: the image has no curl", masked(&words(test)), masked(&words(&wget)));
-                        out.replace(&rules::PROBE_NO_CURL, &TEST, test, wget, message);
+                        out.replace(&PROBE_CURL_MISSING, &TEST, test, wget, message);
                         return;
                     }
                     (true, Ok(_)) => out.report_enforceable(
-                        &rules::PROBE_NO_CURL,
+                        &PROBE_CURL_MISSING,
                         &TEST,
                         "the probe calls curl, which the image does not ship: it always fails (busybox `wget -qO-` is there)",
                     ),
                     (true, Err(why)) => out.report(
-                        &rules::PROBE_NO_CURL,
+                        &PROBE_CURL_MISSING,
                         &TEST,
                         format!("the probe calls curl, which the image does not ship, so it always fails; not switched to wget: {why}"),
                     ),
                     (false, _) => out.report(
-                        &rules::PROBE_MAYBE_NO_CURL,
+                        &PROBE_CURL_MAYBE_MISSING,
                         &TEST,
                         "the probe calls curl, which Alpine-based images usually do not ship: it fails if the image has none (busybox `wget -qO-` is there)",
                     ),
@@ -74,14 +103,14 @@ impl Pass for Probe {
                 // that would block it, so only enforcing the profile repairs there.
                 if let Some(why) = answer_is_judged(test).or_else(|| refuses_by_design(service)) {
                     out.report(
-                        &rules::PROBE_CURL_KEPT,
+                        &PROBE_CURL_JUDGED,
                         &TEST,
                         format!("curl without -f exits 0 on an HTTP error; not repaired: {why}"),
                     );
                 } else {
                     match service.relations.health_waiter.get(service.name).filter(|_| !service.enforce) {
                         Some(waiter) => out.report_enforceable(
-                            &rules::PROBE_CURL_FAIL,
+                            &PROBE_CURL_WITHOUT_FAIL,
                             &TEST,
                             format!(
                                 "curl without -f exits 0 on an HTTP error, so this probe can never fail; not repaired because \
@@ -89,7 +118,7 @@ impl Pass for Probe {
                                  it: add -f yourself"
                             ),
                         ),
-                        None => out.replace(&rules::PROBE_CURL_FAIL, &TEST, test, fixed, "probe repaired: curl without -f exits 0 on an HTTP error, so the check could never fail; added -f \
+                        None => out.replace(&PROBE_CURL_WITHOUT_FAIL, &TEST, test, fixed, "probe repaired: curl without -f exits 0 on an HTTP error, so the check could never fail; added -f \
                                  (if the endpoint needs credentials, give them to curl)"),
                     }
                 }
@@ -98,9 +127,9 @@ impl Pass for Probe {
         if lookup::get(healthcheck, "start_period").is_none() {
             let slow = rule.slow_start.iter().find(|s| is_slow(service, s));
             if let Some(slow) = slow {
-                out.add(&rules::PROBE_START_PERIOD, &["healthcheck", "start_period"], slow.start_period.as_str());
+                out.add(&PROBE_START_PERIOD, &["healthcheck", "start_period"], slow.start_period.as_str());
                 out.report(
-                    &rules::PROBE_START_PERIOD,
+                    &PROBE_START_PERIOD,
                     &["healthcheck"],
                     format!("start_period {} added: {}", slow.start_period, slow.why),
                 );

@@ -6,11 +6,48 @@
 use super::heap::Heap;
 use super::{Out, Pass, Service};
 use crate::profile::{ResourceClass, ResourcesRule};
-use crate::rule as rules;
+use crate::rule::{rules, Rule};
 use crate::units::{self, bytes, cpus, size_text};
 use yaml_serde::Value;
 
 pub struct Resources;
+
+rules! {
+    RESOURCES_NO_LIMIT = "resources/no-limit", Warning, Safe,
+        "no memory or CPU limit: one service can starve the host",
+        "A limit bounds what a leak or a spike can take. The fix writes the profile's class values \
+         (`deploy.resources.limits`, and reservations), sized above a JVM heap where the service names one. \
+         Skipped for classes whose size depends on the workload (measure it).";
+    RESOURCES_NO_RESERVATION = "resources/no-reservation", Info, Safe,
+        "no memory or CPU reservation",
+        "A reservation tells the scheduler (and the kernel under memory pressure) what the service needs at \
+         least. The fix writes the class's reservation, never above its limit.";
+    RESOURCES_SIZE_IT_YOURSELF = "resources/size-it-yourself", Warning, None,
+        "no blanket limit is safe for this service",
+        "LLM servers, GitLab, media servers and the like need what their workload needs: measure the peak and \
+         set the limit 20-50% above it.";
+    RESOURCES_HEAP_UNKNOWN = "resources/heap-unknown", Warning, None,
+        "the JVM heap is known only after interpolation",
+        "A limit below the heap gets the service OOM-killed; none is written.";
+    RESOURCES_HEAP_SIZED = "resources/heap-sized", Info, Safe,
+        "the memory limit is sized above the JVM heap",
+        "The heap, plus the JVM's own memory, must fit under the limit.";
+    RESOURCES_LEGACY_CONFLICT = "resources/legacy-conflict", Info, None,
+        "a deploy.resources value is left out beside a legacy key",
+        "Compose refuses `deploy.resources` blocks that do not repeat `mem_limit`, `cpus` and the like.";
+    RESOURCES_UNINTERPOLATED = "resources/uninterpolated", Warning, None,
+        "a value cannot be compared before interpolation",
+        "With `${VAR}` the limit and the reservation cannot be compared, so nothing is written.";
+    RESOURCES_CPU_RESERVATION_ABOVE = "resources/cpu-reservation-above", Warning, None,
+        "a CPU reservation above the profile's limit",
+        "A CPU limit above the host's CPU count keeps the container from starting; none is written.";
+    RESOURCES_RAISED_TO_RESERVATION = "resources/raised-to-reservation", Warning, Safe,
+        "the limit is raised to the reservation",
+        "Docker refuses a memory limit below the memory reservation.";
+    RESOURCES_NOT_MAPPING = "resources/not-mapping", Info, None,
+        "a resources key is not a mapping",
+        "Nothing is added under a value that is not a mapping.";
+}
 
 const LIMITS: [&str; 3] = ["deploy", "resources", "limits"];
 const RESERVATIONS: [&str; 3] = ["deploy", "resources", "reservations"];
@@ -53,6 +90,10 @@ impl Pass for Resources {
         "resources"
     }
 
+    fn rules(&self) -> &'static [&'static Rule] {
+        RULES
+    }
+
     fn run(&self, service: &Service, out: &mut Out) {
         let Some(rule) = &service.profile.resources else {
             return;
@@ -60,7 +101,7 @@ impl Pass for Resources {
         for prefix in [&["deploy"][..], &["deploy", "resources"]] {
             if service.get(prefix).is_some_and(|v| !v.is_mapping()) {
                 out.report(
-                    &rules::RESOURCES_NOT_MAPPING,
+                    &RESOURCES_NOT_MAPPING,
                     prefix,
                     format!("resources not added: `{}` is set to a value that is not a mapping", prefix.join(".")),
                 );
@@ -76,7 +117,7 @@ impl Pass for Resources {
         if let Some(c) = class.filter(|c| c.measure) {
             if !memory_decided {
                 out.report(
-                    &rules::RESOURCES_SIZE_YOURSELF,
+                    &RESOURCES_SIZE_IT_YOURSELF,
                     &[],
                     format!(
                         "no memory or CPU limit added: no blanket value is safe for {}: {}; measure the service's peak \
@@ -143,7 +184,7 @@ fn sized_memory(
         None => base.map(str::to_string),
         Some(Heap::Unknown { source, option }) => {
             out.report(
-                &rules::RESOURCES_HEAP_UNKNOWN,
+                &RESOURCES_HEAP_UNKNOWN,
                 &path,
                 format!(
                     "deploy.resources.limits.memory not added: the JVM heap `{option}` ({source}) is not known before \
@@ -164,7 +205,7 @@ fn sized_memory(
             let sized = size_text(need);
             let instead = base.map_or(String::new(), |b| format!(" instead of `{b}`"));
             out.report(
-                &rules::RESOURCES_HEAP_SIZED,
+                &RESOURCES_HEAP_SIZED,
                 &path,
                 format!(
                     "deploy.resources.limits.memory set to `{sized}`{instead}: the JVM heap `{option}` ({source}) may take \
@@ -213,7 +254,7 @@ fn fill(service: &Service, out: &mut Out, leaf: &Leaf, base: &[&str], legacy: &[
         let same_unit = |l: &Leaf| if base == LIMITS { l.limit_same_unit } else { l.reservation_same_unit };
         if let Some(l) = LEAVES.iter().flat_map(same_unit).find(|l| service.is_set(&[l])) {
             out.report(
-                &rules::RESOURCES_LEGACY,
+                &RESOURCES_LEGACY_CONFLICT,
                 &[l],
                 format!(
                     "{} not added: the service sets `{l}`, and Compose refuses a `{}` block that does not repeat it; \
@@ -234,7 +275,7 @@ fn fill(service: &Service, out: &mut Out, leaf: &Leaf, base: &[&str], legacy: &[
     if let Some((other_path, other_value)) = other {
         let (Some(mine), Some(theirs)) = ((leaf.amount)(&chosen), (leaf.amount)(other_value)) else {
             out.report(
-                &rules::RESOURCES_UNINTERPOLATED,
+                &RESOURCES_UNINTERPOLATED,
                 &path,
                 format!(
                     "{what} not added: `{other_path}` is `{}`, which cannot be compared before interpolation",
@@ -248,7 +289,7 @@ fn fill(service: &Service, out: &mut Out, leaf: &Leaf, base: &[&str], legacy: &[
             // A cpus limit above the host's CPU count keeps the container from starting
             // ("Range of CPUs is from 0.01 to N"), and the host is not known here.
             out.report(
-                &rules::RESOURCES_CPU_ABOVE,
+                &RESOURCES_CPU_RESERVATION_ABOVE,
                 &path,
                 format!(
                     "{what} not added: `{other_path}` is `{}`, above the profile's `{value}`, and a CPU limit above the \
@@ -260,7 +301,7 @@ fn fill(service: &Service, out: &mut Out, leaf: &Leaf, base: &[&str], legacy: &[
         }
         if crosses {
             out.report(
-                &rules::RESOURCES_RAISED,
+                &RESOURCES_RAISED_TO_RESERVATION,
                 &path,
                 format!(
                     "{what} set to `{}` instead of the profile's `{value}`: `{other_path}` is `{}` and Docker refuses a limit below a reservation",
@@ -275,7 +316,7 @@ fn fill(service: &Service, out: &mut Out, leaf: &Leaf, base: &[&str], legacy: &[
         }
     }
     let reservation = path.iter().any(|k| *k == "reservations" || *k == "mem_reservation");
-    let id = if reservation { &rules::RESOURCES_NO_RESERVATION } else { &rules::RESOURCES_NO_LIMIT };
+    let id = if reservation { &RESOURCES_NO_RESERVATION } else { &RESOURCES_NO_LIMIT };
     out.add(id, &path, chosen);
 }
 

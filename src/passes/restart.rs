@@ -2,14 +2,30 @@
 //! another service waits to complete) would loop under it, so it gets none.
 
 use super::{Out, Pass, Service};
-use crate::rule as rules;
+use crate::rule::{rules, Rule};
 use yaml_serde::Value;
 
 pub struct Restart;
 
+rules! {
+    RESTART_MISSING = "restart/missing", Warning, Safe,
+        "no restart policy: a crashed service stays down",
+        "`restart: unless-stopped` brings a crashed service back (Docker never restarts an unhealthy one). \
+         One-shot jobs get `on-failure` or none, since `unless-stopped` would rerun them. The profile \
+         `orchestrated` leaves restarts to the orchestrator.";
+    RESTART_ONE_SHOT = "restart/one-shot", Info, None,
+        "a one-shot job gets no restart policy that reruns it",
+        "A service another waits to complete (service_completed_successfully), or one that looks like a job, \
+         would loop under `unless-stopped`.";
+}
+
 impl Pass for Restart {
     fn name(&self) -> &'static str {
         "restart"
+    }
+
+    fn rules(&self) -> &'static [&'static Rule] {
+        RULES
     }
 
     fn run(&self, service: &Service, out: &mut Out) {
@@ -29,7 +45,7 @@ impl Pass for Restart {
         };
         if let Some(waiter) = service.relations.completion_waiter.get(service.name) {
             out.report(
-                &rules::RESTART_JOB,
+                &RESTART_ONE_SHOT,
                 &[],
                 format!(
                     "restart not added: service `{waiter}` waits for this one to complete \
@@ -43,13 +59,13 @@ impl Pass for Restart {
             Some((o, why)) => {
                 let what = match &o.policy {
                     Some(p) => {
-                        out.add(&rules::RESTART_MISSING, key, p.as_str());
+                        out.add(&RESTART_MISSING, key, p.as_str());
                         format!("`{}` instead of `{}`", shown(p), rule.policy)
                     }
                     None => "restart not added".to_string(),
                 };
                 out.report(
-                    &rules::RESTART_JOB,
+                    &RESTART_ONE_SHOT,
                     &[],
                     format!(
                         "{what}: the service looks like a job that runs once ({why}), and `{}` would rerun it each \
@@ -59,7 +75,7 @@ impl Pass for Restart {
                     ),
                 );
             }
-            None => out.add(&rules::RESTART_MISSING, key, rule.policy.as_str()),
+            None => out.add(&RESTART_MISSING, key, rule.policy.as_str()),
         }
     }
 }

@@ -6,14 +6,54 @@
 
 use super::{Out, Pass, Service};
 use crate::profile::{glob_match, reference, SecurityImage, SecurityRule};
-use crate::rule as rules;
+use crate::rule::{rules, Rule};
 use yaml_serde::Value;
 
 pub struct Security;
 
+rules! {
+    SECURITY_NO_PIDS_LIMIT = "security/no-pids-limit", Warning, Safe,
+        "no pids limit: a fork loop can exhaust the host's process table",
+        "A pids limit caps the tasks (processes and threads) of the container. The `strict` profile writes a \
+         generous one, raised for thread-heavy images (Elasticsearch, Jenkins, GitLab), as \
+         `deploy.resources.limits.pids` where the service has `deploy.resources.limits` (Compose refuses \
+         `pids_limit` beside it) and as `pids_limit` beside legacy `mem_limit`/`cpus`. It is preferred to the \
+         nproc ulimit, which counts every thread of the UID on the host.";
+    SECURITY_NO_NEW_PRIVILEGES = "security/no-new-privileges", Warning, Safe,
+        "a process can gain privileges through setuid binaries",
+        "`security_opt: [\"no-new-privileges:true\"]` blocks privilege gain through setuid, setgid and file \
+         capabilities on exec. It is a safe addition where the catalogue records that the image needs none \
+         of that (no `su`, `sudo`, `gosu` or setuid helper after the first exec).";
+    SECURITY_NO_NEW_PRIVILEGES_UNVERIFIED = "security/no-new-privileges-unverified", Warning, Unsafe,
+        "no-new-privileges on an image not known to work with it",
+        "As `security/no-new-privileges`, for an image the catalogue does not record: entrypoints that use \
+         `su` or `sudo`, and setuid helpers such as postfix's `postdrop`, break under it. Unsafe: written \
+         only with `--unsafe-fixes`.";
+    SECURITY_CAPABILITIES = "security/capabilities", Warning, Unsafe,
+        "the container keeps Docker's default capabilities",
+        "`cap_drop: [ALL]` with `cap_add` for what the image needs (an entrypoint that chowns and drops to a \
+         user needs CHOWN, SETUID, SETGID, FOWNER and DAC_OVERRIDE; a master that signals workers of another \
+         user needs KILL). Written only where the catalogue records the list, with its proof; elsewhere \
+         nothing is written. Unsafe: it changes what the service may do.";
+    SECURITY_READ_ONLY = "security/read-only", Warning, Unsafe,
+        "the container's file system is writable",
+        "`read_only: true` with a `tmpfs` for each path the image writes, as the catalogue records them. \
+         Docker mounts tmpfs `noexec`, which breaks libraries that unpack native code into /tmp (JNA, netty), \
+         and tmpfs pages count against the memory limit. A tmpfs never covers a path the image declares as a \
+         VOLUME (its data would be lost on every restart). Unsafe: written only with `--unsafe-fixes`.";
+    SECURITY_NOT_CATALOGUED = "security/not-catalogued", Info, None,
+        "capabilities and writable paths are not known for this image",
+        "The catalogue records what an image needs only where tests or the image's documentation prove it; \
+         for other images `cap_drop` and `read_only` are not written.";
+}
+
 impl Pass for Security {
     fn name(&self) -> &'static str {
         "security"
+    }
+
+    fn rules(&self) -> &'static [&'static Rule] {
+        RULES
     }
 
     fn wanted(&self, profile: &crate::Profile) -> bool {
@@ -34,15 +74,15 @@ impl Pass for Security {
         if rule.no_new_privileges && !service.is_set(&["security_opt"]) {
             let value = Value::Sequence(vec![Value::from("no-new-privileges:true")]);
             match entry.filter(|e| e.no_new_privileges) {
-                Some(_) => out.add(&rules::SECURITY_NNP, &["security_opt"], value),
-                None => out.add(&rules::SECURITY_NNP_UNVERIFIED, &["security_opt"], value),
+                Some(_) => out.add(&SECURITY_NO_NEW_PRIVILEGES, &["security_opt"], value),
+                None => out.add(&SECURITY_NO_NEW_PRIVILEGES_UNVERIFIED, &["security_opt"], value),
             }
         }
         let known = |e: &&SecurityImage| e.cap_add.is_some() || e.tmpfs.is_some();
         if (rule.cap_drop || rule.read_only) && entry.filter(known).is_none() {
             let what = repo.as_deref().map_or("the service has no image".to_string(), |r| format!("image `{r}`"));
             out.report(
-                &rules::SECURITY_UNKNOWN,
+                &SECURITY_NOT_CATALOGUED,
                 &["image"],
                 format!(
                     "capabilities and the root file system left as they are: the catalogue records what {what} needs \
@@ -54,10 +94,10 @@ impl Pass for Security {
         let Some(entry) = entry else { return };
         if rule.cap_drop && !service.is_set(&["cap_drop"]) && !service.is_set(&["cap_add"]) {
             if let Some(add) = &entry.cap_add {
-                out.add(&rules::SECURITY_CAPS, &["cap_drop"], Value::Sequence(vec![Value::from("ALL")]));
+                out.add(&SECURITY_CAPABILITIES, &["cap_drop"], Value::Sequence(vec![Value::from("ALL")]));
                 if !add.is_empty() {
                     let caps = add.iter().map(|c| Value::from(c.as_str())).collect();
-                    out.add(&rules::SECURITY_CAPS, &["cap_add"], Value::Sequence(caps));
+                    out.add(&SECURITY_CAPABILITIES, &["cap_add"], Value::Sequence(caps));
                 }
             }
         }
@@ -70,9 +110,9 @@ impl Pass for Security {
                     .filter(|p| !mounted.contains(p) && !entry.volumes.contains(p))
                     .map(|p| Value::from(p.as_str()))
                     .collect();
-                out.add(&rules::SECURITY_READ_ONLY, &["read_only"], true);
+                out.add(&SECURITY_READ_ONLY, &["read_only"], true);
                 if !paths.is_empty() {
-                    out.add(&rules::SECURITY_READ_ONLY, &["tmpfs"], Value::Sequence(paths));
+                    out.add(&SECURITY_READ_ONLY, &["tmpfs"], Value::Sequence(paths));
                 }
             }
         }
@@ -90,9 +130,9 @@ fn pids(service: &Service, rule: &SecurityRule, repo: Option<&str>, out: &mut Ou
     let value = raised.map_or(default, |e| e.pids);
     let legacy = ["mem_limit", "cpus", "mem_reservation", "memswap_limit"].iter().any(|k| service.is_set(&[k]));
     if legacy && !service.is_set(&["deploy", "resources", "limits"]) {
-        out.add(&rules::SECURITY_PIDS, &["pids_limit"], value);
+        out.add(&SECURITY_NO_PIDS_LIMIT, &["pids_limit"], value);
     } else {
-        out.add(&rules::SECURITY_PIDS, &["deploy", "resources", "limits", "pids"], value);
+        out.add(&SECURITY_NO_PIDS_LIMIT, &["deploy", "resources", "limits", "pids"], value);
     }
 }
 

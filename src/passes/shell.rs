@@ -7,14 +7,36 @@
 //! on a probe, and a profile may turn it off. Compound scripts are only reported.
 
 use super::{Out, Pass, Service};
-use crate::rule as rules;
+use crate::rule::{rules, Rule};
 use yaml_serde::Value;
 
 pub struct Shell;
 
+rules! {
+    SHELL_SIGTERM_SWALLOWED = "shell/sigterm-swallowed", Warning, Repair,
+        "`sh -c` stands between the signal and the app",
+        "A shell that runs the app as its child, instead of replacing itself with it, takes SIGTERM: as PID 1 it \
+         ignores it (the stop waits out the grace period and ends in SIGKILL), and under tini it dies and the \
+         app is killed without running its handler. Writing `exec` before a simple command makes the app the \
+         process that gets the signal. Written only where init is in effect, since without one the app as PID \
+         1 would stop reaping orphans.";
+    SHELL_COMPOUND_SCRIPT = "shell/compound-script", Warning, None,
+        "`sh -c` with a compound script: the shell gets SIGTERM",
+        "A script with `&&`, `;`, pipes or loops cannot simply be exec'd. Put `exec` before its last command, \
+         or trap SIGTERM in the script.";
+    SHELL_EXEC_IMPOSSIBLE = "shell/exec-impossible", Warning, None,
+        "`sh -c` starts with a word `exec` cannot precede",
+        "Builtins (`cd`, `echo`, `ulimit`), `!` and `time` cannot follow `exec`. Rewrite the script so that the \
+         app is its last command, after `exec`.";
+}
+
 impl Pass for Shell {
     fn name(&self) -> &'static str {
         "shell"
+    }
+
+    fn rules(&self) -> &'static [&'static Rule] {
+        RULES
     }
 
     fn run(&self, service: &Service, out: &mut Out) {
@@ -32,7 +54,7 @@ impl Pass for Shell {
             let may = if found.shell.rsplit('/').next() == Some("dash") { "does" } else { "may" };
             match exec_point(script) {
                 Err(Kind::Compound) => out.report(
-                    &rules::SHELL_COMPOUND,
+                    &SHELL_COMPOUND_SCRIPT,
                     &[key],
                     format!(
                         "{key} runs `{} -c` with a compound script, so the shell, not the app, gets SIGTERM: put `exec` \
@@ -41,7 +63,7 @@ impl Pass for Shell {
                     ),
                 ),
                 Err(Kind::Prefix(word)) => out.report(
-                    &rules::SHELL_PREFIX,
+                    &SHELL_EXEC_IMPOSSIBLE,
                     &[key],
                     format!(
                         "{key} runs `{} -c` with a script that starts with `{word}`, which `exec` cannot precede, so the \
@@ -61,7 +83,7 @@ impl Pass for Shell {
                             "{key}: `{script}` -> `{new}`: with init, tini signals the shell, which {may} not pass SIGTERM \
                              on (dash keeps itself as the parent); with exec the app replaces the shell and gets it"
                         );
-                        out.replace(&rules::SHELL_SIGTERM, &[key], found.value, fixed, message);
+                        out.replace(&SHELL_SIGTERM_SWALLOWED, &[key], found.value, fixed, message);
                     } else {
                         let why = match init {
                             true => "the profile turns this repair off",
@@ -69,7 +91,7 @@ impl Pass for Shell {
                                       ignores SIGTERM unless it handles it; set `init: true` too",
                         };
                         out.report(
-                            &rules::SHELL_SIGTERM,
+                            &SHELL_SIGTERM_SWALLOWED,
                             &[key],
                             format!(
                                 "{key} runs `{} -c`, so the shell, not the app, {may} get SIGTERM: write `{new}` ({why})",

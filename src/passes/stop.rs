@@ -4,13 +4,31 @@
 
 use super::{Out, Pass, Service};
 use crate::profile::glob_match;
-use crate::rule as rules;
+use crate::rule::{rules, Rule};
 
 pub struct Stop;
+
+rules! {
+    STOP_GRACE_PERIOD = "stop/grace-period", Warning, Safe,
+        "a database gets a longer stop grace period",
+        "Databases finish a checkpoint and flush on SIGTERM; killed at the 10 s default they start with crash \
+         recovery.";
+    STOP_SIGNAL = "stop/signal", Warning, Safe,
+        "the image stops gracefully only on another signal",
+        "Some images shut down cleanly on a signal other than SIGTERM (nginx: SIGQUIT) and do not set it \
+         themselves.";
+    STOP_SIGKILL = "stop/sigkill", Warning, None,
+        "stop_signal SIGKILL cannot be caught",
+        "The service never shuts down gracefully.";
+}
 
 impl Pass for Stop {
     fn name(&self) -> &'static str {
         "stop"
+    }
+
+    fn rules(&self) -> &'static [&'static Rule] {
+        RULES
     }
 
     fn run(&self, service: &Service, out: &mut Out) {
@@ -19,7 +37,7 @@ impl Pass for Stop {
         let matches = |images: &[String]| repo.is_some_and(|r| images.iter().any(|p| glob_match(p, r)));
         if !service.is_set(&["stop_grace_period"]) {
             if let Some(entry) = rule.grace_periods.iter().find(|e| matches(&e.images)) {
-                out.add(&rules::STOP_GRACE, &["stop_grace_period"], entry.stop_grace_period.as_str());
+                out.add(&STOP_GRACE_PERIOD, &["stop_grace_period"], entry.stop_grace_period.as_str());
             }
         }
         match service.get(&["stop_signal"]) {
@@ -30,7 +48,7 @@ impl Pass for Stop {
                 };
                 if matches!(signal.as_str(), "SIGKILL" | "KILL" | "9") {
                     out.report(
-                        &rules::STOP_SIGKILL,
+                        &STOP_SIGKILL,
                         &["stop_signal"],
                         "stop_signal SIGKILL cannot be caught: the service never shuts down gracefully",
                     );
@@ -38,7 +56,7 @@ impl Pass for Stop {
             }
             None => {
                 if let Some(entry) = rule.signals.iter().find(|e| matches(&e.images)) {
-                    out.add(&rules::STOP_SIGNAL, &["stop_signal"], entry.stop_signal.as_str());
+                    out.add(&STOP_SIGNAL, &["stop_signal"], entry.stop_signal.as_str());
                 }
             }
         }

@@ -3,13 +3,26 @@
 //! so that nobody counts on a setting Swarm never applies.
 
 use super::{Out, Pass, Service};
-use crate::rule as rules;
+use crate::rule::{rules, Rule};
 
 pub struct Swarm;
+
+rules! {
+    SWARM_IGNORED_KEY = "swarm/ignored-key", Info, None,
+        "Swarm ignores this key",
+        "`docker stack deploy` drops keys Swarm does not read (`restart`, `mem_limit`, `cpus`, \
+         `security_opt`, `container_name`, ...): it reads `deploy.restart_policy` and `deploy.resources` \
+         instead. The `swarm` profile reports each such key a service sets and writes the Swarm form where it \
+         writes anything.";
+}
 
 impl Pass for Swarm {
     fn name(&self) -> &'static str {
         "swarm"
+    }
+
+    fn rules(&self) -> &'static [&'static Rule] {
+        RULES
     }
 
     fn wanted(&self, profile: &crate::Profile) -> bool {
@@ -28,7 +41,7 @@ impl Pass for Swarm {
                     | "cpuset" | "pids_limit" => "; it reads `deploy.resources`",
                     _ => "",
                 };
-                out.report(&rules::SWARM_IGNORED, &[key.as_str()], format!("Swarm ignores `{key}`{instead}"));
+                out.report(&SWARM_IGNORED_KEY, &[key.as_str()], format!("Swarm ignores `{key}`{instead}"));
             }
         }
     }

@@ -3,19 +3,34 @@
 
 use super::{Out, Pass, Service};
 use crate::profile::{glob_match, Ulimit};
-use crate::rule::{self as rules, Rule};
+use crate::rule::{rules, Rule};
 
 pub struct Ulimits;
+
+rules! {
+    ULIMITS_MISSING = "ulimits/missing", Warning, Safe,
+        "the default open-file limit is low for a server",
+        "The default soft nofile of 1024 is too few for a busy server. The fix writes the profile's ulimits. An \
+         engine that cannot grant them (rootless and nested engines) refuses to start the container: \
+         `verify` names it.";
+    ULIMITS_IMAGE = "ulimits/image", Info, Safe,
+        "the image needs a ulimit of its own",
+        "Some images need more (Elasticsearch locks its heap: memlock unlimited).";
+}
 
 impl Pass for Ulimits {
     fn name(&self) -> &'static str {
         "ulimits"
     }
 
+    fn rules(&self) -> &'static [&'static Rule] {
+        RULES
+    }
+
     fn run(&self, service: &Service, out: &mut Out) {
         if let Some(rule) = &service.profile.ulimits {
             for (name, limit) in rule {
-                fill(service, out, &rules::ULIMITS_MISSING, name, limit);
+                fill(service, out, &ULIMITS_MISSING, name, limit);
             }
         }
         let Some(repo) = service.repo() else { return };
@@ -24,8 +39,8 @@ impl Pass for Ulimits {
                 continue;
             }
             for (name, limit) in &entry.ulimits {
-                if fill(service, out, &rules::ULIMITS_IMAGE, name, limit) {
-                    out.report(&rules::ULIMITS_IMAGE, &["ulimits", name], entry.why.clone());
+                if fill(service, out, &ULIMITS_IMAGE, name, limit) {
+                    out.report(&ULIMITS_IMAGE, &["ulimits", name], entry.why.clone());
                 }
             }
         }

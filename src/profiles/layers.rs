@@ -223,7 +223,7 @@ fn check(layer: &Layer, partial: bool) -> Result<(), Error> {
         for (i, id) in ids {
             let id = id.as_str().unwrap_or_default();
             let at_id = |message: String| at(layer, &[list.to_string(), i.to_string()], None, message);
-            let Some(rule) = crate::rule::find(id) else {
+            let Some(rule) = crate::passes::find_rule(id) else {
                 return Err(at_id(format!("{list}: no rule `{id}` (`compose-harden rules` lists them)")));
             };
             let movable = !matches!(rule.fix, crate::rule::Fix::None | crate::rule::Fix::Replace);

@@ -197,7 +197,7 @@ impl FileReport {
             }
         }
         // In file order, then by rule (the passes' order) where they share a place.
-        let order = |id: &str| crate::rule::ALL.iter().position(|r| r.id == id).unwrap_or(0);
+        let order = |id: &str| crate::passes::all_rules().iter().position(|r| r.id == id).unwrap_or(0);
         items.sort_by_key(|i| (i.span.map_or((0, 0), |s| (s.line, s.col)), order(i.rule.id)));
         let edits = outcome
             .edits

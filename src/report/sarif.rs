@@ -3,8 +3,8 @@
 //! splices, so that a fix applies as `apply` would.
 
 use super::{FileReport, Report};
-use crate::rule::Severity;
-use crate::rule::{self, Rule};
+use crate::passes::all_rules;
+use crate::rule::{Rule, Severity};
 use serde_json::{json, Value};
 
 fn level(severity: Severity) -> &'static str {
@@ -72,7 +72,7 @@ fn uri(path: &str) -> String {
 }
 
 pub fn render(report: &Report, version: &str) -> String {
-    let rules: Vec<Value> = rule::ALL.iter().map(|r| rule_entry(r)).collect();
+    let rules: Vec<Value> = all_rules().iter().map(|r| rule_entry(r)).collect();
     let mut results = Vec::new();
     for file in &report.files {
         let uri = uri(&file.path);
@@ -86,7 +86,7 @@ pub fn render(report: &Report, version: &str) -> String {
             let service = if item.service.is_empty() { String::new() } else { format!("service `{}`: ", item.service) };
             let mut result = json!({
                 "ruleId": item.rule.id,
-                "ruleIndex": rule::ALL.iter().position(|r| r.id == item.rule.id),
+                "ruleIndex": all_rules().iter().position(|r| r.id == item.rule.id),
                 "level": level(item.severity()),
                 "message": {"text": format!("{service}{}", item.message)},
                 "locations": [{"physicalLocation": location}],

@@ -390,6 +390,11 @@ fn first_difference(want: &Value, got: &Value, path: &mut Vec<String>) -> Option
 mod tests {
     use super::*;
     use crate::document::load;
+    use crate::rule::{Fix, Rule, Severity};
+
+    /// The verifier never reads a change's rule.
+    pub(super) static TEST_RULE: Rule =
+        Rule { id: "init/missing", severity: Severity::Warning, fix: Fix::Safe, summary: "", explanation: "" };
 
     const INPUT: &str = "services:\n  a:\n    image: x\n  b:\n    image: y\n";
 
@@ -398,7 +403,7 @@ mod tests {
             service: service.into(),
             path: path.iter().map(|s| s.to_string()).collect(),
             value: value.into(),
-            rule: &crate::rule::INIT_MISSING,
+            rule: &TEST_RULE,
             note: None,
             replaces: None,
             message: None,
@@ -447,6 +452,7 @@ mod tests {
 
 #[cfg(test)]
 mod sliced_tests {
+    use super::tests::TEST_RULE;
     use super::*;
     use crate::document::load;
     use std::sync::Arc;
@@ -468,7 +474,7 @@ mod sliced_tests {
             service: format!("s{i}").into(),
             path: vec!["init".to_string()].into(),
             value: Value::Bool(true).into(),
-            rule: &crate::rule::INIT_MISSING,
+            rule: &TEST_RULE,
             note: None,
             replaces: None,
             message: None,
