@@ -3,6 +3,7 @@
 
 use super::{Out, Pass, Service};
 use crate::document::lookup;
+use crate::profile::{DangerousRule, Profile};
 use crate::rule::{rules, Rule};
 use yaml_serde::Value;
 
@@ -31,16 +32,15 @@ rules! {
 }
 
 impl Pass for Dangerous {
-    fn name(&self) -> &'static str {
-        "dangerous"
+    const NAME: &'static str = "dangerous";
+    const RULES: &'static [&'static Rule] = RULES;
+    type Settings<'p> = &'p DangerousRule;
+
+    fn settings(profile: &Profile) -> Option<&DangerousRule> {
+        profile.dangerous.as_ref()
     }
 
-    fn rules(&self) -> &'static [&'static Rule] {
-        RULES
-    }
-
-    fn run(&self, service: &Service, out: &mut Out) {
-        let Some(rule) = &service.profile.dangerous else { return };
+    fn run(&self, settings: &DangerousRule, service: &Service, out: &mut Out) {
         if service.get(&["privileged"]).is_some_and(|v| v.as_bool() == Some(true) || v.as_str() == Some("true")) {
             out.report(
                 &DANGEROUS_PRIVILEGED,
@@ -88,7 +88,7 @@ impl Pass for Dangerous {
                 format!("security_opt `{option}` turns a kernel protection off"),
             );
         }
-        if rule.ports_on_all_interfaces {
+        if settings.ports_on_all_interfaces {
             let ports = service.get(&["ports"]).and_then(Value::as_sequence).map(Vec::as_slice).unwrap_or_default();
             for (i, port) in ports.iter().enumerate() {
                 if let Some(published) = published_on_all_interfaces(port) {

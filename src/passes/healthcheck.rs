@@ -5,7 +5,7 @@
 
 use super::{Out, Pass, Service};
 use crate::document::lookup;
-use crate::profile::{glob_match, major_version, HealthcheckRule, Probe, Reference};
+use crate::profile::{glob_match, major_version, HealthcheckRule, Probe, Profile, Reference};
 use crate::rule::{rules, Rule};
 use std::collections::BTreeSet;
 use yaml_serde::Value;
@@ -47,18 +47,15 @@ rules! {
 }
 
 impl Pass for Healthcheck {
-    fn name(&self) -> &'static str {
-        "healthcheck"
+    const NAME: &'static str = "healthcheck";
+    const RULES: &'static [&'static Rule] = RULES;
+    type Settings<'p> = &'p HealthcheckRule;
+
+    fn settings(profile: &Profile) -> Option<&HealthcheckRule> {
+        profile.healthcheck.as_ref()
     }
 
-    fn rules(&self) -> &'static [&'static Rule] {
-        RULES
-    }
-
-    fn run(&self, service: &Service, out: &mut Out) {
-        let Some(rule) = &service.profile.healthcheck else {
-            return;
-        };
+    fn run(&self, settings: &HealthcheckRule, service: &Service, out: &mut Out) {
         // A healthcheck the user wrote is theirs as a whole.
         if service.is_set(&["healthcheck"]) {
             return;
@@ -83,7 +80,7 @@ impl Pass for Healthcheck {
             );
             return;
         }
-        let entry = service.facts.probe.and_then(|i| rule.probes.get(i));
+        let entry = service.facts.probe.and_then(|i| settings.probes.get(i));
         let choice = image.zip(service.reference()).zip(entry).map(|((i, r), p)| catalogue_probe(p, i, r));
         if let Some(Choice { test, why, own, any_tag }) = choice {
             match (test, own) {
@@ -91,7 +88,7 @@ impl Pass for Healthcheck {
                     if any_tag {
                         out.report(&HEALTHCHECK_CATALOGUE, &["image"], why.clone());
                     }
-                    add(service, out, rule, &HEALTHCHECK_MISSING, strings(test), None)
+                    add(service, out, settings, &HEALTHCHECK_MISSING, strings(test), None)
                 }
                 (None, true) => out.report(
                     &HEALTHCHECK_IMAGE_OWN,
@@ -104,7 +101,7 @@ impl Pass for Healthcheck {
         }
         let ports = container_ports(service);
         let waiter = service.relations.health_waiter.get(service.name);
-        match (&rule.http_fallback, ports.as_deref().unwrap_or_default()) {
+        match (&settings.http_fallback, ports.as_deref().unwrap_or_default()) {
             (Some(_), [_]) if waiter.is_some() => {
                 let waiter = waiter.map_or("", String::as_str);
                 out.report(
@@ -132,14 +129,14 @@ impl Pass for Healthcheck {
                          check that it answers GET /health or write a real probe"
                     ),
                 );
-                add(service, out, rule, &HEALTHCHECK_ASSUMED, strings(&test), Some(note));
+                add(service, out, settings, &HEALTHCHECK_ASSUMED, strings(&test), Some(note));
             }
             _ => {
                 let what = match image {
                     Some(i) => format!("image `{i}` is not in the probe catalogue"),
                     None => "the service has no image to look up in the probe catalogue".to_string(),
                 };
-                let why = match (ports.map(|p| p.len()), &rule.http_fallback) {
+                let why = match (ports.map(|p| p.len()), &settings.http_fallback) {
                     (None, _) => "a container port of it is not a fixed number".to_string(),
                     (Some(0), _) => "it publishes no TCP container port".to_string(),
                     (Some(1), None) => "the profile assumes no HTTP probe".to_string(),
@@ -157,17 +154,24 @@ impl Pass for Healthcheck {
 
 /// The probe with the profile's timings; a slow starter (the `probe` rule's list: databases,
 /// JVMs) gets that rule's longer `start_period`.
-fn add(service: &Service, out: &mut Out, rule: &HealthcheckRule, id: &'static Rule, test: Value, note: Option<String>) {
+fn add(
+    service: &Service,
+    out: &mut Out,
+    settings: &HealthcheckRule,
+    id: &'static Rule,
+    test: Value,
+    note: Option<String>,
+) {
     let start_period = service
         .profile
         .probe
         .as_ref()
         .and_then(|p| p.slow_start.iter().find(|s| super::probe::is_slow(service, s)))
-        .map_or(rule.start_period.as_str(), |s| s.start_period.as_str());
+        .map_or(settings.start_period.as_str(), |s| s.start_period.as_str());
     out.add_noted(id, &["healthcheck", "test"], test, note);
-    out.add(id, &["healthcheck", "interval"], rule.interval.as_str());
-    out.add(id, &["healthcheck", "timeout"], rule.timeout.as_str());
-    out.add(id, &["healthcheck", "retries"], rule.retries);
+    out.add(id, &["healthcheck", "interval"], settings.interval.as_str());
+    out.add(id, &["healthcheck", "timeout"], settings.timeout.as_str());
+    out.add(id, &["healthcheck", "retries"], settings.retries);
     out.add(id, &["healthcheck", "start_period"], start_period);
 }
 

@@ -2,6 +2,7 @@
 //! Images that bring their own init (s6-overlay) break under tini, so they are left alone.
 
 use super::{Out, Pass, Service};
+use crate::profile::{InitRule, Profile};
 use crate::rule::{rules, Rule};
 use yaml_serde::Value;
 
@@ -24,18 +25,15 @@ rules! {
 }
 
 impl Pass for Init {
-    fn name(&self) -> &'static str {
-        "init"
+    const NAME: &'static str = "init";
+    const RULES: &'static [&'static Rule] = RULES;
+    type Settings<'p> = &'p InitRule;
+
+    fn settings(profile: &Profile) -> Option<&InitRule> {
+        profile.init.as_ref()
     }
 
-    fn rules(&self) -> &'static [&'static Rule] {
-        RULES
-    }
-
-    fn run(&self, service: &Service, out: &mut Out) {
-        let Some(rule) = &service.profile.init else {
-            return;
-        };
+    fn run(&self, settings: &InitRule, service: &Service, out: &mut Out) {
         if service.is_set(&["init"]) {
             return;
         }
@@ -49,7 +47,7 @@ impl Pass for Init {
         }
         if let Some(program) = first_word(service.get(&["entrypoint"])) {
             let base = program.rsplit('/').next().unwrap_or(&program);
-            if rule.own_init_entrypoints.iter().any(|p| p == &program || p == base) {
+            if settings.own_init_entrypoints.iter().any(|p| p == &program || p == base) {
                 out.report(
                     &INIT_ENTRYPOINT_INIT,
                     &["entrypoint"],

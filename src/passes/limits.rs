@@ -4,6 +4,7 @@
 use super::heap::{self, Heap};
 use super::resources::{max_heap_percent, text};
 use super::{Out, Pass, Service};
+use crate::profile::{LimitsRule, Profile};
 use crate::rule::{rules, Rule};
 use crate::units::{bytes, cpus};
 
@@ -29,18 +30,17 @@ rules! {
 const LIMIT: [&str; 4] = ["deploy", "resources", "limits", "memory"];
 
 impl Pass for Limits {
-    fn name(&self) -> &'static str {
-        "limits"
+    const NAME: &'static str = "limits";
+    const RULES: &'static [&'static Rule] = RULES;
+    type Settings<'p> = &'p LimitsRule;
+
+    fn settings(profile: &Profile) -> Option<&LimitsRule> {
+        profile.limits.as_ref()
     }
 
-    fn rules(&self) -> &'static [&'static Rule] {
-        RULES
-    }
-
-    fn run(&self, service: &Service, out: &mut Out) {
-        let Some(rule) = &service.profile.limits else { return };
+    fn run(&self, settings: &LimitsRule, service: &Service, out: &mut Out) {
         let limit = service.get(&LIMIT).or_else(|| service.get(&["mem_limit"]));
-        if rule.disable_swap && !service.is_set(&["memswap_limit"]) {
+        if settings.disable_swap && !service.is_set(&["memswap_limit"]) {
             // The lesson's `--memory-swap = --memory`: the same amount, so no swap.
             if let Some(limit) = limit.filter(|l| bytes(l).is_some()) {
                 out.add(&LIMITS_MEMSWAP, &["memswap_limit"], limit.clone());

@@ -2,6 +2,7 @@
 //! until the disk is full. Other drivers ship logs elsewhere and are kept as they are.
 
 use super::{Out, Pass, Service};
+use crate::profile::{LoggingRule, Profile};
 use crate::rule::{rules, Rule};
 use yaml_serde::Value;
 
@@ -24,22 +25,19 @@ rules! {
 }
 
 impl Pass for Logging {
-    fn name(&self) -> &'static str {
-        "logging"
+    const NAME: &'static str = "logging";
+    const RULES: &'static [&'static Rule] = RULES;
+    type Settings<'p> = &'p LoggingRule;
+
+    fn settings(profile: &Profile) -> Option<&LoggingRule> {
+        profile.logging.as_ref()
     }
 
-    fn rules(&self) -> &'static [&'static Rule] {
-        RULES
-    }
-
-    fn run(&self, service: &Service, out: &mut Out) {
-        let Some(rule) = &service.profile.logging else {
-            return;
-        };
+    fn run(&self, settings: &LoggingRule, service: &Service, out: &mut Out) {
         match service.get(&["logging"]) {
-            None => out.add(&LOGGING_NO_ROTATION, &["logging", "driver"], rule.driver.as_str()),
+            None => out.add(&LOGGING_NO_ROTATION, &["logging", "driver"], settings.driver.as_str()),
             Some(Value::Mapping(_)) => match service.str(&["logging", "driver"]) {
-                Some(d) if rule.rotated_drivers.iter().any(|r| r == d) => {}
+                Some(d) if settings.rotated_drivers.iter().any(|r| r == d) => {}
                 Some("none") => {
                     out.report(
                         &LOGGING_NONE_DRIVER,
@@ -48,7 +46,7 @@ impl Pass for Logging {
                     );
                     return;
                 }
-                Some(d) if rule.remote_drivers.iter().any(|r| r == d) => {
+                Some(d) if settings.remote_drivers.iter().any(|r| r == d) => {
                     out.report(
                         &LOGGING_REMOTE_DRIVER,
                         &["logging", "driver"],
@@ -73,7 +71,7 @@ impl Pass for Logging {
             // null, `!reset` or `${VAR}`: the user decided.
             Some(_) => return,
         }
-        for (key, value) in &rule.options {
+        for (key, value) in &settings.options {
             if !service.is_set(&["logging", "options", key]) {
                 out.add(&LOGGING_NO_ROTATION, &["logging", "options", key], value.as_str());
             }

@@ -4,8 +4,10 @@
 //! `--enforce`; lowered only with `--allow-lower` too).
 
 use super::{Out, Pass, Service};
+use crate::profile::{self, Profile};
 use crate::rule::{rules, Rule};
 use crate::units::bytes;
+use std::collections::HashMap;
 use yaml_serde::Value;
 
 pub struct Measured;
@@ -34,28 +36,28 @@ rules! {
 }
 
 impl Pass for Measured {
-    fn name(&self) -> &'static str {
-        "measured"
+    const NAME: &'static str = "measured";
+    /// It reads what `apply --sizing` (or the profile's `sizing:`) measured, not a section
+    /// of its own.
+    const SECTION: Option<&'static str> = None;
+    const RULES: &'static [&'static Rule] = RULES;
+    type Settings<'p> = &'p HashMap<String, profile::Measured>;
+
+    fn settings(profile: &Profile) -> Option<Self::Settings<'_>> {
+        (!profile.measured.is_empty()).then_some(&profile.measured)
     }
 
-    fn rules(&self) -> &'static [&'static Rule] {
-        RULES
-    }
-
-    fn wanted(&self, profile: &crate::Profile) -> bool {
-        !profile.measured.is_empty()
-    }
-
-    fn run(&self, service: &Service, out: &mut Out) {
-        run(service, out);
+    fn run(&self, measured: Self::Settings<'_>, service: &Service, out: &mut Out) {
+        if let Some(m) = measured.get(service.name) {
+            run(m, service, out);
+        }
     }
 }
 
 /// What a sizing file says of the service: the evidence of its limits, why it is not
 /// sized, a limit of the user's below the measured peak, an image measured that it no
 /// longer runs.
-fn run(service: &Service, out: &mut Out) {
-    let Some(m) = service.profile.measured.get(service.name) else { return };
+fn run(m: &profile::Measured, service: &Service, out: &mut Out) {
     if service.image().is_some_and(|i| i != m.image) {
         out.report(
             &MEASURED_STALE,

@@ -31,16 +31,57 @@ use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
 use yaml_serde::{Mapping, Value};
 
+/// A pass: what users call it, its rules, the settings it reads from the profile, and what
+/// it plans for one service. A new pass is its file and one line in [`PASSES`].
 pub trait Pass: Sync {
     /// The name users write in `x-compose-harden: {skip: [...]}`.
-    fn name(&self) -> &'static str;
+    const NAME: &'static str;
+    /// The profile section that holds its settings, where `false` turns it off; None for a
+    /// pass that reads something else.
+    const SECTION: Option<&'static str> = Some(Self::NAME);
     /// Every rule it reports or fixes, declared in its file with [`crate::rule::rules!`].
+    const RULES: &'static [&'static Rule];
+    /// What it reads from the profile.
+    type Settings<'p>;
+    /// Its settings in `profile`; None turns it off (it is then not run: it costs nothing).
+    fn settings(profile: &Profile) -> Option<Self::Settings<'_>>;
+    /// Plans one service: changes and findings into `out`, never text.
+    fn run(&self, settings: Self::Settings<'_>, service: &Service, out: &mut Out);
+}
+
+/// A pass as [`PASSES`] holds it, whatever its settings.
+pub trait AnyPass: Sync {
+    fn name(&self) -> &'static str;
+    fn section(&self) -> Option<&'static str>;
     fn rules(&self) -> &'static [&'static Rule];
-    /// Whether the profile asks for this pass at all (a pass whose rule is off costs nothing).
-    fn wanted(&self, _profile: &Profile) -> bool {
-        true
+    /// Whether `profile` gives it settings.
+    fn on(&self, profile: &Profile) -> bool;
+    /// Runs it with its settings from the service's profile (nothing where it is off).
+    fn plan(&self, service: &Service, out: &mut Out);
+}
+
+impl<P: Pass> AnyPass for P {
+    fn name(&self) -> &'static str {
+        P::NAME
     }
-    fn run(&self, service: &Service, out: &mut Out);
+
+    fn section(&self) -> Option<&'static str> {
+        P::SECTION
+    }
+
+    fn rules(&self) -> &'static [&'static Rule] {
+        P::RULES
+    }
+
+    fn on(&self, profile: &Profile) -> bool {
+        P::settings(profile).is_some()
+    }
+
+    fn plan(&self, service: &Service, out: &mut Out) {
+        if let Some(settings) = P::settings(service.profile) {
+            self.run(settings, service, out);
+        }
+    }
 }
 
 /// Every rule, in the order the passes run (the load rules first): the registry users look
@@ -64,7 +105,7 @@ pub fn order(pass: &str) -> usize {
     PASSES.iter().position(|p| p.name() == pass).map_or(0, |i| i + 1)
 }
 
-pub const PASSES: &[&dyn Pass] = &[
+pub const PASSES: &[&dyn AnyPass] = &[
     // Init first: the shell repair is written only where init is in effect.
     &init::Init,
     &shell::Shell,
@@ -551,7 +592,7 @@ impl Context<'_> {
             let facts = Facts::of(name, &view, self.relations, profile, globs);
             check_skips(&own_skips, name, plan);
             for pass in PASSES {
-                if !pass.wanted(profile) || self.file_skips.iter().chain(&own_skips).any(|s| s == pass.name()) {
+                if !pass.on(profile) || self.file_skips.iter().chain(&own_skips).any(|s| s == pass.name()) {
                     continue;
                 }
                 let mut out = Out {
@@ -569,7 +610,7 @@ impl Context<'_> {
                     enforce: self.enforce,
                     facts: &facts,
                 };
-                pass.run(&current, &mut out);
+                pass.plan(&current, &mut out);
                 // A rule id in a skip list drops that rule's changes and findings alone.
                 let skipped =
                     |id: &str| self.file_skips.iter().chain(&own_skips).chain(&self.profile.ignore).any(|s| s == id);

@@ -4,7 +4,7 @@
 
 use super::{Out, Pass, Service};
 use crate::document::lookup;
-use crate::profile::{glob_match, SlowStart};
+use crate::profile::{glob_match, ProbeRule, Profile, SlowStart};
 use crate::rule::{rules, Rule};
 use yaml_serde::Value;
 
@@ -38,16 +38,15 @@ rules! {
 const TEST: [&str; 2] = ["healthcheck", "test"];
 
 impl Pass for Probe {
-    fn name(&self) -> &'static str {
-        "probe"
+    const NAME: &'static str = "probe";
+    const RULES: &'static [&'static Rule] = RULES;
+    type Settings<'p> = &'p ProbeRule;
+
+    fn settings(profile: &Profile) -> Option<&ProbeRule> {
+        profile.probe.as_ref()
     }
 
-    fn rules(&self) -> &'static [&'static Rule] {
-        RULES
-    }
-
-    fn run(&self, service: &Service, out: &mut Out) {
-        let Some(rule) = &service.profile.probe else { return };
+    fn run(&self, settings: &ProbeRule, service: &Service, out: &mut Out) {
         let Some(Value::Mapping(healthcheck)) = service.get(&["healthcheck"]) else { return };
         let test = lookup::get(healthcheck, "test");
         let disabled = lookup::get(healthcheck, "disable").is_some_and(|d| d.as_bool() == Some(true))
@@ -66,12 +65,12 @@ impl Pass for Probe {
             let matches =
                 |patterns: &[String]| reference.as_ref().is_some_and(|i| patterns.iter().any(|p| glob_match(p, i)));
             // Known to lack curl: an Alpine or busybox base, or a listed slim variant.
-            let no_curl = matches(&rule.without_curl)
-                || repo.as_ref().is_some_and(|(r, _)| rule.alpine_images.iter().any(|p| glob_match(p, r)));
+            let no_curl = matches(&settings.without_curl)
+                || repo.as_ref().is_some_and(|(r, _)| settings.alpine_images.iter().any(|p| glob_match(p, r)));
             // Probably lacks it: an `alpine` tag not known to add curl.
             let alpine = no_curl
                 || (repo.as_ref().is_some_and(|(_, t)| t.as_deref().is_some_and(|t| t.contains("alpine")))
-                    && !matches(&rule.alpine_with_curl));
+                    && !matches(&settings.alpine_with_curl));
             if alpine && uses_curl(test) {
                 match (no_curl, as_wget(test)) {
                     (true, Ok(wget)) if service.enforce => {
@@ -125,7 +124,7 @@ impl Pass for Probe {
             }
         }
         if lookup::get(healthcheck, "start_period").is_none() {
-            let slow = rule.slow_start.iter().find(|s| is_slow(service, s));
+            let slow = settings.slow_start.iter().find(|s| is_slow(service, s));
             if let Some(slow) = slow {
                 out.add(&PROBE_START_PERIOD, &["healthcheck", "start_period"], slow.start_period.as_str());
                 out.report(

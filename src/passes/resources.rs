@@ -5,7 +5,7 @@
 
 use super::heap::Heap;
 use super::{Out, Pass, Service};
-use crate::profile::{ResourceClass, ResourcesRule};
+use crate::profile::{Profile, ResourceClass, ResourcesRule};
 use crate::rule::{rules, Rule};
 use crate::units::{self, bytes, cpus, size_text};
 use yaml_serde::Value;
@@ -86,18 +86,15 @@ const LEAVES: [Leaf; 2] = [
 ];
 
 impl Pass for Resources {
-    fn name(&self) -> &'static str {
-        "resources"
+    const NAME: &'static str = "resources";
+    const RULES: &'static [&'static Rule] = RULES;
+    type Settings<'p> = &'p ResourcesRule;
+
+    fn settings(profile: &Profile) -> Option<&ResourcesRule> {
+        profile.resources.as_ref()
     }
 
-    fn rules(&self) -> &'static [&'static Rule] {
-        RULES
-    }
-
-    fn run(&self, service: &Service, out: &mut Out) {
-        let Some(rule) = &service.profile.resources else {
-            return;
-        };
+    fn run(&self, settings: &ResourcesRule, service: &Service, out: &mut Out) {
         for prefix in [&["deploy"][..], &["deploy", "resources"]] {
             if service.get(prefix).is_some_and(|v| !v.is_mapping()) {
                 out.report(
@@ -111,7 +108,7 @@ impl Pass for Resources {
         let class = service.class();
         let (limits, reservations) = match class {
             Some(c) => (&c.limits, &c.reservations),
-            None => (&rule.limits, &rule.reservations),
+            None => (&settings.limits, &settings.reservations),
         };
         let memory_decided = decided(service, &LIMITS, &LEAVES[1]);
         if let Some(c) = class.filter(|c| c.measure) {
@@ -130,7 +127,7 @@ impl Pass for Resources {
         }
         let memory = match memory_decided {
             true => None,
-            false => sized_memory(service, out, rule, class, limits.memory.as_deref()),
+            false => sized_memory(service, out, settings, class, limits.memory.as_deref()),
         };
         for leaf in &LEAVES {
             let wanted = |r: &crate::profile::Resources| match leaf.key {
@@ -171,7 +168,7 @@ fn decided(service: &Service, base: &[&str], leaf: &Leaf) -> bool {
 fn sized_memory(
     service: &Service,
     out: &mut Out,
-    rule: &ResourcesRule,
+    settings: &ResourcesRule,
     class: Option<&ResourceClass>,
     base: Option<&str>,
 ) -> Option<String> {
@@ -195,8 +192,9 @@ fn sized_memory(
             None
         }
         Some(Heap::Known { bytes: heap, source, option }) => {
-            let unit =
-                bytes(&Value::from(rule.unit.as_str())).filter(|u| *u >= 1.0).unwrap_or_else(units::memory_unit_bytes);
+            let unit = bytes(&Value::from(settings.unit.as_str()))
+                .filter(|u| *u >= 1.0)
+                .unwrap_or_else(units::memory_unit_bytes);
             let need = (*heap / (percent / 100.0) / unit).ceil() * unit;
             let base_bytes = base.and_then(|b| bytes(&Value::from(b)));
             if base_bytes.is_some_and(|b| b >= need) {

@@ -2,6 +2,7 @@
 //! another service waits to complete) would loop under it, so it gets none.
 
 use super::{Out, Pass, Service};
+use crate::profile::{Profile, RestartRule};
 use crate::rule::{rules, Rule};
 use yaml_serde::Value;
 
@@ -20,26 +21,23 @@ rules! {
 }
 
 impl Pass for Restart {
-    fn name(&self) -> &'static str {
-        "restart"
+    const NAME: &'static str = "restart";
+    const RULES: &'static [&'static Rule] = RULES;
+    type Settings<'p> = &'p RestartRule;
+
+    fn settings(profile: &Profile) -> Option<&RestartRule> {
+        profile.restart.as_ref()
     }
 
-    fn rules(&self) -> &'static [&'static Rule] {
-        RULES
-    }
-
-    fn run(&self, service: &Service, out: &mut Out) {
-        let Some(rule) = &service.profile.restart else {
-            return;
-        };
+    fn run(&self, settings: &RestartRule, service: &Service, out: &mut Out) {
         // A `deploy: !reset` has no restart_policy: Compose drops it.
         let deploy_reset = matches!(service.get(&["deploy"]), Some(Value::Tagged(t)) if t.tag == "reset");
         if service.is_set(&["restart"]) || (service.is_set(&["deploy", "restart_policy"]) && !deploy_reset) {
             return;
         }
         // Swarm reads `deploy.restart_policy`; Compose would read it too, outside Swarm.
-        let key: &[&str] = if rule.swarm { &["deploy", "restart_policy", "condition"] } else { &["restart"] };
-        let shown = |p: &str| match rule.swarm {
+        let key: &[&str] = if settings.swarm { &["deploy", "restart_policy", "condition"] } else { &["restart"] };
+        let shown = |p: &str| match settings.swarm {
             true => format!("deploy.restart_policy.condition: {p}"),
             false => format!("restart: {p}"),
         };
@@ -54,13 +52,13 @@ impl Pass for Restart {
             );
             return;
         }
-        let one_shot = rule.one_shot.as_ref().and_then(|o| Some((o, service.one_shot()?)));
+        let one_shot = settings.one_shot.as_ref().and_then(|o| Some((o, service.one_shot()?)));
         match one_shot {
             Some((o, why)) => {
                 let what = match &o.policy {
                     Some(p) => {
                         out.add(&RESTART_MISSING, key, p.as_str());
-                        format!("`{}` instead of `{}`", shown(p), rule.policy)
+                        format!("`{}` instead of `{}`", shown(p), settings.policy)
                     }
                     None => "restart not added".to_string(),
                 };
@@ -70,12 +68,12 @@ impl Pass for Restart {
                     format!(
                         "{what}: the service looks like a job that runs once ({why}), and `{}` would rerun it each \
                          time it exits; give it `{}` if it is a long-running service",
-                        rule.policy,
-                        shown(&rule.policy)
+                        settings.policy,
+                        shown(&settings.policy)
                     ),
                 );
             }
-            None => out.add(&RESTART_MISSING, key, rule.policy.as_str()),
+            None => out.add(&RESTART_MISSING, key, settings.policy.as_str()),
         }
     }
 }

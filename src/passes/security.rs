@@ -5,7 +5,7 @@
 //! Where nothing is recorded, nothing is dropped, and a finding says so.
 
 use super::{Out, Pass, Service};
-use crate::profile::{glob_match, reference, SecurityImage, SecurityRule};
+use crate::profile::{glob_match, reference, Profile, SecurityImage, SecurityRule};
 use crate::rule::{rules, Rule};
 use yaml_serde::Value;
 
@@ -48,30 +48,23 @@ rules! {
 }
 
 impl Pass for Security {
-    fn name(&self) -> &'static str {
-        "security"
+    const NAME: &'static str = "security";
+    const RULES: &'static [&'static Rule] = RULES;
+    type Settings<'p> = &'p SecurityRule;
+
+    fn settings(profile: &Profile) -> Option<&SecurityRule> {
+        profile.security.as_ref()
     }
 
-    fn rules(&self) -> &'static [&'static Rule] {
-        RULES
-    }
-
-    fn wanted(&self, profile: &crate::Profile) -> bool {
-        profile.security.is_some()
-    }
-
-    fn run(&self, service: &Service, out: &mut Out) {
-        let Some(rule) = &service.profile.security else {
-            return;
-        };
+    fn run(&self, settings: &SecurityRule, service: &Service, out: &mut Out) {
         let repo = service.image().map(|i| reference(i).repo);
         let entry =
-            repo.as_deref().and_then(|r| rule.images.iter().find(|e| e.images.iter().any(|p| glob_match(p, r))));
-        pids(service, rule, repo.as_deref(), out);
+            repo.as_deref().and_then(|r| settings.images.iter().find(|e| e.images.iter().any(|p| glob_match(p, r))));
+        pids(service, settings, repo.as_deref(), out);
         if service.is_set(&["privileged"]) {
             return; // Reported by `dangerous`; dropping anything under it means nothing.
         }
-        if rule.no_new_privileges && !service.is_set(&["security_opt"]) {
+        if settings.no_new_privileges && !service.is_set(&["security_opt"]) {
             let value = Value::Sequence(vec![Value::from("no-new-privileges:true")]);
             match entry.filter(|e| e.no_new_privileges) {
                 Some(_) => out.add(&SECURITY_NO_NEW_PRIVILEGES, &["security_opt"], value),
@@ -79,7 +72,7 @@ impl Pass for Security {
             }
         }
         let known = |e: &&SecurityImage| e.cap_add.is_some() || e.tmpfs.is_some();
-        if (rule.cap_drop || rule.read_only) && entry.filter(known).is_none() {
+        if (settings.cap_drop || settings.read_only) && entry.filter(known).is_none() {
             let what = repo.as_deref().map_or("the service has no image".to_string(), |r| format!("image `{r}`"));
             out.report(
                 &SECURITY_NOT_CATALOGUED,
@@ -92,7 +85,7 @@ impl Pass for Security {
             return;
         }
         let Some(entry) = entry else { return };
-        if rule.cap_drop && !service.is_set(&["cap_drop"]) && !service.is_set(&["cap_add"]) {
+        if settings.cap_drop && !service.is_set(&["cap_drop"]) && !service.is_set(&["cap_add"]) {
             if let Some(add) = &entry.cap_add {
                 out.add(&SECURITY_CAPABILITIES, &["cap_drop"], Value::Sequence(vec![Value::from("ALL")]));
                 if !add.is_empty() {
@@ -101,7 +94,7 @@ impl Pass for Security {
                 }
             }
         }
-        if rule.read_only && !service.is_set(&["read_only"]) && !service.is_set(&["tmpfs"]) {
+        if settings.read_only && !service.is_set(&["read_only"]) && !service.is_set(&["tmpfs"]) {
             if let Some(paths) = &entry.tmpfs {
                 // A tmpfs where the service mounts a volume would hide it.
                 let mounted = mount_targets(service.get(&["volumes"]));
@@ -121,12 +114,12 @@ impl Pass for Security {
 
 /// `deploy.resources.limits.pids` beside the limits the service has (or is given), or
 /// `pids_limit` beside legacy `mem_limit`/`cpus`, where Compose refuses the block.
-fn pids(service: &Service, rule: &SecurityRule, repo: Option<&str>, out: &mut Out) {
-    let Some(default) = rule.pids else { return };
+fn pids(service: &Service, settings: &SecurityRule, repo: Option<&str>, out: &mut Out) {
+    let Some(default) = settings.pids else { return };
     if service.is_set(&["pids_limit"]) || service.is_set(&["deploy", "resources", "limits", "pids"]) {
         return;
     }
-    let raised = repo.and_then(|r| rule.pids_images.iter().find(|e| e.images.iter().any(|p| glob_match(p, r))));
+    let raised = repo.and_then(|r| settings.pids_images.iter().find(|e| e.images.iter().any(|p| glob_match(p, r))));
     let value = raised.map_or(default, |e| e.pids);
     let legacy = ["mem_limit", "cpus", "mem_reservation", "memswap_limit"].iter().any(|k| service.is_set(&[k]));
     if legacy && !service.is_set(&["deploy", "resources", "limits"]) {

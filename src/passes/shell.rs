@@ -7,6 +7,7 @@
 //! on a probe, and a profile may turn it off. Compound scripts are only reported.
 
 use super::{Out, Pass, Service};
+use crate::profile::{Profile, ShellRule};
 use crate::rule::{rules, Rule};
 use yaml_serde::Value;
 
@@ -31,18 +32,15 @@ rules! {
 }
 
 impl Pass for Shell {
-    fn name(&self) -> &'static str {
-        "shell"
+    const NAME: &'static str = "shell";
+    const RULES: &'static [&'static Rule] = RULES;
+    type Settings<'p> = &'p ShellRule;
+
+    fn settings(profile: &Profile) -> Option<&ShellRule> {
+        profile.shell.as_ref()
     }
 
-    fn rules(&self) -> &'static [&'static Rule] {
-        RULES
-    }
-
-    fn run(&self, service: &Service, out: &mut Out) {
-        let Some(rule) = &service.profile.shell else {
-            return;
-        };
+    fn run(&self, settings: &ShellRule, service: &Service, out: &mut Out) {
         let init = match service.get(&["init"]) {
             Some(Value::Bool(b)) => *b,
             Some(Value::String(s)) => s == "true",
@@ -78,7 +76,7 @@ impl Pass for Shell {
                     let one_line = |s: &str| s.replace('\r', "\\r").replace('\n', "\\n");
                     let new = one_line(&format!("{}exec {}", &script[..at], &script[at..]));
                     let script = one_line(script);
-                    if init && rule.repair {
+                    if init && settings.repair {
                         let message = format!(
                             "{key}: `{script}` -> `{new}`: with init, tini signals the shell, which {may} not pass SIGTERM \
                              on (dash keeps itself as the parent); with exec the app replaces the shell and gets it"

@@ -3,7 +3,7 @@
 //! shut down gracefully on get it. Where Docker's defaults are right, nothing is written.
 
 use super::{Out, Pass, Service};
-use crate::profile::glob_match;
+use crate::profile::{glob_match, Profile, StopRule};
 use crate::rule::{rules, Rule};
 
 pub struct Stop;
@@ -23,20 +23,19 @@ rules! {
 }
 
 impl Pass for Stop {
-    fn name(&self) -> &'static str {
-        "stop"
+    const NAME: &'static str = "stop";
+    const RULES: &'static [&'static Rule] = RULES;
+    type Settings<'p> = &'p StopRule;
+
+    fn settings(profile: &Profile) -> Option<&StopRule> {
+        profile.stop.as_ref()
     }
 
-    fn rules(&self) -> &'static [&'static Rule] {
-        RULES
-    }
-
-    fn run(&self, service: &Service, out: &mut Out) {
-        let Some(rule) = &service.profile.stop else { return };
+    fn run(&self, settings: &StopRule, service: &Service, out: &mut Out) {
         let repo = service.repo();
         let matches = |images: &[String]| repo.is_some_and(|r| images.iter().any(|p| glob_match(p, r)));
         if !service.is_set(&["stop_grace_period"]) {
-            if let Some(entry) = rule.grace_periods.iter().find(|e| matches(&e.images)) {
+            if let Some(entry) = settings.grace_periods.iter().find(|e| matches(&e.images)) {
                 out.add(&STOP_GRACE_PERIOD, &["stop_grace_period"], entry.stop_grace_period.as_str());
             }
         }
@@ -55,7 +54,7 @@ impl Pass for Stop {
                 }
             }
             None => {
-                if let Some(entry) = rule.signals.iter().find(|e| matches(&e.images)) {
+                if let Some(entry) = settings.signals.iter().find(|e| matches(&e.images)) {
                     out.add(&STOP_SIGNAL, &["stop_signal"], entry.stop_signal.as_str());
                 }
             }

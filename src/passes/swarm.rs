@@ -3,6 +3,7 @@
 //! so that nobody counts on a setting Swarm never applies.
 
 use super::{Out, Pass, Service};
+use crate::profile::{Profile, SwarmRule};
 use crate::rule::{rules, Rule};
 
 pub struct Swarm;
@@ -17,23 +18,16 @@ rules! {
 }
 
 impl Pass for Swarm {
-    fn name(&self) -> &'static str {
-        "swarm"
+    const NAME: &'static str = "swarm";
+    const RULES: &'static [&'static Rule] = RULES;
+    type Settings<'p> = &'p SwarmRule;
+
+    fn settings(profile: &Profile) -> Option<&SwarmRule> {
+        profile.swarm.as_ref()
     }
 
-    fn rules(&self) -> &'static [&'static Rule] {
-        RULES
-    }
-
-    fn wanted(&self, profile: &crate::Profile) -> bool {
-        profile.swarm.is_some()
-    }
-
-    fn run(&self, service: &Service, out: &mut Out) {
-        let Some(rule) = &service.profile.swarm else {
-            return;
-        };
-        for key in &rule.ignored {
+    fn run(&self, settings: &SwarmRule, service: &Service, out: &mut Out) {
+        for key in &settings.ignored {
             if service.is_set(&[key.as_str()]) {
                 let instead = match key.as_str() {
                     "restart" => "; it reads `deploy.restart_policy`",

@@ -2,8 +2,9 @@
 //! some images need more (Elasticsearch locks its heap in memory: `memlock` unlimited).
 
 use super::{Out, Pass, Service};
-use crate::profile::{glob_match, Ulimit};
+use crate::profile::{glob_match, ImageUlimits, Profile, Ulimit};
 use crate::rule::{rules, Rule};
+use indexmap::IndexMap;
 
 pub struct Ulimits;
 
@@ -19,22 +20,22 @@ rules! {
 }
 
 impl Pass for Ulimits {
-    fn name(&self) -> &'static str {
-        "ulimits"
+    const NAME: &'static str = "ulimits";
+    const RULES: &'static [&'static Rule] = RULES;
+    /// The general ulimits, and those some images need beyond them.
+    type Settings<'p> = (Option<&'p IndexMap<String, Ulimit>>, &'p [ImageUlimits]);
+
+    fn settings(profile: &Profile) -> Option<Self::Settings<'_>> {
+        let (general, images) = (profile.ulimits.as_ref(), &profile.image_ulimits[..]);
+        (general.is_some() || !images.is_empty()).then_some((general, images))
     }
 
-    fn rules(&self) -> &'static [&'static Rule] {
-        RULES
-    }
-
-    fn run(&self, service: &Service, out: &mut Out) {
-        if let Some(rule) = &service.profile.ulimits {
-            for (name, limit) in rule {
-                fill(service, out, &ULIMITS_MISSING, name, limit);
-            }
+    fn run(&self, (general, images): Self::Settings<'_>, service: &Service, out: &mut Out) {
+        for (name, limit) in general.into_iter().flatten() {
+            fill(service, out, &ULIMITS_MISSING, name, limit);
         }
         let Some(repo) = service.repo() else { return };
-        for entry in &service.profile.image_ulimits {
+        for entry in images {
             if !entry.images.iter().any(|p| glob_match(p, repo)) {
                 continue;
             }

@@ -10,22 +10,11 @@ use serde_json::Value as Json;
 use std::path::{Path, PathBuf};
 use yaml_serde::{Mapping, Value};
 
-/// The rules a profile may turn off with `false`.
-pub const RULES: &[&str] = &[
-    "init",
-    "shell",
-    "healthcheck",
-    "probe",
-    "restart",
-    "stop",
-    "logging",
-    "resources",
-    "limits",
-    "ulimits",
-    "dangerous",
-    "security",
-    "swarm",
-];
+/// The profile sections that hold a pass's settings, in the order the passes run: what
+/// `false` turns off in a profile that extends another.
+pub fn sections() -> impl Iterator<Item = &'static str> {
+    crate::passes::PASSES.iter().filter_map(|p| p.section())
+}
 
 /// One profile file as read.
 struct Layer {

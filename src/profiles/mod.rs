@@ -10,7 +10,7 @@ mod values;
 use crate::error::Error;
 use crate::profile::{Profile, Source};
 
-pub use layers::RULES;
+pub use layers::sections;
 pub use schema::json_schema;
 pub use show::show;
 
@@ -49,10 +49,39 @@ impl Profile {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::passes::PASSES;
+    use yaml_serde::Value;
 
     #[test]
     fn builtin_profile_parses() {
         let p = Profile::load("production").expect("built-in profile");
         assert_eq!(p.restart.map(|r| r.policy).as_deref(), Some("unless-stopped"));
+    }
+
+    /// A pass's section is where its settings are read from: with the section the pass runs,
+    /// without it (and without anything else it reads) it does not.
+    #[test]
+    fn each_pass_reads_its_own_section() {
+        let merged = |name: &str| layers::resolve(&[name]).expect("a built-in profile").0;
+        let mut all = merged("production");
+        for (name, section) in [("strict", "security"), ("swarm", "swarm")] {
+            all[section] = merged(name)[section].clone();
+        }
+        let profile = |value: &Value| yaml_serde::from_value::<Profile>(value.clone()).expect("a profile");
+        let mut without_sections = Vec::new();
+        for pass in PASSES {
+            let Some(section) = pass.section() else {
+                without_sections.push(pass.name());
+                continue;
+            };
+            assert!(pass.on(&profile(&all)), "{} is off with `{section}` given", pass.name());
+            let mut without = all.clone();
+            let map = without.as_mapping_mut().expect("a mapping");
+            map.remove(section);
+            map.remove("image_ulimits"); // What `ulimits` reads besides its section.
+            assert!(!pass.on(&profile(&without)), "{} runs without `{section}`", pass.name());
+        }
+        // `measured` reads what `sizing:` or `--sizing` measured, not settings of its own.
+        assert_eq!(without_sections, ["measured"]);
     }
 }

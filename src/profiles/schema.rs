@@ -1,7 +1,7 @@
 //! The profile file's JSON schema: generated from the types the loader reads, plus what a
 //! file may say that the merged profile no longer holds (`extends`, `false` for a rule).
 
-use super::layers::RULES;
+use super::layers::sections;
 use crate::profile::Profile;
 use serde_json::{json, Value as Json};
 use std::sync::OnceLock;
@@ -26,8 +26,8 @@ fn generated() -> Json {
         }
     }
     if let Some(properties) = schema.get_mut("properties").and_then(Json::as_object_mut) {
-        for rule in RULES {
-            if let Some(own) = properties.get_mut(*rule) {
+        for section in sections() {
+            if let Some(own) = properties.get_mut(section) {
                 let description = own.as_object_mut().and_then(|o| o.remove("description"));
                 let off =
                     json!({"const": false, "description": "turns the pass off (in a profile that extends another)"});
@@ -108,7 +108,7 @@ pub(super) fn checked_form(value: &Json) -> Json {
     }
     let mut out = strip(value);
     if let Json::Object(m) = &mut out {
-        m.retain(|k, v| !(RULES.contains(&k.as_str()) && *v == Json::Bool(false)));
+        m.retain(|k, v| !(*v == Json::Bool(false) && sections().any(|s| s == k.as_str())));
     }
     out
 }
