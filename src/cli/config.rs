@@ -87,13 +87,13 @@ impl Profiles {
         if let Some((sizing, headroom, lower)) = &self.sizing {
             return Ok(profile.with_sizing(sizing, *headroom, *lower));
         }
-        let Some(rule) = profile.sizing.clone() else { return Ok(profile) };
-        let text = std::fs::read_to_string(&rule.file).map_err(|e| {
+        let Some(settings) = profile.sizing.clone() else { return Ok(profile) };
+        let text = std::fs::read_to_string(&settings.file).map_err(|e| {
             let why = compose_harden::error::io_reason(&e);
-            Error::new(&rule.file, format!("cannot read the sizing file the profile names (sizing.file): {why}"))
+            Error::new(&settings.file, format!("cannot read the sizing file the profile names (sizing.file): {why}"))
         })?;
-        let sizing = compose_harden::sizing::parse(&rule.file, &text)?;
-        Ok(profile.with_sizing(&sizing, rule.headroom, rule.allow_lower))
+        let sizing = compose_harden::sizing::parse(&settings.file, &text)?;
+        Ok(profile.with_sizing(&sizing, settings.headroom, settings.allow_lower))
     }
 
     /// The profile for `file` (`-` for standard input: found from the current directory).

@@ -3,7 +3,7 @@
 
 use super::{Out, Pass, Service};
 use crate::document::lookup;
-use crate::profile::{DangerousRule, Profile};
+use crate::profile::{DangerousSettings, Profile};
 use crate::rule::{rules, Rule};
 use yaml_serde::Value;
 
@@ -34,13 +34,13 @@ rules! {
 impl Pass for Dangerous {
     const NAME: &'static str = "dangerous";
     const RULES: &'static [&'static Rule] = RULES;
-    type Settings<'p> = &'p DangerousRule;
+    type Settings<'p> = &'p DangerousSettings;
 
-    fn settings(profile: &Profile) -> Option<&DangerousRule> {
+    fn settings(profile: &Profile) -> Option<&DangerousSettings> {
         profile.dangerous.as_ref()
     }
 
-    fn run(&self, settings: &DangerousRule, service: &Service, out: &mut Out) {
+    fn run(&self, settings: &DangerousSettings, service: &Service, out: &mut Out) {
         if service.get(&["privileged"]).is_some_and(|v| v.as_bool() == Some(true) || v.as_str() == Some("true")) {
             out.report(
                 &DANGEROUS_PRIVILEGED,

@@ -5,7 +5,7 @@
 
 use super::{Out, Pass, Service};
 use crate::document::lookup;
-use crate::profile::{glob_match, major_version, HealthcheckRule, Probe, Profile, Reference};
+use crate::profile::{glob_match, major_version, HealthcheckSettings, ProbeEntry, Profile, Reference};
 use crate::rule::{rules, Rule};
 use std::collections::BTreeSet;
 use yaml_serde::Value;
@@ -49,13 +49,13 @@ rules! {
 impl Pass for Healthcheck {
     const NAME: &'static str = "healthcheck";
     const RULES: &'static [&'static Rule] = RULES;
-    type Settings<'p> = &'p HealthcheckRule;
+    type Settings<'p> = &'p HealthcheckSettings;
 
-    fn settings(profile: &Profile) -> Option<&HealthcheckRule> {
+    fn settings(profile: &Profile) -> Option<&HealthcheckSettings> {
         profile.healthcheck.as_ref()
     }
 
-    fn run(&self, settings: &HealthcheckRule, service: &Service, out: &mut Out) {
+    fn run(&self, settings: &HealthcheckSettings, service: &Service, out: &mut Out) {
         // A healthcheck the user wrote is theirs as a whole.
         if service.is_set(&["healthcheck"]) {
             return;
@@ -152,12 +152,12 @@ impl Pass for Healthcheck {
     }
 }
 
-/// The probe with the profile's timings; a slow starter (the `probe` rule's list: databases,
-/// JVMs) gets that rule's longer `start_period`.
+/// The probe with the profile's timings; a slow starter (the `probe` settings' list:
+/// databases, JVMs) gets that list's longer `start_period`.
 fn add(
     service: &Service,
     out: &mut Out,
-    settings: &HealthcheckRule,
+    settings: &HealthcheckSettings,
     id: &'static Rule,
     test: Value,
     note: Option<String>,
@@ -190,7 +190,7 @@ struct Choice<'r> {
     any_tag: bool,
 }
 
-fn catalogue_probe<'r>(probe: &'r Probe, image: &str, reference: &Reference) -> Choice<'r> {
+fn catalogue_probe<'r>(probe: &'r ProbeEntry, image: &str, reference: &Reference) -> Choice<'r> {
     let Reference { tag, tag_known, .. } = reference;
     if !*tag_known && !probe.variants.is_empty() {
         // The probe differs by tag, and the tag is not known: the one for every tag.

@@ -2,7 +2,7 @@
 //! Images that bring their own init (s6-overlay) break under tini, so they are left alone.
 
 use super::{Out, Pass, Service};
-use crate::profile::{InitRule, Profile};
+use crate::profile::{InitSettings, Profile};
 use crate::rule::{rules, Rule};
 use yaml_serde::Value;
 
@@ -27,13 +27,13 @@ rules! {
 impl Pass for Init {
     const NAME: &'static str = "init";
     const RULES: &'static [&'static Rule] = RULES;
-    type Settings<'p> = &'p InitRule;
+    type Settings<'p> = &'p InitSettings;
 
-    fn settings(profile: &Profile) -> Option<&InitRule> {
+    fn settings(profile: &Profile) -> Option<&InitSettings> {
         profile.init.as_ref()
     }
 
-    fn run(&self, settings: &InitRule, service: &Service, out: &mut Out) {
+    fn run(&self, settings: &InitSettings, service: &Service, out: &mut Out) {
         if service.is_set(&["init"]) {
             return;
         }

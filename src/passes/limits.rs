@@ -4,7 +4,7 @@
 use super::heap::{self, Heap};
 use super::resources::{max_heap_percent, text};
 use super::{Out, Pass, Service};
-use crate::profile::{LimitsRule, Profile};
+use crate::profile::{LimitsSettings, Profile};
 use crate::rule::{rules, Rule};
 use crate::units::{bytes, cpus};
 
@@ -32,13 +32,13 @@ const LIMIT: [&str; 4] = ["deploy", "resources", "limits", "memory"];
 impl Pass for Limits {
     const NAME: &'static str = "limits";
     const RULES: &'static [&'static Rule] = RULES;
-    type Settings<'p> = &'p LimitsRule;
+    type Settings<'p> = &'p LimitsSettings;
 
-    fn settings(profile: &Profile) -> Option<&LimitsRule> {
+    fn settings(profile: &Profile) -> Option<&LimitsSettings> {
         profile.limits.as_ref()
     }
 
-    fn run(&self, settings: &LimitsRule, service: &Service, out: &mut Out) {
+    fn run(&self, settings: &LimitsSettings, service: &Service, out: &mut Out) {
         let limit = service.get(&LIMIT).or_else(|| service.get(&["mem_limit"]));
         if settings.disable_swap && !service.is_set(&["memswap_limit"]) {
             // The lesson's `--memory-swap = --memory`: the same amount, so no swap.

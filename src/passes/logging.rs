@@ -2,7 +2,7 @@
 //! until the disk is full. Other drivers ship logs elsewhere and are kept as they are.
 
 use super::{Out, Pass, Service};
-use crate::profile::{LoggingRule, Profile};
+use crate::profile::{LoggingSettings, Profile};
 use crate::rule::{rules, Rule};
 use yaml_serde::Value;
 
@@ -27,13 +27,13 @@ rules! {
 impl Pass for Logging {
     const NAME: &'static str = "logging";
     const RULES: &'static [&'static Rule] = RULES;
-    type Settings<'p> = &'p LoggingRule;
+    type Settings<'p> = &'p LoggingSettings;
 
-    fn settings(profile: &Profile) -> Option<&LoggingRule> {
+    fn settings(profile: &Profile) -> Option<&LoggingSettings> {
         profile.logging.as_ref()
     }
 
-    fn run(&self, settings: &LoggingRule, service: &Service, out: &mut Out) {
+    fn run(&self, settings: &LoggingSettings, service: &Service, out: &mut Out) {
         match service.get(&["logging"]) {
             None => out.add(&LOGGING_NO_ROTATION, &["logging", "driver"], settings.driver.as_str()),
             Some(Value::Mapping(_)) => match service.str(&["logging", "driver"]) {

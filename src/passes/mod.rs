@@ -1,5 +1,5 @@
 //! The passes, in the order they run. Each reads one service (as Compose would see it,
-//! plus what earlier passes planned) and its profile rule; each returns changes and
+//! plus what earlier passes planned) and its settings; each returns changes and
 //! findings and never touches text. A new pass is one file and one line in [`PASSES`].
 
 mod dangerous;
@@ -514,7 +514,7 @@ impl Context<'_> {
     /// services in all.
     fn plan(&self, services: &[(&Value, &Value)], expected: usize, plan: &mut Plan) {
         let mut shared = Shared::default();
-        // Profiles tailored by per-service rules, by the rules that made them.
+        // Profiles tailored by per-service overrides, by the overrides that made them.
         let mut tailored: HashMap<Vec<usize>, std::sync::Arc<(Profile, Matchers)>> = HashMap::new();
         for (i, (name, value)) in services.iter().enumerate() {
             if i == SAMPLE && expected > 2 * SAMPLE {
@@ -570,13 +570,13 @@ impl Context<'_> {
             };
             report_tags(&mut view, name, &mut Vec::new(), plan);
             let mut own_skips = skip_list(lookup::get(&view, "x-compose-harden"));
-            // A profile's per-service rules make the profile this service is planned with.
-            let rules = self.profile.matching(name, &view);
-            let tailored = (!rules.is_empty()).then(|| {
+            // A profile's per-service overrides make the profile this service is planned with.
+            let overrides = self.profile.matching(name, &view);
+            let tailored = (!overrides.is_empty()).then(|| {
                 tailored
-                    .entry(rules.clone())
+                    .entry(overrides.clone())
                     .or_insert_with(|| {
-                        let profile = self.profile.for_rules(&rules).unwrap_or_else(|_| self.profile.clone());
+                        let profile = self.profile.with_overrides(&overrides).unwrap_or_else(|_| self.profile.clone());
                         let globs = Matchers::of(&profile);
                         std::sync::Arc::new((profile, globs))
                     })
@@ -586,9 +586,9 @@ impl Context<'_> {
                 Some(t) => (&t.0, &t.1),
                 None => (self.profile, self.globs),
             };
-            let rule_skips = self.profile.rule_skips(&rules);
-            check_skips(&rule_skips, name, plan);
-            own_skips.extend(rule_skips);
+            let override_skips = self.profile.override_skips(&overrides);
+            check_skips(&override_skips, name, plan);
+            own_skips.extend(override_skips);
             let facts = Facts::of(name, &view, self.relations, profile, globs);
             check_skips(&own_skips, name, plan);
             for pass in PASSES {

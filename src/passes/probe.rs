@@ -4,7 +4,7 @@
 
 use super::{Out, Pass, Service};
 use crate::document::lookup;
-use crate::profile::{glob_match, ProbeRule, Profile, SlowStart};
+use crate::profile::{glob_match, ProbeSettings, Profile, SlowStart};
 use crate::rule::{rules, Rule};
 use yaml_serde::Value;
 
@@ -40,13 +40,13 @@ const TEST: [&str; 2] = ["healthcheck", "test"];
 impl Pass for Probe {
     const NAME: &'static str = "probe";
     const RULES: &'static [&'static Rule] = RULES;
-    type Settings<'p> = &'p ProbeRule;
+    type Settings<'p> = &'p ProbeSettings;
 
-    fn settings(profile: &Profile) -> Option<&ProbeRule> {
+    fn settings(profile: &Profile) -> Option<&ProbeSettings> {
         profile.probe.as_ref()
     }
 
-    fn run(&self, settings: &ProbeRule, service: &Service, out: &mut Out) {
+    fn run(&self, settings: &ProbeSettings, service: &Service, out: &mut Out) {
         let Some(Value::Mapping(healthcheck)) = service.get(&["healthcheck"]) else { return };
         let test = lookup::get(healthcheck, "test");
         let disabled = lookup::get(healthcheck, "disable").is_some_and(|d| d.as_bool() == Some(true))

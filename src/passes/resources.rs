@@ -5,7 +5,7 @@
 
 use super::heap::Heap;
 use super::{Out, Pass, Service};
-use crate::profile::{Profile, ResourceClass, ResourcesRule};
+use crate::profile::{Profile, ResourceClass, ResourcesSettings};
 use crate::rule::{rules, Rule};
 use crate::units::{self, bytes, cpus, size_text};
 use yaml_serde::Value;
@@ -88,13 +88,13 @@ const LEAVES: [Leaf; 2] = [
 impl Pass for Resources {
     const NAME: &'static str = "resources";
     const RULES: &'static [&'static Rule] = RULES;
-    type Settings<'p> = &'p ResourcesRule;
+    type Settings<'p> = &'p ResourcesSettings;
 
-    fn settings(profile: &Profile) -> Option<&ResourcesRule> {
+    fn settings(profile: &Profile) -> Option<&ResourcesSettings> {
         profile.resources.as_ref()
     }
 
-    fn run(&self, settings: &ResourcesRule, service: &Service, out: &mut Out) {
+    fn run(&self, settings: &ResourcesSettings, service: &Service, out: &mut Out) {
         for prefix in [&["deploy"][..], &["deploy", "resources"]] {
             if service.get(prefix).is_some_and(|v| !v.is_mapping()) {
                 out.report(
@@ -168,7 +168,7 @@ fn decided(service: &Service, base: &[&str], leaf: &Leaf) -> bool {
 fn sized_memory(
     service: &Service,
     out: &mut Out,
-    settings: &ResourcesRule,
+    settings: &ResourcesSettings,
     class: Option<&ResourceClass>,
     base: Option<&str>,
 ) -> Option<String> {

@@ -2,7 +2,7 @@
 //! another service waits to complete) would loop under it, so it gets none.
 
 use super::{Out, Pass, Service};
-use crate::profile::{Profile, RestartRule};
+use crate::profile::{Profile, RestartSettings};
 use crate::rule::{rules, Rule};
 use yaml_serde::Value;
 
@@ -23,13 +23,13 @@ rules! {
 impl Pass for Restart {
     const NAME: &'static str = "restart";
     const RULES: &'static [&'static Rule] = RULES;
-    type Settings<'p> = &'p RestartRule;
+    type Settings<'p> = &'p RestartSettings;
 
-    fn settings(profile: &Profile) -> Option<&RestartRule> {
+    fn settings(profile: &Profile) -> Option<&RestartSettings> {
         profile.restart.as_ref()
     }
 
-    fn run(&self, settings: &RestartRule, service: &Service, out: &mut Out) {
+    fn run(&self, settings: &RestartSettings, service: &Service, out: &mut Out) {
         // A `deploy: !reset` has no restart_policy: Compose drops it.
         let deploy_reset = matches!(service.get(&["deploy"]), Some(Value::Tagged(t)) if t.tag == "reset");
         if service.is_set(&["restart"]) || (service.is_set(&["deploy", "restart_policy"]) && !deploy_reset) {

@@ -5,7 +5,7 @@
 //! Where nothing is recorded, nothing is dropped, and a finding says so.
 
 use super::{Out, Pass, Service};
-use crate::profile::{glob_match, reference, Profile, SecurityImage, SecurityRule};
+use crate::profile::{glob_match, reference, Profile, SecurityImage, SecuritySettings};
 use crate::rule::{rules, Rule};
 use yaml_serde::Value;
 
@@ -50,13 +50,13 @@ rules! {
 impl Pass for Security {
     const NAME: &'static str = "security";
     const RULES: &'static [&'static Rule] = RULES;
-    type Settings<'p> = &'p SecurityRule;
+    type Settings<'p> = &'p SecuritySettings;
 
-    fn settings(profile: &Profile) -> Option<&SecurityRule> {
+    fn settings(profile: &Profile) -> Option<&SecuritySettings> {
         profile.security.as_ref()
     }
 
-    fn run(&self, settings: &SecurityRule, service: &Service, out: &mut Out) {
+    fn run(&self, settings: &SecuritySettings, service: &Service, out: &mut Out) {
         let repo = service.image().map(|i| reference(i).repo);
         let entry =
             repo.as_deref().and_then(|r| settings.images.iter().find(|e| e.images.iter().any(|p| glob_match(p, r))));
@@ -114,7 +114,7 @@ impl Pass for Security {
 
 /// `deploy.resources.limits.pids` beside the limits the service has (or is given), or
 /// `pids_limit` beside legacy `mem_limit`/`cpus`, where Compose refuses the block.
-fn pids(service: &Service, settings: &SecurityRule, repo: Option<&str>, out: &mut Out) {
+fn pids(service: &Service, settings: &SecuritySettings, repo: Option<&str>, out: &mut Out) {
     let Some(default) = settings.pids else { return };
     if service.is_set(&["pids_limit"]) || service.is_set(&["deploy", "resources", "limits", "pids"]) {
         return;

@@ -7,7 +7,7 @@
 //! on a probe, and a profile may turn it off. Compound scripts are only reported.
 
 use super::{Out, Pass, Service};
-use crate::profile::{Profile, ShellRule};
+use crate::profile::{Profile, ShellSettings};
 use crate::rule::{rules, Rule};
 use yaml_serde::Value;
 
@@ -34,13 +34,13 @@ rules! {
 impl Pass for Shell {
     const NAME: &'static str = "shell";
     const RULES: &'static [&'static Rule] = RULES;
-    type Settings<'p> = &'p ShellRule;
+    type Settings<'p> = &'p ShellSettings;
 
-    fn settings(profile: &Profile) -> Option<&ShellRule> {
+    fn settings(profile: &Profile) -> Option<&ShellSettings> {
         profile.shell.as_ref()
     }
 
-    fn run(&self, settings: &ShellRule, service: &Service, out: &mut Out) {
+    fn run(&self, settings: &ShellSettings, service: &Service, out: &mut Out) {
         let init = match service.get(&["init"]) {
             Some(Value::Bool(b)) => *b,
             Some(Value::String(s)) => s == "true",

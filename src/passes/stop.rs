@@ -3,7 +3,7 @@
 //! shut down gracefully on get it. Where Docker's defaults are right, nothing is written.
 
 use super::{Out, Pass, Service};
-use crate::profile::{glob_match, Profile, StopRule};
+use crate::profile::{glob_match, Profile, StopSettings};
 use crate::rule::{rules, Rule};
 
 pub struct Stop;
@@ -25,13 +25,13 @@ rules! {
 impl Pass for Stop {
     const NAME: &'static str = "stop";
     const RULES: &'static [&'static Rule] = RULES;
-    type Settings<'p> = &'p StopRule;
+    type Settings<'p> = &'p StopSettings;
 
-    fn settings(profile: &Profile) -> Option<&StopRule> {
+    fn settings(profile: &Profile) -> Option<&StopSettings> {
         profile.stop.as_ref()
     }
 
-    fn run(&self, settings: &StopRule, service: &Service, out: &mut Out) {
+    fn run(&self, settings: &StopSettings, service: &Service, out: &mut Out) {
         let repo = service.repo();
         let matches = |images: &[String]| repo.is_some_and(|r| images.iter().any(|p| glob_match(p, r)));
         if !service.is_set(&["stop_grace_period"]) {

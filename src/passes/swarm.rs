@@ -3,7 +3,7 @@
 //! so that nobody counts on a setting Swarm never applies.
 
 use super::{Out, Pass, Service};
-use crate::profile::{Profile, SwarmRule};
+use crate::profile::{Profile, SwarmSettings};
 use crate::rule::{rules, Rule};
 
 pub struct Swarm;
@@ -20,13 +20,13 @@ rules! {
 impl Pass for Swarm {
     const NAME: &'static str = "swarm";
     const RULES: &'static [&'static Rule] = RULES;
-    type Settings<'p> = &'p SwarmRule;
+    type Settings<'p> = &'p SwarmSettings;
 
-    fn settings(profile: &Profile) -> Option<&SwarmRule> {
+    fn settings(profile: &Profile) -> Option<&SwarmSettings> {
         profile.swarm.as_ref()
     }
 
-    fn run(&self, settings: &SwarmRule, service: &Service, out: &mut Out) {
+    fn run(&self, settings: &SwarmSettings, service: &Service, out: &mut Out) {
         for key in &settings.ignored {
             if service.is_set(&[key.as_str()]) {
                 let instead = match key.as_str() {

@@ -1,7 +1,8 @@
-//! Merge rules (a child over its parent, a later layer over an earlier one, a per-service
-//! rule over the profile): mappings merge key by key; a list of entries (probes, classes,
-//! ...) and `ignore` are consulted child-first (the child's entries, then the parent's); any
-//! other value, a list of plain values included, is replaced; `false` turns a pass off.
+//! How profile values merge (a child over its parent, a later layer over an earlier one, a
+//! per-service override over the profile): mappings merge key by key; a list of entries
+//! (probes, classes, ...) and `ignore` are consulted child-first (the child's entries, then
+//! the parent's); any other value, a list of plain values included, is replaced; `false`
+//! turns a pass off.
 
 use yaml_serde::Value;
 
@@ -14,7 +15,7 @@ pub fn finish(mut value: Value) -> Value {
     value
 }
 
-/// `child` over `parent`, by the rules above (`key` names the value, for `ignore`).
+/// `child` over `parent`, as above (`key` names the value, for `ignore`).
 pub fn merge(parent: Value, child: Value, key: &str) -> Value {
     match (parent, child) {
         (Value::Mapping(mut base), Value::Mapping(own)) => {

@@ -1,4 +1,5 @@
-//! Profiles are data: each pass's settings, read from YAML. A rule left out turns its pass off.
+//! Profiles are data: each pass's settings, read from YAML; settings left out turn their pass
+//! off.
 //! Profile files are read and checked by [`crate::profiles`].
 
 use indexmap::IndexMap;
@@ -10,36 +11,36 @@ pub mod merge;
 mod services;
 pub use image::{glob_match, image_parts, major_version, reference, Globs, Reference};
 pub use merge::{finish, merge};
-pub use services::{Match, ServiceRule, Source};
+pub use services::{Match, ServiceOverride, Source};
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Profile {
     /// The profile this one builds on: a built-in name or a path relative to this file.
-    /// Without it, a profile stands alone and a rule it leaves out is off; with it, a rule
+    /// Without it, a profile stands alone and a pass it leaves out is off; with it, a pass
     /// left out is inherited, and `false` turns one off.
     #[serde(default)]
     pub extends: Option<String>,
     #[serde(default)]
     pub description: String,
-    pub init: Option<InitRule>,
-    pub healthcheck: Option<HealthcheckRule>,
-    pub restart: Option<RestartRule>,
-    pub logging: Option<LoggingRule>,
-    pub resources: Option<ResourcesRule>,
+    pub init: Option<InitSettings>,
+    pub healthcheck: Option<HealthcheckSettings>,
+    pub restart: Option<RestartSettings>,
+    pub logging: Option<LoggingSettings>,
+    pub resources: Option<ResourcesSettings>,
     pub ulimits: Option<IndexMap<String, Ulimit>>,
-    pub dangerous: Option<DangerousRule>,
-    pub stop: Option<StopRule>,
-    pub limits: Option<LimitsRule>,
-    pub probe: Option<ProbeRule>,
+    pub dangerous: Option<DangerousSettings>,
+    pub stop: Option<StopSettings>,
+    pub limits: Option<LimitsSettings>,
+    pub probe: Option<ProbeSettings>,
     /// Detect `sh -c` commands that keep SIGTERM from the app (no settings).
-    pub shell: Option<ShellRule>,
+    pub shell: Option<ShellSettings>,
     /// Report the keys Swarm ignores (the `swarm` profile).
-    pub swarm: Option<SwarmRule>,
+    pub swarm: Option<SwarmSettings>,
     /// Least privilege (the `strict` profile).
-    pub security: Option<SecurityRule>,
+    pub security: Option<SecuritySettings>,
     /// Limits sized from a measurement, as `apply --sizing` (the flag comes first).
-    pub sizing: Option<SizingRule>,
+    pub sizing: Option<SizingSettings>,
     /// Ulimits some images need beyond the general ones.
     #[serde(default)]
     pub image_ulimits: Vec<ImageUlimits>,
@@ -53,13 +54,13 @@ pub struct Profile {
     /// Rule ids whose fixes this team counts as unsafe: held back unless `--unsafe-fixes`.
     #[serde(default)]
     pub unsafe_fixes: Vec<String>,
-    /// Per-service rules, in order: each matches services (`match: {name, image, label}`)
-    /// and merges its keys over the profile for them; a later rule wins. `skip` skips
-    /// passes or rule ids there.
+    /// Per-service overrides, in order: each matches services (`match: {name, image,
+    /// label}`) and merges its keys over the profile for them; a later override wins. `skip`
+    /// skips passes or rule ids there.
     #[serde(default)]
-    #[schemars(with = "Vec<ServiceRule>")]
+    #[schemars(with = "Vec<ServiceOverride>")]
     pub services: Vec<yaml_serde::Value>,
-    /// What the profile was merged from, for per-service rules.
+    /// What the profile was merged from, for per-service overrides.
     #[serde(skip)]
     #[schemars(skip)]
     pub source: services::Source,
@@ -84,7 +85,7 @@ pub struct Measured {
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ShellRule {
+pub struct ShellSettings {
     /// Write `exec` before a single simple `sh -c` command where init is in effect (a
     /// repair); off: report it only.
     #[serde(default = "yes")]
@@ -98,7 +99,7 @@ fn yes() -> bool {
 /// Repairs of healthchecks the user wrote.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ProbeRule {
+pub struct ProbeSettings {
     /// Images (besides `*-alpine` tags) built on Alpine, which has wget and no curl.
     pub alpine_images: Vec<String>,
     /// Alpine-based `repo:tag` patterns known to add curl (`nginx:*alpine`).
@@ -134,7 +135,7 @@ pub struct ImageUlimits {
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct LimitsRule {
+pub struct LimitsSettings {
     /// Write `memswap_limit` equal to the memory limit (`--memory-swap = --memory`).
     pub disable_swap: bool,
     /// The share of the memory limit a JVM heap may take, in percent.
@@ -143,7 +144,7 @@ pub struct LimitsRule {
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct StopRule {
+pub struct StopSettings {
     /// Images that need longer than Docker's 10 s to stop cleanly.
     pub grace_periods: Vec<GracePeriod>,
     /// Images that shut down gracefully on a signal their image does not set as STOPSIGNAL.
@@ -170,7 +171,7 @@ pub struct StopSignal {
 /// Reports settings that hand the container the host.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct DangerousRule {
+pub struct DangerousSettings {
     /// Also report ports published without a host address (on every interface).
     pub ports_on_all_interfaces: bool,
 }
@@ -178,7 +179,7 @@ pub struct DangerousRule {
 /// `init: true`, except where the image brings its own init.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct InitRule {
+pub struct InitSettings {
     /// Image patterns (`*` matches any run of characters) whose images run their own init.
     #[serde(default)]
     pub own_init_images: Vec<String>,
@@ -198,20 +199,20 @@ pub struct OwnInit {
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct HealthcheckRule {
+pub struct HealthcheckSettings {
     pub interval: String,
     pub timeout: String,
     pub retries: u32,
     pub start_period: String,
     /// Known images and the probe that works inside each.
-    pub probes: Vec<Probe>,
+    pub probes: Vec<ProbeEntry>,
     /// The probe assumed for a service with exactly one container port and no catalogue entry.
     pub http_fallback: Option<HttpFallback>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Probe {
+pub struct ProbeEntry {
     /// Image repositories this entry covers, without registry `docker.io` or `library/`.
     pub images: Vec<String>,
     /// The healthcheck `test`; null when the image has no tool a probe could use, or
@@ -268,7 +269,7 @@ pub struct HttpFallback {
 /// A sizing file the profile uses (`compose-harden measure` writes one).
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct SizingRule {
+pub struct SizingSettings {
     /// Relative to the profile file.
     pub file: String,
     /// The limit is the measured peak times this (1.2 to 1.5).
@@ -287,7 +288,7 @@ fn default_headroom() -> f64 {
 /// capabilities and a read-only root, each as far as the catalogue knows the image.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct SecurityRule {
+pub struct SecuritySettings {
     /// The pids limit for a service no entry of `pids_images` matches.
     pub pids: Option<u32>,
     /// Images that run many tasks (threads count), with their limit and why.
@@ -337,7 +338,7 @@ pub struct SecurityImage {
 /// For files deployed with `docker stack deploy`: what Swarm ignores, reported.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct SwarmRule {
+pub struct SwarmSettings {
     /// Service keys Swarm does not read; a service that sets one is told so.
     pub ignored: Vec<String>,
     /// Where the list is known from.
@@ -346,7 +347,7 @@ pub struct SwarmRule {
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RestartRule {
+pub struct RestartSettings {
     /// `no`, `always`, `on-failure[:N]` or `unless-stopped`; with `swarm`, a Swarm condition:
     /// `any`, `on-failure` or `none`.
     pub policy: String,
@@ -361,7 +362,7 @@ pub struct RestartRule {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OneShot {
-    /// Written instead of the rule's policy (`on-failure`); null writes none.
+    /// Written instead of `policy` (`on-failure`); null writes none.
     pub policy: Option<String>,
     /// Service name patterns (`*-init`).
     pub names: Vec<String>,
@@ -371,7 +372,7 @@ pub struct OneShot {
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct LoggingRule {
+pub struct LoggingSettings {
     pub driver: String,
     pub options: IndexMap<String, String>,
     /// Drivers that rotate with `max-size`/`max-file` and so get the missing options.
@@ -383,7 +384,7 @@ pub struct LoggingRule {
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ResourcesRule {
+pub struct ResourcesSettings {
     /// For a service no class matches.
     pub limits: Resources,
     pub reservations: Resources,
@@ -412,7 +413,7 @@ pub struct ResourceClass {
     #[serde(default)]
     pub reservations: Resources,
     /// The share of the memory limit a JVM heap may take here, in percent (otherwise
-    /// the `limits` rule's `max_heap_percent`).
+    /// the `limits` settings' `max_heap_percent`).
     pub max_heap_percent: Option<f64>,
     /// No blanket limit is safe: none is written, and a finding asks for one sized from
     /// the service's measured peak.

@@ -1,6 +1,7 @@
-//! A profile's per-service rules: each matches services by name, image or label and merges
-//! its keys over the profile for them, in file order (a later rule wins). A value a rule
-//! names for `resources` comes before the image's class, as the order of precedence says.
+//! A profile's per-service overrides: each matches services by name, image or label and
+//! merges its keys over the profile for them, in file order (a later override wins). A value
+//! an override names for `resources` comes before the image's class, as the order of
+//! precedence says.
 
 use super::merge::{finish, merge};
 use super::{glob_match, reference, Profile};
@@ -10,7 +11,7 @@ use serde::Deserialize;
 use std::sync::Arc;
 use yaml_serde::{Mapping, Value};
 
-/// Which services a rule is for: every key given must match.
+/// Which services an override is for: every key given must match.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Match {
@@ -23,31 +24,31 @@ pub struct Match {
     pub label: Option<String>,
 }
 
-/// A per-service rule as its file writes it (for the schema; the loader reads the keys).
+/// A per-service override as its file writes it (for the schema; the loader reads the keys).
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ServiceRule {
+pub struct ServiceOverride {
     #[serde(rename = "match")]
     pub matches: Match,
     /// Passes or rule ids skipped for the matching services.
     #[serde(default)]
     pub skip: Vec<String>,
-    pub init: Option<super::InitRule>,
-    pub shell: Option<super::ShellRule>,
-    pub healthcheck: Option<super::HealthcheckRule>,
-    pub probe: Option<super::ProbeRule>,
-    pub restart: Option<super::RestartRule>,
-    pub stop: Option<super::StopRule>,
-    pub logging: Option<super::LoggingRule>,
-    pub resources: Option<super::ResourcesRule>,
-    pub limits: Option<super::LimitsRule>,
+    pub init: Option<super::InitSettings>,
+    pub shell: Option<super::ShellSettings>,
+    pub healthcheck: Option<super::HealthcheckSettings>,
+    pub probe: Option<super::ProbeSettings>,
+    pub restart: Option<super::RestartSettings>,
+    pub stop: Option<super::StopSettings>,
+    pub logging: Option<super::LoggingSettings>,
+    pub resources: Option<super::ResourcesSettings>,
+    pub limits: Option<super::LimitsSettings>,
     pub ulimits: Option<indexmap::IndexMap<String, super::Ulimit>>,
-    pub dangerous: Option<super::DangerousRule>,
-    pub security: Option<super::SecurityRule>,
+    pub dangerous: Option<super::DangerousSettings>,
+    pub security: Option<super::SecuritySettings>,
 }
 
 /// The merged profile value a profile was built from; for a built-in read straight from
-/// its JSON twin, that text (read only if per-service rules are added).
+/// its JSON twin, that text (read only if per-service overrides are added).
 #[derive(Clone, Default)]
 pub struct Source(pub(crate) Option<Arc<Value>>, pub(crate) Option<&'static str>);
 
@@ -58,11 +59,11 @@ impl std::fmt::Debug for Source {
 }
 
 impl Profile {
-    /// The rules (by index) that match a service, in file order.
+    /// The overrides (by index) that match a service, in file order.
     pub fn matching(&self, name: &str, service: &Mapping) -> Vec<usize> {
         let mut found = Vec::new();
-        for (i, rule) in self.services.iter().enumerate() {
-            let Ok(m) = yaml_serde::from_value::<Match>(rule.get("match").cloned().unwrap_or_default()) else {
+        for (i, over) in self.services.iter().enumerate() {
+            let Ok(m) = yaml_serde::from_value::<Match>(over.get("match").cloned().unwrap_or_default()) else {
                 continue;
             };
             if m.name.as_deref().is_some_and(|p| !glob_match(p, name)) {
@@ -86,9 +87,9 @@ impl Profile {
         found
     }
 
-    /// What the matching rules skip.
-    pub fn rule_skips(&self, rules: &[usize]) -> Vec<String> {
-        rules
+    /// What the matching overrides skip.
+    pub fn override_skips(&self, overrides: &[usize]) -> Vec<String> {
+        overrides
             .iter()
             .filter_map(|i| self.services.get(*i)?.get("skip")?.as_sequence())
             .flatten()
@@ -96,13 +97,13 @@ impl Profile {
             .collect()
     }
 
-    /// The profile with `rules` merged over it, in order.
-    pub fn for_rules(&self, rules: &[usize]) -> Result<Profile, String> {
+    /// The profile with `overrides` merged over it, in order.
+    pub fn with_overrides(&self, overrides: &[usize]) -> Result<Profile, String> {
         let builtin = || serde_json::from_str::<Value>(self.source.1?).ok();
         let Some(mut value) = self.source.0.as_deref().cloned().or_else(builtin) else { return Ok(self.clone()) };
-        for i in rules {
-            let Some(Value::Mapping(rule)) = self.services.get(*i) else { continue };
-            let mut own = rule.clone();
+        for i in overrides {
+            let Some(Value::Mapping(over)) = self.services.get(*i) else { continue };
+            let mut own = over.clone();
             own.remove("match");
             own.remove("skip");
             let resources = own.get("resources").cloned();
@@ -121,8 +122,8 @@ impl Profile {
         Ok(profile)
     }
 
-    /// The profile with a sizing file's limits as the last per-service rules (so they come
-    /// before the profile's rules and classes), and what each service's sizing says.
+    /// The profile with a sizing file's limits as the last per-service overrides (so they
+    /// come before the profile's overrides and classes), and what each service's sizing says.
     pub fn with_sizing(&self, sizing: &crate::sizing::Sizing, headroom: f64, allow_lower: bool) -> Profile {
         let mut out = self.clone();
         let unit = self.resources.as_ref().and_then(|r| units::bytes(&Value::from(r.unit.as_str())));
@@ -130,10 +131,10 @@ impl Profile {
         for (name, s) in &sizing.services {
             let sized = crate::sizing::size(s, &sizing.host, headroom, unit);
             if let Ok(sized) = &sized {
-                let mut rule = Mapping::new();
+                let mut over = Mapping::new();
                 let mut matches = Mapping::new();
                 matches.insert("name".into(), name.as_str().into());
-                rule.insert("match".into(), Value::Mapping(matches));
+                over.insert("match".into(), Value::Mapping(matches));
                 let pair = |k: &str, v: &str| {
                     let mut m = Mapping::new();
                     m.insert(k.into(), v.into());
@@ -144,7 +145,7 @@ impl Profile {
                 let mut resources = Mapping::new();
                 resources.insert("limits".into(), Value::Mapping(limits));
                 resources.insert("reservations".into(), Value::Mapping(pair("memory", &sized.memory_reservation)));
-                rule.insert("resources".into(), Value::Mapping(resources));
+                over.insert("resources".into(), Value::Mapping(resources));
                 if self.security.is_some() {
                     // Consulted before the profile's own entries: the measured service's image first.
                     let mut entry = pair("why", "measured by compose-harden measure");
@@ -152,9 +153,9 @@ impl Profile {
                     entry.insert("pids".into(), sized.pids.into());
                     let mut security = Mapping::new();
                     security.insert("pids_images".into(), Value::Sequence(vec![Value::Mapping(entry)]));
-                    rule.insert("security".into(), Value::Mapping(security));
+                    over.insert("security".into(), Value::Mapping(security));
                 }
-                out.services.push(Value::Mapping(rule));
+                out.services.push(Value::Mapping(over));
             }
             let pids = self.security.is_some();
             let limit = sized.as_ref().ok().map(|s| s.memory_limit.clone());
@@ -171,8 +172,8 @@ impl Profile {
     }
 }
 
-/// A rule's limits and reservations also hold for a service an image class matches: the
-/// rule is about that service, the class about images in general.
+/// An override's limits and reservations also hold for a service an image class matches:
+/// the override is about that service, the class about images in general.
 fn over_classes(profile: &mut Value, resources: &Value) {
     let Some(classes) =
         profile.get_mut("resources").and_then(|r| r.get_mut("classes")).and_then(Value::as_sequence_mut)

@@ -1,6 +1,6 @@
 //! Reading profiles: each file checked on its own (schema, then values, each error at its
 //! place in that file), `extends` chains resolved, `--profile` layers merged (by the
-//! rules of [`crate::profile::merge`]).
+//! way [`crate::profile::merge`] says).
 
 use super::{values, BUILTIN};
 use crate::document::layout::Kind;
@@ -234,7 +234,7 @@ fn instance_path(error: &jsonschema::ValidationError) -> Vec<String> {
 
 /// A missing key that something merged with this value gives: the parent's, for a file
 /// merged over another (`partial`), outside list entries (an entry is whole in one file);
-/// the profile's, for a per-service rule (checked once merged over it, in `for_rules`).
+/// the profile's, for a per-service override (checked once merged over it, in `with_overrides`).
 fn given_elsewhere(error: &jsonschema::ValidationError, partial: bool) -> bool {
     if !matches!(error.kind(), jsonschema::error::ValidationErrorKind::Required { .. }) {
         return false;
@@ -329,9 +329,9 @@ impl Profile {
         let mut profile: Profile =
             yaml_serde::from_value(value).map_err(|e| Error::new(&file, format!("invalid profile: {e}")))?;
         profile.source = crate::profile::Source(Some(source), None);
-        // Each per-service rule must make a whole profile over this one.
+        // Each per-service override must make a whole profile over this one.
         for i in 0..profile.services.len() {
-            if let Err(e) = profile.for_rules(&[i]) {
+            if let Err(e) = profile.with_overrides(&[i]) {
                 let top = files.last();
                 let at = top.map(|s| (s, vec!["services".to_string(), i.to_string()]));
                 let message = format!("services.{i}: merged over the profile, {e}");

@@ -1,5 +1,5 @@
 //! The profile file's JSON schema: generated from the types the loader reads, plus what a
-//! file may say that the merged profile no longer holds (`extends`, `false` for a rule).
+//! file may say that the merged profile no longer holds (`extends`, `false` for a pass).
 
 use super::layers::sections;
 use crate::profile::Profile;
@@ -13,13 +13,13 @@ pub fn json_schema() -> String {
 
 fn generated() -> Json {
     let mut schema = serde_json::to_value(schemars::schema_for!(Profile)).unwrap_or(Json::Null);
-    // A file may leave out what its parent gives: the rules' own keys are not required
+    // A file may leave out what its parent gives: the sections' own keys are not required
     // there (the loader asks for them in a profile without `extends`); an entry of a list
     // (a probe, a class) is whole in one file, and keeps its required keys.
-    let mut rule_types = Vec::new();
-    rule_defs(&schema, &schema, &mut rule_types);
+    let mut section_types = Vec::new();
+    section_defs(&schema, &schema, &mut section_types);
     if let Some(defs) = schema.get_mut("$defs").and_then(Json::as_object_mut) {
-        for name in rule_types {
+        for name in section_types {
             if let Some(def) = defs.get_mut(&name).and_then(Json::as_object_mut) {
                 def.remove("required");
             }
@@ -43,7 +43,7 @@ fn generated() -> Json {
 }
 
 /// The definitions reached from `node` through properties alone (not list items).
-fn rule_defs(schema: &Json, node: &Json, out: &mut Vec<String>) {
+fn section_defs(schema: &Json, node: &Json, out: &mut Vec<String>) {
     let branches = node.get("anyOf").and_then(Json::as_array).into_iter().flatten();
     for branch in branches.chain(node.get("properties").and_then(Json::as_object).into_iter().flat_map(|p| p.values()))
     {
@@ -51,18 +51,18 @@ fn rule_defs(schema: &Json, node: &Json, out: &mut Vec<String>) {
             if !out.iter().any(|n| n == name) {
                 out.push(name.to_string());
                 if let Some(def) = schema.get("$defs").and_then(|d| d.get(name)) {
-                    rule_defs(schema, def, out);
+                    section_defs(schema, def, out);
                 }
             }
         } else {
-            rule_defs(schema, branch, out);
+            section_defs(schema, branch, out);
         }
     }
 }
 
 /// The schema a file's values are checked with, and its compiled validator, made once.
 /// Optional values are plain there (`{"$ref": ...}`, not "that or null"), and the value
-/// checked has its nulls and `false` rules taken out first: so a complaint points into the
+/// checked has its nulls and `false` sections taken out first: so a complaint points into the
 /// value, not at a choice between schemas.
 pub(super) fn compiled() -> &'static (Json, jsonschema::Validator) {
     static COMPILED: OnceLock<(Json, jsonschema::Validator)> = OnceLock::new();
@@ -95,7 +95,7 @@ fn plain_options(node: &mut Json) {
     }
 }
 
-/// A file's value as [`compiled`] checks it: no nulls in mappings, no rule turned off.
+/// A file's value as [`compiled`] checks it: no nulls in mappings, no pass turned off.
 pub(super) fn checked_form(value: &Json) -> Json {
     fn strip(v: &Json) -> Json {
         match v {

@@ -84,7 +84,7 @@ impl Checker {
     }
 
     /// One value, by what its key means (wherever it sits: a class's limits read as the
-    /// rule's do).
+    /// section's do).
     fn leaf(&mut self, value: &Value, path: &[String]) {
         let key = path.last().map(String::as_str).unwrap_or_default();
         let parent = path.len().checked_sub(2).map(|i| path[i].as_str()).unwrap_or_default();
@@ -186,9 +186,11 @@ fn pattern(p: &str) -> Option<String> {
     ))
 }
 
-/// Reservations at or below limits, in a rule or a class.
-fn within(rule: &Value, path: &[String]) -> Result<(), Complaint> {
-    let (Some(limits), Some(reservations)) = (rule.get("limits"), rule.get("reservations")) else { return Ok(()) };
+/// Reservations at or below limits, in the settings or a class.
+fn within(settings: &Value, path: &[String]) -> Result<(), Complaint> {
+    let (Some(limits), Some(reservations)) = (settings.get("limits"), settings.get("reservations")) else {
+        return Ok(());
+    };
     for (key, read) in [("memory", size as fn(&str) -> Option<f64>), ("cpus", cpus)] {
         let get = |m: &Value| m.get(key).and_then(Value::as_str).and_then(read);
         if let (Some(limit), Some(reserved)) = (get(limits), get(reservations)) {
