@@ -64,7 +64,7 @@ fn main() {
     let report: usize = outcome
         .findings
         .iter()
-        .map(|(f, at)| compose_harden::render::finding(file, f, at.map(|s| (s.line, s.col))).len())
+        .map(|(f, at)| compose_harden::report::line::finding(file, f, at.map(|s| (s.line, s.col))).len())
         .sum();
     println!("  (findings rendered {:.1} ms, {report} bytes)", t.elapsed().as_secs_f64() * 1000.0);
     let t = Instant::now();

@@ -1,7 +1,7 @@
 //! compose-harden: hardens a Docker Compose file for production and changes nothing else.
 //!
-//! Text flows one way: [`document::load`] -> [`passes::plan`] -> [`edit::apply`] ->
-//! [`validate`] -> [`render`].
+//! Text flows one way: [`document::load`] -> [`passes::plan`] -> [`gate`] -> [`edit::apply`]
+//! -> [`validate`]; [`report`] turns the [`Outcome`] into what users read.
 
 pub mod document;
 pub mod edit;
@@ -11,7 +11,6 @@ pub mod passes;
 pub mod plan;
 pub mod profile;
 pub mod profiles;
-pub mod render;
 pub mod report;
 pub mod rule;
 pub mod sizing;
@@ -48,11 +47,6 @@ pub struct Outcome {
 impl Outcome {
     pub fn changed(&self) -> bool {
         self.input != self.output
-    }
-
-    /// The unified diff from the input to the output, for `git apply`.
-    pub fn diff(&self) -> String {
-        render::diff(&self.file, &self.input, &self.output, &self.edits)
     }
 }
 
@@ -109,10 +103,10 @@ pub fn harden_with<'a>(
         }
     }
     plan.findings.extend(refused_findings(&refused));
-    plan.findings.extend(applied.iter().filter_map(|c| {
+    plan.findings.extend(applied.iter().enumerate().filter_map(|(i, c)| {
         // The message first: most changes have none, and the rest is not built for them.
         let message = c.message.as_deref()?.to_string();
-        Some(Finding::new(c.rule, c.service.to_string(), c.path.to_vec(), message))
+        Some(Finding { change: Some(i), ..Finding::new(c.rule, c.service.to_string(), c.path.to_vec(), message) })
     }));
     // A failed check is the tool's fault, unless the file itself reads differently in the
     // two readers (then the edit was placed by one reading and planned on the other).

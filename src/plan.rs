@@ -39,6 +39,9 @@ pub struct Finding {
     /// The pass would have changed this under `--enforce` (so only a run without it has
     /// the finding); the report layer says so.
     pub enforceable: bool,
+    /// The written change this finding reports (a repair, a replaced value), by its index
+    /// in the outcome's changes: the report shows its fix.
+    pub change: Option<usize>,
 }
 
 impl Finding {
@@ -49,7 +52,7 @@ impl Finding {
         path: Vec<String>,
         message: impl Into<String>,
     ) -> Finding {
-        Finding { rule, service: service.into(), path, message: message.into(), enforceable: false }
+        Finding { rule, service: service.into(), path, message: message.into(), enforceable: false, change: None }
     }
 
     pub fn severity(&self) -> Severity {

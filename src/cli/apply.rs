@@ -1,7 +1,8 @@
 //! `apply`: harden files, and print the YAML or a diff, write in place, or check.
 
 use clap::Args;
-use compose_harden::{harden_with, render, Error, Options, Outcome};
+use compose_harden::report::line;
+use compose_harden::{harden_with, Error, Options, Outcome};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -133,7 +134,7 @@ fn report_outcome(
 ) -> Result<u8, Error> {
     if !args.quiet {
         for (finding, at) in &outcome.findings {
-            report.stderr.push_str(&render::finding(name, finding, at.map(|s| (s.line, s.col))));
+            report.stderr.push_str(&line::finding(name, finding, at.map(|s| (s.line, s.col))));
             report.stderr.push('\n');
         }
     }

@@ -2,9 +2,11 @@
 //! service, the exact node's span, the message and the fix `apply` would write (or none).
 //! Formats never name passes or read the document; they read this and the rules.
 
+pub mod diff;
 pub mod github;
 pub mod gitlab;
 pub mod json;
+pub mod line;
 pub mod sarif;
 pub mod text;
 
@@ -53,7 +55,7 @@ impl Item {
             (true, Fix::Repair) => "`apply` repairs this",
             (true, Fix::Replace) => "`apply --enforce` changes this",
             (true, _) => "`apply` writes this",
-            (false, _) if self.enforceable => "`--enforce` would change this",
+            (false, _) if self.enforceable => ENFORCE_HINT,
             (false, _) => return None,
         };
         Some(match &self.into {
@@ -68,6 +70,9 @@ impl Item {
         format!("{:016x}", fnv1a(key.as_bytes()))
     }
 }
+
+/// What a finding says where enforcing the profile would change what it is about.
+pub const ENFORCE_HINT: &str = "`--enforce` would change this";
 
 /// FNV-1a, 64 bits: fixed forever, unlike a std hasher.
 fn fnv1a(bytes: &[u8]) -> u64 {
@@ -128,11 +133,7 @@ impl FileReport {
         let mut items = Vec::new();
         // Changes that carry a message are already findings: they get their fix there.
         for (finding, span) in &outcome.findings {
-            let change = outcome.changes.iter().find(|c| {
-                c.message.as_deref() == Some(finding.message.as_str())
-                    && *c.service == *finding.service
-                    && c.rule.id == finding.rule.id
-            });
+            let change = finding.change.and_then(|i| outcome.changes.get(i));
             items.push(Item {
                 rule: finding.rule,
                 service: finding.service.clone(),

@@ -1,26 +1,15 @@
-//! Render: findings for people, unified diffs for review and `git apply`.
+//! `apply --diff`: a unified diff for review and `git apply`, written from the edits.
 
 use std::ops::Range;
 
 use crate::edit::Edit;
-use crate::plan::Finding;
+use crate::Outcome;
 
-/// `file:line:col: warning[pass/kind]: service `name`: message`
-pub fn finding(file: &str, finding: &Finding, at: Option<(usize, usize)>) -> String {
-    let place = match at {
-        Some((line, col)) => format!("{file}:{line}:{col}"),
-        None => file.to_string(),
-    };
-    let service = match finding.service.as_str() {
-        "" => String::new(),
-        name => format!("service `{name}`: "),
-    };
-    let mut line =
-        format!("{place}: {}[{}]: {service}{}", finding.severity().label(), finding.rule.id, finding.message);
-    if finding.enforceable {
-        line.push_str(" (`--enforce` would change this)");
+impl Outcome {
+    /// The unified diff from the input to the output, for `git apply`.
+    pub fn diff(&self) -> String {
+        diff(&self.file, &self.input, &self.output, &self.edits)
     }
-    line
 }
 
 /// Lines of context around each change.
