@@ -21,7 +21,7 @@ pub mod validate;
 pub use error::Error;
 pub use profile::Profile;
 
-use plan::{Change, Finding, Span};
+use plan::{Change, Finding, Plan, Span};
 
 /// The result of hardening one file.
 pub struct Outcome {
@@ -70,6 +70,8 @@ pub fn harden<'a>(
     harden_with(file, bytes, profile, Options::default())
 }
 
+/// Loads the file, plans its changes, writes them and proves the result (see the steps
+/// below); the hardened text with every change and finding placed in the input.
 pub fn harden_with<'a>(
     file: &str,
     bytes: impl Into<std::borrow::Cow<'a, [u8]>>,
@@ -77,40 +79,96 @@ pub fn harden_with<'a>(
     options: Options,
 ) -> Result<Outcome, Error> {
     let doc = document::load(file, bytes)?;
-    // The schema check and the planning are independent: run them on two cores, and
-    // report the check's error (the input's fault) before anything planned.
-    let (checked, (mut plan, edited, held)) = std::thread::scope(|scope| {
-        let checked = scope.spawn(|| validate::check(&doc));
-        let inherited = document::extends::of(&doc);
-        let mut plan = passes::plan(&doc, profile, options.enforce, &inherited);
+    let (mut plan, mut edited, held) = plan_and_edit(&doc, profile, options)?;
+    let (applied, refused) = written(std::mem::take(&mut plan.changes), std::mem::take(&mut edited.refused));
+    plan.findings.extend(refused_findings(&refused));
+    plan.findings.extend(reported_changes(&applied));
+    let findings = verify_and_place(&doc, &edited, &applied, plan.findings)?;
+    let change_spans = match options.locate_changes {
+        true => applied.iter().map(|c| locate(&doc, &c.service, &c.path)).collect(),
+        false => Vec::new(),
+    };
+    Ok(Outcome {
+        file: file.to_string(),
+        input: free(doc),
+        output: edited.text,
+        edits: edited.edits,
+        changes: applied,
+        findings,
+        change_spans,
+        hoisted: edited.hoisted,
+        held,
+        unsafe_rules: unsafe_rules(profile),
+    })
+}
+
+/// Plans the changes, holds back the unsafe ones and writes the rest, while the schema
+/// check runs on the other core: the plan, the edited text and the changes held back. The
+/// check's error (the input's fault) comes before anything planned.
+fn plan_and_edit(
+    doc: &document::Document,
+    profile: &Profile,
+    options: Options,
+) -> Result<(Plan, edit::Edited, Vec<Change>), Error> {
+    let (checked, planned) = std::thread::scope(|scope| {
+        let checked = scope.spawn(|| validate::check(doc));
+        let inherited = document::extends::of(doc);
+        let mut plan = passes::plan(doc, profile, options.enforce, &inherited);
         let (held, held_findings) = gate::hold_back(&mut plan.changes, profile, options.unsafe_fixes);
         plan.findings.extend(held_findings);
-        let edited = edit::apply(&doc, &plan.changes);
+        let edited = edit::apply(doc, &plan.changes);
         (checked.join(), (plan, edited, held))
     });
-    checked.map_err(|_| Error::new(file, "internal error: the schema check stopped unexpectedly"))??;
-    // Split the plan into what the text now holds and what it could not. Usually nothing
-    // was refused, and the plan (large at thousands of services) is kept as it is.
-    let (mut applied, mut refused) = (std::mem::take(&mut plan.changes), Vec::new());
-    if !edited.refused.is_empty() {
-        let mut reasons: std::collections::HashMap<usize, String> = edited.refused.into_iter().collect();
-        let all = std::mem::take(&mut applied);
-        for (i, change) in all.into_iter().enumerate() {
-            match reasons.remove(&i) {
-                Some(reason) => refused.push((change, reason)),
-                None => applied.push(change),
-            }
+    checked.map_err(|_| Error::new(&doc.file, "internal error: the schema check stopped unexpectedly"))??;
+    Ok(planned)
+}
+
+/// The planned changes split into what the text now holds and what the edit could not
+/// write, with why. Usually nothing was refused, and the plan (large at thousands of
+/// services) is kept as it is.
+fn written(planned: Vec<Change>, refused: Vec<(usize, String)>) -> (Vec<Change>, Vec<(Change, String)>) {
+    if refused.is_empty() {
+        return (planned, Vec::new());
+    }
+    let mut reasons: std::collections::HashMap<usize, String> = refused.into_iter().collect();
+    let (mut applied, mut refused) = (Vec::new(), Vec::new());
+    for (i, change) in planned.into_iter().enumerate() {
+        match reasons.remove(&i) {
+            Some(reason) => refused.push((change, reason)),
+            None => applied.push(change),
         }
     }
-    plan.findings.extend(refused_findings(&refused));
-    plan.findings.extend(applied.iter().enumerate().filter_map(|(i, c)| {
+    (applied, refused)
+}
+
+/// The findings of written changes that say why (a repair, a replaced value), each linked
+/// to its change.
+fn reported_changes(applied: &[Change]) -> impl Iterator<Item = Finding> + '_ {
+    applied.iter().enumerate().filter_map(|(i, c)| {
         // The message first: most changes have none, and the rest is not built for them.
         let message = c.message.as_deref()?.to_string();
         Some(Finding { change: Some(i), ..Finding::new(c.rule, c.service.to_string(), c.path.to_vec(), message) })
-    }));
-    // A failed check is the tool's fault, unless the file itself reads differently in the
-    // two readers (then the edit was placed by one reading and planned on the other).
-    let internal = |detail: String| match validate::first_disagreement(&doc) {
+    })
+}
+
+/// Proves the output is the input plus exactly the written changes while the findings are
+/// put in order and placed on the other core (the verifier reads in two halves after a
+/// first step on one core). A failed proof is the tool's fault, unless the file itself
+/// reads differently in the two readers (then the edit was placed by one reading and
+/// planned on the other).
+fn verify_and_place(
+    doc: &document::Document,
+    edited: &edit::Edited,
+    applied: &[Change],
+    findings: Vec<Finding>,
+) -> Result<Vec<(Finding, Option<Span>)>, Error> {
+    let file = doc.file.as_str();
+    let outside: Vec<_> = edited.hoisted.iter().flat_map(|h| h.values.iter().cloned()).collect();
+    let (verified, placed) = std::thread::scope(|scope| {
+        let placed = scope.spawn(|| place(doc, findings));
+        (validate::verify(doc, &edited.text, applied, &outside), placed.join())
+    });
+    verified.map_err(|detail| match validate::first_disagreement(doc) {
         Some((line, col)) => Error::at(file, line, col, READERS_DIFFER),
         None => Error::new(
             file,
@@ -119,62 +177,42 @@ pub fn harden_with<'a>(
                  Please report this with the input file"
             ),
         ),
-    };
-    // Verifying and placing the findings are independent: the second thread takes the
-    // findings while the verifier starts (which reads in two halves after a first step
-    // on one core).
-    let mut findings = plan.findings;
-    let outside: Vec<_> = edited.hoisted.iter().flat_map(|h| h.values.iter().cloned()).collect();
-    let (verified, findings) = std::thread::scope(|scope| {
-        let placed = scope.spawn(|| {
-            // In file order of the services, then in pass order.
-            let services: foldhash::HashMap<&str, usize> = doc
-                .services()
-                .map(|s| s.keys().filter_map(|k| k.as_str()).enumerate().map(|(i, k)| (k, i + 1)).collect())
-                .unwrap_or_default();
-            findings.sort_by_cached_key(|f| {
-                (services.get(f.service.as_str()).copied().unwrap_or(0), passes::order(f.pass()))
-            });
-            findings
-                .into_iter()
-                .map(|f| {
-                    let at = locate(&doc, &f.service, &f.path);
-                    (f, at)
-                })
-                .collect::<Vec<_>>()
-        });
-        (validate::verify(&doc, &edited.text, &applied, &outside), placed.join())
-    });
-    verified.map_err(internal)?;
-    let change_spans = match options.locate_changes {
-        true => applied.iter().map(|c| locate(&doc, &c.service, &c.path)).collect(),
-        false => Vec::new(),
-    };
-    let findings =
-        findings.map_err(|_| Error::new(file, "internal error: placing the findings stopped unexpectedly"))?;
-    // The layout and the semantic view are freed before the caller renders a report or a
-    // diff, which reuse their memory. A large file's (a million small values at 10,000
-    // services, about 25 ms to free) are freed on another core meanwhile.
+    })?;
+    placed.map_err(|_| Error::new(file, "internal error: placing the findings stopped unexpectedly"))
+}
+
+/// The findings in file order of their services, then in pass order, each with the node it
+/// points at.
+fn place(doc: &document::Document, mut findings: Vec<Finding>) -> Vec<(Finding, Option<Span>)> {
+    let services: foldhash::HashMap<&str, usize> = doc
+        .services()
+        .map(|s| s.keys().filter_map(|k| k.as_str()).enumerate().map(|(i, k)| (k, i + 1)).collect())
+        .unwrap_or_default();
+    findings.sort_by_cached_key(|f| (services.get(f.service.as_str()).copied().unwrap_or(0), passes::order(f.pass())));
+    findings
+        .into_iter()
+        .map(|f| {
+            let at = locate(doc, &f.service, &f.path);
+            (f, at)
+        })
+        .collect()
+}
+
+/// The input's text, with its layout and semantic view freed before the caller renders a
+/// report or a diff, which reuse their memory. A large file's (a million small values at
+/// 10,000 services, about 25 ms to free) are freed on another core meanwhile.
+fn free(doc: document::Document) -> String {
     let document::Document { text, layout, value, .. } = doc;
     if text.len() >= document::FREE_APART_FROM {
         std::thread::spawn(move || drop((layout, value)));
     }
-    Ok(Outcome {
-        file: file.to_string(),
-        input: text,
-        output: edited.text,
-        edits: edited.edits,
-        changes: applied,
-        findings,
-        change_spans,
-        hoisted: edited.hoisted,
-        held,
-        unsafe_rules: passes::all_rules()
-            .iter()
-            .filter(|r| gate::applicability(r, profile) == rule::Fix::Unsafe)
-            .map(|r| r.id)
-            .collect(),
-    })
+    text
+}
+
+/// The rules whose fixes count as unsafe under `profile`.
+fn unsafe_rules(profile: &Profile) -> Vec<&'static str> {
+    let all = passes::all_rules().iter();
+    all.filter(|r| gate::applicability(r, profile) == rule::Fix::Unsafe).map(|r| r.id).collect()
 }
 
 /// Why a file whose two readings differ is refused.

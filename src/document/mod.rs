@@ -52,7 +52,19 @@ impl Document {
 
 /// Takes the bytes by value where it can: a file of thousands of services is not copied.
 pub fn load<'a>(file: &str, bytes: impl Into<std::borrow::Cow<'a, [u8]>>) -> Result<Document, Error> {
-    let bytes: Vec<u8> = bytes.into().into_owned();
+    let text = text(file, bytes.into().into_owned())?;
+    check_line_breaks(file, &text)?;
+    check_lines(file, &text)?;
+    let (layout, value) = read(file, &text)?;
+    let eol = match text.find('\n') {
+        Some(i) if i > 0 && text.as_bytes()[i - 1] == b'\r' => "\r\n",
+        _ => "\n",
+    };
+    Ok(Document { file: file.to_string(), text, layout, value, eol })
+}
+
+/// The bytes as text: within the size limit, UTF-8, without a NUL byte.
+fn text(file: &str, bytes: Vec<u8>) -> Result<String, Error> {
     if bytes.len() > MAX_BYTES {
         return Err(Error::new(
             file,
@@ -73,6 +85,11 @@ pub fn load<'a>(file: &str, bytes: impl Into<std::borrow::Cow<'a, [u8]>>) -> Res
         let (line, col) = line_col(text.as_bytes(), nul);
         return Err(Error::at(file, line, col, "the file holds a NUL byte: it is binary, not YAML"));
     }
+    Ok(text)
+}
+
+/// Line breaks that YAML readers and line-based tools count differently are refused.
+fn check_line_breaks(file: &str, text: &str) -> Result<(), Error> {
     // YAML reads a lone carriage return as a line break; every line-based tool (and this
     // one's edits) would not. Such files are rare (classic Mac OS): ask for a conversion.
     if let Some(cr) = text.match_indices('\r').map(|(i, _)| i).find(|i| text.as_bytes().get(i + 1) != Some(&b'\n')) {
@@ -104,6 +121,11 @@ pub fn load<'a>(file: &str, bytes: impl Into<std::borrow::Cow<'a, [u8]>>) -> Res
             ),
         ));
     }
+    Ok(())
+}
+
+/// No line over [`MAX_LINE`], some content, and no YAML directive.
+fn check_lines(file: &str, text: &str) -> Result<(), Error> {
     // One pass over the lines (by memchr) for the two checks that look at every line.
     let (mut too_long, mut directive) = (None, None);
     let mut start = 0;
@@ -138,16 +160,20 @@ pub fn load<'a>(file: &str, bytes: impl Into<std::borrow::Cow<'a, [u8]>>) -> Res
             "YAML directives (`%YAML`, `%TAG`) are not supported: Docker Compose rejects such files; remove the line",
         ));
     }
-    // The two parsers are independent: run them on two cores. A large file's services
-    // are read a run at a time (see `slices`), by both threads once the layout is built,
-    // if the layout agrees with the split.
-    let runs = (text.len() >= SLICED_FROM).then(|| slices::Runs::split(&text, RUN_BYTES)).flatten();
+    Ok(())
+}
+
+/// The layout and the semantic view, read by the two parsers on two cores. A large file's
+/// services are read a run at a time (see `slices`), by both threads once the layout is
+/// built, if the layout agrees with the split.
+fn read(file: &str, text: &str) -> Result<(Layout, Value), Error> {
+    let runs = (text.len() >= SLICED_FROM).then(|| slices::Runs::split(text, RUN_BYTES)).flatten();
     let (layout, value, helped) = std::thread::scope(|scope| {
         let value = scope.spawn(|| match &runs {
             Some(runs) => Ok(Read::Runs(runs.work())),
-            None => semantic_value(file, &text).map(Read::Whole),
+            None => semantic_value(file, text).map(Read::Whole),
         });
-        let layout = layout::build(&text, file);
+        let layout = layout::build(text, file);
         let helped = match (&runs, &layout) {
             (Some(runs), Ok(_)) => runs.work(),
             (Some(runs), Err(_)) => {
@@ -174,14 +200,10 @@ pub fn load<'a>(file: &str, bytes: impl Into<std::borrow::Cow<'a, [u8]>>) -> Res
         Read::Whole(value) => value,
         Read::Runs(done) => match runs.and_then(|runs| runs.finish(vec![done, helped])) {
             Some(reading) if reading.fits(&layout) => reading.value,
-            _ => semantic_value(file, &text)?,
+            _ => semantic_value(file, text)?,
         },
     };
-    let eol = match text.find('\n') {
-        Some(i) if i > 0 && text.as_bytes()[i - 1] == b'\r' => "\r\n",
-        _ => "\n",
-    };
-    Ok(Document { file: file.to_string(), text, layout, value, eol })
+    Ok((layout, value))
 }
 
 /// What the loader's second thread read: the whole file, or its share of the runs.

@@ -468,8 +468,15 @@ pub fn plan(doc: &Document, profile: &Profile, enforce: bool, inherited: &Inheri
     report_includes(doc, &mut plan);
     let all: Vec<(&Value, &Value)> = services.iter().collect();
     let globs = Matchers::of(profile);
-    let context =
-        Context { file_skips: &file_skips, relations: &relations, profile, enforce, inherited, globs: &globs };
+    let context = Context {
+        passes: PASSES,
+        file_skips: &file_skips,
+        relations: &relations,
+        profile,
+        enforce,
+        inherited,
+        globs: &globs,
+    };
     if all.len() < 64 {
         context.plan(&all, all.len(), &mut plan);
         return plan;
@@ -501,6 +508,8 @@ const SAMPLE: usize = 32;
 
 /// What every service's planning shares.
 struct Context<'a> {
+    /// The passes to run, in order: [`PASSES`] (a test runs one alone).
+    passes: &'a [&'a dyn AnyPass],
     file_skips: &'a [String],
     relations: &'a Relations,
     profile: &'a Profile,
@@ -509,121 +518,154 @@ struct Context<'a> {
     globs: &'a Matchers,
 }
 
+/// Profiles tailored by per-service overrides, by the overrides that made them.
+type Tailored = HashMap<Vec<usize>, Arc<(Profile, Matchers)>>;
+
 impl Context<'_> {
     /// Plans `services` into `plan`, whose list of changes will hold those of `expected`
     /// services in all.
     fn plan(&self, services: &[(&Value, &Value)], expected: usize, plan: &mut Plan) {
         let mut shared = Shared::default();
-        // Profiles tailored by per-service overrides, by the overrides that made them.
-        let mut tailored: HashMap<Vec<usize>, std::sync::Arc<(Profile, Matchers)>> = HashMap::new();
+        let mut tailored = Tailored::new();
         for (i, (name, value)) in services.iter().enumerate() {
             if i == SAMPLE && expected > 2 * SAMPLE {
-                // At thousands of services the changes are the largest value: room for
-                // all of them (by the first services' average, plus an eighth) at once,
-                // instead of doubling and copying, which at the end holds twice the list.
-                let per_service = plan.changes.len().div_ceil(SAMPLE);
-                plan.changes.reserve_exact((per_service * (expected - SAMPLE)) * 9 / 8);
+                reserve(plan, expected);
             }
             let Some(name) = name.as_str() else { continue };
-            if let Value::Tagged(tagged) = value {
-                if tagged.tag == "reset" {
-                    plan.findings.push(Finding::new(
-                        &file::LOAD_RESET_SERVICE,
-                        name,
-                        Vec::new(),
-                        "the service is `!reset`: Compose drops it; left alone".to_string(),
-                    ));
-                    continue;
-                }
-            }
-            let Some(service) = value.as_mapping() else {
-                plan.findings.push(Finding::new(
-                    &file::LOAD_NOT_MAPPING,
-                    name,
-                    Vec::new(),
-                    "the service is not a mapping; left alone".to_string(),
-                ));
-                continue;
-            };
-            // What it inherits through `extends` counts as set; where that cannot be
-            // read, nothing is added (any of it may be decided there).
-            let mut view = match self.inherited.get(name) {
-                None => service.clone(),
-                Some(Ok((resolved, chain))) => {
-                    plan.findings.push(Finding::new(
-                        &file::LOAD_EXTENDS,
-                        name,
-                        vec!["extends".to_string()],
-                        format!("extends {chain}: what it inherits counts as set"),
-                    ));
-                    resolved.clone()
-                }
-                Some(Err(why)) => {
-                    let message = format!(
-                        "nothing added: {why}, so what the service inherits is not known and any key added here could \
-                         contradict it"
-                    );
-                    let path = vec!["extends".to_string()];
-                    plan.findings.push(Finding::new(&file::LOAD_EXTENDS_UNREADABLE, name, path, message));
-                    continue;
-                }
-            };
+            let Some(mut view) = self.view(name, value, plan) else { continue };
             report_tags(&mut view, name, &mut Vec::new(), plan);
-            let mut own_skips = skip_list(lookup::get(&view, "x-compose-harden"));
-            // A profile's per-service overrides make the profile this service is planned with.
-            let overrides = self.profile.matching(name, &view);
-            let tailored = (!overrides.is_empty()).then(|| {
-                tailored
-                    .entry(overrides.clone())
-                    .or_insert_with(|| {
-                        let profile = self.profile.with_overrides(&overrides).unwrap_or_else(|_| self.profile.clone());
-                        let globs = Matchers::of(&profile);
-                        std::sync::Arc::new((profile, globs))
-                    })
-                    .clone()
-            });
-            let (profile, globs) = match &tailored {
+            let mut skips = skip_list(lookup::get(&view, "x-compose-harden"));
+            let (overrides, override_skips) = self.overrides(name, &view, &mut tailored);
+            let (profile, globs) = match &overrides {
                 Some(t) => (&t.0, &t.1),
                 None => (self.profile, self.globs),
             };
-            let override_skips = self.profile.override_skips(&overrides);
             check_skips(&override_skips, name, plan);
-            own_skips.extend(override_skips);
+            skips.extend(override_skips);
             let facts = Facts::of(name, &view, self.relations, profile, globs);
-            check_skips(&own_skips, name, plan);
-            for pass in PASSES {
-                if !pass.on(profile) || self.file_skips.iter().chain(&own_skips).any(|s| s == pass.name()) {
-                    continue;
-                }
-                let mut out = Out {
-                    pass: pass.name(),
-                    service: name,
-                    shared: &mut shared,
-                    changes: Vec::new(),
-                    findings: Vec::new(),
-                };
-                let current = Service {
+            check_skips(&skips, name, plan);
+            let service = Planned { name, profile, facts: &facts, skips: &skips };
+            self.run_passes(&service, &mut view, &mut shared, plan);
+        }
+    }
+
+    /// The service as the passes see it, with what it inherits through `extends` (which
+    /// counts as set); None where it is left alone, which is reported: a `!reset` service,
+    /// one that is not a mapping, or one whose `extends` cannot be read (any key added could
+    /// contradict what it inherits).
+    fn view(&self, name: &str, value: &Value, plan: &mut Plan) -> Option<Mapping> {
+        if let Value::Tagged(tagged) = value {
+            if tagged.tag == "reset" {
+                plan.findings.push(Finding::new(
+                    &file::LOAD_RESET_SERVICE,
                     name,
-                    value: &view,
-                    relations: self.relations,
-                    profile,
-                    enforce: self.enforce,
-                    facts: &facts,
-                };
-                pass.plan(&current, &mut out);
-                // A rule id in a skip list drops that rule's changes and findings alone.
-                let skipped =
-                    |id: &str| self.file_skips.iter().chain(&own_skips).chain(&self.profile.ignore).any(|s| s == id);
-                out.changes.retain(|c| !skipped(c.rule.id));
-                out.findings.retain(|f| !skipped(f.rule.id));
-                for change in &out.changes {
-                    set_path(&mut view, &change.path, (*change.value).clone());
-                }
-                plan.changes.extend(out.changes);
-                plan.findings.extend(out.findings);
+                    Vec::new(),
+                    "the service is `!reset`: Compose drops it; left alone".to_string(),
+                ));
+                return None;
+            }
+        }
+        let Some(service) = value.as_mapping() else {
+            plan.findings.push(Finding::new(
+                &file::LOAD_NOT_MAPPING,
+                name,
+                Vec::new(),
+                "the service is not a mapping; left alone".to_string(),
+            ));
+            return None;
+        };
+        match self.inherited.get(name) {
+            None => Some(service.clone()),
+            Some(Ok((resolved, chain))) => {
+                plan.findings.push(Finding::new(
+                    &file::LOAD_EXTENDS,
+                    name,
+                    vec!["extends".to_string()],
+                    format!("extends {chain}: what it inherits counts as set"),
+                ));
+                Some(resolved.clone())
+            }
+            Some(Err(why)) => {
+                let message = format!(
+                    "nothing added: {why}, so what the service inherits is not known and any key added here could \
+                     contradict it"
+                );
+                let path = vec!["extends".to_string()];
+                plan.findings.push(Finding::new(&file::LOAD_EXTENDS_UNREADABLE, name, path, message));
+                None
             }
         }
     }
+
+    /// The profile's per-service overrides that match the service: the profile they make
+    /// (built once per set of overrides; None where none match), and what they skip.
+    fn overrides(
+        &self,
+        name: &str,
+        view: &Mapping,
+        tailored: &mut Tailored,
+    ) -> (Option<Arc<(Profile, Matchers)>>, Vec<String>) {
+        let overrides = self.profile.matching(name, view);
+        let made = (!overrides.is_empty()).then(|| {
+            tailored
+                .entry(overrides.clone())
+                .or_insert_with(|| {
+                    let profile = self.profile.with_overrides(&overrides).unwrap_or_else(|_| self.profile.clone());
+                    let globs = Matchers::of(&profile);
+                    Arc::new((profile, globs))
+                })
+                .clone()
+        });
+        (made, self.profile.override_skips(&overrides))
+    }
+
+    /// Runs each pass the profile turns on and no skip list names, in order: each sees the
+    /// service with what the passes before it planned. A rule id in a skip list (or the
+    /// profile's `ignore`) drops that rule's changes and findings alone.
+    fn run_passes(&self, service: &Planned, view: &mut Mapping, shared: &mut Shared, plan: &mut Plan) {
+        let skipped = |id: &str| self.file_skips.iter().chain(service.skips).any(|s| s == id);
+        for pass in self.passes {
+            if !pass.on(service.profile) || skipped(pass.name()) {
+                continue;
+            }
+            let mut out =
+                Out { pass: pass.name(), service: service.name, shared, changes: Vec::new(), findings: Vec::new() };
+            let current = Service {
+                name: service.name,
+                value: view,
+                relations: self.relations,
+                profile: service.profile,
+                enforce: self.enforce,
+                facts: service.facts,
+            };
+            pass.plan(&current, &mut out);
+            let dropped = |id: &str| skipped(id) || self.profile.ignore.iter().any(|s| s == id);
+            out.changes.retain(|c| !dropped(c.rule.id));
+            out.findings.retain(|f| !dropped(f.rule.id));
+            for change in &out.changes {
+                set_path(view, &change.path, (*change.value).clone());
+            }
+            plan.changes.extend(out.changes);
+            plan.findings.extend(out.findings);
+        }
+    }
+}
+
+/// One service as it is planned: its name, the profile it is planned with, what its image
+/// and command say, and the skip lists that name it.
+struct Planned<'a> {
+    name: &'a str,
+    profile: &'a Profile,
+    facts: &'a Facts,
+    skips: &'a [String],
+}
+
+/// At thousands of services the changes are the largest value: room for all of them (by
+/// the first [`SAMPLE`] services' average, plus an eighth) at once, instead of doubling and
+/// copying, which at the end holds twice the list.
+fn reserve(plan: &mut Plan, expected: usize) {
+    let per_service = plan.changes.len().div_ceil(SAMPLE);
+    plan.changes.reserve_exact((per_service * (expected - SAMPLE)) * 9 / 8);
 }
 
 #[cfg(test)]

@@ -167,6 +167,54 @@ pub fn execute(engine: &Engine, p: &Prepared, cancel: &Cancel) -> Run {
     let services = p.model.get("services").and_then(Value::as_object).cloned().unwrap_or_default();
     let jobs = bound::jobs(&services);
     let events = engine.docker.events(&p.project).ok();
+    let waited = wait(engine, p, &services, &jobs, timeout, cancel);
+    if cancel.is_set() {
+        run.error = Some("interrupted; the copy was torn down".into());
+        return run;
+    }
+    let label = format!("com.docker.compose.project={}", p.project);
+    let containers = engine.docker.containers(&label).and_then(|ids| engine.docker.inspect(&ids)).unwrap_or_default();
+    let mut rows = rows(&containers, &services, &jobs, &waited.seen, &waited.up_said, p);
+    stop_all(engine, &containers, &services, &mut rows, p, waited.progress);
+    run.stop_phase_seconds = rows.values().filter_map(|r| r.1.stop_seconds).fold(0.0, f64::max);
+    if let Some(events) = &events {
+        for event in events.seen().iter().filter(|e| e.action == "oom") {
+            for (id, row) in rows.values_mut() {
+                if id == &event.id {
+                    row.oom_killed = true;
+                }
+            }
+        }
+    }
+    run.services = rows
+        .into_values()
+        .map(|(_, mut s)| {
+            s.judge();
+            s
+        })
+        .collect();
+    run.ok = run.services.iter().all(|s| s.ok);
+    run
+}
+
+/// What the wait saw: each container's progress, what `up` said where it failed, and
+/// whether progress is shown (on a terminal).
+struct Waited {
+    seen: HashMap<String, Seen>,
+    up_said: String,
+    progress: bool,
+}
+
+/// Brings the copy up (`up -d`, on its own thread) and waits until every container has
+/// settled and Compose is done, the run is cancelled or the deadline passes.
+fn wait(
+    engine: &Engine,
+    p: &Prepared,
+    services: &serde_json::Map<String, Value>,
+    jobs: &[String],
+    timeout: u64,
+    cancel: &Cancel,
+) -> Waited {
     let project =
         Project { name: Some(p.project.clone()), directory: dir_of(&p.file), file: p.file.clone(), profiles: vec![] };
     let start = Instant::now();
@@ -190,22 +238,7 @@ pub fn execute(engine: &Engine, p: &Prepared, cancel: &Cancel) -> Run {
         let containers =
             engine.docker.containers(&label).and_then(|ids| engine.docker.inspect(&ids)).unwrap_or_default();
         let up_done = up_result.is_some();
-        let mut ready = 0;
-        let mut pending: Vec<String> = Vec::new();
-        for c in &containers {
-            let s = seen.entry(c.id().to_string()).or_default();
-            if c.status() == "running" && s.running_since.is_none() {
-                s.running_since = Some(Instant::now());
-            }
-            if c.health() == Some("healthy") && s.healthy_after.is_none() {
-                s.healthy_after = s.running_since.map(|t| t.elapsed().as_secs_f64());
-            }
-            s.done = settled(c, jobs.contains(&c.service().to_string()), up_done);
-            ready += usize::from(s.done);
-            if !s.done {
-                pending.push(format!("{} {}", c.service(), c.health().unwrap_or(c.status())));
-            }
-        }
+        let (ready, pending) = look(&containers, &mut seen, jobs, up_done);
         if progress {
             let mut err = std::io::stderr();
             let waiting = if pending.is_empty() { String::new() } else { format!("; {}", pending.join(", ")) };
@@ -234,32 +267,34 @@ pub fn execute(engine: &Engine, p: &Prepared, cancel: &Cancel) -> Run {
         Some(Ok(done)) if !done.ok => p.mask.apply(done.stderr.trim()),
         _ => String::new(),
     };
-    if cancel.is_set() {
-        run.error = Some("interrupted; the copy was torn down".into());
-        return run;
-    }
-    let containers = engine.docker.containers(&label).and_then(|ids| engine.docker.inspect(&ids)).unwrap_or_default();
-    let mut rows = rows(&containers, &services, &jobs, &seen, &up_said, p);
-    stop_all(engine, &containers, &services, &mut rows, p, progress);
-    run.stop_phase_seconds = rows.values().filter_map(|r| r.1.stop_seconds).fold(0.0, f64::max);
-    if let Some(events) = &events {
-        for event in events.seen().iter().filter(|e| e.action == "oom") {
-            for (id, row) in rows.values_mut() {
-                if id == &event.id {
-                    row.oom_killed = true;
-                }
-            }
+    Waited { seen, up_said, progress }
+}
+
+/// Notes what each container has reached: how many have settled, and the others as
+/// `service state`.
+fn look(
+    containers: &[Container],
+    seen: &mut HashMap<String, Seen>,
+    jobs: &[String],
+    up_done: bool,
+) -> (usize, Vec<String>) {
+    let mut ready = 0;
+    let mut pending: Vec<String> = Vec::new();
+    for c in containers {
+        let s = seen.entry(c.id().to_string()).or_default();
+        if c.status() == "running" && s.running_since.is_none() {
+            s.running_since = Some(Instant::now());
+        }
+        if c.health() == Some("healthy") && s.healthy_after.is_none() {
+            s.healthy_after = s.running_since.map(|t| t.elapsed().as_secs_f64());
+        }
+        s.done = settled(c, jobs.contains(&c.service().to_string()), up_done);
+        ready += usize::from(s.done);
+        if !s.done {
+            pending.push(format!("{} {}", c.service(), c.health().unwrap_or(c.status())));
         }
     }
-    run.services = rows
-        .into_values()
-        .map(|(_, mut s)| {
-            s.judge();
-            s
-        })
-        .collect();
-    run.ok = run.services.iter().all(|s| s.ok);
-    run
+    (ready, pending)
 }
 
 fn replicas(service: &Value) -> usize {
@@ -382,16 +417,7 @@ fn stop_all(
 ) {
     let running: Vec<&Container> =
         containers.iter().filter(|c| matches!(c.status(), "running" | "restarting")).collect();
-    for c in running.iter().filter(|c| c.status() == "running") {
-        let Ok(processes) = engine.docker.top(c.id()) else { continue };
-        if let (Some(found), Some(row)) = (tree::signalled(&processes, c.pid()), row_of(rows, c.id())) {
-            row.signal_reaches_app = Some(found.reaches_app());
-            row.signal_receiver = Some(match &found.app_behind_shell {
-                Some(app) => format!("{}, not {app}", found.receiver),
-                None => found.receiver.clone(),
-            });
-        }
-    }
+    signal_receivers(engine, &running, rows);
     let mut left: Vec<&Container> = running;
     while !left.is_empty() {
         // A layer: containers whose service no other remaining service depends on.
@@ -445,7 +471,27 @@ fn stop_all(
     if progress {
         let _ = write!(std::io::stderr(), "\r\x1b[K");
     }
-    // The engine must not start an explicitly stopped container again, whatever its policy.
+    restarted_after_stop(engine, containers, rows);
+}
+
+/// Who SIGTERM reaches in each running container (the app, or a shell in front of it),
+/// read from its processes just before the stop.
+fn signal_receivers(engine: &Engine, running: &[&Container], rows: &mut BTreeMap<String, (String, Service)>) {
+    for c in running.iter().filter(|c| c.status() == "running") {
+        let Ok(processes) = engine.docker.top(c.id()) else { continue };
+        if let (Some(found), Some(row)) = (tree::signalled(&processes, c.pid()), row_of(rows, c.id())) {
+            row.signal_reaches_app = Some(found.reaches_app());
+            row.signal_receiver = Some(match &found.app_behind_shell {
+                Some(app) => format!("{}, not {app}", found.receiver),
+                None => found.receiver.clone(),
+            });
+        }
+    }
+}
+
+/// The engine must not start an explicitly stopped container again, whatever its policy:
+/// one running half a second after the stops is marked.
+fn restarted_after_stop(engine: &Engine, containers: &[Container], rows: &mut BTreeMap<String, (String, Service)>) {
     std::thread::sleep(Duration::from_millis(500));
     let ids: Vec<String> = containers.iter().map(|c| c.id().to_string()).collect();
     for c in engine.docker.inspect(&ids).unwrap_or_default() {
