@@ -1,0 +1,126 @@
+//! The rules users look up are the rules the code emits: every finding and change names a
+//! rule the registry declares, and every declared rule is emitted by some fixture (run here
+//! in-process, as its `args` say), or is on the short list of rules no fixture can reach.
+
+use compose_harden::passes::{all_rules, find_rule};
+use compose_harden::rule::Rule;
+use compose_harden::{harden_with, Options, Profile};
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// Rules that need what a fixture cannot give: an engine, a failure of I/O, or a file the
+/// checks before planning refuse. Each says how it is emitted and where it is tested.
+const UNREACHABLE_BY_FIXTURES: &[(&str, &str)] = &[(
+    "load/not-mapping",
+    "the schema check refuses a service that is not a mapping before the plan is used; the planner \
+     reports it when it is run on its own (passes/mod.rs unit test)",
+)];
+
+/// A fixture as `apply` or `check` would run it: its profile, options and input.
+struct Run {
+    name: String,
+    input: PathBuf,
+    profile: Profile,
+    options: Options,
+}
+
+/// The fixtures whose `args` run `apply` or `check` on one file with options this test
+/// understands; the others (usage errors, directories, stdin) are left out.
+fn runs() -> Vec<Run> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut dirs: Vec<PathBuf> = fs::read_dir(&root).expect("fixtures folder").flatten().map(|e| e.path()).collect();
+    dirs.sort();
+    dirs.iter().filter_map(|dir| run(dir)).collect()
+}
+
+fn run(dir: &Path) -> Option<Run> {
+    let args = fs::read_to_string(dir.join("args")).unwrap_or_else(|_| "apply input.yml".into());
+    let words: Vec<&str> = args.split_whitespace().collect();
+    let (command, rest) = words.split_first()?;
+    if !matches!(*command, "apply" | "check") {
+        return None;
+    }
+    let mut options = Options { locate_changes: true, ..Options::default() };
+    let (mut layers, mut no_config, mut sizing, mut allow_lower, mut input) = (Vec::new(), false, None, false, None);
+    let mut words = rest.iter();
+    while let Some(word) = words.next() {
+        match *word {
+            "--enforce" => options.enforce = true,
+            "--unsafe-fixes" => options.unsafe_fixes = true,
+            "--no-config" => no_config = true,
+            "--allow-lower" => allow_lower = true,
+            "--profile" => {
+                let named = *words.next()?;
+                let builtin = compose_harden::profiles::BUILTIN.iter().any(|(n, ..)| *n == named);
+                layers.push(if builtin { named.to_string() } else { dir.join(named).display().to_string() });
+            }
+            "--sizing" => sizing = Some(dir.join(words.next()?)),
+            "--format" | "--fail-on" | "--color" => {
+                words.next()?;
+            }
+            "--diff" | "--check" | "--quiet" | "--exit-zero" => {}
+            file if !file.starts_with('-') && input.is_none() => input = Some(dir.join(file)),
+            _ => return None,
+        }
+    }
+    let input = input.filter(|i| i.is_file())?;
+    if layers.is_empty() {
+        let team = dir.join("compose-harden.yml");
+        layers.push(if team.exists() && !no_config { team.display().to_string() } else { "production".to_string() });
+    }
+    let layers: Vec<&str> = layers.iter().map(String::as_str).collect();
+    let mut profile = Profile::layered(&layers).ok()?;
+    // As the command does: `--sizing`, else the sizing file the profile names.
+    let named = profile.sizing.clone();
+    let sized = match (sizing, &named) {
+        (Some(file), _) => Some((file, 1.3, allow_lower)),
+        (None, Some(s)) => Some((PathBuf::from(&s.file), s.headroom, s.allow_lower || allow_lower)),
+        (None, None) => None,
+    };
+    if let Some((file, headroom, allow_lower)) = sized {
+        let text = fs::read_to_string(&file).ok()?;
+        let parsed = compose_harden::sizing::parse("sizing.yml", &text).ok()?;
+        profile = profile.with_sizing(&parsed, headroom, allow_lower);
+    }
+    let name = dir.file_name()?.to_string_lossy().into_owned();
+    Some(Run { name, input, profile, options })
+}
+
+/// The rules each fixture's run emits: its findings, its changes and the fixes held back.
+fn emitted() -> Vec<(String, Vec<&'static Rule>)> {
+    let mut out = Vec::new();
+    for run in runs() {
+        let bytes = fs::read(&run.input).expect("the input");
+        let Ok(outcome) = harden_with("input.yml", bytes, &run.profile, run.options) else { continue };
+        let findings = outcome.findings.iter().map(|(f, _)| f.rule);
+        let changes = outcome.changes.iter().chain(&outcome.held).map(|c| c.rule);
+        out.push((run.name, findings.chain(changes).collect()));
+    }
+    out
+}
+
+#[test]
+fn every_emitted_rule_is_declared_and_every_declared_rule_is_emitted() {
+    let runs = emitted();
+    assert!(runs.len() >= 100, "only {} fixtures ran in-process", runs.len());
+    let mut seen = BTreeSet::new();
+    for (fixture, rules) in &runs {
+        for rule in rules {
+            // The very rule the registry holds, not another with its id.
+            let declared = find_rule(rule.id).is_some_and(|r| std::ptr::eq(r, *rule));
+            assert!(declared, "{fixture}: `{}` is emitted but not declared by any pass", rule.id);
+            seen.insert(rule.id);
+        }
+    }
+    for (id, _) in UNREACHABLE_BY_FIXTURES {
+        assert!(find_rule(id).is_some(), "`{id}` on the unreachable list is not declared");
+        assert!(!seen.contains(id), "`{id}` is emitted by a fixture: take it off the unreachable list");
+    }
+    let never: Vec<&str> = all_rules()
+        .iter()
+        .map(|r| r.id)
+        .filter(|id| !seen.contains(id) && !UNREACHABLE_BY_FIXTURES.iter().any(|(u, _)| u == id))
+        .collect();
+    assert!(never.is_empty(), "declared, but no fixture emits them: {never:?}");
+}
