@@ -4,6 +4,8 @@
 //! of its spans run too far (a quoted scalar followed by a comment, block scalars, block
 //! collection ends), so spans are re-measured here against the text itself.
 
+use std::borrow::Cow;
+
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 // A fast seeded hash: keys are the file's own, looked up once per entry.
 use foldhash::HashMap;
@@ -207,17 +209,17 @@ impl Offsets<'_> {
     }
 }
 
+/// A collection the reader is inside of: the states of the event handler. Events arrive
+/// depth first, so the open collections form a stack, innermost last; a finished node is
+/// attached to the top one (or becomes the root).
 enum Open {
+    /// A mapping, alternating between two states: waiting for a key (`key` is None) and,
+    /// once a key is attached, waiting for that key's value (`key` holds it).
     /// `seen`: each key's name and entry index, to refuse duplicates in linear time; made
     /// once the mapping outgrows a scan of its entries (then kept as its index).
-    Map {
-        id: NodeId,
-        key: Option<NodeId>,
-        seen: Option<HashMap<String, usize>>,
-    },
-    Seq {
-        id: NodeId,
-    },
+    Map { id: NodeId, key: Option<NodeId>, seen: Option<HashMap<String, usize>> },
+    /// A sequence: every finished node is its next item.
+    Seq { id: NodeId },
 }
 
 pub fn build(text: &str, file: &str) -> Result<Layout, Error> {
@@ -275,6 +277,10 @@ fn syntax_error(text: &str, file: &str, line: usize, col: usize, info: &str) -> 
     Error::at(file, line, col, message)
 }
 
+/// Reads the parser's events into nodes. Besides the stack of open collections, its
+/// state is where the content read so far ends (`last_end`, `last_at`), which places
+/// the nodes whose spans the parser reports elsewhere (empty scalars, block scalars
+/// without content).
 struct Builder<'a> {
     text: &'a str,
     file: &'a str,
@@ -294,180 +300,221 @@ struct Builder<'a> {
     documents: usize,
 }
 
+/// Where an event starts: byte offset, and 1-based line and column (in characters).
+#[derive(Clone, Copy)]
+struct At {
+    start: usize,
+    line: usize,
+    col: usize,
+}
+
 impl Builder<'_> {
     fn event(&mut self, event: Event<'_>, span: Span) -> Result<(), Error> {
-        let start = self.offsets.byte(span.start.index());
-        let (line, col) = (span.start.line(), span.start.col() + 1);
+        let at =
+            At { start: self.offsets.byte(span.start.index()), line: span.start.line(), col: span.start.col() + 1 };
         match event {
-            Event::DocumentStart(_) => {
-                self.documents += 1;
-                if self.documents > 1 {
-                    return Err(Error::at(
-                        self.file,
-                        line,
-                        col,
-                        "the file holds more than one YAML document: Docker Compose silently merges them, \
-                         a later document's keys winning over an earlier one's; keep one document"
-                            .to_string(),
-                    ));
-                }
-            }
-            Event::Scalar(value, style, anchor, tag) => {
-                let style = match style {
-                    ScalarStyle::Plain => Style::Plain,
-                    ScalarStyle::SingleQuoted => Style::SingleQuoted,
-                    ScalarStyle::DoubleQuoted => Style::DoubleQuoted,
-                    ScalarStyle::Literal | ScalarStyle::Folded => Style::Block { keep: self.block_header_keeps(start) },
-                };
-                // A block scalar without a content line: the parser's span starts at its
-                // header (`|+`) or even at the next token, not at a line of its own. Its
-                // place is its header, the first `|` or `>` after the content before it.
-                let header = (matches!(style, Style::Block { .. }) && value.bytes().all(|b| b == b'\n'))
-                    .then(|| self.last_end.min(start))
-                    .and_then(|from| self.text[from..].find(['|', '>']).map(|p| from + p));
-                let header_only = header.is_some();
-                // The header sits on the line where the content before it ended.
-                let (line, col) = match header {
-                    Some(h) if h != start && !self.text[self.last_end.min(h)..h].contains('\n') => {
-                        (self.last_at.0, self.last_at.1 + self.text[self.last_end.min(h)..h].chars().count())
-                    }
-                    _ => (line, col),
-                };
-                let start = header.unwrap_or(start);
-                let style = if header_only { Style::Block { keep: self.header_keeps(start) } } else { style };
-                let end = match style {
-                    Style::Plain => self.offsets.byte(span.end.index()),
-                    Style::SingleQuoted | Style::DoubleQuoted => self.quoted_end(start, style),
-                    Style::Block { keep } if header_only => self.header_only_end(start, keep),
-                    Style::Block { keep } => self.block_end(start, keep),
-                };
-                // The parser places an empty scalar (`?` or `-` with nothing after it) at the
-                // next token, possibly lines further on; it belongs where the content before
-                // it ends, or an edit after its collection would land past that next token.
-                let empty = value.is_empty() && style == Style::Plain && anchor == 0 && tag.is_none();
-                if empty {
-                    self.pass_entry_indicator(start);
-                }
-                let (start, end, line, col) = if empty && self.last_end < start {
-                    (self.last_end, self.last_end, self.last_at.0, self.last_at.1)
-                } else {
-                    (start, end, line, col)
-                };
-                self.last_end = end;
-                if !empty {
-                    self.last_at = (span.end.line(), span.end.col() + 1);
-                }
-                let node = Node {
-                    kind: Kind::Scalar { value: value.into_owned().into_boxed_str(), style },
-                    start,
-                    end,
-                    line,
-                    col,
-                    anchored: anchor != 0,
-                    tagged: tag.is_some(),
-                };
-                self.add(node, anchor, 1)?;
-            }
-            Event::Alias(anchor) => {
-                self.aliases += 1;
-                if self.aliases > MAX_ALIASES {
-                    return Err(Error::at(
-                        self.file,
-                        line,
-                        col,
-                        format!("more than {MAX_ALIASES} aliases: refusing to read further (an alias bomb?)"),
-                    ));
-                }
-                let target = *self
-                    .anchors
-                    .get(&anchor)
-                    .ok_or_else(|| Error::at(self.file, line, col, "alias to an unknown anchor".to_string()))?;
-                let end = self.offsets.byte(span.end.index());
-                let expanded = self.expanded[target];
-                self.last_end = end;
-                self.last_at = (span.end.line(), span.end.col() + 1);
-                let node = Node { kind: Kind::Alias { target }, start, end, line, col, anchored: false, tagged: false };
-                self.add(node, 0, expanded)?;
-            }
-            Event::MappingStart(..) | Event::SequenceStart(..) => {
-                let is_map = matches!(event, Event::MappingStart(..));
-                let (Event::MappingStart(anchor, tag) | Event::SequenceStart(anchor, tag)) = event else {
-                    return Ok(());
-                };
-                if self.stack.len() >= MAX_DEPTH {
-                    return Err(Error::at(
-                        self.file,
-                        line,
-                        col,
-                        format!("nesting deeper than {MAX_DEPTH} levels: no compose file needs that; refusing to read further"),
-                    ));
-                }
-                let rest = skip_properties(&self.text.as_bytes()[start.min(self.text.len())..]);
-                let flow = matches!(rest.first(), Some(b'{' | b'['));
-                // An indicator that opens the collection (`{`, `[`, `-`, `?`) is content.
-                if matches!(rest.first(), Some(b'{' | b'[' | b'-' | b'?')) {
-                    self.last_end = self.text.len() - rest.len() + 1;
-                    self.last_at = (line, col + 1);
-                }
-                let kind = if is_map {
-                    Kind::Map { flow, entries: Vec::new() }
-                } else {
-                    Kind::Seq { flow, items: Vec::new() }
-                };
-                let node = Node { kind, start, end: start, line, col, anchored: anchor != 0, tagged: tag.is_some() };
-                let id = self.nodes.len();
-                self.nodes.push(node);
-                self.expanded.push(1);
-                if anchor != 0 {
-                    self.anchors.insert(anchor, id);
-                }
-                self.stack.push(if is_map { Open::Map { id, key: None, seen: None } } else { Open::Seq { id } });
-            }
-            Event::MappingEnd | Event::SequenceEnd => {
-                let id = match self.stack.pop() {
-                    Some(Open::Map { id, seen, .. }) => {
-                        if let Some(seen) = seen {
-                            self.indexes.insert(id, seen);
-                        }
-                        id
-                    }
-                    Some(Open::Seq { id }) => id,
-                    None => return Ok(()),
-                };
-                let flow = matches!(self.nodes[id].kind, Kind::Map { flow: true, .. } | Kind::Seq { flow: true, .. });
-                let (mut end, mut expanded) = (self.nodes[id].start, 1u64);
-                let mut count = |c: NodeId| {
-                    end = end.max(self.nodes[c].end);
-                    expanded = expanded.saturating_add(self.expanded[c]);
-                };
-                match &self.nodes[id].kind {
-                    Kind::Map { entries, .. } => {
-                        entries.iter().for_each(|(k, v)| [*k, *v].into_iter().for_each(&mut count))
-                    }
-                    Kind::Seq { items, .. } => items.iter().copied().for_each(&mut count),
-                    _ => {}
-                }
-                self.nodes[id].end = if flow { start + 1 } else { end };
-                if flow {
-                    self.last_end = start + 1;
-                }
-                self.expanded[id] = expanded;
-                if expanded > MAX_EXPANDED_NODES {
-                    let n = &self.nodes[id];
-                    return Err(Error::at(
-                        self.file,
-                        n.line,
-                        n.col,
-                        format!(
-                            "aliases here expand to more than {MAX_EXPANDED_NODES} nodes (an alias bomb?); refusing to expand them"
-                        ),
-                    ));
-                }
-                self.attach(id)?;
-            }
-            Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => {}
+            Event::DocumentStart(_) => self.document(at),
+            Event::Scalar(value, style, anchor, tag) => self.scalar(value, style, anchor, tag.is_some(), at, span),
+            Event::Alias(anchor) => self.alias(anchor, at, span),
+            Event::MappingStart(anchor, tag) => self.open(true, anchor, tag.is_some(), at),
+            Event::SequenceStart(anchor, tag) => self.open(false, anchor, tag.is_some(), at),
+            Event::MappingEnd | Event::SequenceEnd => self.close(at.start),
+            Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => Ok(()),
+        }
+    }
+
+    /// A document starts: one only, since Compose silently merges several.
+    fn document(&mut self, at: At) -> Result<(), Error> {
+        self.documents += 1;
+        if self.documents > 1 {
+            return Err(Error::at(
+                self.file,
+                at.line,
+                at.col,
+                "the file holds more than one YAML document: Docker Compose silently merges them, \
+                 a later document's keys winning over an earlier one's; keep one document"
+                    .to_string(),
+            ));
         }
         Ok(())
+    }
+
+    /// A scalar: its style and its span measured against the text, then attached.
+    fn scalar(
+        &mut self,
+        value: Cow<'_, str>,
+        style: ScalarStyle,
+        anchor: usize,
+        tagged: bool,
+        at: At,
+        span: Span,
+    ) -> Result<(), Error> {
+        let block = matches!(style, ScalarStyle::Literal | ScalarStyle::Folded);
+        // A block scalar without a content line is placed at its header (`|+`).
+        let header = if block && value.bytes().all(|b| b == b'\n') { self.block_header(at.start) } else { None };
+        let (At { start, line, col }, style) = match (header, style) {
+            (Some(h), _) => (self.header_at(h, at), Style::Block { keep: self.header_keeps(h) }),
+            (None, ScalarStyle::Plain) => (at, Style::Plain),
+            (None, ScalarStyle::SingleQuoted) => (at, Style::SingleQuoted),
+            (None, ScalarStyle::DoubleQuoted) => (at, Style::DoubleQuoted),
+            (None, ScalarStyle::Literal | ScalarStyle::Folded) => {
+                (at, Style::Block { keep: self.block_header_keeps(at.start) })
+            }
+        };
+        let end = match style {
+            Style::Plain => self.offsets.byte(span.end.index()),
+            Style::SingleQuoted | Style::DoubleQuoted => self.quoted_end(start, style),
+            Style::Block { keep } if header.is_some() => self.header_only_end(start, keep),
+            Style::Block { keep } => self.block_end(start, keep),
+        };
+        let empty = value.is_empty() && style == Style::Plain && anchor == 0 && !tagged;
+        let (start, end, line, col) = match empty.then(|| self.empty_at(start)).flatten() {
+            Some(at) => (at.start, at.start, at.line, at.col),
+            None => (start, end, line, col),
+        };
+        self.last_end = end;
+        if !empty {
+            self.last_at = (span.end.line(), span.end.col() + 1);
+        }
+        let kind = Kind::Scalar { value: value.into_owned().into_boxed_str(), style };
+        let node = Node { kind, start, end, line, col, anchored: anchor != 0, tagged };
+        self.add(node, anchor, 1)
+    }
+
+    /// The header (`|`, `>`) of a block scalar without a content line, whose span from the
+    /// parser starts at its header or even at the next token: the first `|` or `>` after
+    /// the content before it.
+    fn block_header(&self, start: usize) -> Option<usize> {
+        let from = self.last_end.min(start);
+        self.text[from..].find(['|', '>']).map(|p| from + p)
+    }
+
+    /// Where the header at `h` is: on the line where the content before it ended (else
+    /// where the parser put the scalar).
+    fn header_at(&self, h: usize, at: At) -> At {
+        let before = &self.text[self.last_end.min(h)..h];
+        let (line, col) = match h != at.start && !before.contains('\n') {
+            true => (self.last_at.0, self.last_at.1 + before.chars().count()),
+            false => (at.line, at.col),
+        };
+        At { start: h, line, col }
+    }
+
+    /// Where an empty scalar (`?` or `-` with nothing after it) belongs: the parser places
+    /// it at the next token, possibly lines further on; it belongs where the content before
+    /// it ends, or an edit after its collection would land past that next token. None
+    /// where the parser's place is that already.
+    fn empty_at(&mut self, start: usize) -> Option<At> {
+        self.pass_entry_indicator(start);
+        (self.last_end < start).then_some(At { start: self.last_end, line: self.last_at.0, col: self.last_at.1 })
+    }
+
+    /// An alias (`*name`): a node of its own that points at its anchor's node and counts
+    /// that node's expanded size.
+    fn alias(&mut self, anchor: usize, at: At, span: Span) -> Result<(), Error> {
+        self.aliases += 1;
+        if self.aliases > MAX_ALIASES {
+            return Err(Error::at(
+                self.file,
+                at.line,
+                at.col,
+                format!("more than {MAX_ALIASES} aliases: refusing to read further (an alias bomb?)"),
+            ));
+        }
+        let target = *self
+            .anchors
+            .get(&anchor)
+            .ok_or_else(|| Error::at(self.file, at.line, at.col, "alias to an unknown anchor".to_string()))?;
+        let end = self.offsets.byte(span.end.index());
+        let expanded = self.expanded[target];
+        self.last_end = end;
+        self.last_at = (span.end.line(), span.end.col() + 1);
+        let At { start, line, col } = at;
+        let node = Node { kind: Kind::Alias { target }, start, end, line, col, anchored: false, tagged: false };
+        self.add(node, 0, expanded)
+    }
+
+    /// A mapping or sequence starts: its node is made now (its end is known at `close`)
+    /// and it becomes the innermost open collection.
+    fn open(&mut self, is_map: bool, anchor: usize, tagged: bool, at: At) -> Result<(), Error> {
+        let At { start, line, col } = at;
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(Error::at(
+                self.file,
+                line,
+                col,
+                format!("nesting deeper than {MAX_DEPTH} levels: no compose file needs that; refusing to read further"),
+            ));
+        }
+        let rest = skip_properties(&self.text.as_bytes()[start.min(self.text.len())..]);
+        let flow = matches!(rest.first(), Some(b'{' | b'['));
+        // An indicator that opens the collection (`{`, `[`, `-`, `?`) is content.
+        if matches!(rest.first(), Some(b'{' | b'[' | b'-' | b'?')) {
+            self.last_end = self.text.len() - rest.len() + 1;
+            self.last_at = (line, col + 1);
+        }
+        let kind = if is_map { Kind::Map { flow, entries: Vec::new() } } else { Kind::Seq { flow, items: Vec::new() } };
+        let node = Node { kind, start, end: start, line, col, anchored: anchor != 0, tagged };
+        let id = self.nodes.len();
+        self.nodes.push(node);
+        self.expanded.push(1);
+        if anchor != 0 {
+            self.anchors.insert(anchor, id);
+        }
+        self.stack.push(if is_map { Open::Map { id, key: None, seen: None } } else { Open::Seq { id } });
+        Ok(())
+    }
+
+    /// The innermost collection ends (`start` is the end event's, past any comments after
+    /// a block collection): it gets its end and expanded size, then is attached.
+    fn close(&mut self, start: usize) -> Result<(), Error> {
+        let id = match self.stack.pop() {
+            Some(Open::Map { id, seen, .. }) => {
+                if let Some(seen) = seen {
+                    self.indexes.insert(id, seen);
+                }
+                id
+            }
+            Some(Open::Seq { id }) => id,
+            None => return Ok(()),
+        };
+        let flow = matches!(self.nodes[id].kind, Kind::Map { flow: true, .. } | Kind::Seq { flow: true, .. });
+        let (end, expanded) = self.measure(id);
+        // A flow collection ends at its closing bracket; a block one with its last child,
+        // since the parser's end event points at the next token.
+        self.nodes[id].end = if flow { start + 1 } else { end };
+        if flow {
+            self.last_end = start + 1;
+        }
+        self.expanded[id] = expanded;
+        if expanded > MAX_EXPANDED_NODES {
+            let n = &self.nodes[id];
+            return Err(Error::at(
+                self.file,
+                n.line,
+                n.col,
+                format!(
+                    "aliases here expand to more than {MAX_EXPANDED_NODES} nodes (an alias bomb?); refusing to expand them"
+                ),
+            ));
+        }
+        self.attach(id)
+    }
+
+    /// Where a collection's last child ends (its own start if it has none), and its nodes
+    /// counted with every alias expanded.
+    fn measure(&self, id: NodeId) -> (usize, u64) {
+        let (mut end, mut expanded) = (self.nodes[id].start, 1u64);
+        let mut count = |c: NodeId| {
+            end = end.max(self.nodes[c].end);
+            expanded = expanded.saturating_add(self.expanded[c]);
+        };
+        match &self.nodes[id].kind {
+            Kind::Map { entries, .. } => entries.iter().for_each(|(k, v)| [*k, *v].into_iter().for_each(&mut count)),
+            Kind::Seq { items, .. } => items.iter().copied().for_each(&mut count),
+            _ => {}
+        }
+        (end, expanded)
     }
 
     fn add(&mut self, node: Node, anchor: usize, expanded: u64) -> Result<(), Error> {
@@ -480,7 +527,8 @@ impl Builder<'_> {
         self.attach(id)
     }
 
-    /// Places a finished node in its parent; refuses duplicate keys.
+    /// Places a finished node in its parent (the innermost open collection), or makes it
+    /// the root: the step that moves a mapping between its two states.
     fn attach(&mut self, id: NodeId) -> Result<(), Error> {
         let Some(top) = self.stack.last_mut() else {
             self.root = Some(id);
@@ -493,20 +541,10 @@ impl Builder<'_> {
                 }
             }
             Open::Map { id: map, key, seen } => match key.take() {
+                // Waiting for a key: the node is one (unless it repeats one); now its value.
                 None => {
                     if let Some(name) = key_name(&self.nodes, id) {
-                        let Kind::Map { entries, .. } = &self.nodes[*map].kind else { return Ok(()) };
-                        if seen.is_none() && entries.len() >= INDEXED_ENTRIES {
-                            let names = entries.iter().enumerate();
-                            let index =
-                                names.filter_map(|(i, (k, _))| Some((key_name(&self.nodes, *k)?.to_string(), i)));
-                            *seen = Some(index.collect());
-                        }
-                        let first = match seen {
-                            Some(seen) => seen.get(name).map(|i| entries[*i].0),
-                            None => entries.iter().map(|(k, _)| *k).find(|k| key_name(&self.nodes, *k) == Some(name)),
-                        };
-                        if let Some(first) = first {
+                        if let Some(first) = repeated_key(&self.nodes, *map, seen, name) {
                             let (n, f) = (&self.nodes[id], &self.nodes[first]);
                             return Err(Error::at(
                                 self.file,
@@ -518,12 +556,10 @@ impl Builder<'_> {
                                 ),
                             ));
                         }
-                        if let Some(seen) = seen {
-                            seen.insert(name.to_string(), entries.len());
-                        }
                     }
                     *key = Some(id);
                 }
+                // Waiting for a value: the entry is complete; the next node is a key again.
                 Some(k) => {
                     let map = *map;
                     self.pin_empty_value(k, id);
@@ -712,6 +748,25 @@ fn skip_properties(mut rest: &[u8]) -> &[u8] {
             _ => return rest,
         }
     }
+}
+
+/// The key that a new key `name` of mapping `map` repeats, if any, and else records
+/// `name` as the next entry's in `seen`. `seen` is made once the mapping outgrows a scan
+/// of its entries.
+fn repeated_key(nodes: &[Node], map: NodeId, seen: &mut Option<HashMap<String, usize>>, name: &str) -> Option<NodeId> {
+    let Kind::Map { entries, .. } = &nodes[map].kind else { return None };
+    if seen.is_none() && entries.len() >= INDEXED_ENTRIES {
+        let names = entries.iter().enumerate();
+        *seen = Some(names.filter_map(|(i, (k, _))| Some((key_name(nodes, *k)?.to_string(), i))).collect());
+    }
+    let first = match seen {
+        Some(seen) => seen.get(name).map(|i| entries[*i].0),
+        None => entries.iter().map(|(k, _)| *k).find(|k| key_name(nodes, *k) == Some(name)),
+    };
+    if let (None, Some(seen)) = (first, seen) {
+        seen.insert(name.to_string(), entries.len());
+    }
+    first
 }
 
 /// A mapping key's name for duplicate checks (`<<` may repeat: merges are not keys).

@@ -474,6 +474,8 @@ fn splice_target<'a>(doc: &Document, target: Target<'a>, rendered: &mut Rendered
                     let at = layout.node(*last_key).start;
                     pos = text[..at].rfind('\n').map_or(0, |p| p + 1);
                 }
+            } else {
+                pos = past_own_lines(text, pos, key_col);
             }
             let lines = rendered.entry((target.sig, key_col, target.step)).or_insert_with(|| {
                 let mut lines = String::new();
@@ -504,7 +506,8 @@ fn splice_target<'a>(doc: &Document, target: Target<'a>, rendered: &mut Rendered
                 lines.push_str(eol);
             }
             render::block(&mut lines, children, indent, target.step, eol);
-            out.push(block_splice(text, next_line_start(text, n.end), lines, indent, eol));
+            let pos = past_own_lines(text, next_line_start(text, n.end), indent);
+            out.push(block_splice(text, pos, lines, indent, eol));
         }
     }
 }
@@ -590,6 +593,32 @@ fn note_splice(doc: &Document, after: usize, tree: &Tree, out: &mut Vec<Splice>)
     out.push(Splice { start: line_end, end: line_end, order: 0, text: format!(" # {}", notes.join("; ")) });
 }
 
+/// Where lines written at column `col` after a value go (`pos` starts the line after
+/// it): past the comment lines below the value indented deeper than `col`, with blank
+/// lines among them. Those are the value's own, often items commented out to be
+/// uncommented later (`# - OPTIONAL=1` under a list), which lines written above them
+/// would take in. A line whose indentation holds a tab stays too: YAML allows it only
+/// after the plain scalar it follows. Comments at `col` or less stay below the new lines.
+pub(crate) fn past_own_lines(text: &str, pos: usize, col: usize) -> usize {
+    let (mut at, mut end) = (pos, pos);
+    while at < text.len() {
+        let next = next_line_start(text, at);
+        let line = text[at..next].trim_end_matches(['\n', '\r']);
+        let spaces = line.len() - line.trim_start_matches(' ').len();
+        let body = line.trim_start_matches([' ', '\t']);
+        let tab = line[spaces..].starts_with('\t');
+        if body.is_empty() && !tab {
+            at = next;
+            continue;
+        }
+        if !(body.is_empty() || body.starts_with('#')) || (spaces <= col && !tab) {
+            break;
+        }
+        (at, end) = (next, next);
+    }
+    end
+}
+
 /// The start of the line after the one holding `pos` (the text's end if there is none).
 pub(crate) fn next_line_start(text: &str, pos: usize) -> usize {
     text[pos.min(text.len())..].find('\n').map_or(text.len(), |p| pos + p + 1)
@@ -621,4 +650,42 @@ pub(crate) fn splice(text: &str, mut splices: Vec<Splice>) -> (String, Vec<Edit>
     }
     out.push_str(&text[at..]);
     (out, edits)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::past_own_lines;
+
+    /// Where lines written at `col` after the first line of `text` go, as the rest of the
+    /// text from there.
+    fn rest(text: &str, col: usize) -> &str {
+        let after = text.find('\n').map_or(text.len(), |p| p + 1);
+        &text[past_own_lines(text, after, col)..]
+    }
+
+    #[test]
+    fn new_lines_go_past_the_deeper_comments_of_the_value_above() {
+        // Items commented out under a list, with a blank line among them.
+        assert_eq!(
+            rest("      - A=1\n      # - B=2\n\n      # - C=3\n    # svc\n  next:\n", 4),
+            "    # svc\n  next:\n"
+        );
+        // Comments at the new lines' column or less stay below them, as do blank lines
+        // after the last deeper comment.
+        assert_eq!(rest("      - A=1\n    # svc\n      # - B=2\n", 4), "    # svc\n      # - B=2\n");
+        assert_eq!(rest("      - A=1\n      # - B=2\n\n  next:\n", 4), "\n  next:\n");
+        assert_eq!(rest("      - A=1\n\n  next:\n", 4), "\n  next:\n");
+        // Line ends of either kind, and a last line without one.
+        assert_eq!(rest("  - A=1\r\n    # - B=2\r\n  # svc\r\n", 2), "  # svc\r\n");
+        assert_eq!(rest("      - A=1\n      # - B=2", 4), "");
+    }
+
+    #[test]
+    fn lines_indented_with_tabs_stay_after_the_scalar_that_allows_them() {
+        // Blank or comment, even at the new lines' column: only the plain scalar above
+        // makes the tab legal.
+        assert_eq!(rest("    a: x\n     \t# c\n  next:\n", 6), "  next:\n");
+        assert_eq!(rest("    a: x\n       \t\n  next:\n", 4), "  next:\n");
+        assert_eq!(rest("    a: x\n    \n  next:\n", 2), "    \n  next:\n");
+    }
 }

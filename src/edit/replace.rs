@@ -140,7 +140,10 @@ fn sequence(doc: &Document, flow: bool, items: &[NodeId], inserts: &[(usize, &Va
             let line = format!("{}- {item}{}", " ".repeat(dash), doc.eol);
             let at = match items.get(*before) {
                 Some(next) => doc.text[..layout.node(*next).start].rfind('\n').map_or(0, |p| p + 1),
-                None => super::next_line_start(&doc.text, layout.node(*items.last()?).end),
+                None => {
+                    let after = super::next_line_start(&doc.text, layout.node(*items.last()?).end);
+                    super::past_own_lines(&doc.text, after, dash)
+                }
             };
             Some(Splice { start: at, end: at, order: 0, text: line })
         })
@@ -170,5 +173,16 @@ mod tests {
         assert_eq!(replaced("k: x\n", "x", "yes"), "k: \"yes\"\n");
         // A block scalar's first line takes the insertion in place.
         assert_eq!(replaced("k: |\n  node app\n", "node app\n", "exec node app\n"), "k: |\n  exec node app\n");
+    }
+
+    #[test]
+    fn an_item_added_at_the_end_goes_past_the_lines_the_last_item_allows() {
+        // A line indented with a tab is legal after the plain scalar above it; a comment
+        // at the dashes' column stays below the new item, as after a mapping's keys.
+        let doc = load("t.yml", "k:\n  - a\n   \t# t\n  # - b\nx: 1\n".as_bytes()).expect("loads");
+        let node = doc.layout.get(doc.layout.root, "k").expect("key k").1;
+        let (old, new) = (Value::Sequence(vec!["a".into()]), Value::Sequence(vec!["a".into(), "c".into()]));
+        let s = splices(&doc, node, &old, &new).expect("splices");
+        assert_eq!(crate::edit::splice(&doc.text, s).0, "k:\n  - a\n   \t# t\n  - \"c\"\n  # - b\nx: 1\n");
     }
 }

@@ -438,6 +438,22 @@ mod tests {
     }
 
     #[test]
+    fn a_tab_in_indentation_after_a_moved_line_is_refused() {
+        // A line indented with spaces and a tab is legal after a plain scalar whose block
+        // allows its column, and refused by Compose's reader anywhere else (found by the
+        // fuzzer: the fast reading accepted it after a quoted scalar written above it).
+        let input = "services:\n  a:\n    image: x\n       \t# c\n  b:\n    image: y\n";
+        let doc = load("f.yml", input.as_bytes()).expect("loads");
+        let planned = [change("a", &["restart"], Value::from("unless-stopped"))];
+        let kept = input.replace("\t# c\n", "\t# c\n    restart: \"unless-stopped\"\n");
+        assert_eq!(verify(&doc, &kept, &planned, &[]), Ok(()));
+        let moved = input.replace("    image: x\n", "    image: x\n    restart: \"unless-stopped\"\n");
+        let err = verify(&doc, &moved, &planned, &[]).expect_err("Compose refuses the tab");
+        assert!(err.contains("found character that cannot start any token"), "{err}");
+        assert_eq!(readings_agree(&doc, &moved, &planned), Ok(()));
+    }
+
+    #[test]
     fn verify_checks_changed_keys_against_the_schema() {
         let doc = load("f.yml", INPUT.as_bytes()).expect("loads");
         let path = ["deploy", "resources", "limits", "memory"];
