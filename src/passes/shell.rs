@@ -140,6 +140,80 @@ fn scripts<'a>(service: &'a Service) -> Vec<Found<'a>> {
     found
 }
 
+/// The words of the last step a service's command runs: the whole command (`entrypoint`
+/// then `command`), or for `sh -c SCRIPT` the script's last command, past an `exit`,
+/// `true`, `:` or message that only ends it. None where nothing is run, or the last step
+/// is a loop or a condition (it cannot be read as one command).
+pub(super) fn last_step(service: &yaml_serde::Mapping) -> Option<Vec<String>> {
+    let words = |key| match crate::document::lookup::get(service, key) {
+        Some(Value::String(s)) => split_words(s).map(|w| w.into_iter().map(|(w, ..)| w).collect()),
+        Some(Value::Sequence(items)) => items.iter().map(|i| i.as_str().map(str::to_string)).collect(),
+        _ => Some(Vec::new()),
+    };
+    // A service's own entrypoint drops the image's CMD: `command` is its arguments.
+    let argv: Vec<String> = words("entrypoint")?.into_iter().chain(words("command")?).collect();
+    let script = argv.first().filter(|w| is_shell(w)).and_then(|_| {
+        let c = argv.iter().position(|w| is_dash_c(w))?;
+        argv.get(c + 1)
+    });
+    let Some(script) = script else {
+        return (!argv.is_empty()).then_some(argv);
+    };
+    let mut steps: Vec<Vec<String>> =
+        steps(script).iter().filter_map(|s| split_words(s)).map(|w| w.into_iter().map(|(w, ..)| w).collect()).collect();
+    steps.retain(|s| !s.is_empty());
+    // Steps that only end the script start nothing.
+    let ends = |s: &Vec<String>| matches!(s[0].as_str(), "exit" | "true" | ":" | "echo" | "printf");
+    while steps.len() > 1 && steps.last().is_some_and(ends) {
+        steps.pop();
+    }
+    let last = steps.pop()?;
+    let first = last.first()?;
+    let compound = KEYWORDS.contains(&first.as_str()) || matches!(first.as_str(), "}" | "{" | "!");
+    (!compound).then_some(last)
+}
+
+/// A script's commands, split where an unquoted `;`, `&`, `|`, `&&`, `||`, parenthesis or
+/// line break ends one (comments dropped); redirections (`2>&1`, `&>`) stay in theirs.
+fn steps(script: &str) -> Vec<String> {
+    let mut steps = vec![String::new()];
+    let mut quote: Option<char> = None;
+    let mut chars = script.chars().peekable();
+    let mut previous = ' ';
+    while let Some(c) = chars.next() {
+        let here = steps.last_mut().expect("one step at least");
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some('"'), '\\') | (None, '\\') => {
+                here.push(c);
+                if let Some(next) = chars.next() {
+                    here.push(next);
+                }
+                previous = 'x';
+                continue;
+            }
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '#') if previous.is_whitespace() || ";&|()".contains(previous) => {
+                while chars.peek().is_some_and(|c| *c != '\n') {
+                    chars.next();
+                }
+                continue;
+            }
+            (None, '&') if matches!(previous, '>' | '<') || chars.peek() == Some(&'>') => {}
+            (None, ';' | '&' | '|' | '(' | ')' | '\n' | '\r') => {
+                steps.push(String::new());
+                previous = c;
+                continue;
+            }
+            (None, _) => {}
+        }
+        here.push(c);
+        previous = c;
+    }
+    steps
+}
+
 fn is_shell(word: &str) -> bool {
     matches!(word.rsplit('/').next(), Some("sh" | "bash" | "ash" | "dash" | "zsh"))
 }
@@ -325,6 +399,41 @@ fn simple_words(script: &str) -> Option<Vec<(usize, String)>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn last(service: &str) -> Option<String> {
+        let service: yaml_serde::Mapping = yaml_serde::from_str(service).expect("a mapping");
+        last_step(&service).map(|w| w.join(" "))
+    }
+
+    #[test]
+    fn the_last_step_is_what_a_command_runs_last() {
+        assert_eq!(last("command: [npm, run, migrate]").as_deref(), Some("npm run migrate"));
+        assert_eq!(last("command: bundle exec rails db:seed").as_deref(), Some("bundle exec rails db:seed"));
+        assert_eq!(last("image: x"), None);
+        // A script's last command; one that starts a server is what counts.
+        assert_eq!(last(r#"command: sh -c "npx prisma db seed && npm start""#).as_deref(), Some("npm start"));
+        assert_eq!(
+            last(r#"command: ["sh", "-c", "migrate && exec php artisan serve"]"#).as_deref(),
+            Some("exec php artisan serve")
+        );
+        assert_eq!(
+            last("entrypoint: [/bin/sh, -c]\ncommand: [\"./wait-for db:5432 && alembic upgrade head\"]").as_deref(),
+            Some("alembic upgrade head")
+        );
+        // Steps that only end the script are passed over.
+        assert_eq!(
+            last(r#"entrypoint: /bin/sh -c "mc alias set l http://m:9000 a b; mc mb l/up; echo done; exit 0""#)
+                .as_deref(),
+            Some("mc mb l/up")
+        );
+        assert_eq!(last("command: [sh, -c, \"migrate 2>&1 | tee log\"]").as_deref(), Some("tee log"));
+        assert_eq!(last("command: [sh, -c, \"migrate 2>&1 &> log\"]").as_deref(), Some("migrate 2>&1 &> log"));
+        assert_eq!(last("command: [sh, -c, \"migrate 'a;b' # then: serve\\n\"]").as_deref(), Some("migrate a;b"));
+        assert_eq!(last("command: [sh, -c, \"migrate; sleep infinity\"]").as_deref(), Some("sleep infinity"));
+        // A loop or a condition is not one command.
+        assert_eq!(last("command: [sh, -c, \"while true; do migrate; done\"]"), None);
+        assert_eq!(last("command: [sh, -c, \"if x; then migrate; fi\"]"), None);
+    }
 
     #[test]
     fn exec_goes_after_leading_assignments_and_never_before_builtins_or_lists() {

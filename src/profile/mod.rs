@@ -374,15 +374,15 @@ pub struct RestartRule {
     pub one_shot: Option<OneShot>,
 }
 
-/// The documented signs of a job that runs once (a migration, a seed, a setup step).
+/// The one-shot steps a job's command ends in (a migration, a seed, a setup step). A
+/// service's name is no evidence: only a waiter or its command decides.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OneShot {
     /// Written instead of the rule's policy (`on-failure`); null writes none.
     pub policy: Option<String>,
-    /// Service name patterns (`*-init`).
-    pub names: Vec<String>,
-    /// Words of the command or entrypoint (`migrate`, `db:seed`).
+    /// Words (one or several in a row: `mc mb`) that make a command's last step a job
+    /// that runs once, where nothing is started after it.
     pub commands: Vec<String>,
 }
 
