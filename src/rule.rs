@@ -189,8 +189,9 @@ rules! {
          `orchestrated` leaves restarts to the orchestrator.";
     RESTART_JOB = "restart/one-shot", Info, None,
         "a one-shot job gets no restart policy that reruns it",
-        "A service another waits to complete (service_completed_successfully), or one that looks like a job, \
-         would loop under `unless-stopped`.";
+        "A service another waits to complete (service_completed_successfully), or one whose command's last \
+         step is a known one-shot step (`migrate`, `mc mb`) with nothing started after it, would loop under \
+         `unless-stopped`. A name alone never makes a service a job.";
     STOP_GRACE = "stop/grace-period", Warning, Safe,
         "a database gets a longer stop grace period",
         "Databases finish a checkpoint and flush on SIGTERM; killed at the 10 s default they start with crash \
