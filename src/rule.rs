@@ -204,9 +204,14 @@ rules! {
         "stop_signal SIGKILL cannot be caught",
         "The service never shuts down gracefully.";
     LOGGING_MISSING = "logging/no-rotation", Warning, Safe,
-        "logs are not rotated: they grow until the disk is full",
-        "Docker's json-file driver keeps everything by default. The fix writes the driver with max-size and \
-         max-file, which bound each container's logs. Drivers that rotate or ship logs are kept.";
+        "no log rotation in the file: whether the logs are bounded depends on the daemon's defaults",
+        "Without `logging`, or with json-file and no `max-size`, a container's logs are bounded only if the \
+         daemon's default driver and its options (`log-driver`, `log-opts` in daemon.json) bound them; Docker's \
+         own default, json-file without `max-size`, keeps every line. The fix writes json-file with max-size \
+         and max-file, which bound each container's logs whatever the daemon says. Logs the file already \
+         bounds are left alone (json-file with `max-size` keeps one file unless `max-file` says more; the \
+         local driver keeps 5 compressed files of 20 MB by default), a cap the user set is never raised, and \
+         drivers that ship logs are kept.";
     LOGGING_NONE = "logging/none-driver", Warning, None,
         "logging driver `none` keeps no logs",
         "`docker logs` shows nothing when the service fails.";
