@@ -212,6 +212,12 @@ rules! {
          bounds are left alone (json-file with `max-size` keeps one file unless `max-file` says more; the \
          local driver keeps 5 compressed files of 20 MB by default), a cap the user set is never raised, and \
          drivers that ship logs are kept.";
+    LOGGING_BOUNDED = "logging/bounded", Info, None,
+        "the logs are bounded already: nothing is added",
+        "json-file with `max-size` keeps at most `max-file` files of that size, and `max-file` defaults to 1; \
+         the local driver rotates by default (5 files of 20 MB, compressed). Nothing is added where the file \
+         bounds the logs, since a `max-file` added beside a user's `max-size` would raise their cap; the \
+         finding names the cap and the defaults it relies on.";
     LOGGING_NONE = "logging/none-driver", Warning, None,
         "logging driver `none` keeps no logs",
         "`docker logs` shows nothing when the service fails.";
