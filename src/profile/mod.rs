@@ -404,7 +404,9 @@ pub struct ResourcesRule {
     /// For a service no class matches.
     pub limits: Resources,
     pub reservations: Resources,
-    /// A memory limit sized from a JVM heap is rounded up to a multiple of this.
+    /// A memory limit sized from a JVM heap is rounded up to a multiple of this; one sized
+    /// from a measurement to this or a half of it (down to 1 MiB), whichever keeps it at most
+    /// 1.5 times the peak.
     #[serde(default = "default_unit")]
     pub unit: String,
     /// Classes of images, matched in order by image pattern; the first match wins.
