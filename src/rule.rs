@@ -142,7 +142,9 @@ rules! {
          comment saying it is assumed. Replace it with the service's real check.";
     HEALTHCHECK_CATALOGUE = "healthcheck/catalogue", Info, None,
         "what the probe catalogue says of this image",
-        "A note from the catalogue entry the probe was taken from (what it needs, what to change).";
+        "A note from the catalogue entry the probe was taken from (what it needs, what to change), or how the \
+         probe follows the service's command: the port the command gives the server, or the container's \
+         variable that holds the password the server is started with.";
     HEALTHCHECK_NONE_KNOWN = "healthcheck/no-probe", Warning, None,
         "no healthcheck added: no probe is known for the image",
         "The image is not in the catalogue, or the catalogue records that it ships no tool a probe could use, \
