@@ -149,6 +149,20 @@ rules! {
         "no healthcheck added: no probe is known for the image",
         "The image is not in the catalogue, or the catalogue records that it ships no tool a probe could use, \
          and it publishes no port an assumed probe could try. Write a probe that works inside the image.";
+    HEALTHCHECK_OTHER_COMMAND = "healthcheck/other-command", Warning, None,
+        "the service runs something other than the image's server",
+        "A catalogue probe checks the image's own server (redis-server, postgres, apache2-foreground). A service \
+         whose entrypoint or command runs something else (Nextcloud's `/cron.sh`, a queue worker on a web \
+         image) listens on nothing the probe knows, so the probe would keep it unhealthy for ever: none is \
+         written. Options for the server itself (`postgres -c ...`, a command of flags only) keep the probe. \
+         Write a probe for what the service runs, if it serves anything.";
+    HEALTHCHECK_PASSWORD = "healthcheck/password", Warning, None,
+        "the server needs a password the probe cannot read from the container",
+        "A redis started with `--requirepass` answers NOAUTH to a probe without the password, and stays \
+         unhealthy. The probe passes it from the container's own variable at run time (`REDISCLI_AUTH`, \
+         redis-cli 5.0.3 and later), never written into the file, where it would also show in `docker \
+         inspect`. Where the password is a literal in the command, or interpolated by Compose from a variable \
+         the container does not have, no probe is written: give the container the variable.";
     HEALTHCHECK_OWN = "healthcheck/image-own", Info, None,
         "the image defines its own HEALTHCHECK",
         "A healthcheck in the file would replace the image's own, which knows the software better.";
