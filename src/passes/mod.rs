@@ -162,7 +162,7 @@ fn one_shot(name: &str, service: &Mapping, relations: &Relations, profile: &Prof
         return Some(format!("service `{waiter}` waits for it to complete"));
     }
     let signs = profile.restart.as_ref()?.one_shot.as_ref()?;
-    let step = shell::last_step(service)?;
+    let step = shell::last_step(service)?.words;
     // A sign of several words (`mc mb`) matches those words in a row.
     let found = signs.commands.iter().find(|sign| {
         let sign: Vec<&str> = sign.split_whitespace().collect();

@@ -140,11 +140,24 @@ fn scripts<'a>(service: &'a Service) -> Vec<Found<'a>> {
     found
 }
 
-/// The words of the last step a service's command runs: the whole command (`entrypoint`
-/// then `command`), or for `sh -c SCRIPT` the script's last command, past an `exit`,
-/// `true`, `:` or message that only ends it. None where nothing is run, or the last step
-/// is a loop or a condition (it cannot be read as one command).
-pub(super) fn last_step(service: &yaml_serde::Mapping) -> Option<Vec<String>> {
+/// The last command a service runs, as the file says it.
+pub(super) struct Step {
+    pub words: Vec<String>,
+    /// Inside `sh -c`, where a shell expands `$VAR` at run time.
+    pub shell: bool,
+    /// Where it is written: `command` where the service sets one, else `entrypoint`.
+    pub key: &'static str,
+}
+
+/// The last step a service's command runs: the whole command (`entrypoint` then
+/// `command`), or for `sh -c SCRIPT` the script's last command, past an `exit`, `true`,
+/// `:` or message that only ends it. None where nothing is run, or the last step is a loop
+/// or a condition (it cannot be read as one command).
+pub(super) fn last_step(service: &yaml_serde::Mapping) -> Option<Step> {
+    let key = match crate::document::lookup::get(service, "command") {
+        Some(_) => "command",
+        None => "entrypoint",
+    };
     let words = |key| match crate::document::lookup::get(service, key) {
         Some(Value::String(s)) => split_words(s).map(|w| w.into_iter().map(|(w, ..)| w).collect()),
         Some(Value::Sequence(items)) => items.iter().map(|i| i.as_str().map(str::to_string)).collect(),
@@ -157,7 +170,7 @@ pub(super) fn last_step(service: &yaml_serde::Mapping) -> Option<Vec<String>> {
         argv.get(c + 1)
     });
     let Some(script) = script else {
-        return (!argv.is_empty()).then_some(argv);
+        return (!argv.is_empty()).then_some(Step { words: argv, shell: false, key });
     };
     let mut steps: Vec<Vec<String>> =
         steps(script).iter().filter_map(|s| split_words(s)).map(|w| w.into_iter().map(|(w, ..)| w).collect()).collect();
@@ -170,7 +183,7 @@ pub(super) fn last_step(service: &yaml_serde::Mapping) -> Option<Vec<String>> {
     let last = steps.pop()?;
     let first = last.first()?;
     let compound = KEYWORDS.contains(&first.as_str()) || matches!(first.as_str(), "}" | "{" | "!");
-    (!compound).then_some(last)
+    (!compound).then_some(Step { words: last, shell: true, key })
 }
 
 /// A script's commands, split where an unquoted `;`, `&`, `|`, `&&`, `||`, parenthesis or
@@ -402,7 +415,7 @@ mod tests {
 
     fn last(service: &str) -> Option<String> {
         let service: yaml_serde::Mapping = yaml_serde::from_str(service).expect("a mapping");
-        last_step(&service).map(|w| w.join(" "))
+        last_step(&service).map(|s| s.words.join(" "))
     }
 
     #[test]
