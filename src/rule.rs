@@ -124,11 +124,13 @@ rules! {
     SHELL_COMPOUND = "shell/compound-script", Warning, None,
         "`sh -c` with a compound script: the shell gets SIGTERM",
         "A script with `&&`, `;`, pipes or loops cannot simply be exec'd. Put `exec` before its last command, \
-         or trap SIGTERM in the script.";
+         or trap SIGTERM in the script. A script whose last command is exec'd already is not reported, unless \
+         that command ends a pipeline or follows something put in the background.";
     SHELL_PREFIX = "shell/exec-impossible", Warning, None,
         "`sh -c` starts with a word `exec` cannot precede",
-        "Builtins (`cd`, `echo`, `ulimit`), `!` and `time` cannot follow `exec`. Rewrite the script so that the \
-         app is its last command, after `exec`.";
+        "`!` and `time` cannot follow `exec` (nor can builtins that have no binary, such as `cd`, `ulimit` or \
+         `times`, which get no `exec` at all). Rewrite the script so that the app is its last command, after \
+         `exec`.";
     HEALTHCHECK_MISSING = "healthcheck/missing", Warning, Safe,
         "no healthcheck: Docker cannot tell whether the service works",
         "Without a healthcheck a running container counts as working, and `depends_on: service_healthy` cannot \
