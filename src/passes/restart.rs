@@ -2,6 +2,7 @@
 //! another service waits to complete) would loop under it, so it gets none.
 
 use super::{Out, Pass, Service};
+use crate::document::kept_by_merge;
 use crate::rule as rules;
 use yaml_serde::Value;
 
@@ -16,9 +17,15 @@ impl Pass for Restart {
         let Some(rule) = &service.profile.restart else {
             return;
         };
-        // A `deploy: !reset` has no restart_policy: Compose drops it.
-        let deploy_reset = matches!(service.get(&["deploy"]), Some(Value::Tagged(t)) if t.tag == "reset");
-        if service.is_set(&["restart"]) || (service.is_set(&["deploy", "restart_policy"]) && !deploy_reset) {
+        // A `deploy: !reset` has no restart_policy: Compose drops it, unless `<<` merges a
+        // `deploy` in beside it, which Compose keeps.
+        let policy = match service.get(&["deploy"]) {
+            Some(deploy @ Value::Tagged(t)) if t.tag == "reset" => {
+                kept_by_merge(deploy).is_some_and(|kept| kept.get("restart_policy").is_some())
+            }
+            _ => service.is_set(&["deploy", "restart_policy"]),
+        };
+        if service.is_set(&["restart"]) || policy {
             return;
         }
         // Swarm reads `deploy.restart_policy`; Compose would read it too, outside Swarm.
