@@ -81,8 +81,10 @@ rules! {
     LOAD_TAG = "load/merge-tag", Info, None,
         "a value is `!override` or `!reset`",
         "`!reset` drops a key and makes Compose use its default: the user chose that, so nothing is added under \
-         it. `!override` matters only where Compose merges (extends, override files); in one file the value is \
-         hardened as written.";
+         it. Beside a `<<` that merges the same key in, Compose drops only the value written in the mapping and \
+         keeps the merged one; nothing is added there either. `!override` makes Compose take the value as a \
+         whole instead of merging it with another layer's (extends, override files; beside `<<` a key written \
+         in the mapping replaces the merged one anyway); the value is hardened as written.";
     LOAD_RESET_SERVICE = "load/reset-service", Info, None,
         "the service is `!reset`",
         "Compose drops a service tagged `!reset`; it is left alone.";
