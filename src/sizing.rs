@@ -145,19 +145,26 @@ pub fn size(s: &Service, host: &Host, headroom: f64, unit_bytes: f64) -> Result<
     if s.seconds < MIN_SECONDS {
         return Err(format!("a window of {:.0} s, under {MIN_SECONDS:.0} s", s.seconds));
     }
-    let unit = unit_bytes.max(MIB);
-    // The engine refuses a memory limit or reservation under 6 MiB.
-    const ENGINE_MINIMUM_MIB: f64 = 6.0;
-    let limit = (s.memory_bytes.peak * headroom / unit).ceil().max(1.0) * unit;
+    let banded = band_limit(s.memory_bytes.peak, headroom, unit_bytes);
+    // The floors that may lift the limit above the band, in order, each reported where it
+    // decides: the engine's minimum here; the JVM heap rule in the resources pass, which
+    // sees the service's options. The third, room for `shm_size` and tmpfs mounts (their
+    // pages count against the limit), belongs after the heap rule once the project model
+    // reads them; they are not read today.
+    let limit = banded.max(ENGINE_MINIMUM_MIB * MIB);
     let reservation = (s.memory_bytes.p50 / MIB).ceil().max(ENGINE_MINIMUM_MIB);
     let cpus = (s.cpu.p95 * headroom).max(0.1).min(host.cpus.max(1) as f64);
     let pids = ((s.pids.peak * headroom).ceil() as u64).max(256);
     let cpus_text =
         format!("{:.2}", (cpus * 100.0).ceil() / 100.0).trim_end_matches('0').trim_end_matches('.').to_string();
     let memory_limit = format!("{}M", (limit / MIB).round() as u64);
+    let lifted = match limit > banded {
+        true => format!(", the engine's minimum ({}M with headroom)", (banded / MIB).round() as u64),
+        false => String::new(),
+    };
     let floor = if s.cpu_throttled { " (CPU throttled: its p95 is only a floor)" } else { "" };
     let evidence = format!(
-        "peak {} MiB over {}, {} samples -> {memory_limit}; p50 {} MiB -> reservation {}M; cpu p95 {:.2}{floor} -> {cpus_text}",
+        "peak {} MiB over {}, {} samples -> {memory_limit}{lifted}; p50 {} MiB -> reservation {}M; cpu p95 {:.2}{floor} -> {cpus_text}",
         (s.memory_bytes.peak / MIB).round() as u64,
         window_text(s.seconds),
         s.samples,
@@ -174,6 +181,30 @@ pub fn size(s: &Service, host: &Host, headroom: f64, unit_bytes: f64) -> Result<
         evidence,
         pids_evidence,
     })
+}
+
+/// The engine refuses a memory limit or reservation under 6 MiB.
+const ENGINE_MINIMUM_MIB: f64 = 6.0;
+/// The lesson's band: a limit 20-50% above the measured peak.
+const HEADROOM_BAND: (f64, f64) = (1.2, 1.5);
+
+/// The peak times the headroom, rounded up to the largest step that keeps it inside the
+/// band: the profile's unit where it can (128M), else halves of it down to 1 MiB (a 102 MiB
+/// peak at 1.3 gives 144M, where the 128M unit would give 256M, 2.5 times the peak). Where
+/// even a MiB more would leave the band (a headroom of 1.5), the MiB below.
+fn band_limit(peak: f64, headroom: f64, unit: f64) -> f64 {
+    let (target, most) = (peak * headroom, peak * HEADROOM_BAND.1);
+    let mut step = (unit / MIB).floor().max(1.0) * MIB;
+    loop {
+        let up = (target / step).ceil() * step;
+        if up <= most {
+            return up.max(MIB);
+        }
+        if step <= MIB {
+            return (target / MIB).floor().max(1.0) * MIB;
+        }
+        step = (step / 2.0 / MIB).floor().max(1.0) * MIB;
+    }
 }
 
 fn window_text(seconds: f64) -> String {
@@ -222,25 +253,56 @@ mod tests {
     }
 
     #[test]
-    fn the_lessons_example_a_412_mib_peak_gives_640m() {
+    fn the_lessons_example_a_412_mib_peak_gives_576m() {
         let host = Host { cpus: 2, memory_bytes: 0, cgroup_version: "1".into(), engine: "20.10".into() };
         let sized = size(&measured(412.0, 600, 600.0), &host, 1.3, crate::units::memory_unit_bytes()).expect("sized");
-        assert_eq!(sized.memory_limit, "640M");
+        // 412 x 1.3 = 535.6 MiB: 640M (the 128M unit) would be 1.55 times the peak; 576M is 1.40.
+        assert_eq!(sized.memory_limit, "576M");
         assert_eq!(sized.memory_reservation, "300M");
         assert_eq!(sized.cpus, "0.65");
         assert_eq!(sized.pids, 256, "the floor");
         assert_eq!(sized.pids_evidence, "pids peak 30 -> 256");
         assert_eq!(
             sized.evidence,
-            "peak 412 MiB over 10 min, 600 samples -> 640M; p50 300 MiB -> reservation 300M; cpu p95 0.50 -> 0.65"
+            "peak 412 MiB over 10 min, 600 samples -> 576M; p50 300 MiB -> reservation 300M; cpu p95 0.50 -> 0.65"
         );
         assert!(size(&measured(412.0, 29, 600.0), &host, 1.3, 1.0).is_err());
         // A service that uses almost nothing still gets what the engine accepts.
         let mut idle = measured(0.2, 600, 600.0);
         idle.memory_bytes.p50 = 0.1 * 1024.0 * 1024.0;
         let sized = size(&idle, &host, 1.3, crate::units::memory_unit_bytes()).expect("sized");
-        assert_eq!((sized.memory_limit.as_str(), sized.memory_reservation.as_str()), ("128M", "6M"));
+        assert_eq!((sized.memory_limit.as_str(), sized.memory_reservation.as_str()), ("6M", "6M"));
+        assert!(sized.evidence.contains("-> 6M, the engine's minimum (1M with headroom)"), "{}", sized.evidence);
         assert!(size(&measured(412.0, 600, 59.0), &host, 1.3, 1.0).is_err());
+    }
+
+    /// The lesson's band: 20-50% above the peak, at least the headroom asked for (up to the
+    /// last MiB), for peaks from 8 MiB to 64 GiB.
+    #[test]
+    fn the_limit_stays_inside_the_lessons_band() {
+        let host = Host { cpus: 2, memory_bytes: 0, cgroup_version: "1".into(), engine: "20.10".into() };
+        let mib = 1024.0 * 1024.0;
+        let mut checked = 0;
+        let mut peak: f64 = 8.0 * mib;
+        while peak <= 64.0 * 1024.0 * mib {
+            for odd in [1.0, 1.013, 1.37, 1.61, 1.93] {
+                let peak = (peak * odd).min(64.0 * 1024.0 * mib);
+                for headroom in [1.2, 1.25, 1.3, 1.4, 1.45, 1.5] {
+                    let mut service = measured(1.0, 600, 600.0);
+                    service.memory_bytes.peak = peak;
+                    service.memory_bytes.p50 = peak / 2.0;
+                    let sized = size(&service, &host, headroom, 128.0 * mib).expect("sized");
+                    let limit: f64 = sized.memory_limit.trim_end_matches('M').parse::<f64>().expect("MiB") * mib;
+                    let ratio = limit / peak;
+                    let what = format!("peak {:.1} MiB x {headroom}: {} ({ratio:.3})", peak / mib, sized.memory_limit);
+                    assert!((1.2..=1.5).contains(&ratio), "outside the band: {what}");
+                    assert!(limit >= peak * headroom - mib, "below the headroom: {what}");
+                    checked += 1;
+                }
+            }
+            peak *= 2.0;
+        }
+        assert!(checked > 400, "{checked}");
     }
 
     #[test]

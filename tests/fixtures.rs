@@ -184,3 +184,25 @@ fn fixture_outputs_pass_docker_compose() {
     }
     assert!(failures.is_empty(), "docker-compose rejects:\n{}", failures.join("\n"));
 }
+
+/// A fixture's `compose-config.txt` is Compose's own `config` of its input (project name:
+/// the fixture's), so that what its findings say Compose does is held against Compose.
+#[test]
+fn fixture_compose_configs_are_what_compose_says() {
+    let Some(oracle) = common::oracle() else { return };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut checked = 0;
+    for dir in fs::read_dir(&root).expect("fixtures folder").flatten().map(|e| e.path()) {
+        let Ok(want) = fs::read_to_string(dir.join("compose-config.txt")) else { continue };
+        let name = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let out = std::process::Command::new(&oracle)
+            .args(["-f", "input.yml", "-p", &name, "config"])
+            .current_dir(&dir)
+            .output()
+            .expect("the oracle runs");
+        assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(String::from_utf8_lossy(&out.stdout), want, "{name}: Compose's config differs");
+        checked += 1;
+    }
+    assert!(checked >= 1, "no fixture holds Compose's config");
+}

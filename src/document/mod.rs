@@ -6,7 +6,7 @@ pub mod lookup;
 mod merge;
 pub mod slices;
 
-pub use merge::merge_keys;
+pub use merge::{kept_by_merge, merge_keys};
 
 use crate::error::Error;
 use layout::Layout;

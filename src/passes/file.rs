@@ -2,7 +2,7 @@
 //! lists. Reported once here, so that no pass has to.
 
 use super::PASSES;
-use crate::document::{lookup, Document};
+use crate::document::{kept_by_merge, lookup, Document};
 use crate::plan::{Finding, Plan};
 use crate::rule::rules;
 use yaml_serde::{Mapping, Value};
@@ -19,8 +19,10 @@ rules! {
     LOAD_MERGE_TAG = "load/merge-tag", Info, None,
         "a value is `!override` or `!reset`",
         "`!reset` drops a key and makes Compose use its default: the user chose that, so nothing is added under \
-         it. `!override` matters only where Compose merges (extends, override files); in one file the value is \
-         hardened as written.";
+         it. Beside a `<<` that merges the same key in, Compose drops only the value written in the mapping and \
+         keeps the merged one; nothing is added there either. `!override` makes Compose take the value as a \
+         whole instead of merging it with another layer's (extends, override files; beside `<<` a key written \
+         in the mapping replaces the merged one anyway); the value is hardened as written.";
     LOAD_RESET_SERVICE = "load/reset-service", Info, None,
         "the service is `!reset`",
         "Compose drops a service tagged `!reset`; it is left alone.";
@@ -58,11 +60,18 @@ pub(super) fn report_tags(value: &mut Mapping, service: &str, path: &mut Vec<Str
                 let inner = std::mem::replace(&mut t.value, Value::Null);
                 *v = inner;
                 Some(format!(
-                    "`{}` is `!override`, which matters only where Compose merges (extends, override files); it is \
-                     hardened as written",
+                    "`{}` is `!override`: Compose takes this value as a whole instead of merging it with another \
+                     layer's (an `extends` base or an override file; beside `<<` a key written in the mapping replaces \
+                     the merged one anyway); it is hardened as written",
                     path.join(".")
                 ))
             }
+            // Compose keeps what `<<` merges in for the key (its own `config` shows it).
+            Value::Tagged(_) if kept_by_merge(v).is_some() => Some(format!(
+                "`{}` is `!reset`, but `<<` merges a `{key}` into this mapping: Compose drops only the value written \
+                 here and keeps the merged one; nothing is added under it",
+                path.join(".")
+            )),
             Value::Tagged(t) if t.tag == "reset" => Some(format!(
                 "`{}` is `!reset`: Compose drops it and uses its default, as the user chose; nothing is added under it",
                 path.join(".")

@@ -1,5 +1,8 @@
-//! Log rotation: the json-file driver keeps every line forever unless told otherwise,
-//! until the disk is full. Other drivers ship logs elsewhere and are kept as they are.
+//! Log rotation: json-file without `max-size` keeps every line, and a service that names
+//! no logging gets whatever the daemon's defaults say. Logs the file already bounds
+//! (json-file with `max-size`, the local driver) are left as they are: a `max-file` added
+//! beside a user's `max-size` would raise their cap. Other drivers ship logs elsewhere and
+//! are kept as they are.
 
 use super::{Out, Pass, Service};
 use crate::profile::{LoggingSettings, Profile};
@@ -10,9 +13,20 @@ pub struct Logging;
 
 rules! {
     LOGGING_NO_ROTATION = "logging/no-rotation", Warning, Safe,
-        "logs are not rotated: they grow until the disk is full",
-        "Docker's json-file driver keeps everything by default. The fix writes the driver with max-size and \
-         max-file, which bound each container's logs. Drivers that rotate or ship logs are kept.";
+        "no log rotation in the file: whether the logs are bounded depends on the daemon's defaults",
+        "Without `logging`, or with json-file and no `max-size`, a container's logs are bounded only if the \
+         daemon's default driver and its options (`log-driver`, `log-opts` in daemon.json) bound them; Docker's \
+         own default, json-file without `max-size`, keeps every line. The fix writes json-file with max-size \
+         and max-file, which bound each container's logs whatever the daemon says. Logs the file already \
+         bounds are left alone (json-file with `max-size` keeps one file unless `max-file` says more; the \
+         local driver keeps 5 compressed files of 20 MB by default), a cap the user set is never raised, and \
+         drivers that ship logs are kept.";
+    LOGGING_BOUNDED = "logging/bounded", Info, None,
+        "the logs are bounded already: nothing is added",
+        "json-file with `max-size` keeps at most `max-file` files of that size, and `max-file` defaults to 1; \
+         the local driver rotates by default (5 files of 20 MB, compressed). Nothing is added where the file \
+         bounds the logs, since a `max-file` added beside a user's `max-size` would raise their cap; the \
+         finding names the cap and the defaults it relies on.";
     LOGGING_NONE_DRIVER = "logging/none-driver", Warning, None,
         "logging driver `none` keeps no logs",
         "`docker logs` shows nothing when the service fails.";
@@ -37,7 +51,14 @@ impl Pass for Logging {
         match service.get(&["logging"]) {
             None => out.add(&LOGGING_NO_ROTATION, &["logging", "driver"], settings.driver.as_str()),
             Some(Value::Mapping(_)) => match service.str(&["logging", "driver"]) {
-                Some(d) if settings.rotated_drivers.iter().any(|r| r == d) => {}
+                Some(d) if settings.rotated_drivers.iter().any(|r| r == d) => {
+                    if let Some(cap) = bounded(service, d) {
+                        if let Some((path, message)) = cap {
+                            out.report(&LOGGING_BOUNDED, &path, message);
+                        }
+                        return;
+                    }
+                }
                 Some("none") => {
                     out.report(
                         &LOGGING_NONE_DRIVER,
@@ -77,4 +98,45 @@ impl Pass for Logging {
             }
         }
     }
+}
+
+/// Where the file bounds a rotating driver's logs: Some, with the cap in words where a
+/// default decides part of it (None where the user wrote every part). json-file keeps one
+/// file of `max-size` unless `max-file` says more, and nothing bounds it without
+/// `max-size`; the local driver keeps 5 files of 20 MB, compressed, by default.
+fn bounded(service: &Service, driver: &str) -> Option<Option<(Vec<&'static str>, String)>> {
+    // `options: ${LOG_OPTS}`: the user decided, as with any other value that is not a mapping.
+    if service.get(&["logging", "options"]).is_some_and(|o| !o.is_mapping()) {
+        return Some(None);
+    }
+    let option = |key: &str| service.get(&["logging", "options", key]).map(super::resources::text);
+    let (size, files) = (option("max-size"), option("max-file"));
+    let files_text = |n: &str| format!("{n} file{}", if n == "1" { "" } else { "s" });
+    if driver == "local" {
+        let defaults = match (&size, &files) {
+            (Some(_), Some(_)) => return Some(None),
+            (None, None) => "its defaults".to_string(),
+            (None, Some(_)) => "`max-size` defaults to 20m".to_string(),
+            (Some(_), None) => "`max-file` defaults to 5".to_string(),
+        };
+        let compressed = if option("compress").as_deref() == Some("false") { "" } else { ", compressed" };
+        let path = match size {
+            Some(_) => vec!["logging", "options", "max-size"],
+            None => vec!["logging", "driver"],
+        };
+        let message = format!(
+            "logs bounded: the local driver keeps at most {} of {}{compressed} ({defaults}); nothing added",
+            files_text(files.as_deref().unwrap_or("5")),
+            size.as_deref().unwrap_or("20m"),
+        );
+        return Some(Some((path, message)));
+    }
+    let size = size?;
+    if files.is_some() {
+        return Some(None);
+    }
+    let name = if driver == "json-file" { driver.to_string() } else { format!("`{driver}`") };
+    let message =
+        format!("logs bounded: {name} keeps at most 1 file of {size} (`max-file` defaults to 1); nothing added");
+    Some(Some((vec!["logging", "options", "max-size"], message)))
 }

@@ -15,10 +15,12 @@ pub struct Measured;
 rules! {
     MEASURED_SIZED = "measured/sized", Info, None,
         "limits sized from what the service used",
-        "With `apply --sizing`, the memory limit is the measured peak with headroom (1.3 by default), rounded \
-         up to the profile's unit and never below the heap rule's value; the reservation the median; cpus the \
-         95th percentile with headroom (0.1 to the host's CPUs); the pids limit the peak with headroom, at \
-         least 256. The finding gives the evidence.";
+        "With `apply --sizing`, the memory limit is the measured peak with headroom (1.3 by default), inside \
+         the lesson's band of 1.2 to 1.5 times the peak: rounded up to the profile's unit, or a half of it down \
+         to 1 MiB, whichever keeps it at most 1.5 times the peak. Floors may lift it above the band, each \
+         reported where it decides: the engine's minimum (6 MiB), then the heap rule. The reservation is the \
+         median; cpus the 95th percentile with headroom (0.1 to the host's CPUs); the pids limit the peak with \
+         headroom, at least 256. The finding gives the evidence.";
     MEASURED_NOT_SIZED = "measured/not-sized", Warning, None,
         "the measurement cannot size this service",
         "A service is not sized from fewer than 30 samples, from a window under 60 s, or when it was OOM-killed \

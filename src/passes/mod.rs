@@ -171,7 +171,7 @@ impl Facts {
                 .then(|| "listed in the profile".to_string())
         });
         Facts {
-            one_shot: one_shot(name, service, relations, profile, globs),
+            one_shot: one_shot(name, service, relations, profile),
             class: repo.and_then(|r| globs.classes.first(r)),
             probe: repo.and_then(|r| globs.probes.first(r)),
             own_init,
@@ -188,14 +188,11 @@ struct Matchers {
     own_init: Globs,
     /// Catalogue entries that say their image starts its own init.
     own_init_probes: Globs,
-    one_shot_names: Globs,
 }
 
 impl Matchers {
     fn of(profile: &Profile) -> Matchers {
         let probes = profile.healthcheck.as_ref().map(|h| &h.probes[..]).unwrap_or_default();
-        let names =
-            profile.restart.as_ref().and_then(|r| r.one_shot.as_ref()).map(|o| &o.names[..]).unwrap_or_default();
         Matchers {
             classes: Globs::new(
                 profile.resources.iter().flat_map(|r| r.classes.iter().enumerate().map(|(i, c)| (i, &c.images[..]))),
@@ -207,43 +204,26 @@ impl Matchers {
             own_init_probes: Globs::new(
                 probes.iter().enumerate().filter(|(_, p)| p.own_init).map(|(i, p)| (i, &p.images[..])),
             ),
-            one_shot_names: Globs::new(names.iter().enumerate().map(|(i, n)| (i, std::slice::from_ref(n)))),
         }
     }
 }
 
-/// Why a service looks like a job that runs once and exits: another service waits for it
-/// to complete, or a documented sign (its name, its command).
-fn one_shot(
-    name: &str,
-    service: &Mapping,
-    relations: &Relations,
-    profile: &Profile,
-    globs: &Matchers,
-) -> Option<String> {
+/// Why a service is a job that runs once and exits, on evidence: another service waits for
+/// it to complete, or the last step of its command is a one-shot step the profile names
+/// (`migrate`, `mc mb`) with nothing started after it. A name proves nothing: `*-seed` may
+/// be a server, and `sh -c "db seed && npm start"` is one.
+fn one_shot(name: &str, service: &Mapping, relations: &Relations, profile: &Profile) -> Option<String> {
     if let Some(waiter) = relations.completion_waiter.get(name) {
         return Some(format!("service `{waiter}` waits for it to complete"));
     }
     let signs = profile.restart.as_ref()?.one_shot.as_ref()?;
-    if let Some(i) = globs.one_shot_names.first(name) {
-        return Some(format!("its name matches `{}`", signs.names[i]));
-    }
-    let mut words: Vec<&str> = Vec::new();
-    for key in ["entrypoint", "command"] {
-        match lookup::get(service, key) {
-            Some(Value::String(s)) => words.extend(s.split_whitespace()),
-            Some(Value::Sequence(items)) => {
-                words.extend(items.iter().filter_map(Value::as_str).flat_map(str::split_whitespace))
-            }
-            _ => {}
-        }
-    }
+    let step = shell::last_step(service)?.words;
     // A sign of several words (`mc mb`) matches those words in a row.
     let found = signs.commands.iter().find(|sign| {
         let sign: Vec<&str> = sign.split_whitespace().collect();
-        !sign.is_empty() && words.windows(sign.len()).any(|w| w == sign.as_slice())
+        !sign.is_empty() && step.windows(sign.len()).any(|w| w.iter().zip(&sign).all(|(a, b)| a == b))
     })?;
-    Some(format!("its command runs `{found}`"))
+    Some(format!("the last step of its command runs `{found}`, and nothing is started after it"))
 }
 
 /// What services say about each other, gathered once per file.

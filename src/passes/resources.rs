@@ -14,14 +14,16 @@ pub struct Resources;
 
 rules! {
     RESOURCES_NO_LIMIT = "resources/no-limit", Warning, Safe,
-        "no memory or CPU limit: one service can starve the host",
-        "A limit bounds what a leak or a spike can take. The fix writes the profile's class values \
-         (`deploy.resources.limits`, and reservations), sized above a JVM heap where the service names one. \
-         Skipped for classes whose size depends on the workload (measure it).";
+        "a memory or CPU limit is missing: one service can starve the host",
+        "A limit bounds what a leak or a spike can take. The fix writes the limit the service lacks, memory or \
+         CPU or both (`deploy.resources.limits`), from the profile's class values, sized above a JVM heap where \
+         the service names one; a limit the service sets is kept. Skipped for classes whose size depends on \
+         the workload (measure it).";
     RESOURCES_NO_RESERVATION = "resources/no-reservation", Info, Safe,
-        "no memory or CPU reservation",
+        "a memory or CPU reservation is missing",
         "A reservation tells the scheduler (and the kernel under memory pressure) what the service needs at \
-         least. The fix writes the class's reservation, never above its limit.";
+         least. The fix writes the reservation the service lacks, memory or CPU or both, from the class's \
+         values, never above its limit.";
     RESOURCES_SIZE_IT_YOURSELF = "resources/size-it-yourself", Warning, None,
         "no blanket limit is safe for this service",
         "LLM servers, GitLab, media servers and the like need what their workload needs: measure the peak and \

@@ -2,6 +2,7 @@
 //! another service waits to complete) would loop under it, so it gets none.
 
 use super::{Out, Pass, Service};
+use crate::document::kept_by_merge;
 use crate::profile::{Profile, RestartSettings};
 use crate::rule::{rules, Rule};
 use yaml_serde::Value;
@@ -16,8 +17,9 @@ rules! {
          `orchestrated` leaves restarts to the orchestrator.";
     RESTART_ONE_SHOT = "restart/one-shot", Info, None,
         "a one-shot job gets no restart policy that reruns it",
-        "A service another waits to complete (service_completed_successfully), or one that looks like a job, \
-         would loop under `unless-stopped`.";
+        "A service another waits to complete (service_completed_successfully), or one whose command's last \
+         step is a known one-shot step (`migrate`, `mc mb`) with nothing started after it, would loop under \
+         `unless-stopped`. A name alone never makes a service a job.";
 }
 
 impl Pass for Restart {
@@ -30,9 +32,15 @@ impl Pass for Restart {
     }
 
     fn run(&self, settings: &RestartSettings, service: &Service, out: &mut Out) {
-        // A `deploy: !reset` has no restart_policy: Compose drops it.
-        let deploy_reset = matches!(service.get(&["deploy"]), Some(Value::Tagged(t)) if t.tag == "reset");
-        if service.is_set(&["restart"]) || (service.is_set(&["deploy", "restart_policy"]) && !deploy_reset) {
+        // A `deploy: !reset` has no restart_policy: Compose drops it, unless `<<` merges a
+        // `deploy` in beside it, which Compose keeps.
+        let policy = match service.get(&["deploy"]) {
+            Some(deploy @ Value::Tagged(t)) if t.tag == "reset" => {
+                kept_by_merge(deploy).is_some_and(|kept| kept.get("restart_policy").is_some())
+            }
+            _ => service.is_set(&["deploy", "restart_policy"]),
+        };
+        if service.is_set(&["restart"]) || policy {
             return;
         }
         // Swarm reads `deploy.restart_policy`; Compose would read it too, outside Swarm.

@@ -24,11 +24,13 @@ rules! {
     SHELL_COMPOUND_SCRIPT = "shell/compound-script", Warning, None,
         "`sh -c` with a compound script: the shell gets SIGTERM",
         "A script with `&&`, `;`, pipes or loops cannot simply be exec'd. Put `exec` before its last command, \
-         or trap SIGTERM in the script.";
+         or trap SIGTERM in the script. A script whose last command is exec'd already is not reported, unless \
+         that command ends a pipeline or follows something put in the background.";
     SHELL_EXEC_IMPOSSIBLE = "shell/exec-impossible", Warning, None,
         "`sh -c` starts with a word `exec` cannot precede",
-        "Builtins (`cd`, `echo`, `ulimit`), `!` and `time` cannot follow `exec`. Rewrite the script so that the \
-         app is its last command, after `exec`.";
+        "`!` and `time` cannot follow `exec` (nor can builtins that have no binary, such as `cd`, `ulimit` or \
+         `times`, which get no `exec` at all). Rewrite the script so that the app is its last command, after \
+         `exec`.";
 }
 
 impl Pass for Shell {
@@ -51,6 +53,8 @@ impl Pass for Shell {
             let script = found.script.trim_end();
             let may = if found.shell.rsplit('/').next() == Some("dash") { "does" } else { "may" };
             match exec_point(script) {
+                // The script's last command replaces the shell already.
+                Err(Kind::Compound) if ends_in_exec(script) => {}
                 Err(Kind::Compound) => out.report(
                     &SHELL_COMPOUND_SCRIPT,
                     &[key],
@@ -160,6 +164,118 @@ fn scripts<'a>(service: &'a Service) -> Vec<Found<'a>> {
     found
 }
 
+/// The last command a service runs, as the file says it.
+pub(super) struct Step {
+    pub words: Vec<String>,
+    /// Inside `sh -c`, where a shell expands `$VAR` at run time.
+    pub shell: bool,
+    /// Where it is written: `command` where the service sets one, else `entrypoint`.
+    pub key: &'static str,
+}
+
+/// The last step a service's command runs: the whole command (`entrypoint` then
+/// `command`), or for `sh -c SCRIPT` the script's last command, past an `exit`, `true`,
+/// `:` or message that only ends it. None where nothing is run, or the last step is a loop
+/// or a condition (it cannot be read as one command).
+pub(super) fn last_step(service: &yaml_serde::Mapping) -> Option<Step> {
+    let key = match crate::document::lookup::get(service, "command") {
+        Some(_) => "command",
+        None => "entrypoint",
+    };
+    let words = |key| match crate::document::lookup::get(service, key) {
+        Some(Value::String(s)) => split_words(s).map(|w| w.into_iter().map(|(w, ..)| w).collect()),
+        Some(Value::Sequence(items)) => items.iter().map(|i| i.as_str().map(str::to_string)).collect(),
+        _ => Some(Vec::new()),
+    };
+    // A service's own entrypoint drops the image's CMD: `command` is its arguments.
+    let argv: Vec<String> = words("entrypoint")?.into_iter().chain(words("command")?).collect();
+    let script = argv.first().filter(|w| is_shell(w)).and_then(|_| {
+        let c = argv.iter().position(|w| is_dash_c(w))?;
+        argv.get(c + 1)
+    });
+    let Some(script) = script else {
+        return (!argv.is_empty()).then_some(Step { words: argv, shell: false, key });
+    };
+    let mut steps: Vec<Vec<String>> = steps(script)
+        .iter()
+        .filter_map(|(_, s)| split_words(s))
+        .map(|w| w.into_iter().map(|(w, ..)| w).collect())
+        .collect();
+    steps.retain(|s| !s.is_empty());
+    // Steps that only end the script start nothing.
+    let ends = |s: &Vec<String>| matches!(s[0].as_str(), "exit" | "true" | ":" | "echo" | "printf");
+    while steps.len() > 1 && steps.last().is_some_and(ends) {
+        steps.pop();
+    }
+    let last = steps.pop()?;
+    let first = last.first()?;
+    let compound = KEYWORDS.contains(&first.as_str()) || matches!(first.as_str(), "}" | "{" | "!");
+    (!compound).then_some(Step { words: last, shell: true, key })
+}
+
+/// A script's commands, each with the separator before it (`;`, `&`, `|`, `&&`, `||`, a
+/// parenthesis or a line break; empty for the first), split where an unquoted one ends a
+/// command (comments dropped); redirections (`2>&1`, `&>`) stay in theirs.
+fn steps(script: &str) -> Vec<(String, String)> {
+    let mut steps = vec![(String::new(), String::new())];
+    let mut quote: Option<char> = None;
+    let mut chars = script.chars().peekable();
+    let mut previous = ' ';
+    while let Some(c) = chars.next() {
+        let here = &mut steps.last_mut().expect("one step at least").1;
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some('"'), '\\') | (None, '\\') => {
+                here.push(c);
+                if let Some(next) = chars.next() {
+                    here.push(next);
+                }
+                previous = 'x';
+                continue;
+            }
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '#') if previous.is_whitespace() || ";&|()".contains(previous) => {
+                while chars.peek().is_some_and(|c| *c != '\n') {
+                    chars.next();
+                }
+                continue;
+            }
+            (None, '&') if matches!(previous, '>' | '<') || chars.peek() == Some(&'>') => {}
+            (None, ';' | '&' | '|' | '(' | ')' | '\n' | '\r') => {
+                let mut separator = c.to_string();
+                if matches!(c, '&' | '|') && chars.peek() == Some(&c) {
+                    chars.next();
+                    separator.push(c);
+                }
+                steps.push((separator, String::new()));
+                previous = c;
+                continue;
+            }
+            (None, _) => {}
+        }
+        here.push(c);
+        previous = c;
+    }
+    steps
+}
+
+/// Whether a compound script's last command is exec'd already (`cd /app && exec node
+/// server.js`), so the app replaces the shell: not where it ends a pipeline (it runs in a
+/// subshell) or where something was put in the background before it (that one never gets
+/// the signal).
+fn ends_in_exec(script: &str) -> bool {
+    let steps: Vec<(String, Vec<String>)> = steps(script)
+        .into_iter()
+        .filter_map(|(separator, text)| Some((separator, split_words(&text)?.into_iter().map(|(w, ..)| w).collect())))
+        .collect();
+    let Some(last) = steps.iter().rposition(|(_, words)| !words.is_empty()) else { return false };
+    let (separator, words) = &steps[last];
+    let backgrounded = steps[..=last].iter().any(|(s, _)| s == "&");
+    let first = words.iter().find(|w| !is_assignment(w));
+    first.is_some_and(|w| w == "exec") && separator != "|" && !backgrounded
+}
+
 fn is_shell(word: &str) -> bool {
     matches!(word.rsplit('/').next(), Some("sh" | "bash" | "ash" | "dash" | "zsh"))
 }
@@ -252,24 +368,80 @@ enum Kind {
 
 const KEYWORDS: [&str; 14] =
     ["if", "then", "else", "fi", "for", "while", "until", "do", "done", "case", "esac", "select", "function", "[["];
-const BUILTINS: [&str; 34] = [
-    "cd", "echo", "ulimit", "source", ".", "set", "export", "unset", "trap", "wait", "eval", "read", "true", "false",
-    ":", "test", "[", "printf", "kill", "shift", "umask", "alias", "return", "exit", "command", "builtin", "local",
-    "readonly", "type", "hash", "getopts", "jobs", "fg", "bg",
+/// Builtins that have no binary to exec (`exec times` exits 127): POSIX's special and
+/// regular builtins that act on the shell itself, and bash's and ash's own. `echo`,
+/// `printf`, `test`, `[`, `true`, `false`, `kill` and `pwd` are binaries too, and `exec`
+/// works on them.
+const BUILTINS: [&str; 52] = [
+    // POSIX special builtins (`exec` itself is handled before).
+    ":",
+    ".",
+    "break",
+    "continue",
+    "eval",
+    "exit",
+    "export",
+    "readonly",
+    "return",
+    "set",
+    "shift",
+    "times",
+    "trap",
+    "unset", // POSIX regular builtins that act on the shell.
+    "alias",
+    "bg",
+    "cd",
+    "command",
+    "fc",
+    "fg",
+    "getopts",
+    "hash",
+    "jobs",
+    "read",
+    "type",
+    "ulimit",
+    "umask",
+    "unalias",
+    "wait", // bash's and ash's own.
+    "source",
+    "local",
+    "declare",
+    "typeset",
+    "let",
+    "builtin",
+    "enable",
+    "help",
+    "history",
+    "logout",
+    "mapfile",
+    "readarray",
+    "pushd",
+    "popd",
+    "dirs",
+    "disown",
+    "shopt",
+    "suspend",
+    "caller",
+    "compgen",
+    "complete",
+    "compopt",
+    "bind",
 ];
+
+/// `NAME=value`, as a shell reads a leading assignment.
+fn is_assignment(word: &str) -> bool {
+    let name = word.split('=').next().unwrap_or("");
+    word.contains('=')
+        && !name.is_empty()
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && !name.as_bytes()[0].is_ascii_digit()
+}
 
 /// Where `exec ` goes in a script that is one simple command (after its leading
 /// assignments); why not otherwise. Redirections after the command are fine: `exec`
 /// applies them to the command. `$$` is Compose's escape for `$`.
 fn exec_point(script: &str) -> Result<usize, Kind> {
     let words = simple_words(script).ok_or(Kind::Compound)?;
-    let is_assignment = |w: &str| {
-        let name = w.split('=').next().unwrap_or("");
-        w.contains('=')
-            && !name.is_empty()
-            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-            && !name.as_bytes()[0].is_ascii_digit()
-    };
     let Some((at, word)) = words.iter().find(|(_, w)| !is_assignment(w)) else { return Err(Kind::Nothing) };
     let word = word.as_str();
     let redirection = word.trim_start_matches(|c: char| c.is_ascii_digit());
@@ -346,6 +518,52 @@ fn simple_words(script: &str) -> Option<Vec<(usize, String)>> {
 mod tests {
     use super::*;
 
+    fn last(service: &str) -> Option<String> {
+        let service: yaml_serde::Mapping = yaml_serde::from_str(service).expect("a mapping");
+        last_step(&service).map(|s| s.words.join(" "))
+    }
+
+    #[test]
+    fn a_script_that_ends_in_exec_needs_nothing() {
+        assert!(ends_in_exec("cd /app && exec node server.js"));
+        assert!(ends_in_exec("set -e; A=1 exec node server.js # the app"));
+        assert!(ends_in_exec("migrate\nexec node server.js\n"));
+        assert!(!ends_in_exec("cd /app && node server.js"));
+        assert!(!ends_in_exec("node server.js | exec tee log"));
+        assert!(!ends_in_exec("worker & exec node server.js"));
+        assert!(!ends_in_exec("exec node a.js; node b.js"));
+    }
+
+    #[test]
+    fn the_last_step_is_what_a_command_runs_last() {
+        assert_eq!(last("command: [npm, run, migrate]").as_deref(), Some("npm run migrate"));
+        assert_eq!(last("command: bundle exec rails db:seed").as_deref(), Some("bundle exec rails db:seed"));
+        assert_eq!(last("image: x"), None);
+        // A script's last command; one that starts a server is what counts.
+        assert_eq!(last(r#"command: sh -c "npx prisma db seed && npm start""#).as_deref(), Some("npm start"));
+        assert_eq!(
+            last(r#"command: ["sh", "-c", "migrate && exec php artisan serve"]"#).as_deref(),
+            Some("exec php artisan serve")
+        );
+        assert_eq!(
+            last("entrypoint: [/bin/sh, -c]\ncommand: [\"./wait-for db:5432 && alembic upgrade head\"]").as_deref(),
+            Some("alembic upgrade head")
+        );
+        // Steps that only end the script are passed over.
+        assert_eq!(
+            last(r#"entrypoint: /bin/sh -c "mc alias set l http://m:9000 a b; mc mb l/up; echo done; exit 0""#)
+                .as_deref(),
+            Some("mc mb l/up")
+        );
+        assert_eq!(last("command: [sh, -c, \"migrate 2>&1 | tee log\"]").as_deref(), Some("tee log"));
+        assert_eq!(last("command: [sh, -c, \"migrate 2>&1 &> log\"]").as_deref(), Some("migrate 2>&1 &> log"));
+        assert_eq!(last("command: [sh, -c, \"migrate 'a;b' # then: serve\\n\"]").as_deref(), Some("migrate a;b"));
+        assert_eq!(last("command: [sh, -c, \"migrate; sleep infinity\"]").as_deref(), Some("sleep infinity"));
+        // A loop or a condition is not one command.
+        assert_eq!(last("command: [sh, -c, \"while true; do migrate; done\"]"), None);
+        assert_eq!(last("command: [sh, -c, \"if x; then migrate; fi\"]"), None);
+    }
+
     #[test]
     fn exec_goes_after_leading_assignments_and_never_before_builtins_or_lists() {
         assert_eq!(exec_point("node app.js"), Ok(0));
@@ -353,7 +571,18 @@ mod tests {
         assert_eq!(exec_point("TZ=UTC A='x y' sleep 30"), Ok(15));
         assert_eq!(exec_point("  node app.js > /tmp/log 2>&1"), Ok(2));
         assert_eq!(exec_point("node app.js >&2"), Ok(0));
-        assert_eq!(exec_point("echo $$HOME"), Err(Kind::Nothing));
+        // Binaries as well as builtins: `exec` works on them.
+        assert_eq!(exec_point("echo $$HOME"), Ok(0));
+        for binary in ["printf ok", "test -f x", "true", "false", "kill 1", "pwd", "[ -f x ]"] {
+            assert_eq!(exec_point(binary), Ok(0), "{binary}");
+        }
+        // Builtins with no binary: `exec times` exits 127.
+        for builtin in ["times", "trap '' TERM", "wait", "umask 022", "getopts ab x", "read x", "shift", "unset A"] {
+            assert_eq!(exec_point(builtin), Err(Kind::Nothing), "{builtin}");
+        }
+        for builtin in ["set -e", "export A=1", "alias a=b", "readonly A", "local a", "return", "eval x", "hash -r"] {
+            assert_eq!(exec_point(builtin), Err(Kind::Nothing), "{builtin}");
+        }
         assert_eq!(exec_point("node --title=$$HOSTNAME app.js"), Ok(0));
         assert_eq!(exec_point("exec node app.js"), Err(Kind::Nothing));
         assert_eq!(exec_point("cd /app"), Err(Kind::Nothing));

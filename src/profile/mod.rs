@@ -235,6 +235,39 @@ pub struct ProbeEntry {
     /// Where variants differ and the tag is known only once interpolated (`${TAG}`
     /// without a default): the probe that works for every tag, or null for none.
     pub any_tag: Option<AnyTag>,
+    /// What starts the image's own server: words of a command, one or several in a row
+    /// (`redis-server`, `rails server`). A service whose command runs none of them (nor
+    /// only flags, which the image's entrypoint hands to its server) gets no probe. Empty:
+    /// not known, and any command keeps the probe.
+    #[serde(default)]
+    pub servers: Vec<String>,
+    /// How the server takes another port from its command, and how the probe is told.
+    pub port: Option<ProbePort>,
+    /// How the server takes a password from its command, and how the probe passes it.
+    pub password: Option<ProbePassword>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProbePort {
+    /// The server's options that set its port: `--port 6380`, or `port=5433` (after
+    /// postgres's `-c`) for `port`.
+    pub flags: Vec<String>,
+    pub default: u16,
+    /// The probe program's option for the port (`-p`), written after the program.
+    pub option: String,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProbePassword {
+    /// The server's options that set a password (`--requirepass`).
+    pub flags: Vec<String>,
+    /// The variable the probe program reads a password from (`REDISCLI_AUTH`); null where
+    /// none is known, and no probe is written for a server with a password.
+    pub variable: Option<String>,
+    /// The first version whose probe program reads that variable (`5.0.3`).
+    pub since: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -358,15 +391,15 @@ pub struct RestartSettings {
     pub one_shot: Option<OneShot>,
 }
 
-/// The documented signs of a job that runs once (a migration, a seed, a setup step).
+/// The one-shot steps a job's command ends in (a migration, a seed, a setup step). A
+/// service's name is no evidence: only a waiter or its command decides.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OneShot {
     /// Written instead of `policy` (`on-failure`); null writes none.
     pub policy: Option<String>,
-    /// Service name patterns (`*-init`).
-    pub names: Vec<String>,
-    /// Words of the command or entrypoint (`migrate`, `db:seed`).
+    /// Words (one or several in a row: `mc mb`) that make a command's last step a job
+    /// that runs once, where nothing is started after it.
     pub commands: Vec<String>,
 }
 
@@ -388,7 +421,9 @@ pub struct ResourcesSettings {
     /// For a service no class matches.
     pub limits: Resources,
     pub reservations: Resources,
-    /// A memory limit sized from a JVM heap is rounded up to a multiple of this.
+    /// A memory limit sized from a JVM heap is rounded up to a multiple of this; one sized
+    /// from a measurement to this or a half of it (down to 1 MiB), whichever keeps it at most
+    /// 1.5 times the peak.
     #[serde(default = "default_unit")]
     pub unit: String,
     /// Classes of images, matched in order by image pattern; the first match wins.

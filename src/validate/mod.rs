@@ -85,7 +85,9 @@ pub fn check(doc: &Document) -> Result<(), Error> {
                     return Err(at_key(doc, &path[..2], &key, message));
                 }
             }
-            if let Some(restart) = crate::document::lookup::get(service, "restart").and_then(Value::as_str) {
+            // A `!reset` restart is no value of the user's (and `<<` may merge one in beside it).
+            let restart = crate::document::lookup::get(service, "restart").filter(|r| !is_reset(r));
+            if let Some(restart) = restart.and_then(Value::as_str) {
                 if !valid_restart(restart) {
                     let path = ["services".to_string(), name.clone(), "restart".to_string()];
                     return Err(at(
