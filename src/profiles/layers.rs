@@ -179,6 +179,14 @@ fn from_text(file: String, text: &str, dir: PathBuf, key: String) -> Result<Laye
     Ok(Layer { file, dir, value: doc.value.clone(), doc: Some(doc), key })
 }
 
+/// Keys a profile once took, with why they went and what replaces them: a team profile
+/// written for an earlier version gets that instead of "unknown key".
+const REMOVED: &[(&str, &str)] = &[(
+    "restart.one_shot.names",
+    "a name alone never makes a service a job (a `service_completed_successfully` waiter or the command's \
+     last step does); delete it",
+)];
+
 /// One file on its own: the schema (a file with `extends` may leave out what its parent
 /// gives), then the values.
 fn check(layer: &Layer, partial: bool) -> Result<(), Error> {
@@ -195,8 +203,12 @@ fn check(layer: &Layer, partial: bool) -> Result<(), Error> {
             let valid = super::schema::keys_at(schema, &path);
             let valid: Vec<&str> = valid.iter().map(String::as_str).collect();
             let context = if path.is_empty() { String::new() } else { format!(" in `{}`", path.join(".")) };
-            let message = crate::suggest::unknown_key(&key, &context, &valid);
-            let message = message.replace(" (custom keys must start with `x-`)", "");
+            let full = path.iter().chain([&key]).map(String::as_str).collect::<Vec<_>>().join(".");
+            let message = match REMOVED.iter().find(|(removed, _)| *removed == full) {
+                Some((_, why)) => format!("`{full}` was removed: {why}"),
+                None => crate::suggest::unknown_key(&key, &context, &valid)
+                    .replace(" (custom keys must start with `x-`)", ""),
+            };
             return Err(at(layer, &path, Some(&key), message));
         }
         let shown = if path.is_empty() { "(top level)".to_string() } else { path.join(".") };
