@@ -70,21 +70,52 @@ pub fn tools_called(test: &[String]) -> Vec<String> {
 
 fn shell_programs(script: &str) -> Vec<String> {
     const BUILTINS: &[&str] =
-        &["exit", "test", "[", "[[", "echo", "true", "false", "printf", "cd", ":", "!", "set", "export", "read"];
-    let mut out = Vec::new();
-    for command in script.split(['|', '&', ';', '(', ')', '\n']) {
+        &["exit", "test", "[", "[[", "echo", "true", "false", "printf", "cd", ":", "set", "export", "read"];
+    let mut out: Vec<String> = Vec::new();
+    for command in simple_commands(script) {
         let assignment = |w: &str| w.contains('=') && !w.starts_with('=');
-        let word = command.split_whitespace().find(|w| !assignment(w) && !["exec", "!", "time"].contains(w));
+        let word = command.iter().find(|w| !assignment(w) && !["exec", "!", "time"].contains(&w.as_str()));
         let Some(word) = word else { continue };
-        let word = word.trim_matches(|c| c == '"' || c == '\'');
-        if word.is_empty() || word.contains('$') || word.starts_with('>') || word.starts_with('<') {
+        if word.is_empty() || word.contains('$') || word.starts_with(['>', '<']) {
             continue;
         }
-        if !BUILTINS.contains(&word) && !out.iter().any(|w| w == word) {
-            out.push(word.to_string());
+        if !BUILTINS.contains(&word.as_str()) && !out.contains(word) {
+            out.push(word.clone());
         }
     }
     out
+}
+
+/// A script's simple commands, each as its words with quotes removed: split at `|`, `&`,
+/// `;`, parentheses and line breaks outside quotes.
+fn simple_commands(script: &str) -> Vec<Vec<String>> {
+    let mut commands = vec![Vec::new()];
+    let mut word: Option<String> = None;
+    let mut quote: Option<char> = None;
+    let end_word = |word: &mut Option<String>, commands: &mut Vec<Vec<String>>| {
+        if let (Some(w), Some(last)) = (word.take(), commands.last_mut()) {
+            last.push(w);
+        }
+    };
+    for c in script.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => word.get_or_insert_with(String::new).push(c),
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                word.get_or_insert_with(String::new);
+            }
+            (None, c) if c.is_whitespace() && c != '\n' => end_word(&mut word, &mut commands),
+            (None, '|' | '&' | ';' | '(' | ')' | '\n') => {
+                end_word(&mut word, &mut commands);
+                commands.push(Vec::new());
+            }
+            (None, c) => word.get_or_insert_with(String::new).push(c),
+        }
+    }
+    end_word(&mut word, &mut commands);
+    commands.retain(|c| !c.is_empty());
+    commands
 }
 
 /// The directories of `path` that exist, each once: a link to a directory already listed
@@ -377,6 +408,11 @@ mod tests {
             t(&["CMD", "/opt/kafka/bin/kafka-broker-api-versions.sh"]),
             ["/opt/kafka/bin/kafka-broker-api-versions.sh"]
         );
+        assert_eq!(
+            t(&["CMD-SHELL", "mongosh --quiet --eval \"db.adminCommand('ping').ok\" || mongo"]),
+            ["mongosh", "mongo"]
+        );
+        assert_eq!(t(&["CMD-SHELL", "'/usr/local/bin/check' a;echo done"]), ["/usr/local/bin/check"]);
         assert!(t(&["NONE"]).is_empty());
     }
 }
