@@ -140,3 +140,40 @@ fn facts_schema_is_current_and_the_sample_meets_it() {
     bad["images"]["compose-harden-test/busybox:1"]["tools"]["sh"] = "bin/sh".into();
     assert!(!validator.is_valid(&bad), "a tool's place must be absolute");
 }
+
+/// Found as the team profile is: beside the file or in a directory above it, never past the
+/// repository root.
+#[test]
+fn the_facts_file_is_found_above_the_compose_file_up_to_the_repository_root() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let sub = root.path().join("deploy");
+    std::fs::create_dir_all(&sub).expect("dirs");
+    std::fs::write(sub.join("compose.yml"), "services:\n  web:\n    image: nginx:1.27\n").expect("compose file");
+    std::fs::write(root.path().join(facts::FILE_NAME), SAMPLE).expect("facts");
+    let apply = |dir: &Path| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_compose-harden"))
+            .args(["apply", "--diff", "compose.yml"])
+            .current_dir(dir)
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stderr).lines().next().unwrap_or_default().to_string()
+    };
+    std::fs::create_dir(root.path().join(".git")).expect(".git");
+    assert_eq!(apply(&sub), "notice: compose.yml: image facts from ../compose-harden.images.yml (3 images)");
+    std::fs::create_dir(sub.join(".git")).expect("a repository inside");
+    assert!(!apply(&sub).contains("image facts"), "not found past the repository root");
+}
+
+#[test]
+fn verify_takes_image_facts_only_with_harden() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_compose-harden"))
+        .args(["verify", "--images", "f.yml", "compose.yml"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: --profile, --no-config, --sizing, --images, --inspect and --no-images choose how --harden hardens; add --harden\n"
+    );
+}

@@ -6,6 +6,7 @@ mod check;
 mod completions;
 mod config;
 mod discover;
+mod images;
 mod inspect;
 mod io;
 mod measure;
