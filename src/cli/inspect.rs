@@ -190,22 +190,6 @@ fn compose_model(file: &str, compose: Option<&Path>) -> Result<serde_json::Value
     serde_json::from_str(&done.stdout).map_err(|e| format!("Docker Compose printed no project for {file}: {e}"))
 }
 
-/// The tools looked for: the usual probe tools and every program the profile's probe
-/// catalogue calls, sorted.
-pub fn tools_for(profile: &Profile) -> Vec<String> {
-    let mut tools: BTreeSet<String> = search::BASE_TOOLS.iter().map(|t| t.to_string()).collect();
-    if let Some(rule) = &profile.healthcheck {
-        let tests = rule.probes.iter().flat_map(|p| {
-            let variants = p.variants.iter().filter_map(|v| v.test.as_ref());
-            p.test.iter().chain(variants).chain(p.any_tag.as_ref().and_then(|a| a.test.as_ref()))
-        });
-        for test in tests.chain(rule.http_fallback.as_ref().map(|f| &f.test)) {
-            tools.extend(search::tools_called(test));
-        }
-    }
-    tools.into_iter().collect()
-}
-
 /// The facts of every image `files` use, read from the engine now. With `report`, a line
 /// per image on stderr.
 pub fn live(
@@ -216,7 +200,7 @@ pub fn live(
     report: bool,
 ) -> Result<Facts, String> {
     let wanted = wanted(files, compose)?;
-    let tools = tools_for(profile);
+    let tools = search::tools_for(profile);
     let (docker, endpoint, version) = engine::local(false)?;
     let socket = stats::socket(&endpoint)?;
     let mut conn = Connection::open(&socket)?;

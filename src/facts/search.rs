@@ -58,6 +58,22 @@ const INITS: &[(&str, InitKind)] = &[
 pub const S6_MARKERS: &[&str] =
     &["/package/admin/s6-overlay", "/etc/s6-overlay", "/command/s6-svscan", "/etc/services.d", "/etc/cont-init.d"];
 
+/// The tools looked for: [`BASE_TOOLS`] and every program the profile's probe catalogue
+/// calls (variants and the HTTP fallback included), sorted.
+pub fn tools_for(profile: &crate::Profile) -> Vec<String> {
+    let mut tools: std::collections::BTreeSet<String> = BASE_TOOLS.iter().map(|t| t.to_string()).collect();
+    if let Some(rule) = &profile.healthcheck {
+        let tests = rule.probes.iter().flat_map(|p| {
+            let variants = p.variants.iter().filter_map(|v| v.test.as_ref());
+            p.test.iter().chain(variants).chain(p.any_tag.as_ref().and_then(|a| a.test.as_ref()))
+        });
+        for test in tests.chain(rule.http_fallback.as_ref().map(|f| &f.test)) {
+            tools.extend(tools_called(test));
+        }
+    }
+    tools.into_iter().collect()
+}
+
 /// The tools a healthcheck `test` calls: `CMD`'s program; for `CMD-SHELL`, the first word
 /// of each simple command (after assignments and `exec`), shell builtins left out.
 pub fn tools_called(test: &[String]) -> Vec<String> {
@@ -389,6 +405,20 @@ mod tests {
             let got = img.init.as_ref().map(|i| (i.kind, i.path.as_str()));
             assert_eq!(got, *want, "{entrypoint:?}");
         }
+    }
+
+    #[test]
+    fn the_tools_looked_for_are_the_usual_ones_and_the_catalogues() {
+        let production = crate::Profile::load("production").expect("production");
+        let tools = tools_for(&production);
+        for tool in ["sh", "curl", "wget", "java", "pg_isready", "redis-cli", "mongosh", "mysqladmin", "grep"] {
+            assert!(tools.contains(&tool.to_string()), "{tool} in {tools:?}");
+        }
+        assert!(!tools.iter().any(|t| t.contains('(') || t.starts_with('.')), "{tools:?}");
+        let minimal = crate::Profile::load("minimal").expect("minimal");
+        let mut base = names(BASE_TOOLS);
+        base.sort();
+        assert_eq!(tools_for(&minimal), base, "minimal has no catalogue");
     }
 
     #[test]
