@@ -272,3 +272,33 @@ fn stale_facts_are_warnings_and_a_rebuilt_image_an_info() {
     let _ = docker(&["rmi", "facts-stale-test-api"]);
     assert_eq!(left_behind(), "");
 }
+
+#[test]
+fn an_interrupted_inspect_removes_its_containers_and_writes_nothing() {
+    let _alone = alone();
+    if !ready() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let images = ["busybox", "facts-curl", "facts-nc", "facts-tini", "facts-java", "facts-apt", "facts-s6"];
+    let mut compose = String::from("services:\n");
+    for (i, name) in images.iter().enumerate() {
+        compose.push_str(&format!("  s{i}:\n    image: {NS}/{name}:1\n"));
+    }
+    std::fs::write(dir.path().join("compose.yml"), compose).expect("compose file");
+    let child = common::bin()
+        .arg("inspect")
+        .current_dir(dir.path())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("starts");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    // SAFETY: signals a child this test started and has not yet waited for.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let out = child.wait_with_output().expect("ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.ends_with("interrupted: every container inspect created was removed\n"), "{stderr}");
+    assert_eq!(left_behind(), "");
+    assert!(!dir.path().join("compose-harden.images.yml").exists(), "nothing written");
+}

@@ -80,7 +80,7 @@ impl Images {
             if file == "-" {
                 return Err(Error::new("<stdin>", "--inspect reads the images of a named file, not standard input"));
             }
-            let facts = super::inspect::live(&[file.to_string()], profile, None, false, false)
+            let facts = super::inspect::live(&[file.to_string()], profile, None, false, None)
                 .map_err(|e| Error::new(file, format!("--inspect: {e}")))?;
             return Ok(Some(Arc::new(Loaded { facts, source: "the engine".into(), found: false })));
         }

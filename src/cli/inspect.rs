@@ -5,7 +5,7 @@
 use super::config::{ProfileArgs, Profiles};
 use super::discover;
 use crate::engine::image::{self, Unstarted};
-use crate::engine::{self, api::Connection, stats, Docker, Project};
+use crate::engine::{self, api::Connection, stats, Cancel, Docker, Project};
 use clap::Args;
 use compose_harden::document::{self, lookup};
 use compose_harden::facts::{self, search, Facts, Freshness, Image, Inspected, Owner};
@@ -43,17 +43,33 @@ pub struct Inspect {
     compose: Option<PathBuf>,
 }
 
+/// 0: written (with --check: current); 1: --check found a warning; 2: an error; 130:
+/// interrupted (every container created was removed).
 pub fn run(args: &Inspect) -> u8 {
-    match inspect(args) {
+    let cancel = Cancel::on_signals();
+    match inspect(args, &cancel) {
         Ok(code) => code,
+        Err(_) if cancel.is_set() => {
+            super::say("interrupted: every container inspect created was removed");
+            130
+        }
         Err(e) => {
-            super::say(&format!("error: {e}"));
+            super::say(&shown(&e));
             2
         }
     }
 }
 
-fn inspect(args: &Inspect) -> Result<u8, String> {
+/// An error as users read it: a compose or facts file's error already names its place.
+fn shown(e: &str) -> String {
+    if e.contains(": error: ") {
+        e.to_string()
+    } else {
+        format!("error: {e}")
+    }
+}
+
+fn inspect(args: &Inspect, cancel: &Cancel) -> Result<u8, String> {
     let files = match args.files.is_empty() {
         true => discover::files(&[])?.0,
         false => args.files.clone(),
@@ -78,7 +94,7 @@ fn inspect(args: &Inspect) -> Result<u8, String> {
     let profiles = Profiles::new(&profile_args).map_err(|e| e.to_string())?;
     let profile = profiles.for_file(&files[0]).map_err(|e| e.to_string())?;
     let started = Instant::now();
-    let read = live(&files, &profile.profile, args.compose.as_deref(), args.pull, true)?;
+    let read = live(&files, &profile.profile, args.compose.as_deref(), args.pull, Some(cancel))?;
     let shown = target.display().to_string();
     if shown == "-" {
         let text = facts::render("<stdout>", None, &read, Owner::Inspect).map_err(|e| e.to_string())?;
@@ -190,14 +206,14 @@ fn compose_model(file: &str, compose: Option<&Path>) -> Result<serde_json::Value
     serde_json::from_str(&done.stdout).map_err(|e| format!("Docker Compose printed no project for {file}: {e}"))
 }
 
-/// The facts of every image `files` use, read from the engine now. With `report`, a line
-/// per image on stderr.
+/// The facts of every image `files` use, read from the engine now. With `command` (the
+/// `inspect` command's own run, interruptible), a line per image on stderr.
 pub fn live(
     files: &[String],
     profile: &Profile,
     compose: Option<&Path>,
     pull: bool,
-    report: bool,
+    command: Option<&Cancel>,
 ) -> Result<Facts, String> {
     let wanted = wanted(files, compose)?;
     let tools = search::tools_for(profile);
@@ -257,7 +273,7 @@ pub fn live(
         let id = configs.get(engine_ref).and_then(|c| c["Id"].as_str()).unwrap_or_default();
         names.entry(id.to_string()).or_default().push(name.clone());
     }
-    let searched = search_all(&socket, by_id, &tools, report.then_some(&names))?;
+    let searched = search_all(&socket, by_id, &tools, command.map(|c| (c, &names)))?;
     let mut read = Facts::new();
     read.inspected = Some(Inspected { engine: version, tools });
     let fact = |engine_ref: &String, own: &str| -> Result<Image, String> {
@@ -281,8 +297,9 @@ fn search_all(
     socket: &Path,
     images: BTreeMap<String, Image>,
     tools: &[String],
-    report: Option<&BTreeMap<String, Vec<String>>>,
+    command: Option<(&Cancel, &BTreeMap<String, Vec<String>>)>,
 ) -> Result<BTreeMap<String, Image>, String> {
+    let cancel = command.map(|(c, _)| c.clone());
     let queue = std::sync::Mutex::new(images.into_iter().collect::<Vec<_>>());
     let workers = 4.min(queue.lock().map(|q| q.len()).unwrap_or(1)).max(1);
     let results = std::sync::Mutex::new(Vec::new());
@@ -292,7 +309,7 @@ fn search_all(
                 let next = queue.lock().ok().and_then(|mut q| q.pop());
                 let Some((id, mut image)) = next else { break };
                 let started = Instant::now();
-                let done = Unstarted::create(socket, &id).and_then(|mut fs| {
+                let done = Unstarted::create(socket, &id, cancel.clone()).and_then(|mut fs| {
                     search::search(&mut fs, &mut image, tools)?;
                     Ok(fs.asked)
                 });
@@ -311,7 +328,7 @@ fn search_all(
     results.sort_by(|a, b| a.0.cmp(&b.0));
     for (id, result) in results {
         let (line, image) = result?;
-        if let Some(names) = report {
+        if let Some((_, names)) = command {
             let named = names.get(&id).map(|n| n.join(", ")).unwrap_or_default();
             super::say(&format!("inspected {named} {line}"));
         }

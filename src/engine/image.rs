@@ -5,6 +5,7 @@
 
 use super::api::{base64, encode, Connection};
 use super::docker::Docker;
+use super::process::Cancel;
 use compose_harden::facts::search::{Filesystem, Kind, Stat};
 use serde_json::{json, Value};
 use std::path::Path;
@@ -41,6 +42,8 @@ pub fn pull(docker: &Docker, reference: &str) -> Result<(), String> {
 pub struct Unstarted {
     conn: Connection,
     id: String,
+    /// Set by SIGINT or SIGTERM: the next question fails, and the container is removed.
+    cancel: Option<Cancel>,
     /// Paths asked about, for the cost per image.
     pub asked: usize,
 }
@@ -48,7 +51,7 @@ pub struct Unstarted {
 impl Unstarted {
     /// Creates the container (no network, an entrypoint that is never run: an image with no
     /// command of its own could not be created otherwise).
-    pub fn create(socket: &Path, image_id: &str) -> Result<Unstarted, String> {
+    pub fn create(socket: &Path, image_id: &str, cancel: Option<Cancel>) -> Result<Unstarted, String> {
         let mut conn = Connection::open(socket)?;
         let mut labels = serde_json::Map::new();
         labels.insert(LABEL.to_string(), Value::String(std::process::id().to_string()));
@@ -68,12 +71,15 @@ impl Unstarted {
         if id.is_empty() {
             return Err("the engine created a container without an Id".into());
         }
-        Ok(Unstarted { conn, id, asked: 0 })
+        Ok(Unstarted { conn, id, cancel, asked: 0 })
     }
 }
 
 impl Filesystem for Unstarted {
     fn stat(&mut self, path: &str) -> Result<Option<Stat>, String> {
+        if self.cancel.as_ref().is_some_and(Cancel::is_set) {
+            return Err("interrupted".into());
+        }
         self.asked += 1;
         let target = format!("/containers/{}/archive?path={}", self.id, encode(path, "/"));
         let answer = self.conn.call("HEAD", &target, None)?;
