@@ -177,3 +177,11 @@ fn verify_takes_image_facts_only_with_harden() {
         "error: --profile, --no-config, --sizing, --images, --inspect and --no-images choose how --harden hardens; add --harden\n"
     );
 }
+
+#[test]
+fn a_kept_section_may_end_in_any_character() {
+    let services = "services:\n  web:\n    note: café\n";
+    let existing = format!("version: 1\n{services}inspected: {{engine: '1', tools: [sh]}}\nimages: {{}}\n");
+    let written = facts::render("f.yml", Some(&existing), &sample(), Owner::Inspect).expect("written");
+    assert_eq!(written, format!("{SAMPLE}{services}"));
+}

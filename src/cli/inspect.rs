@@ -350,7 +350,7 @@ fn summary(image: &Image, seconds: f64, asked: usize) -> String {
     };
     format!(
         "({}, {}): {tools}{init}{check} ({:.2} s, {asked} paths)",
-        &short[..short.len().min(12)],
+        short.chars().take(12).collect::<String>(),
         image.platform,
         seconds
     )
@@ -415,7 +415,6 @@ fn check(args: &Inspect, files: &[String], target: &Path) -> Result<u8, String> 
     Ok(if code != 0 { code } else { u8::from(warnings > 0) })
 }
 
-fn short(id: &str) -> &str {
-    let hex = id.strip_prefix("sha256:").unwrap_or(id);
-    &hex[..hex.len().min(12)]
+fn short(id: &str) -> String {
+    id.strip_prefix("sha256:").unwrap_or(id).chars().take(12).collect()
 }

@@ -80,13 +80,18 @@ fn kept_sections(file: &str, text: &str) -> Result<Vec<(String, String)>, Error>
     let layout = layout::build(text, file)?;
     let root = &layout.nodes[layout.root];
     let Kind::Map { flow: false, entries } = &root.kind else { return Ok(Vec::new()) };
-    let line_after = |end: usize| text[end..].find('\n').map_or(text.len(), |i| end + i + 1);
+    // The start of the line after the one a node ends on (a block collection's end may
+    // already be past its line break).
+    let line_after = |end: usize| match end > 0 && text.as_bytes().get(end - 1) == Some(&b'\n') {
+        true => end,
+        false => text.get(end..).and_then(|rest| rest.find('\n')).map_or(text.len(), |i| end + i + 1),
+    };
     let mut out = Vec::new();
     let mut from = 0;
     for (i, (key, value)) in entries.iter().enumerate() {
         let name = layout.scalar(*key).unwrap_or_default().to_string();
         let value_end = layout.nodes[*value].end.max(layout.nodes[*key].end);
-        let to = if i + 1 == entries.len() { text.len() } else { line_after(value_end.saturating_sub(1).max(from)) };
+        let to = if i + 1 == entries.len() { text.len() } else { line_after(value_end).max(from) };
         // The first section's comments above it are the file's header, written anew.
         let start = if i == 0 { line_start(text, layout.nodes[*key].start) } else { from };
         let mut piece = text[start..to].to_string();
