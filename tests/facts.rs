@@ -185,3 +185,20 @@ fn a_kept_section_may_end_in_any_character() {
     let written = facts::render("f.yml", Some(&existing), &sample(), Owner::Inspect).expect("written");
     assert_eq!(written, format!("{SAMPLE}{services}"));
 }
+
+#[test]
+fn a_key_given_twice_is_refused_at_its_second_place() {
+    let entry = |hex: char| {
+        format!("{{id: 'sha256:{}', platform: linux/amd64, path: [], bin_sh: false}}", hex.to_string().repeat(64))
+    };
+    let text = format!(
+        "version: 1\ninspected: {{engine: '1', tools: [sh]}}\nimages:\n  \"a:1\": {}\n  \"a:1\": {}\n",
+        entry('a'),
+        entry('b')
+    );
+    let err = facts::parse("f.yml", &text).expect_err("refused");
+    assert_eq!(err.to_string(), "f.yml:5:3: error: invalid facts file: images: `a:1` is given twice");
+    let text = "version: 1\nservices:\n  web: {a: 1}\n  web: {a: 2}\n";
+    let err = facts::parse("f.yml", text).expect_err("refused");
+    assert!(err.to_string().starts_with("f.yml:"), "{err}");
+}

@@ -16,7 +16,7 @@ pub use read::parse;
 pub use write::{render, Owner};
 
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{de, Deserialize, Deserializer};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -45,12 +45,12 @@ pub struct Facts {
     pub inspected: Option<Inspected>,
     /// Each image the project names, by its reference exactly as the compose file writes
     /// it (`postgres:16`, `${REGISTRY}/app:1`), sorted (written by `compose-harden inspect`).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "unique")]
     pub images: BTreeMap<String, Image>,
     /// The images of services that build their image and name none, by service name: Compose
     /// names such an image after the project, which differs between checkouts (written by
     /// `compose-harden inspect`).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "unique")]
     pub builds: BTreeMap<String, Image>,
     /// Per-service sections (probes proven for a service); kept as they are by `inspect`.
     #[serde(default)]
@@ -113,7 +113,7 @@ pub struct Image {
     #[serde(default)]
     pub env: Vec<String>,
     /// Its OCI labels (`org.opencontainers.image.*`); other labels are left out.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "unique")]
     pub labels: BTreeMap<String, String>,
     /// The directories searched for tools, in order: the image's PATH, else the engine's
     /// default.
@@ -122,7 +122,7 @@ pub struct Image {
     pub bin_sh: bool,
     /// Each tool found, by name: where (`/usr/bin/curl`), with the file a link resolves
     /// to (`/bin/wget -> /bin/busybox`).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "unique")]
     #[schemars(with = "BTreeMap<String, ToolText>")]
     pub tools: BTreeMap<String, Tool>,
     /// The init the entrypoint starts, if it is one.
@@ -132,6 +132,30 @@ pub struct Image {
     #[serde(skip)]
     #[schemars(skip)]
     pub searched: Arc<[String]>,
+}
+
+/// A mapping whose keys are each given once (YAML forbids a key twice; serde's maps would
+/// keep the last silently).
+fn unique<'de, D: Deserializer<'de>, V: Deserialize<'de>>(d: D) -> Result<BTreeMap<String, V>, D::Error> {
+    struct Unique<V>(std::marker::PhantomData<V>);
+    impl<'de, V: Deserialize<'de>> de::Visitor<'de> for Unique<V> {
+        type Value = BTreeMap<String, V>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a mapping")
+        }
+        fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = BTreeMap::new();
+            while let Some(key) = map.next_key::<String>()? {
+                if out.contains_key(&key) {
+                    return Err(de::Error::custom(format!("`{key}` is given twice")));
+                }
+                let value = map.next_value()?;
+                out.insert(key, value);
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_map(Unique(std::marker::PhantomData))
 }
 
 /// An image's own HEALTHCHECK, as Compose writes one.

@@ -9,17 +9,31 @@ pub fn parse(file: &str, text: &str) -> Result<Facts, Error> {
     if text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
         return Err(Error::new(file, "empty facts file: write one with `compose-harden inspect`"));
     }
-    let layout = layout::build(text, file)?;
-    let mut facts: Facts = yaml_serde::from_str(text).map_err(|e| {
-        let message = format!("invalid facts file: {}", serde_message(&e.to_string()));
-        match e.location() {
-            Some(l) => Error::at(file, l.line(), l.column(), message),
-            None => Error::new(file, message),
+    // The layout costs as much as the reading itself: built only to say where a value the
+    // reader accepted is wrong. (Duplicate keys are refused by the reader: [`super::unique`].)
+    let mut facts: Facts = match yaml_serde::from_str(text) {
+        Ok(facts) => facts,
+        Err(e) => {
+            let message = format!("invalid facts file: {}", serde_message(&e.to_string()));
+            // The layout says where a key is given twice (the reader, only in which mapping),
+            // and words a YAML error as the compose file's are worded.
+            return Err(match layout::build(text, file) {
+                Err(yaml) if yaml.message.starts_with("duplicate key") => match yaml.position {
+                    Some((line, col)) => Error::at(file, line, col, message),
+                    None => Error::new(file, message),
+                },
+                Err(yaml) => yaml,
+                Ok(_) => match e.location() {
+                    Some(l) => Error::at(file, l.line(), l.column(), message),
+                    None => Error::new(file, message),
+                },
+            });
         }
-    })?;
+    };
     let at = |path: &[&str], message: String| {
         let path: Vec<String> = path.iter().map(|s| s.to_string()).collect();
-        match layout_node(&layout, &path) {
+        let place = layout::build(text, file).ok().and_then(|layout| layout_node(&layout, &path));
+        match place {
             Some((line, col)) => Error::at(file, line, col, format!("invalid facts file: {message}")),
             None => Error::new(file, format!("invalid facts file: {message}")),
         }
