@@ -93,18 +93,24 @@ fn inspect(args: &Inspect, cancel: &Cancel) -> Result<u8, String> {
     };
     let profiles = Profiles::new(&profile_args).map_err(|e| e.to_string())?;
     let profile = profiles.for_file(&files[0]).map_err(|e| e.to_string())?;
-    let started = Instant::now();
-    let read = live(&files, &profile.profile, args.compose.as_deref(), args.pull, Some(cancel))?;
     let shown = target.display().to_string();
-    if shown == "-" {
-        let text = facts::render("<stdout>", None, &read, Owner::Inspect).map_err(|e| e.to_string())?;
-        return Ok(super::print(&text));
-    }
+    // A facts file already there must read before the engine is asked: it is not overwritten
+    // otherwise, and its other sections are kept.
     let existing = match std::fs::read_to_string(&target) {
+        _ if shown == "-" => None,
         Ok(text) => Some(text),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(format!("{shown}: cannot read it: {}", compose_harden::error::io_reason(&e))),
     };
+    if let Some(text) = &existing {
+        facts::parse(&shown, text).map_err(|e| e.to_string())?;
+    }
+    let started = Instant::now();
+    let read = live(&files, &profile.profile, args.compose.as_deref(), args.pull, Some(cancel))?;
+    if shown == "-" {
+        let text = facts::render("<stdout>", None, &read, Owner::Inspect).map_err(|e| e.to_string())?;
+        return Ok(super::print(&text));
+    }
     let text = facts::render(&shown, existing.as_deref(), &read, Owner::Inspect).map_err(|e| e.to_string())?;
     super::output::clean_up_on_signals();
     super::output::output(&target, &text, &shown).map_err(|e| e.to_string())?;
