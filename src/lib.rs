@@ -6,6 +6,7 @@
 pub mod document;
 pub mod edit;
 pub mod error;
+pub mod facts;
 pub mod gate;
 pub mod passes;
 pub mod plan;

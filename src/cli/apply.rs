@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use super::config::{ProfileArgs, Profiles};
 use super::discover;
+use super::images::{Images, ImagesArgs};
 use super::io::read;
 use super::output::{self, Written};
 use super::parallel::in_parallel;
@@ -19,6 +20,8 @@ pub struct Apply {
     files: Vec<String>,
     #[command(flatten)]
     profiles: ProfileArgs,
+    #[command(flatten)]
+    images: ImagesArgs,
     /// Write the hardened YAML to this file instead of standard output.
     #[arg(short, long, value_name = "PATH", conflicts_with_all = ["write", "diff", "check"])]
     output: Option<PathBuf>,
@@ -68,10 +71,17 @@ pub fn run(args: &Apply) -> u8 {
             return 2;
         }
     };
+    let images = match Images::new(&args.images) {
+        Ok(i) => i,
+        Err(e) => {
+            super::say(&format!("{e}"));
+            return 2;
+        }
+    };
     // Files are independent: harden them on every core, report them in the order given.
     let reports = in_parallel(&args.files, |file| {
         let mut report = Report::default();
-        report.code = one(args, file, &profiles, &mut report).unwrap_or_else(|e| {
+        report.code = one(args, file, &profiles, &images, &mut report).unwrap_or_else(|e| {
             report.stderr.push_str(&format!("{e}\n"));
             2
         });
@@ -100,7 +110,7 @@ struct Report {
     code: u8,
 }
 
-fn one(args: &Apply, file: &str, profiles: &Profiles, report: &mut Report) -> Result<u8, Error> {
+fn one(args: &Apply, file: &str, profiles: &Profiles, images: &Images, report: &mut Report) -> Result<u8, Error> {
     let name = if file == "-" { "<stdin>" } else { file };
     if file != "-" && discover::is_override(std::path::Path::new(file)) {
         report.stderr.push_str(&format!("notice: skipped {name}: {}\n", discover::OVERRIDE_REASON));
@@ -112,6 +122,10 @@ fn one(args: &Apply, file: &str, profiles: &Profiles, report: &mut Report) -> Re
     let chosen = profiles.for_file(file)?;
     if chosen.found && !args.quiet {
         report.stderr.push_str(&format!("notice: {name}: hardened with the team profile {}\n", chosen.name));
+    }
+    let facts = images.for_file(file, &chosen.profile)?;
+    if let Some(loaded) = facts.as_ref().filter(|l| l.found && !args.quiet) {
+        report.stderr.push_str(&format!("notice: {name}: image facts from {}\n", loaded.describe()));
     }
     let bytes = read(file, name)?;
     let options = Options { enforce: args.enforce, unsafe_fixes: args.unsafe_fixes, ..Options::default() };

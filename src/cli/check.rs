@@ -10,6 +10,7 @@ use std::path::PathBuf;
 
 use super::config::{ProfileArgs, Profiles};
 use super::discover;
+use super::images::{Images, ImagesArgs};
 use super::io::read;
 use super::parallel::in_parallel;
 
@@ -21,6 +22,8 @@ pub struct Check {
     paths: Vec<PathBuf>,
     #[command(flatten)]
     profiles: ProfileArgs,
+    #[command(flatten)]
+    images: ImagesArgs,
     /// Check as `apply --enforce` would change the files.
     #[arg(long)]
     enforce: bool,
@@ -85,6 +88,13 @@ pub fn run(args: &Check) -> u8 {
             return 2;
         }
     };
+    let images = match Images::new(&args.images) {
+        Ok(i) => i,
+        Err(e) => {
+            super::say(&format!("{e}"));
+            return 2;
+        }
+    };
     let mut report = Report::default();
     report.skipped =
         overrides.into_iter().map(|path| report::Skipped { path, reason: discover::OVERRIDE_REASON.into() }).collect();
@@ -101,6 +111,8 @@ pub fn run(args: &Check) -> u8 {
             // The profile's own place is in the message: the compose file has none to give.
             compose_harden::Error::new(file, format!("its profile: {e}"))
         })?;
+        let facts = images.for_file(file, &chosen.profile)?;
+        let facts_found = facts.as_ref().filter(|l| l.found).map(|l| l.describe());
         let bytes = read(file, file)?;
         let outcome = harden_with(file, bytes, &chosen.profile, options)?;
         let mut found = FileReport::of(file, outcome);
@@ -111,14 +123,16 @@ pub fn run(args: &Check) -> u8 {
             Format::Json if rendered_apart => report::json::file(&found),
             _ => String::new(),
         };
-        Ok::<_, compose_harden::Error>((found, shown))
+        Ok::<_, compose_harden::Error>((found, shown, facts_found))
     });
     let mut shown_files = Vec::new();
+    let mut facts_files: Vec<String> = Vec::new();
     for (file, result) in files.iter().zip(results) {
         match result {
-            Ok((found, shown)) => {
+            Ok((found, shown, facts_found)) => {
                 shown_files.push(shown);
                 report.files.push(found);
+                facts_files.extend(facts_found.filter(|f| !facts_files.contains(f)));
             }
             Err(e) => {
                 report.failed.push(report::Failed { path: file.clone(), position: e.position, message: e.message })
@@ -146,6 +160,9 @@ pub fn run(args: &Check) -> u8 {
     team.dedup();
     for name in team {
         told &= super::say(&format!("notice: hardened with the team profile {name}"));
+    }
+    for name in &facts_files {
+        told &= super::say(&format!("notice: image facts from {name}"));
     }
     let text = match args.format {
         Format::Text => shown_files.concat() + &report::text::summary(&report),

@@ -101,7 +101,7 @@ impl Profiles {
         if let Some(named) = &self.named {
             return Ok(named.clone());
         }
-        let found = if self.no_config { None } else { find(file) };
+        let found = if self.no_config { None } else { find(file, NAMES) };
         let mut cache = self.by_path.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(chosen) = cache.get(&found) {
             return Ok(chosen.clone());
@@ -122,9 +122,10 @@ impl Profiles {
     }
 }
 
-/// The team profile for `file`: in its directory, then each one above, stopping at the
-/// repository root (a directory with `.git`) or the top of the file system.
-fn find(file: &str) -> Option<PathBuf> {
+/// A file of one of `names` for `file` (the team profile, the image facts): in its
+/// directory, then each one above, stopping at the repository root (a directory with
+/// `.git`) or the top of the file system.
+pub fn find(file: &str, names: &[&str]) -> Option<PathBuf> {
     let start = match file {
         "-" => PathBuf::from("."),
         _ => Path::new(file).parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf),
@@ -133,7 +134,7 @@ fn find(file: &str) -> Option<PathBuf> {
     let absolute = std::fs::canonicalize(&start).ok()?;
     let mut shown = start;
     for dir in absolute.ancestors() {
-        for name in NAMES {
+        for name in names {
             if dir.join(name).is_file() {
                 // As the user would write it: relative to where the search started.
                 let path = shown.join(name);

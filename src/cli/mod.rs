@@ -6,6 +6,8 @@ mod check;
 mod completions;
 mod config;
 mod discover;
+mod images;
+mod inspect;
 mod io;
 mod measure;
 mod output;
@@ -35,6 +37,9 @@ pub enum Command {
     /// Run a copy of a stack on the local Docker engine and prove it starts, becomes
     /// healthy, matches its settings and stops on its signal (with --harden: before and after).
     Verify(verify::Verify),
+    /// Read every image the project uses from the local engine (config, probe tools, init)
+    /// into the facts file apply, check and verify decide from.
+    Inspect(inspect::Inspect),
     /// Sample a running project's containers under load and write a sizing file that
     /// `apply --sizing` turns into limits.
     Measure(measure::Measure),
@@ -60,6 +65,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Apply(args) => apply::run(&args),
         Command::Check(args) => check::run(&args),
         Command::Verify(args) => verify::run(&args),
+        Command::Inspect(args) => inspect::run(&args),
         Command::Measure(args) => measure::run(&args),
         Command::Rules(args) => rules::run(&args),
         Command::Profiles(args) => profiles::run(&args),

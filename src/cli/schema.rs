@@ -13,10 +13,13 @@ pub struct Schema {
 enum Kind {
     /// A profile file (`--profile`, compose-harden.yml).
     Profile,
+    /// An image facts file (`compose-harden inspect`, compose-harden.images.yml).
+    Facts,
 }
 
 pub fn run(args: &Schema) -> u8 {
     match args.format {
         Kind::Profile => super::print(&compose_harden::profiles::json_schema()),
+        Kind::Facts => super::print(&compose_harden::facts::json_schema()),
     }
 }

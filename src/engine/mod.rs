@@ -1,13 +1,16 @@
 //! The local Docker engine, as the commands that run stacks (`verify`) see it: Compose v2
-//! drives up, stop and down; the `docker` client reads state and events as JSON. Only the
-//! commands import this module; the passes never see an engine.
+//! drives up, stop and down; the `docker` client reads state and events as JSON; the Engine
+//! API, over the local socket, streams stats (`measure`) and reads images (`inspect`). Only
+//! the commands import this module; the passes never see an engine.
 //!
 //! The `docker` client rather than an API crate: it is on every machine that runs Compose,
 //! it resolves `DOCKER_HOST` and contexts exactly as Compose does, and an async HTTP client
 //! would add minutes of build on two cores for a few calls a second.
 
+pub mod api;
 mod compose;
 mod docker;
+pub mod image;
 mod process;
 pub mod stats;
 

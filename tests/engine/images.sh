@@ -3,7 +3,11 @@
 # reached: a busybox image FROM scratch, and a Debian base made with debootstrap, on which the
 # real postgresql, redis-server, nginx and curl are installed from Debian's packages.
 # Tags live under compose-harden-test/ so that they never shadow a user's official images.
+# Arguments name the groups to build: `base` (busybox, debian), `servers`, `facts` (the
+# images `compose-harden inspect` is tested on, tests/inspect.rs); none builds every group.
+# A group builds the base first.
 set -euo pipefail
+groups=" ${*:-servers facts} "
 NS=compose-harden-test
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -29,16 +33,22 @@ if ! have $NS/debian:bookworm; then
   echo "built $NS/debian:bookworm"
 fi
 
-if ! have $NS/servers:1; then
-  docker build -q -t $NS/servers:1 -f "$here/servers.Dockerfile" "$here" >/dev/null 2>"$work/build.log" || { cat "$work/build.log" >&2; exit 1; }
-  echo "built $NS/servers:1"
+if [[ $groups == *" servers "* ]]; then
+  if ! have $NS/servers:1; then
+    docker build -q -t $NS/servers:1 -f "$here/servers.Dockerfile" "$here" >/dev/null 2>"$work/build.log" || { cat "$work/build.log" >&2; exit 1; }
+    echo "built $NS/servers:1"
+  fi
+
+  if ! have $NS/official-like:1; then
+    docker build -q -t $NS/official-like:1 -f "$here/official-like.Dockerfile" "$here" >/dev/null 2>"$work/build.log" || { cat "$work/build.log" >&2; exit 1; }
+    echo "built $NS/official-like:1"
+  fi
+  # One image in three roles, under the names strict's catalogue entries are copied to.
+  for role in postgres redis nginx; do
+    have $NS/$role:1 || docker tag $NS/official-like:1 $NS/$role:1
+  done
 fi
 
-if ! have $NS/official-like:1; then
-  docker build -q -t $NS/official-like:1 -f "$here/official-like.Dockerfile" "$here" >/dev/null 2>"$work/build.log" || { cat "$work/build.log" >&2; exit 1; }
-  echo "built $NS/official-like:1"
+if [[ $groups == *" facts "* ]]; then
+  bash "$here/facts/images.sh"
 fi
-# One image in three roles, under the names strict's catalogue entries are copied to.
-for role in postgres redis nginx; do
-  have $NS/$role:1 || docker tag $NS/official-like:1 $NS/$role:1
-done

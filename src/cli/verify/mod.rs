@@ -13,6 +13,7 @@ mod run;
 mod tree;
 
 use super::config::{ProfileArgs, Profiles};
+use super::images::{Images, ImagesArgs};
 use super::{print, say};
 use crate::engine::{self, Cancel, Project};
 use clap::{Args, ValueEnum};
@@ -30,6 +31,9 @@ pub struct Verify {
     /// With --harden: the profile (as `apply` takes it).
     #[command(flatten)]
     profiles: ProfileArgs,
+    /// With --harden: the image facts (as `apply` takes them).
+    #[command(flatten)]
+    images: ImagesArgs,
     /// With --harden: also replace values the user set where the profile disagrees.
     #[arg(long, requires = "harden")]
     enforce: bool,
@@ -73,9 +77,9 @@ enum Format {
 /// 0: everything proven; 1: something failed (the "after" run with --harden); 2: verify
 /// could not run; 130: interrupted (the copy was torn down).
 pub fn run(args: &Verify) -> u8 {
-    if !args.harden && (!args.profiles.profile.is_empty() || args.profiles.no_config || args.profiles.sizing.is_some())
-    {
-        say("error: --profile, --no-config and --sizing choose how --harden hardens; add --harden");
+    let profile_given = !args.profiles.profile.is_empty() || args.profiles.no_config || args.profiles.sizing.is_some();
+    if !args.harden && (profile_given || args.images.given()) {
+        say("error: --profile, --no-config, --sizing, --images, --inspect and --no-images choose how --harden hardens; add --harden");
         return 2;
     }
     let cancel = Cancel::on_signals();
@@ -142,6 +146,11 @@ fn prove(args: &Verify, file: &Path, engine: &engine::Engine, cancel: &Cancel) -
         let chosen = profiles.for_file(&file.display().to_string()).map_err(|e| fatal(e.to_string()))?;
         if chosen.found {
             say(&format!("notice: {shown}: hardened with the team profile {}", chosen.name));
+        }
+        let images = Images::new(&args.images).map_err(|e| fatal(e.to_string()))?;
+        let facts = images.for_file(&file.display().to_string(), &chosen.profile).map_err(|e| fatal(e.to_string()))?;
+        if let Some(loaded) = facts.as_ref().filter(|l| l.found) {
+            say(&format!("notice: {shown}: image facts from {}", loaded.describe()));
         }
         let options = Options { enforce: args.enforce, unsafe_fixes: args.unsafe_fixes, ..Options::default() };
         let outcome = harden_with(&shown, bytes, &chosen.profile, options).map_err(|e| fatal(e.to_string()))?;

@@ -1,0 +1,2 @@
+#!/bin/sh
+echo 'openjdk version "21" (a stub)'

@@ -1,0 +1,4 @@
+# One static binary and nothing else: no shell, no tool.
+FROM scratch
+COPY tini-static /server
+ENTRYPOINT ["/server"]
