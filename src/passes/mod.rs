@@ -1,23 +1,9 @@
 //! The passes, in the order they run. Each reads one service (as Compose would see it,
 //! plus what earlier passes planned) and its settings; each returns changes and
-//! findings and never touches text. A new pass is one file and one line in [`PASSES`].
+//! findings and never touches text. A new pass is one file and one line in [`passes!`].
 
-mod dangerous;
 mod file;
-mod healthcheck;
 mod heap;
-mod init;
-mod limits;
-mod logging;
-mod measured;
-mod probe;
-mod resources;
-mod restart;
-mod security;
-mod shell;
-mod stop;
-mod swarm;
-mod ulimits;
 
 use crate::document::extends::Inheritance;
 use crate::document::lookup::{self, set_path};
@@ -32,7 +18,7 @@ use std::sync::Arc;
 use yaml_serde::{Mapping, Value};
 
 /// A pass: what users call it, its rules, the settings it reads from the profile, and what
-/// it plans for one service. A new pass is its file and one line in [`PASSES`].
+/// it plans for one service. A new pass is its file and one line in [`passes!`].
 pub trait Pass: Sync {
     /// The name users write in `x-compose-harden: {skip: [...]}`.
     const NAME: &'static str;
@@ -105,23 +91,32 @@ pub fn order(pass: &str) -> usize {
     PASSES.iter().position(|p| p.name() == pass).map_or(0, |i| i + 1)
 }
 
-pub const PASSES: &[&dyn AnyPass] = &[
+/// Declares each pass's module and lists them in [`PASSES`], in the order they run.
+macro_rules! passes {
+    ($($module:ident::$pass:ident,)*) => {
+        $(mod $module;)*
+        /// Every pass, in the order they run (findings are reported in this order too).
+        pub const PASSES: &[&dyn AnyPass] = &[$(&$module::$pass),*];
+    };
+}
+
+passes! {
     // Init first: the shell repair is written only where init is in effect.
-    &init::Init,
-    &shell::Shell,
-    &healthcheck::Healthcheck,
-    &probe::Probe,
-    &restart::Restart,
-    &stop::Stop,
-    &logging::Logging,
-    &measured::Measured,
-    &resources::Resources,
-    &limits::Limits,
-    &ulimits::Ulimits,
-    &security::Security,
-    &dangerous::Dangerous,
-    &swarm::Swarm,
-];
+    init::Init,
+    shell::Shell,
+    healthcheck::Healthcheck,
+    probe::Probe,
+    restart::Restart,
+    stop::Stop,
+    logging::Logging,
+    measured::Measured,
+    resources::Resources,
+    limits::Limits,
+    ulimits::Ulimits,
+    security::Security,
+    dangerous::Dangerous,
+    swarm::Swarm,
+}
 
 /// What a pass sees of one service.
 pub struct Service<'a> {
