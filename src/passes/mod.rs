@@ -4,6 +4,8 @@
 
 mod file;
 mod heap;
+#[cfg(test)]
+mod testing;
 
 use crate::document::extends::Inheritance;
 use crate::document::lookup::{self, set_path};
@@ -453,6 +455,17 @@ impl Out<'_> {
 /// (what they say about each other is gathered first), so a large file is planned in two
 /// halves on two cores.
 pub fn plan(doc: &Document, profile: &Profile, enforce: bool, inherited: &Inheritance) -> Plan {
+    plan_with(PASSES, doc, profile, enforce, inherited)
+}
+
+/// [`plan`] with the passes given (a test runs one alone).
+fn plan_with(
+    passes: &[&dyn AnyPass],
+    doc: &Document,
+    profile: &Profile,
+    enforce: bool,
+    inherited: &Inheritance,
+) -> Plan {
     let mut plan = Plan::default();
     let Some(services) = doc.services() else {
         return plan;
@@ -463,15 +476,8 @@ pub fn plan(doc: &Document, profile: &Profile, enforce: bool, inherited: &Inheri
     report_includes(doc, &mut plan);
     let all: Vec<(&Value, &Value)> = services.iter().collect();
     let globs = Matchers::of(profile);
-    let context = Context {
-        passes: PASSES,
-        file_skips: &file_skips,
-        relations: &relations,
-        profile,
-        enforce,
-        inherited,
-        globs: &globs,
-    };
+    let context =
+        Context { passes, file_skips: &file_skips, relations: &relations, profile, enforce, inherited, globs: &globs };
     if all.len() < 64 {
         context.plan(&all, all.len(), &mut plan);
         return plan;
@@ -700,5 +706,15 @@ mod tests {
             ]
         );
         assert!(plan.changes.is_empty());
+    }
+
+    /// Every pass has cases of its own, run alone with the settings they need.
+    #[test]
+    fn every_pass_is_tested_alone() {
+        for pass in PASSES {
+            let file = format!("{}/src/passes/{}.rs", env!("CARGO_MANIFEST_DIR"), pass.name());
+            let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{file}: {e}"));
+            assert!(text.contains("use crate::passes::testing::"), "{file} has no cases run with passes::testing");
+        }
     }
 }
