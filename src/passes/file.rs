@@ -181,6 +181,8 @@ info[load/merge-tag] tagged at deploy: `deploy` is `!override`, which matters on
         );
     }
 
+    /// A service that is not a mapping fails the schema check before a plan is used; the
+    /// planner still leaves it alone and says so.
     #[test]
     fn services_left_alone_and_what_extends_gives_are_reported() {
         let compose = "services:
@@ -188,6 +190,7 @@ info[load/merge-tag] tagged at deploy: `deploy` is `!override`, which matters on
   child: {extends: base}
   lost: {extends: {file: missing.yml, service: x}}
   reset: !reset
+  text: not a mapping
 ";
         check(
             plan(&Init, &profile(SETTINGS), compose),
@@ -195,6 +198,7 @@ info[load/merge-tag] tagged at deploy: `deploy` is `!override`, which matters on
 info[load/extends] child at extends: extends `base` (compose.yml): what it inherits counts as set
 warning[load/extends-unreadable] lost at extends: nothing added: `missing.yml` cannot be read: no such file, so what the service inherits is not known and any key added here could contradict it
 info[load/reset-service] reset: the service is `!reset`: Compose drops it; left alone
+warning[load/not-mapping] text: the service is not a mapping; left alone
 "#,
         );
     }

@@ -690,24 +690,6 @@ mod tests {
         assert!(file::RULES.iter().all(|r| r.pass() == "load"));
     }
 
-    /// The schema check refuses such a file before its plan is used; the planner still
-    /// leaves the service alone and says so.
-    #[test]
-    fn a_service_that_is_not_a_mapping_is_left_alone_and_reported() {
-        let doc = crate::document::load("f.yml", "services:\n  a: text\n  b: !reset\n".as_bytes()).expect("reads");
-        let profile: Profile = yaml_serde::from_str("{}").expect("an empty profile");
-        let plan = plan(&doc, &profile, false, &Inheritance::default());
-        let found: Vec<_> = plan.findings.iter().map(|f| (f.rule.id, f.service.as_str(), f.message.as_str())).collect();
-        assert_eq!(
-            found,
-            [
-                ("load/not-mapping", "a", "the service is not a mapping; left alone"),
-                ("load/reset-service", "b", "the service is `!reset`: Compose drops it; left alone"),
-            ]
-        );
-        assert!(plan.changes.is_empty());
-    }
-
     /// Every pass has cases of its own, run alone with the settings they need.
     #[test]
     fn every_pass_is_tested_alone() {
