@@ -24,7 +24,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     // What a profile says: the settings passes read.
     ("profile", &["document", "error", "sizing", "units"]),
     // The passes, and the registry of rules built from them.
-    ("passes", &["document", "plan", "profile", "rule", "units"]),
+    ("passes", &["document", "plan", "profile", "rule", "sizing", "units"]),
     // After planning: the gate, the edit, the checks. None of them consults the passes.
     ("gate", &["plan", "profile", "rule"]),
     ("edit", &["document", "plan"]),
