@@ -12,6 +12,7 @@ pub mod passes;
 pub mod plan;
 pub mod profile;
 pub mod profiles;
+pub mod quote;
 pub mod report;
 pub mod rule;
 pub mod sizing;

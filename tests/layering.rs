@@ -16,6 +16,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("error", &[]),
     ("units", &[]),
     ("suggest", &[]),
+    ("quote", &[]),
     // What passes return.
     ("plan", &["rule"]),
     // The file as read.
@@ -23,11 +24,14 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("sizing", &["error", "units"]),
     // What a profile says: the settings passes read.
     ("profile", &["document", "error", "sizing", "units"]),
+    // What the engine said of the images (the facts file): data passes will read, like sizes;
+    // the tools it looks for include those the profile's probes call.
+    ("facts", &["document", "error", "profile", "quote", "units"]),
     // The passes, and the registry of rules built from them.
-    ("passes", &["document", "plan", "profile", "rule", "units"]),
+    ("passes", &["document", "plan", "profile", "rule", "sizing", "units"]),
     // After planning: the gate, the edit, the checks. None of them consults the passes.
     ("gate", &["plan", "profile", "rule"]),
-    ("edit", &["document", "plan"]),
+    ("edit", &["document", "plan", "quote"]),
     ("validate", &["document", "error", "plan", "rule", "suggest", "units"]),
     // Reading profile files: it checks the rule ids a profile names against the registry.
     ("profiles", &["document", "error", "passes", "profile", "rule", "suggest", "units"]),

@@ -1,6 +1,8 @@
 //! The rules users look up are the rules the code emits: every finding and change names a
-//! rule the registry declares, and every declared rule is emitted by some fixture (run here
-//! in-process, as its `args` say), or is on the short list of rules no fixture can reach.
+//! rule the registry declares, and every declared rule is emitted somewhere in the tests:
+//! by a fixture (run here in-process, as its `args` say), by a pass's own cases (their
+//! expected text, which those tests hold to what the pass plans), or it is on the short
+//! list of rules neither can reach.
 
 use compose_harden::passes::{all_rules, find_rule};
 use compose_harden::rule::Rule;
@@ -9,13 +11,11 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-/// Rules that need what a fixture cannot give: an engine, a failure of I/O, or a file the
-/// checks before planning refuse. Each says how it is emitted and where it is tested.
-const UNREACHABLE_BY_FIXTURES: &[(&str, &str)] = &[(
-    "load/not-mapping",
-    "the schema check refuses a service that is not a mapping before the plan is used; the planner \
-     reports it when it is run on its own (passes/mod.rs unit test)",
-)];
+/// Rules that neither a fixture nor a pass case can show (those only an engine or a failure
+/// of I/O gives), each with how it is emitted and where it is tested. None today: even
+/// `load/not-mapping`, which the schema check refuses before a plan is used, is shown by a
+/// case of the planner's.
+const UNREACHABLE: &[(&str, &str)] = &[];
 
 /// A fixture as `apply` or `check` would run it: its profile, options and input.
 struct Run {
@@ -100,6 +100,32 @@ fn emitted() -> Vec<(String, Vec<&'static Rule>)> {
     out
 }
 
+/// The rules the passes' own cases show: lines of their expected text (`passes::testing`)
+/// that are a change (`+ app: init = true  [init/missing]`) or a finding
+/// (`info[init/own-init] app at image: ...`).
+fn shown_by_pass_cases() -> BTreeSet<String> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/passes");
+    let mut shown = BTreeSet::new();
+    for entry in fs::read_dir(&dir).expect("src/passes").flatten() {
+        let text = fs::read_to_string(entry.path()).expect("a source file");
+        let Some((_, cases)) = text.split_once("use crate::passes::testing::") else { continue };
+        for line in cases.lines() {
+            // A case's text may start on the line of its opening quote.
+            let line = line.trim_start().trim_start_matches("r#\"").trim_start_matches('"');
+            let id = if line.starts_with("+ ") || line.starts_with("~ ") {
+                line.split("  [").nth(1).and_then(|rest| rest.split(']').next())
+            } else {
+                ["error[", "warning[", "info["]
+                    .iter()
+                    .find_map(|s| line.strip_prefix(s))
+                    .and_then(|rest| rest.split(']').next())
+            };
+            shown.extend(id.filter(|id| id.contains('/')).map(str::to_string));
+        }
+    }
+    shown
+}
+
 #[test]
 fn every_emitted_rule_is_declared_and_every_declared_rule_is_emitted() {
     let runs = emitted();
@@ -113,14 +139,20 @@ fn every_emitted_rule_is_declared_and_every_declared_rule_is_emitted() {
             seen.insert(rule.id);
         }
     }
-    for (id, _) in UNREACHABLE_BY_FIXTURES {
+    let cases = shown_by_pass_cases();
+    for (id, _) in UNREACHABLE {
         assert!(find_rule(id).is_some(), "`{id}` on the unreachable list is not declared");
-        assert!(!seen.contains(id), "`{id}` is emitted by a fixture: take it off the unreachable list");
+        let reached = seen.contains(id) || cases.contains(*id);
+        assert!(!reached, "`{id}` is emitted by a fixture or a pass case: take it off the unreachable list");
+    }
+    for id in &cases {
+        assert!(find_rule(id).is_some(), "a pass case shows `{id}`, which no pass declares");
     }
     let never: Vec<&str> = all_rules()
         .iter()
         .map(|r| r.id)
-        .filter(|id| !seen.contains(id) && !UNREACHABLE_BY_FIXTURES.iter().any(|(u, _)| u == id))
+        .filter(|id| !seen.contains(id) && !cases.contains(*id))
+        .filter(|id| !UNREACHABLE.iter().any(|(u, _)| u == id))
         .collect();
-    assert!(never.is_empty(), "declared, but no fixture emits them: {never:?}");
+    assert!(never.is_empty(), "declared, but neither a fixture nor a pass case emits them: {never:?}");
 }

@@ -67,11 +67,11 @@ fn string(doc: &Document, node: NodeId, style: Style, old: &str, new: &str) -> S
     let pure_insert = prefix + suffix == old.len() && new.len() > old.len();
     let inserted = &new[prefix..new.len() - suffix];
     let escaped = match style {
-        Style::DoubleQuoted => render::double_quoted(inserted).trim_matches('"').to_string(),
+        Style::DoubleQuoted => crate::quote::double_quoted(inserted).trim_matches('"').to_string(),
         Style::SingleQuoted => inserted.replace('\'', "''"),
         _ => inserted.to_string(),
     };
-    let spelled_out = inner == old && (style != Style::Plain || render::scalar(new) == new);
+    let spelled_out = inner == old && (style != Style::Plain || crate::quote::scalar(new) == new);
     if pure_insert && spelled_out {
         let at = n.start + open + prefix;
         return Splice { start: at, end: at, order: 0, text: escaped };
@@ -93,8 +93,8 @@ fn string(doc: &Document, node: NodeId, style: Style, old: &str, new: &str) -> S
         }
     }
     let text = match style {
-        Style::DoubleQuoted | Style::SingleQuoted => render::double_quoted(new),
-        _ => render::scalar(new),
+        Style::DoubleQuoted | Style::SingleQuoted => crate::quote::double_quoted(new),
+        _ => crate::quote::scalar(new),
     };
     Splice { start: n.start, end: n.end, order: 0, text }
 }

@@ -62,12 +62,12 @@ pub const S6_MARKERS: &[&str] =
 /// calls (variants and the HTTP fallback included), sorted.
 pub fn tools_for(profile: &crate::Profile) -> Vec<String> {
     let mut tools: std::collections::BTreeSet<String> = BASE_TOOLS.iter().map(|t| t.to_string()).collect();
-    if let Some(rule) = &profile.healthcheck {
-        let tests = rule.probes.iter().flat_map(|p| {
+    if let Some(settings) = &profile.healthcheck {
+        let tests = settings.probes.iter().flat_map(|p| {
             let variants = p.variants.iter().filter_map(|v| v.test.as_ref());
             p.test.iter().chain(variants).chain(p.any_tag.as_ref().and_then(|a| a.test.as_ref()))
         });
-        for test in tests.chain(rule.http_fallback.as_ref().map(|f| &f.test)) {
+        for test in tests.chain(settings.http_fallback.as_ref().map(|f| &f.test)) {
             tools.extend(tools_called(test));
         }
     }

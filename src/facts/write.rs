@@ -3,7 +3,7 @@
 
 use super::{Facts, Healthcheck, Image};
 use crate::document::layout::{self, Kind};
-use crate::edit::render::{double_quoted, scalar};
+use crate::quote::{double_quoted, scalar};
 use crate::Error;
 
 /// The command that writes a facts file, and so the sections it owns.

@@ -134,3 +134,30 @@ fn published_on_all_interfaces(port: &Value) -> Option<String> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::passes::testing::{check, plan, profile};
+
+    #[test]
+    fn settings_that_hand_over_the_host_are_reported_and_nothing_is_written() {
+        let compose = "services:
+  root: {image: example/app:1, privileged: true, pid: host, cap_add: [ALL]}
+  net: {image: example/app:1, network_mode: host, security_opt: ['seccomp:unconfined']}
+  socket: {image: example/app:1, volumes: ['/var/run/docker.sock:/var/run/docker.sock']}
+  ports: {image: example/app:1, ports: ['8080:80', '127.0.0.1:9090:90', '53:53/udp']}
+";
+        check(plan(&Dangerous, &profile("dangerous: {ports_on_all_interfaces: true}"), compose), r#"
+error[dangerous/privileged] root at privileged: privileged: true gives the container every capability and the host's devices
+error[dangerous/host-namespace] root at pid: pid: host sees and can signal every process of the host
+warning[dangerous/cap-add-all] root at cap_add: cap_add: ALL gives the container every capability
+error[dangerous/host-namespace] net at network_mode: network_mode: host shares the host's network stack: every port it opens is open on the host
+warning[dangerous/unconfined] net at security_opt: security_opt `seccomp:unconfined` turns a kernel protection off
+error[dangerous/docker-socket] socket at volumes.0: mounts `/var/run/docker.sock`: whoever controls the container controls the Docker daemon, and so the host
+info[dangerous/port-all-interfaces] ports at ports.0: port 8080 is published on all interfaces; bind it to 127.0.0.1 if only this host needs it
+info[dangerous/port-all-interfaces] ports at ports.2: port 53/udp is published on all interfaces; bind it to 127.0.0.1 if only this host needs it
+"#);
+        check(plan(&Dangerous, &profile("dangerous: {ports_on_all_interfaces: false}"), "services:\n  a: {image: x, ports: ['80:80']}\n"), r#""#);
+    }
+}

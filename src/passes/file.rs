@@ -159,3 +159,56 @@ pub(super) fn skip_list(settings: Option<&Value>) -> Vec<String> {
         .map(|items| items.iter().filter_map(entry).collect())
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::passes::init::Init;
+    use crate::passes::testing::{check, plan, profile};
+
+    /// The load findings come with any pass: here `init`, whose own changes show what a
+    /// skip list drops.
+    const SETTINGS: &str = "init: {own_init_entrypoints: []}";
+
+    #[test]
+    fn skip_lists_include_and_merge_tags_are_reported_once() {
+        let compose = "x-compose-harden: {skip: [nonsense]}
+include: [db.yml]
+services:
+  skipped: {image: example/app:1, x-compose-harden: {skip: [init]}}
+  by-rule: {image: example/app:1, x-compose-harden: {skip: [{id: init/missing, reason: tini in the image}]}}
+  tagged: {image: example/app:1, logging: !reset null, deploy: !override {replicas: 2}}
+";
+        check(
+            plan(&Init, &profile(SETTINGS), compose),
+            r#"
++ tagged: init = true  [init/missing]
+warning[load/unknown-skip] (file) at x-compose-harden.skip.0: unknown pass or rule `nonsense` in x-compose-harden.skip (passes: init, shell, healthcheck, probe, restart, stop, logging, measured, resources, limits, ulimits, security, dangerous, swarm; `compose-harden rules` lists the rule ids)
+warning[load/include] (file) at include.0: the services of the included `db.yml` are not hardened here: run compose-harden on that file too
+info[load/merge-tag] tagged at logging: `logging` is `!reset`: Compose drops it and uses its default, as the user chose; nothing is added under it
+info[load/merge-tag] tagged at deploy: `deploy` is `!override`: Compose takes this value as a whole instead of merging it with another layer's (an `extends` base or an override file; beside `<<` a key written in the mapping replaces the merged one anyway); it is hardened as written
+"#,
+        );
+    }
+
+    /// A service that is not a mapping fails the schema check before a plan is used; the
+    /// planner still leaves it alone and says so.
+    #[test]
+    fn services_left_alone_and_what_extends_gives_are_reported() {
+        let compose = "services:
+  base: {image: example/app:1, init: false}
+  child: {extends: base}
+  lost: {extends: {file: missing.yml, service: x}}
+  reset: !reset
+  text: not a mapping
+";
+        check(
+            plan(&Init, &profile(SETTINGS), compose),
+            r#"
+info[load/extends] child at extends: extends `base` (compose.yml): what it inherits counts as set
+warning[load/extends-unreadable] lost at extends: nothing added: `missing.yml` cannot be read: no such file, so what the service inherits is not known and any key added here could contradict it
+info[load/reset-service] reset: the service is `!reset`: Compose drops it; left alone
+warning[load/not-mapping] text: the service is not a mapping; left alone
+"#,
+        );
+    }
+}

@@ -538,7 +538,7 @@ fn older(tag: &str, since: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+mod command_tests {
     use super::*;
 
     #[test]
@@ -568,5 +568,111 @@ mod tests {
         let mut shell = vec!["CMD-SHELL".to_string(), "redis-cli ping | grep -q PONG".into()];
         with_option(&mut shell, &["-p", "6380"]);
         assert_eq!(shell[1], "redis-cli -p 6380 ping | grep -q PONG");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::passes::testing::{check, plan, profile};
+
+    /// Two catalogue entries (one with a variant by tag, one for an image with its own
+    /// HEALTHCHECK), the HTTP probe assumed for one port, and the one-shot signs the
+    /// `restart` settings give.
+    const SETTINGS: &str = r#"
+healthcheck:
+  interval: 30s
+  timeout: 10s
+  retries: 3
+  start_period: 15s
+  http_fallback:
+    test: [CMD, wget, -qO-, "http://localhost:{port}/health"]
+    note: "assumed probe on port {port}"
+  probes:
+    - images: [redis]
+      test: [CMD-SHELL, redis-cli ping | grep -q PONG]
+      why: redis-cli ships in every tag.
+      variants:
+        - {below_major: 5, test: [CMD, redis-cli, ping], why: old tags.}
+      any_tag: {test: [CMD, redis-cli, ping], why: it works in every tag.}
+    - images: [example/own]
+      test: null
+      own_healthcheck: true
+      why: the image has a HEALTHCHECK.
+    - images: [example/bare]
+      test: null
+      why: the image ships no tool a probe could use.
+restart:
+  policy: unless-stopped
+  one_shot: {policy: on-failure, commands: [migrate]}
+"#;
+
+    #[test]
+    fn the_catalogue_probe_is_written_with_the_profile_timings() {
+        let compose = "services:
+  cache: {image: redis:7}
+  old: {image: redis:4}
+  any: {image: 'redis:${TAG}'}
+  set: {image: redis:7, healthcheck: {test: [CMD, true]}}
+";
+        check(plan(&Healthcheck, &profile(SETTINGS), compose), r#"
++ cache: healthcheck.test = ["CMD-SHELL","redis-cli ping | grep -q PONG"]  [healthcheck/missing]
++ cache: healthcheck.interval = "30s"  [healthcheck/missing]
++ cache: healthcheck.timeout = "10s"  [healthcheck/missing]
++ cache: healthcheck.retries = 3  [healthcheck/missing]
++ cache: healthcheck.start_period = "15s"  [healthcheck/missing]
++ old: healthcheck.test = ["CMD","redis-cli","ping"]  [healthcheck/missing]
++ old: healthcheck.interval = "30s"  [healthcheck/missing]
++ old: healthcheck.timeout = "10s"  [healthcheck/missing]
++ old: healthcheck.retries = 3  [healthcheck/missing]
++ old: healthcheck.start_period = "15s"  [healthcheck/missing]
++ any: healthcheck.test = ["CMD","redis-cli","ping"]  [healthcheck/missing]
++ any: healthcheck.interval = "30s"  [healthcheck/missing]
++ any: healthcheck.timeout = "10s"  [healthcheck/missing]
++ any: healthcheck.retries = 3  [healthcheck/missing]
++ any: healthcheck.start_period = "15s"  [healthcheck/missing]
+info[healthcheck/catalogue] any at image: the tag of `redis:${TAG}` is known only once interpolated, so the probe works with every tag: it works in every tag.
+"#);
+    }
+
+    #[test]
+    fn an_unknown_image_with_one_port_gets_the_assumed_probe_unless_a_waiter_needs_it() {
+        let compose = "services:
+  api: {image: example/api:1, ports: ['8080:80']}
+  web: {image: example/web:1, expose: ['3000']}
+  client: {image: example/client:1, depends_on: {web: {condition: service_healthy}}}
+";
+        check(plan(&Healthcheck, &profile(SETTINGS), compose), r#"
++ api: healthcheck.test = ["CMD","wget","-qO-","http://localhost:80/health"]  # assumed probe on port 80  [healthcheck/assumed]
++ api: healthcheck.interval = "30s"  [healthcheck/assumed]
++ api: healthcheck.timeout = "10s"  [healthcheck/assumed]
++ api: healthcheck.retries = 3  [healthcheck/assumed]
++ api: healthcheck.start_period = "15s"  [healthcheck/assumed]
+warning[healthcheck/assumed] api at healthcheck.test: assumed healthcheck: `example/api:1` is not in the probe catalogue, so it got the profile's HTTP probe on port 80; check that it answers GET /health or write a real probe
+warning[healthcheck/health-waiter] web: no healthcheck added: `client` waits for this service to be healthy (service_healthy), which works only if the image has a HEALTHCHECK of its own, and a compose one would replace it; and a guessed probe that fails would keep `client` from starting
+warning[healthcheck/no-probe] client: no healthcheck added: image `example/client:1` is not in the probe catalogue and it publishes no TCP container port; write a probe that works inside the image
+"#);
+    }
+
+    #[test]
+    fn no_probe_is_written_where_none_is_known() {
+        let compose = "services:
+  own: {image: example/own:1}
+  bare: {image: example/bare:1}
+  ports: {image: example/app:1, ports: ['80', '443']}
+  none: {image: example/app:1}
+  dynamic: {image: '${IMAGE}'}
+  db-migrate: {image: example/app:1, command: [./manage.py, migrate]}
+  db-seed: {image: example/app:1, command: daemon}
+";
+        check(plan(&Healthcheck, &profile(SETTINGS), compose), r#"
+info[healthcheck/image-own] own at image: no healthcheck added: the image defines its own HEALTHCHECK, which one here would replace (the image has a HEALTHCHECK)
+warning[healthcheck/no-probe] bare at image: no healthcheck added: the image ships no tool a probe could use
+warning[healthcheck/no-probe] ports: no healthcheck added: image `example/app:1` is not in the probe catalogue and it has 2 container ports; write a probe that works inside the image
+warning[healthcheck/no-probe] none: no healthcheck added: image `example/app:1` is not in the probe catalogue and it publishes no TCP container port; write a probe that works inside the image
+warning[healthcheck/image-unknown] dynamic at image: no healthcheck added: the image `${IMAGE}` is known only once the file is interpolated, so no probe can be chosen for it; write one that works inside the image
+info[healthcheck/one-shot] db-migrate: no healthcheck added: the service looks like a job that runs once (the last step of its command runs `migrate`, and nothing is started after it), which a probe does not watch
+warning[healthcheck/no-probe] db-seed: no healthcheck added: image `example/app:1` is not in the probe catalogue and it publishes no TCP container port; write a probe that works inside the image
+"#);
     }
 }

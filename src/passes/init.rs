@@ -67,3 +67,43 @@ fn first_word(entrypoint: Option<&Value>) -> Option<String> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::passes::testing::{check, plan, profile};
+
+    const SETTINGS: &str = "init:
+  own_init:
+    - {images: [linuxserver/*], why: built on s6-overlay.}
+  own_init_images: [example/own-init]
+  own_init_entrypoints: [tini, /init]
+";
+
+    #[test]
+    fn init_is_added_where_the_service_has_none() {
+        let compose = "services:
+  app: {image: example/app:1}
+  set: {image: example/app:1, init: false}
+";
+        check(plan(&Init, &profile(SETTINGS), compose), r#"
++ app: init = true  [init/missing]
+"#);
+    }
+
+    #[test]
+    fn an_image_or_entrypoint_with_its_own_init_gets_none() {
+        let compose = "services:
+  plex: {image: linuxserver/plex}
+  listed: {image: example/own-init:2}
+  tini: {image: example/app:1, entrypoint: [/sbin/tini, --, app]}
+  s6: {image: example/app:1, entrypoint: /init}
+";
+        check(plan(&Init, &profile(SETTINGS), compose), r#"
+info[init/own-init] plex at image: init not added: image `linuxserver/plex` runs its own init (built on s6-overlay)
+info[init/own-init] listed at image: init not added: image `example/own-init:2` runs its own init (listed in the profile)
+info[init/entrypoint-init] tini at entrypoint: init not added: the entrypoint starts `/sbin/tini`, an init already
+info[init/entrypoint-init] s6 at entrypoint: init not added: the entrypoint starts `/init`, an init already
+"#);
+    }
+}

@@ -109,3 +109,51 @@ fn jvm_heap(service: &Service, out: &mut Out, limit: f64, max_percent: f64) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::passes::testing::{check, enforced, plan, profile};
+
+    const SETTINGS: &str = "limits: {disable_swap: true, max_heap_percent: 75}";
+
+    #[test]
+    fn swap_is_bounded_and_swap_without_a_limit_reported() {
+        let compose = "services:
+  limited: {image: example/app:1, deploy: {resources: {limits: {memory: 512M}}}}
+  legacy: {image: example/app:1, mem_limit: 1g}
+  alone: {image: example/app:1, memswap_limit: 1g}
+";
+        check(plan(&Limits, &profile(SETTINGS), compose), r#"
++ limited: memswap_limit = "512M"  [limits/memswap]
++ legacy: memswap_limit = "1g"  [limits/memswap]
+warning[limits/memswap-without-limit] alone at memswap_limit: memswap_limit without a memory limit: the engine refuses to create the container ("You should always set the Memory limit when using Memoryswap limit"); set mem_limit to at most it
+"#);
+    }
+
+    #[test]
+    fn a_reservation_above_its_limit_is_reported_and_lowered_under_enforce() {
+        let compose = "services:
+  inverted: {image: example/app:1, deploy: {resources: {limits: {cpus: '0.5'}, reservations: {cpus: '1'}}}}
+";
+        let settings = profile("limits: {disable_swap: false, max_heap_percent: 75}");
+        check(plan(&Limits, &settings, compose), r#"
+warning[limits/reservation-above-limit] inverted at deploy.resources.reservations.cpus: reservation cpus `1` is above the limit `0.5`: Docker refuses to start the container (enforceable)
+"#);
+        check(enforced(&Limits, &settings, compose), r#"
+~ inverted: deploy.resources.reservations.cpus = "0.5" (was "1")  [limits/reservation-above-limit]: reservation cpus `1` lowered to the limit `0.5`: Docker refuses a reservation above its limit
+"#);
+    }
+
+    #[test]
+    fn a_heap_that_leaves_the_jvm_no_room_is_reported() {
+        let compose = "services:
+  jvm: {image: example/app:1, mem_limit: 1g, environment: {JAVA_OPTS: -Xmx900m}}
+  share: {image: example/app:1, mem_limit: 1g, environment: {JAVA_TOOL_OPTIONS: -XX:MaxRAMPercentage=90}}
+";
+        check(plan(&Limits, &profile("limits: {disable_swap: false, max_heap_percent: 75}"), compose), r#"
+warning[limits/heap-share] jvm at environment.JAVA_OPTS: JAVA_OPTS `-Xmx900m` gives the heap 88% of the memory limit; above 75% the JVM's own memory (threads, metaspace, buffers) pushes it into the OOM killer
+warning[limits/heap-share] share at environment.JAVA_TOOL_OPTIONS: JAVA_TOOL_OPTIONS `-XX:MaxRAMPercentage=90` gives the heap 90% of the memory limit; above 75% the JVM's own memory (threads, metaspace, buffers) pushes it into the OOM killer
+"#);
+    }
+}

@@ -140,3 +140,45 @@ fn bounded(service: &Service, driver: &str) -> Option<Option<(Vec<&'static str>,
         format!("logs bounded: {name} keeps at most 1 file of {size} (`max-file` defaults to 1); nothing added");
     Some(Some((vec!["logging", "options", "max-size"], message)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::passes::testing::{check, plan, profile};
+
+    const SETTINGS: &str = "logging:
+  driver: json-file
+  options: {max-size: 10m, max-file: '5'}
+  rotated_drivers: [json-file, local]
+  remote_drivers: [syslog]
+";
+
+    #[test]
+    fn rotation_is_added_where_logs_stay_on_the_host() {
+        let compose = "services:
+  none: {image: example/app:1}
+  local: {image: example/app:1, logging: {driver: local, options: {max-size: 1m}}}
+";
+        check(plan(&Logging, &profile(SETTINGS), compose), r#"
++ none: logging.driver = "json-file"  [logging/no-rotation]
++ none: logging.options.max-size = "10m"  [logging/no-rotation]
++ none: logging.options.max-file = "5"  [logging/no-rotation]
+info[logging/bounded] local at logging.options.max-size: logs bounded: the local driver keeps at most 5 files of 1m, compressed (`max-file` defaults to 5); nothing added
+"#);
+    }
+
+    #[test]
+    fn other_drivers_are_kept_and_reported() {
+        let compose = "services:
+  silent: {image: example/app:1, logging: {driver: none}}
+  shipped: {image: example/app:1, logging: {driver: syslog}}
+  default: {image: example/app:1, logging: {options: {max-size: 1m}}}
+  journal: {image: example/app:1, logging: {driver: journald}}
+";
+        check(plan(&Logging, &profile(SETTINGS), compose), r#"
+warning[logging/none-driver] silent at logging.driver: logging driver `none` keeps no logs at all: `docker logs` shows nothing when the service fails
+info[logging/remote-driver] shipped at logging.driver: logging driver `syslog` kept: logs leave the host, and since Engine 20.10 `docker logs` still reads them from dual logging's local cache, which rotates by its own defaults
+info[logging/default-driver] default at logging: rotation not added: logging names no driver, so the daemon's default applies and its options are unknown
+"#);
+    }
+}

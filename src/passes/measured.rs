@@ -109,3 +109,76 @@ fn run(m: &profile::Measured, service: &Service, out: &mut Out) {
         Err(why) => out.report(&MEASURED_NOT_SIZED, &[], format!("not sized from the measurement: {why}")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::passes::testing::{check, enforced, plan, profile};
+
+    /// A measurement of one service, `app`: peak and median memory in MiB, samples.
+    fn measured(peak: u64, median: u64, samples: u32, image: &str) -> Profile {
+        let service = |name: &str| {
+            format!(
+                "  {name}:
+    image: {image}
+    digest: sha256:1111
+    containers: [x-{name}-1]
+    samples: {samples}
+    seconds: 600.0
+    memory_bytes: {{peak: {}, p95: {}, p50: {}, mean: {}}}
+    cpu: {{peak: 1.0, p95: 0.5, p50: 0.25, mean: 0.25}}
+    pids: {{peak: 30.0, p95: 30.0, p50: 30.0, mean: 30.0}}
+    max_usage_bytes: null
+    cpu_throttled: false
+    oom_killed: false
+    restarts: 0
+    events: []
+",
+                peak << 20,
+                peak << 20,
+                median << 20,
+                median << 20
+            )
+        };
+        let text = format!(
+            "version: 1
+project: p
+window: {{start: '2026-12-01T14:00:00Z', seconds: 600.0, interval_seconds: 1.0}}
+host: {{cpus: 2, memory_bytes: 8589934592, cgroup_version: '2', engine: '20.10'}}
+services:
+{}",
+            service("app")
+        );
+        let sizing = crate::sizing::parse("sizing.yml", &text).expect("a sizing file");
+        profile("resources: {limits: {}, reservations: {}}").with_sizing(&sizing, 1.3, false)
+    }
+
+    #[test]
+    fn the_evidence_of_a_sized_service_is_reported() {
+        let compose = "services:\n  app: {image: example/app:1}\n  other: {image: example/app:1}\n";
+        check(plan(&Measured, &measured(400, 300, 600, "example/app:1"), compose), r#"
+info[measured/sized] app: sized from measurement: peak 400 MiB over 10 min, 600 samples -> 576M; p50 300 MiB -> reservation 300M; cpu p95 0.50 -> 0.65
+"#);
+    }
+
+    #[test]
+    fn a_short_measurement_or_another_image_is_reported() {
+        let compose = "services:\n  app: {image: example/app:2}\n";
+        check(plan(&Measured, &measured(400, 300, 10, "example/app:1"), compose), r#"
+warning[measured/stale] app at image: measured with image `example/app:1`, which the service no longer runs: measure it again
+warning[measured/not-sized] app: not sized from the measurement: 10 samples, fewer than 30
+"#);
+    }
+
+    #[test]
+    fn a_limit_below_the_peak_is_kept_and_raised_under_enforce() {
+        let compose = "services:\n  app: {image: example/app:1, mem_limit: 256m}\n";
+        let sized = measured(400, 300, 600, "example/app:1");
+        check(plan(&Measured, &sized, compose), r#"
+warning[measured/below-peak] app at mem_limit: its memory limit (256 MiB) is below the 400 MiB it used at peak under measurement; kept, as the user's (enforceable)
+"#);
+        check(enforced(&Measured, &sized, compose), r#"
+~ app: mem_limit = "576M" (was "256m")  [measured/resize]: memory limit raised to the measured `576M` (peak 400 MiB with headroom); it was `256m`
+"#);
+    }
+}

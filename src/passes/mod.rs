@@ -1,23 +1,11 @@
 //! The passes, in the order they run. Each reads one service (as Compose would see it,
 //! plus what earlier passes planned) and its settings; each returns changes and
-//! findings and never touches text. A new pass is one file and one line in [`PASSES`].
+//! findings and never touches text. A new pass is one file and one line in [`passes!`].
 
-mod dangerous;
 mod file;
-mod healthcheck;
 mod heap;
-mod init;
-mod limits;
-mod logging;
-mod measured;
-mod probe;
-mod resources;
-mod restart;
-mod security;
-mod shell;
-mod stop;
-mod swarm;
-mod ulimits;
+#[cfg(test)]
+mod testing;
 
 use crate::document::extends::Inheritance;
 use crate::document::lookup::{self, set_path};
@@ -32,7 +20,7 @@ use std::sync::Arc;
 use yaml_serde::{Mapping, Value};
 
 /// A pass: what users call it, its rules, the settings it reads from the profile, and what
-/// it plans for one service. A new pass is its file and one line in [`PASSES`].
+/// it plans for one service. A new pass is its file and one line in [`passes!`].
 pub trait Pass: Sync {
     /// The name users write in `x-compose-harden: {skip: [...]}`.
     const NAME: &'static str;
@@ -105,23 +93,32 @@ pub fn order(pass: &str) -> usize {
     PASSES.iter().position(|p| p.name() == pass).map_or(0, |i| i + 1)
 }
 
-pub const PASSES: &[&dyn AnyPass] = &[
+/// Declares each pass's module and lists them in [`PASSES`], in the order they run.
+macro_rules! passes {
+    ($($module:ident::$pass:ident,)*) => {
+        $(mod $module;)*
+        /// Every pass, in the order they run (findings are reported in this order too).
+        pub const PASSES: &[&dyn AnyPass] = &[$(&$module::$pass),*];
+    };
+}
+
+passes! {
     // Init first: the shell repair is written only where init is in effect.
-    &init::Init,
-    &shell::Shell,
-    &healthcheck::Healthcheck,
-    &probe::Probe,
-    &restart::Restart,
-    &stop::Stop,
-    &logging::Logging,
-    &measured::Measured,
-    &resources::Resources,
-    &limits::Limits,
-    &ulimits::Ulimits,
-    &security::Security,
-    &dangerous::Dangerous,
-    &swarm::Swarm,
-];
+    init::Init,
+    shell::Shell,
+    healthcheck::Healthcheck,
+    probe::Probe,
+    restart::Restart,
+    stop::Stop,
+    logging::Logging,
+    measured::Measured,
+    resources::Resources,
+    limits::Limits,
+    ulimits::Ulimits,
+    security::Security,
+    dangerous::Dangerous,
+    swarm::Swarm,
+}
 
 /// What a pass sees of one service.
 pub struct Service<'a> {
@@ -438,6 +435,17 @@ impl Out<'_> {
 /// (what they say about each other is gathered first), so a large file is planned in two
 /// halves on two cores.
 pub fn plan(doc: &Document, profile: &Profile, enforce: bool, inherited: &Inheritance) -> Plan {
+    plan_with(PASSES, doc, profile, enforce, inherited)
+}
+
+/// [`plan`] with the passes given (a test runs one alone).
+fn plan_with(
+    passes: &[&dyn AnyPass],
+    doc: &Document,
+    profile: &Profile,
+    enforce: bool,
+    inherited: &Inheritance,
+) -> Plan {
     let mut plan = Plan::default();
     let Some(services) = doc.services() else {
         return plan;
@@ -448,15 +456,8 @@ pub fn plan(doc: &Document, profile: &Profile, enforce: bool, inherited: &Inheri
     report_includes(doc, &mut plan);
     let all: Vec<(&Value, &Value)> = services.iter().collect();
     let globs = Matchers::of(profile);
-    let context = Context {
-        passes: PASSES,
-        file_skips: &file_skips,
-        relations: &relations,
-        profile,
-        enforce,
-        inherited,
-        globs: &globs,
-    };
+    let context =
+        Context { passes, file_skips: &file_skips, relations: &relations, profile, enforce, inherited, globs: &globs };
     if all.len() < 64 {
         context.plan(&all, all.len(), &mut plan);
         return plan;
@@ -669,21 +670,13 @@ mod tests {
         assert!(file::RULES.iter().all(|r| r.pass() == "load"));
     }
 
-    /// The schema check refuses such a file before its plan is used; the planner still
-    /// leaves the service alone and says so.
+    /// Every pass has cases of its own, run alone with the settings they need.
     #[test]
-    fn a_service_that_is_not_a_mapping_is_left_alone_and_reported() {
-        let doc = crate::document::load("f.yml", "services:\n  a: text\n  b: !reset\n".as_bytes()).expect("reads");
-        let profile: Profile = yaml_serde::from_str("{}").expect("an empty profile");
-        let plan = plan(&doc, &profile, false, &Inheritance::default());
-        let found: Vec<_> = plan.findings.iter().map(|f| (f.rule.id, f.service.as_str(), f.message.as_str())).collect();
-        assert_eq!(
-            found,
-            [
-                ("load/not-mapping", "a", "the service is not a mapping; left alone"),
-                ("load/reset-service", "b", "the service is `!reset`: Compose drops it; left alone"),
-            ]
-        );
-        assert!(plan.changes.is_empty());
+    fn every_pass_is_tested_alone() {
+        for pass in PASSES {
+            let file = format!("{}/src/passes/{}.rs", env!("CARGO_MANIFEST_DIR"), pass.name());
+            let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{file}: {e}"));
+            assert!(text.contains("use crate::passes::testing::"), "{file} has no cases run with passes::testing");
+        }
     }
 }

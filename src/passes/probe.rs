@@ -359,3 +359,75 @@ pub(super) fn is_slow(service: &Service, slow: &SlowStart) -> bool {
 fn is_jvm(service: &Service) -> bool {
     service.env("JAVA_OPTS").is_some() || service.env("JAVA_TOOL_OPTIONS").is_some()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::passes::testing::{check, enforced, plan, profile};
+
+    const SETTINGS: &str = "probe:
+  alpine_images: [alpine, busybox]
+  alpine_with_curl: ['nginx:*alpine']
+  without_curl: ['nginx:*slim*']
+  slow_start:
+    - {images: [postgres], start_period: 60s, why: the first start initialises the data directory}
+";
+
+    #[test]
+    fn curl_without_fail_is_repaired_unless_the_probe_judges_the_answer() {
+        let compose = r#"services:
+  list: {image: example/app:1, healthcheck: {test: [CMD, curl, "http://localhost/health"]}}
+  shell: {image: example/app:1, healthcheck: {test: "curl http://localhost/ || exit 1"}}
+  judged: {image: example/app:1, healthcheck: {test: [CMD-SHELL, "curl -s http://localhost/ | grep ok"]}}
+  waited: {image: example/app:1, healthcheck: {test: [CMD, curl, "http://localhost/"]}}
+  client: {image: example/app:1, depends_on: {waited: {condition: service_healthy}}}
+"#;
+        check(plan(&Probe, &profile(SETTINGS), compose), r#"
+~ list: healthcheck.test = ["CMD","curl","-f","http://localhost/health"] (was ["CMD","curl","http://localhost/health"])  [probe/curl-without-fail]: probe repaired: curl without -f exits 0 on an HTTP error, so the check could never fail; added -f (if the endpoint needs credentials, give them to curl)
+~ shell: healthcheck.test = "curl -f http://localhost/ || exit 1" (was "curl http://localhost/ || exit 1")  [probe/curl-without-fail]: probe repaired: curl without -f exits 0 on an HTTP error, so the check could never fail; added -f (if the endpoint needs credentials, give them to curl)
+info[probe/curl-judged] judged at healthcheck.test: curl without -f exits 0 on an HTTP error; not repaired: the probe pipes, tests or compares curl's answer itself (`-f` would fail it on the error answer it may expect, such as a 401)
+warning[probe/curl-without-fail] waited at healthcheck.test: curl without -f exits 0 on an HTTP error, so this probe can never fail; not repaired because `client` waits for it to be healthy and an endpoint that needs credentials would then block it: add -f yourself (enforceable)
+"#);
+        // Enforcing the profile repairs the probe a waiter depends on too.
+        let waited = r#"services:
+  waited: {image: example/app:1, healthcheck: {test: [CMD, curl, "http://localhost/"]}}
+  client: {image: example/app:1, depends_on: {waited: {condition: service_healthy}}}
+"#;
+        check(enforced(&Probe, &profile(SETTINGS), waited), r#"
+~ waited: healthcheck.test = ["CMD","curl","-f","http://localhost/"] (was ["CMD","curl","http://localhost/"])  [probe/curl-without-fail]: probe repaired: curl without -f exits 0 on an HTTP error, so the check could never fail; added -f (if the endpoint needs credentials, give them to curl)
+"#);
+    }
+
+    #[test]
+    fn curl_on_an_image_without_it_is_reported_and_switched_under_enforce() {
+        let compose = r#"services:
+  slim: {image: "nginx:1.27-slim", healthcheck: {test: [CMD, curl, -f, "http://localhost/"]}}
+  alpine: {image: "example/app:1-alpine", healthcheck: {test: [CMD, curl, -f, "http://localhost/"]}}
+  with-curl: {image: "nginx:1.27-alpine", healthcheck: {test: [CMD, curl, -f, "http://localhost/"]}}
+"#;
+        check(plan(&Probe, &profile(SETTINGS), compose), r#"
+warning[probe/curl-missing] slim at healthcheck.test: the probe calls curl, which the image does not ship: it always fails (busybox `wget -qO-` is there) (enforceable)
+warning[probe/curl-maybe-missing] alpine at healthcheck.test: the probe calls curl, which Alpine-based images usually do not ship: it fails if the image has none (busybox `wget -qO-` is there)
+"#);
+        check(enforced(&Probe, &profile(SETTINGS), compose), r#"
+~ slim: healthcheck.test = ["CMD","wget","-qO-","http://localhost/"] (was ["CMD","curl","-f","http://localhost/"])  [probe/curl-missing]: probe `CMD curl -f http://localhost/` -> `CMD wget -qO- http://localhost/`: the image has no curl
+warning[probe/curl-maybe-missing] alpine at healthcheck.test: the probe calls curl, which Alpine-based images usually do not ship: it fails if the image has none (busybox `wget -qO-` is there)
+"#);
+    }
+
+    #[test]
+    fn a_disabled_check_is_reported_and_a_slow_starter_gets_a_start_period() {
+        let compose = r#"services:
+  off: {image: example/app:1, healthcheck: {disable: true}}
+  none: {image: example/app:1, healthcheck: {test: [NONE]}}
+  db: {image: postgres:16, healthcheck: {test: [CMD, pg_isready]}}
+  given: {image: postgres:16, healthcheck: {test: [CMD, pg_isready], start_period: 5s}}
+"#;
+        check(plan(&Probe, &profile(SETTINGS), compose), r#"
++ db: healthcheck.start_period = "60s"  [probe/start-period]
+info[probe/disabled] off at healthcheck: healthcheck disabled: Docker and `depends_on: service_healthy` cannot tell whether the service works
+info[probe/disabled] none at healthcheck: healthcheck disabled: Docker and `depends_on: service_healthy` cannot tell whether the service works
+info[probe/start-period] db at healthcheck: start_period 60s added: the first start initialises the data directory
+"#);
+    }
+}

@@ -327,3 +327,77 @@ pub fn text(v: &Value) -> String {
         other => format!("{other:?}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::passes::testing::{check, plan, profile};
+
+    const SETTINGS: &str = "resources:
+  limits: {cpus: '0.5', memory: 512M}
+  reservations: {cpus: '0.1', memory: 128M}
+  classes:
+    - {name: databases, images: [postgres], limits: {cpus: '1', memory: 1G}, reservations: {memory: 256M}, why: buffers.}
+    - {name: LLM servers, images: [ollama/ollama], measure: true, why: the model decides.}
+";
+
+    #[test]
+    fn limits_and_reservations_by_class_leaf_by_leaf() {
+        let compose = "services:
+  app: {image: example/app:1}
+  db: {image: postgres:16, deploy: {resources: {limits: {memory: 2G}}}}
+  llm: {image: ollama/ollama}
+";
+        check(plan(&Resources, &profile(SETTINGS), compose), r#"
++ app: deploy.resources.limits.cpus = "0.5"  [resources/no-limit]
++ app: deploy.resources.reservations.cpus = "0.1"  [resources/no-reservation]
++ app: deploy.resources.limits.memory = "512M"  [resources/no-limit]
++ app: deploy.resources.reservations.memory = "128M"  [resources/no-reservation]
++ db: deploy.resources.limits.cpus = "1"  [resources/no-limit]
++ db: deploy.resources.reservations.memory = "256M"  [resources/no-reservation]
+warning[resources/size-it-yourself] llm: no memory or CPU limit added: no blanket value is safe for LLM servers: the model decides; measure the service's peak use under load and set the limit 20-50% above it
+"#);
+    }
+
+    #[test]
+    fn a_value_set_beside_is_never_crossed() {
+        let compose = "services:
+  legacy: {image: example/app:1, mem_limit: 1g}
+  reserved: {image: example/app:1, deploy: {resources: {reservations: {memory: 1G, cpus: '2'}}}}
+  dynamic: {image: example/app:1, deploy: {resources: {reservations: {memory: '${MEM}'}}}}
+  reset: {image: example/app:1, deploy: !reset null}
+";
+        check(plan(&Resources, &profile(SETTINGS), compose), r#"
++ legacy: deploy.resources.reservations.cpus = "0.1"  [resources/no-reservation]
++ legacy: deploy.resources.reservations.memory = "128M"  [resources/no-reservation]
++ reserved: deploy.resources.limits.memory = "1G"  [resources/no-limit]
++ dynamic: deploy.resources.limits.cpus = "0.5"  [resources/no-limit]
++ dynamic: deploy.resources.reservations.cpus = "0.1"  [resources/no-reservation]
+info[resources/legacy-conflict] legacy at mem_limit: deploy.resources.limits.cpus not added: the service sets `mem_limit`, and Compose refuses a `deploy.resources.limits` block that does not repeat it; set this one beside `mem_limit` if you want it
+warning[resources/cpu-reservation-above] reserved at deploy.resources.limits.cpus: deploy.resources.limits.cpus not added: `deploy.resources.reservations.cpus` is `2`, above the profile's `0.5`, and a CPU limit above the host's CPU count keeps the container from starting; set the limit yourself
+warning[resources/raised-to-reservation] reserved at deploy.resources.limits.memory: deploy.resources.limits.memory set to `1G` instead of the profile's `512M`: `deploy.resources.reservations.memory` is `1G` and Docker refuses a limit below a reservation
+warning[resources/uninterpolated] dynamic at deploy.resources.limits.memory: deploy.resources.limits.memory not added: `deploy.resources.reservations.memory` is `${MEM}`, which cannot be compared before interpolation
+info[load/merge-tag] reset at deploy: `deploy` is `!reset`: Compose drops it and uses its default, as the user chose; nothing is added under it
+info[resources/not-mapping] reset at deploy: resources not added: `deploy` is set to a value that is not a mapping
+"#);
+    }
+
+    #[test]
+    fn a_jvm_heap_raises_the_limit_to_fit_it() {
+        let compose = "services:
+  jvm: {image: example/app:1, environment: {JAVA_OPTS: -Xmx1g}}
+  unknown: {image: example/app:1, environment: ['JAVA_OPTS=-Xmx${HEAP}']}
+";
+        check(plan(&Resources, &profile(SETTINGS), compose), r#"
++ jvm: deploy.resources.limits.cpus = "0.5"  [resources/no-limit]
++ jvm: deploy.resources.reservations.cpus = "0.1"  [resources/no-reservation]
++ jvm: deploy.resources.limits.memory = "1408M"  [resources/no-limit]
++ jvm: deploy.resources.reservations.memory = "128M"  [resources/no-reservation]
++ unknown: deploy.resources.limits.cpus = "0.5"  [resources/no-limit]
++ unknown: deploy.resources.reservations.cpus = "0.1"  [resources/no-reservation]
++ unknown: deploy.resources.reservations.memory = "128M"  [resources/no-reservation]
+info[resources/heap-sized] jvm at deploy.resources.limits.memory: deploy.resources.limits.memory set to `1408M` instead of `512M`: the JVM heap `-Xmx1g` (JAVA_OPTS) may take at most 75% of the limit, leaving room for the JVM's own memory
+warning[resources/heap-unknown] unknown at deploy.resources.limits.memory: deploy.resources.limits.memory not added: the JVM heap `-Xmx${HEAP}` (JAVA_OPTS) is not known before interpolation, and a limit the heap does not fit in gets the JVM OOM-killed; set a limit of at least the heap / 75%
+"#);
+    }
+}

@@ -85,3 +85,47 @@ impl Pass for Restart {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::passes::testing::{check, plan, profile};
+
+    const SETTINGS: &str = "restart:
+  policy: unless-stopped
+  one_shot: {policy: on-failure, commands: [db:migrate]}
+";
+
+    #[test]
+    fn a_service_gets_the_policy_and_a_job_one_that_does_not_rerun_it() {
+        let compose = "services:
+  app: {image: example/app:1}
+  set: {image: example/app:1, restart: always}
+  db-migrate: {image: example/app:1}
+  seed: {image: example/app:1, command: [rake, db:migrate]}
+  once: {image: example/app:1}
+  web: {image: example/app:1, restart: always, depends_on: {once: {condition: service_completed_successfully}}}
+";
+        check(plan(&Restart, &profile(SETTINGS), compose), r#"
++ app: restart = "unless-stopped"  [restart/missing]
++ db-migrate: restart = "unless-stopped"  [restart/missing]
++ seed: restart = "on-failure"  [restart/missing]
+info[restart/one-shot] seed: `restart: on-failure` instead of `unless-stopped`: the service looks like a job that runs once (the last step of its command runs `db:migrate`, and nothing is started after it), and `unless-stopped` would rerun it each time it exits; give it `restart: unless-stopped` if it is a long-running service
+info[restart/one-shot] once: restart not added: service `web` waits for this one to complete (service_completed_successfully), so a restart policy would run it in a loop
+"#);
+    }
+
+    #[test]
+    fn under_swarm_the_condition_is_written_and_without_a_job_policy_none_is() {
+        let settings = "restart: {policy: any, swarm: true, one_shot: {policy: null, commands: [db:migrate]}}";
+        let compose = "services:
+  app: {image: example/app:1}
+  db-migrate: {image: example/app:1, command: [rake, db:migrate]}
+  given: {image: example/app:1, deploy: {restart_policy: {condition: none}}}
+";
+        check(plan(&Restart, &profile(settings), compose), r#"
++ app: deploy.restart_policy.condition = "any"  [restart/missing]
+info[restart/one-shot] db-migrate: restart not added: the service looks like a job that runs once (the last step of its command runs `db:migrate`, and nothing is started after it), and `any` would rerun it each time it exits; give it `deploy.restart_policy.condition: any` if it is a long-running service
+"#);
+    }
+}

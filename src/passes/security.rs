@@ -143,3 +143,63 @@ fn mount_targets(volumes: Option<&Value>) -> Vec<String> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::passes::testing::{check, plan, profile};
+
+    const SETTINGS: &str = "security:
+  pids: 4096
+  pids_images: [{images: [jenkins/jenkins], pids: 16384, why: a thread per executor.}]
+  no_new_privileges: true
+  cap_drop: true
+  read_only: true
+  images:
+    - images: [postgres]
+      cap_add: [CHOWN, SETUID, SETGID]
+      tmpfs: [/var/run/postgresql, /tmp]
+      volumes: [/var/lib/postgresql/data]
+      no_new_privileges: true
+      why: the entrypoint drops to postgres with gosu.
+      source: tests/engine.rs
+";
+
+    #[test]
+    fn a_catalogued_image_gets_its_capabilities_and_writable_paths() {
+        let compose = "services:
+  db: {image: postgres:16, volumes: ['data:/tmp']}
+  legacy: {image: postgres:16, mem_limit: 1g}
+";
+        check(plan(&Security, &profile(SETTINGS), compose), r#"
++ db: deploy.resources.limits.pids = 4096  [security/no-pids-limit]
++ db: security_opt = ["no-new-privileges:true"]  [security/no-new-privileges]
++ db: cap_drop = ["ALL"]  [security/capabilities]
++ db: cap_add = ["CHOWN","SETUID","SETGID"]  [security/capabilities]
++ db: read_only = true  [security/read-only]
++ db: tmpfs = ["/var/run/postgresql"]  [security/read-only]
++ legacy: pids_limit = 4096  [security/no-pids-limit]
++ legacy: security_opt = ["no-new-privileges:true"]  [security/no-new-privileges]
++ legacy: cap_drop = ["ALL"]  [security/capabilities]
++ legacy: cap_add = ["CHOWN","SETUID","SETGID"]  [security/capabilities]
++ legacy: read_only = true  [security/read-only]
++ legacy: tmpfs = ["/var/run/postgresql","/tmp"]  [security/read-only]
+"#);
+    }
+
+    #[test]
+    fn elsewhere_only_the_pids_limit_and_an_unverified_no_new_privileges() {
+        let compose = "services:
+  ci: {image: jenkins/jenkins:lts}
+  root: {image: example/app:1, privileged: true}
+  set: {image: example/app:1, security_opt: [label:disable], pids_limit: 100}
+";
+        check(plan(&Security, &profile(SETTINGS), compose), r#"
++ ci: deploy.resources.limits.pids = 16384  [security/no-pids-limit]
++ ci: security_opt = ["no-new-privileges:true"]  [security/no-new-privileges-unverified]
++ root: deploy.resources.limits.pids = 4096  [security/no-pids-limit]
+info[security/not-catalogued] ci at image: capabilities and the root file system left as they are: the catalogue records what image `jenkins/jenkins` needs nowhere; add an entry under `security.images` once a test proves it
+info[security/not-catalogued] set at image: capabilities and the root file system left as they are: the catalogue records what image `example/app` needs nowhere; add an entry under `security.images` once a test proves it
+"#);
+    }
+}

@@ -517,6 +517,51 @@ fn simple_words(script: &str) -> Option<Vec<(usize, String)>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::passes::testing::{check, enforced, plan, profile};
+
+    const SETTINGS: &str = "shell: {}";
+
+    #[test]
+    fn exec_is_written_before_a_lone_command_under_init() {
+        let compose = "services:
+  list: {image: example/app:1, init: true, command: [sh, -c, node app.js]}
+  string: {image: example/app:1, init: true, command: sh -c 'node app.js'}
+  split: {image: example/app:1, init: true, entrypoint: [/bin/sh, -c], command: [node server.js]}
+";
+        check(plan(&Shell, &profile(SETTINGS), compose), r#"
+~ list: command = ["sh","-c","exec node app.js"] (was ["sh","-c","node app.js"])  [shell/sigterm-swallowed]: command: `node app.js` -> `exec node app.js`: with init, tini signals the shell, which may not pass SIGTERM on (dash keeps itself as the parent); with exec the app replaces the shell and gets it
+~ string: command = "sh -c 'exec node app.js'" (was "sh -c 'node app.js'")  [shell/sigterm-swallowed]: command: `node app.js` -> `exec node app.js`: with init, tini signals the shell, which may not pass SIGTERM on (dash keeps itself as the parent); with exec the app replaces the shell and gets it
+~ split: command = ["exec node server.js"] (was ["node server.js"])  [shell/sigterm-swallowed]: command: `node server.js` -> `exec node server.js`: with init, tini signals the shell, which may not pass SIGTERM on (dash keeps itself as the parent); with exec the app replaces the shell and gets it
+"#);
+    }
+
+    #[test]
+    fn without_init_or_with_the_repair_off_it_is_reported_and_dash_is_named() {
+        let compose = "services:
+  no-init: {image: example/app:1, command: [sh, -c, node app.js]}
+  dash: {image: example/app:1, init: true, command: [dash, -c, node app.js]}
+";
+        check(plan(&Shell, &profile(SETTINGS), compose), r#"
+~ dash: command = ["dash","-c","exec node app.js"] (was ["dash","-c","node app.js"])  [shell/sigterm-swallowed]: command: `node app.js` -> `exec node app.js`: with init, tini signals the shell, which does not pass SIGTERM on (dash keeps itself as the parent); with exec the app replaces the shell and gets it
+warning[shell/sigterm-swallowed] no-init at command: command runs `sh -c`, so the shell, not the app, may get SIGTERM: write `exec node app.js` (not written without init: the shell would stop reaping orphans, and the app as PID 1 ignores SIGTERM unless it handles it; set `init: true` too)
+"#);
+        check(plan(&Shell, &profile("shell: {repair: false}"), "services:\n  a: {image: x, init: true, command: [sh, -c, node app.js]}\n"), r#"
+warning[shell/sigterm-swallowed] a at command: command runs `sh -c`, so the shell, not the app, may get SIGTERM: write `exec node app.js` (the profile turns this repair off)
+"#);
+    }
+
+    #[test]
+    fn compound_scripts_and_prefixes_are_reported() {
+        let compose = "services:
+  compound: {image: example/app:1, init: true, command: [sh, -c, migrate && node app.js]}
+  negated: {image: example/app:1, init: true, command: [sh, -c, '! node app.js']}
+  builtin: {image: example/app:1, init: true, command: [sh, -c, cd /app]}
+";
+        check(enforced(&Shell, &profile(SETTINGS), compose), r#"
+warning[shell/compound-script] compound at command: command runs `sh -c` with a compound script, so the shell, not the app, gets SIGTERM: put `exec` before the last, long-running command, or `trap` TERM and pass it on
+warning[shell/exec-impossible] negated at command: command runs `sh -c` with a script that starts with `!`, which `exec` cannot precede, so the shell, not the app, may get SIGTERM: drop `!` and write `exec` before the command
+"#);
+    }
 
     fn last(service: &str) -> Option<String> {
         let service: yaml_serde::Mapping = yaml_serde::from_str(service).expect("a mapping");

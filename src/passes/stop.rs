@@ -61,3 +61,29 @@ impl Pass for Stop {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::passes::testing::{check, plan, profile};
+
+    const SETTINGS: &str = "stop:
+  grace_periods: [{images: [postgres], stop_grace_period: 60s, why: it flushes on SIGTERM.}]
+  signals: [{images: [nginx], stop_signal: SIGQUIT, why: SIGQUIT is its graceful stop.}]
+";
+
+    #[test]
+    fn databases_get_time_and_images_their_signal_unless_set() {
+        let compose = "services:
+  db: {image: postgres:16}
+  web: {image: nginx:1.27}
+  set: {image: nginx:1.27, stop_signal: SIGTERM, stop_grace_period: 5s}
+  killed: {image: example/app:1, stop_signal: KILL}
+";
+        check(plan(&Stop, &profile(SETTINGS), compose), r#"
++ db: stop_grace_period = "60s"  [stop/grace-period]
++ web: stop_signal = "SIGQUIT"  [stop/signal]
+warning[stop/sigkill] killed at stop_signal: stop_signal SIGKILL cannot be caught: the service never shuts down gracefully
+"#);
+    }
+}

@@ -40,3 +40,23 @@ impl Pass for Swarm {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::passes::testing::{check, plan, profile};
+
+    #[test]
+    fn each_key_swarm_ignores_is_reported() {
+        let settings = "swarm: {ignored: [restart, mem_limit, container_name], source: Docker's reference}";
+        let compose = "services:
+  app: {image: example/app:1, restart: always, mem_limit: 1g, container_name: app}
+  plain: {image: example/app:1}
+";
+        check(plan(&Swarm, &profile(settings), compose), r#"
+info[swarm/ignored-key] app at restart: Swarm ignores `restart`; it reads `deploy.restart_policy`
+info[swarm/ignored-key] app at mem_limit: Swarm ignores `mem_limit`; it reads `deploy.resources`
+info[swarm/ignored-key] app at container_name: Swarm ignores `container_name`
+"#);
+    }
+}

@@ -57,3 +57,32 @@ fn fill(service: &Service, out: &mut Out, id: &'static Rule, name: &str, limit: 
     out.add(id, &["ulimits", name, "hard"], limit.hard);
     true
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::passes::testing::{check, plan, profile};
+
+    const SETTINGS: &str = "ulimits: {nofile: {soft: 65536, hard: 65536}}
+image_ulimits:
+  - {images: [elasticsearch], ulimits: {memlock: {soft: -1, hard: -1}}, why: it locks its heap.}
+";
+
+    #[test]
+    fn the_general_and_the_image_ulimits_are_added_unless_set() {
+        let compose = "services:
+  app: {image: example/app:1}
+  search: {image: elasticsearch:8.15.0}
+  set: {image: elasticsearch:8.15.0, ulimits: {nofile: 1024, memlock: {soft: 0, hard: 0}}}
+";
+        check(plan(&Ulimits, &profile(SETTINGS), compose), r#"
++ app: ulimits.nofile.soft = 65536  [ulimits/missing]
++ app: ulimits.nofile.hard = 65536  [ulimits/missing]
++ search: ulimits.nofile.soft = 65536  [ulimits/missing]
++ search: ulimits.nofile.hard = 65536  [ulimits/missing]
++ search: ulimits.memlock.soft = -1  [ulimits/image]
++ search: ulimits.memlock.hard = -1  [ulimits/image]
+info[ulimits/image] search at ulimits.memlock: it locks its heap.
+"#);
+    }
+}
