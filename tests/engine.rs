@@ -806,7 +806,20 @@ fn measure_sizes_what_services_really_use() {
     assert!(holder.samples >= 30 && holder.seconds >= 60.0, "{} samples over {} s", holder.samples, holder.seconds);
     assert_eq!(burner.containers.len(), 3, "each replica is measured, the one scaled up too");
     assert!(burner.events.iter().any(|e| e.what == "appeared"), "{:?}", burner.events);
-    assert!((0.4..=0.6).contains(&burner.cpu.p95), "burner cpu p95 {}", burner.cpu.p95);
+    // Three burners at 0.5 CPU each fit on two cores; a host busy with other work (a load
+    // average above its CPUs plus the burners' own 1.5) gives each less than its limit, and
+    // the measurement must then show that, never more than the limit.
+    let load: f64 = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().and_then(|v| v.parse().ok()))
+        .unwrap_or(0.0);
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    let floor = if load > cpus + 1.5 { 0.1 } else { 0.4 };
+    assert!(
+        (floor..=0.6).contains(&burner.cpu.p95),
+        "burner cpu p95 {} (load average {load} on {cpus} CPUs: at least {floor} expected)",
+        burner.cpu.p95
+    );
     assert!(burner.cpu_throttled, "the CPU limit throttles it");
     assert!(restarter.restarts >= 1, "the restart is reported: {:?}", restarter.events);
     assert!(restarter.events.iter().any(|e| e.what == "die"), "{:?}", restarter.events);
