@@ -186,6 +186,16 @@ fn fixture_outputs_pass_docker_compose() {
             .collect();
         if let Err(e) = common::oracle_accepts_with(&oracle, &file, &env) {
             failures.push(format!("{name}: {e}"));
+            continue;
+        }
+        // As `up` loads it (interpolated, normalised, Compose's consistency checks), the
+        // output loads wherever the input does.
+        if let Err(e) = common::oracle_loads_as_up(&oracle, &file, &env) {
+            let input = here.join("input.original.yml");
+            fs::copy(dir.join("input.yml"), &input).expect("copy the input");
+            if common::oracle_loads_as_up(&oracle, &input, &env).is_ok() {
+                failures.push(format!("{name}, loaded as `up` loads it (the input loads): {e}"));
+            }
         }
     }
     assert!(failures.is_empty(), "docker-compose rejects:\n{}", failures.join("\n"));

@@ -36,7 +36,10 @@ rules! {
         "The heap, plus the JVM's own memory, must fit under the limit.";
     RESOURCES_LEGACY_CONFLICT = "resources/legacy-conflict", Info, None,
         "a deploy.resources value is left out beside a legacy key",
-        "Compose refuses `deploy.resources` blocks that do not repeat `mem_limit`, `cpus` and the like.";
+        "As it loads a file for `up`, Compose refuses a `deploy.resources.limits` block beside a non-zero `cpus`, \
+         `mem_limit` or `pids_limit` that it does not repeat, even one that leaves that leaf out, and a \
+         `reservations` block beside `mem_reservation` likewise. No such block is written; the finding names \
+         the legacy key.";
     RESOURCES_UNINTERPOLATED = "resources/uninterpolated", Warning, None,
         "a value cannot be compared before interpolation",
         "With `${VAR}` the limit and the reservation cannot be compared, so nothing is written.";
@@ -249,16 +252,25 @@ fn fill(service: &Service, out: &mut Out, leaf: &Leaf, base: &[&str], legacy: &[
         return;
     }
     // Compose compares a whole `limits` (or `reservations`) block with the legacy keys:
-    // a new block that does not repeat `mem_limit` is "distinct" from it, and refused.
+    // a new block that does not repeat a non-zero `mem_limit` or `pids_limit` is
+    // "distinct" from it, and refused.
     if service.get(base).is_none() {
-        let same_unit = |l: &Leaf| if base == LIMITS { l.limit_same_unit } else { l.reservation_same_unit };
-        if let Some(l) = LEAVES.iter().flat_map(same_unit).find(|l| service.is_set(&[l])) {
+        let beside = units::LEGACY.iter().filter(|l| base.last() == Some(&l.block));
+        if let Some(l) = beside.into_iter().find(|l| service.get(&[l.key]).is_some_and(|v| l.counts(v))) {
+            let key = l.key;
+            let remedy = match l.key {
+                // No other legacy key repeats a pids limit: the block has to hold it.
+                "pids_limit" => " (it compares them as it loads the file for `up`); write it as \
+                                  `deploy.resources.limits.pids` to get this one"
+                    .to_string(),
+                _ => format!("; set this one beside `{key}` if you want it"),
+            };
             out.report(
                 &RESOURCES_LEGACY_CONFLICT,
-                &[l],
+                &[key],
                 format!(
-                    "{} not added: the service sets `{l}`, and Compose refuses a `{}` block that does not repeat it; \
-                     set this one beside `{l}` if you want it",
+                    "{} not added: the service sets `{key}`, and Compose refuses a `{}` block that does not repeat \
+                     it{remedy}",
                     path.join("."),
                     base.join(".")
                 ),

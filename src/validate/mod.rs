@@ -89,6 +89,15 @@ pub fn check(doc: &Document) -> Result<(), Error> {
                     return Err(at_key(doc, &path[..2], &key, message));
                 }
             }
+            if let Some(legacy) = crate::units::legacy_conflict(service) {
+                let (key, block, leaf) = (legacy.key, legacy.block, legacy.leaf);
+                let message = format!(
+                    "`{key}` beside a `deploy.resources.{block}` block that does not repeat it: Docker Compose refuses \
+                     this as it loads the file for `up` (\"can't set distinct values on '{key}' and \
+                     'deploy.resources.{block}.{leaf}'\"); write the value in one place"
+                );
+                return Err(at_key(doc, &path[..2], key, message));
+            }
             // A `!reset` restart is no value of the user's (and `<<` may merge one in beside it).
             let restart = crate::document::lookup::get(service, "restart").filter(|r| !is_reset(r));
             if let Some(restart) = restart.and_then(Value::as_str) {
@@ -351,11 +360,15 @@ mod tests {
     /// length and FNV-1a hash, which change with any update: see the README).
     #[test]
     fn the_embedded_schema_is_the_version_named() {
-        let hash = COMPOSE_SCHEMA.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-        });
+        let hash = COMPOSE_SCHEMA
+            .bytes()
+            .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3));
         assert_eq!(COMPOSE_SCHEMA_VERSION, "compose-go v2.13.0");
-        assert_eq!((COMPOSE_SCHEMA.len(), hash), (76664, 0x5eb0_d7ef_eb55_a925), "not {COMPOSE_SCHEMA_VERSION}'s schema");
+        assert_eq!(
+            (COMPOSE_SCHEMA.len(), hash),
+            (76664, 0x5eb0_d7ef_eb55_a925),
+            "not {COMPOSE_SCHEMA_VERSION}'s schema"
+        );
         let (json, _) = schema();
         assert_eq!(json["$schema"], "https://json-schema.org/draft/2020-12/schema");
     }
