@@ -33,6 +33,8 @@ rules! {
 
 impl Pass for Dangerous {
     const NAME: &'static str = "dangerous";
+    /// It reports settings, and runs for every service, container or not.
+    const CONTAINER: bool = false;
     const RULES: &'static [&'static Rule] = RULES;
     type Settings<'p> = &'p DangerousSettings;
 
