@@ -14,6 +14,7 @@ mod measured;
 mod probe;
 mod resources;
 mod restart;
+mod room;
 mod security;
 mod shell;
 mod stop;
