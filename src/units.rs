@@ -130,9 +130,13 @@ impl Legacy {
 /// certain: a non-zero legacy value beside its block, which leaves the leaf out or holds
 /// another amount. Values known only after interpolation are not judged.
 pub fn legacy_conflict(service: &yaml_serde::Mapping) -> Option<&'static Legacy> {
-    let resources = service.get("deploy")?.get("resources")?;
+    // Keys compared, not hashed: most services have no `deploy`, and few keys.
+    fn field<'a>(map: &'a yaml_serde::Mapping, key: &str) -> Option<&'a Value> {
+        map.iter().find(|(k, _)| k.as_str() == Some(key)).map(|e| e.1)
+    }
+    let resources = field(service, "deploy")?.get("resources")?;
     LEGACY.iter().find(|l| {
-        let (Some(value), Some(block)) = (service.get(l.key), resources.get(l.block)) else { return false };
+        let (Some(value), Some(block)) = (field(service, l.key), resources.get(l.block)) else { return false };
         if !block.is_mapping() || !l.counts(value) || value.as_str().is_some_and(interpolated) {
             return false;
         }

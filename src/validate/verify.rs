@@ -4,12 +4,13 @@
 
 use indexmap::IndexMap;
 use serde_json::Value as Json;
+use std::borrow::Cow;
 use std::sync::Arc;
 use yaml_serde::{Mapping, Value};
 
 use super::{key_text, schema, to_json};
 use crate::document::layout::Kind;
-use crate::document::lookup::set_path;
+use crate::document::lookup::{self, set_path};
 use crate::document::Document;
 use crate::plan::Change;
 use crate::units::{interpolated, valid_restart, Legacy, LEGACY};
@@ -63,10 +64,16 @@ fn legacy_kept_apart(input: &Document, changed: &Changed) -> Result<(), String> 
         if !changes.iter().any(|c| c.path.first().is_some_and(touched)) {
             continue;
         }
-        let before = services.and_then(|s| s.get(*name)).and_then(Value::as_mapping);
-        for legacy in &LEGACY {
+        let before = services.and_then(|s| lookup::get(s, name)).and_then(Value::as_mapping);
+        // Most services set no legacy key at all, and none is written for them.
+        let set = |l: &&Legacy| {
+            before.is_some_and(|b| lookup::get(b, l.key).is_some())
+                || changes.iter().any(|c| c.path.first().is_some_and(|k| k == l.key))
+        };
+        for legacy in LEGACY.iter().filter(set) {
             let after = |path: &[&str]| written(before, changes, path);
-            if conflicts(legacy, after) && !conflicts(legacy, |path| before.and_then(|b| get(b, path)).cloned()) {
+            let had = |path: &[&str]| before.and_then(|b| get(b, path)).map(Cow::Borrowed);
+            if conflicts(legacy, after) && !conflicts(legacy, had) {
                 return Err(format!(
                     "services.{name}: `{}` beside a `deploy.resources.{}` block that does not repeat it, which Compose \
                      refuses",
@@ -79,7 +86,7 @@ fn legacy_kept_apart(input: &Document, changed: &Changed) -> Result<(), String> 
 }
 
 /// Whether Compose may refuse `legacy` beside its block in a service read through `at`.
-fn conflicts(legacy: &Legacy, at: impl Fn(&[&str]) -> Option<Value>) -> bool {
+fn conflicts<'a>(legacy: &Legacy, at: impl Fn(&[&str]) -> Option<Cow<'a, Value>>) -> bool {
     let Some(value) = at(&[legacy.key]).filter(|v| legacy.counts(v)) else { return false };
     let block = ["deploy", "resources", legacy.block];
     if !at(&block).is_some_and(|b| b.is_mapping()) {
@@ -89,9 +96,10 @@ fn conflicts(legacy: &Legacy, at: impl Fn(&[&str]) -> Option<Value>) -> bool {
     leaf.is_none_or(|leaf| legacy.same(&value, &leaf) != Some(true))
 }
 
-/// The value at `path` in a service's output: the input's with the changes written.
-fn written(before: Option<&Mapping>, changes: &[&Change], path: &[&str]) -> Option<Value> {
-    let mut value = before.and_then(|b| get(b, path)).cloned();
+/// The value at `path` in a service's output: the input's with the changes written (an
+/// empty mapping stands for one a change below `path` creates).
+fn written<'a>(before: Option<&'a Mapping>, changes: &[&'a Change], path: &[&str]) -> Option<Cow<'a, Value>> {
+    let mut value = before.and_then(|b| get(b, path)).map(Cow::Borrowed);
     for change in changes {
         let shared = change.path.len().min(path.len());
         if change.path[..shared].iter().zip(&path[..shared]).any(|(a, b)| a != b) {
@@ -101,12 +109,12 @@ fn written(before: Option<&Mapping>, changes: &[&Change], path: &[&str]) -> Opti
             // The change holds the value (or a mapping above it).
             let rest = &path[change.path.len()..];
             value = match rest.is_empty() {
-                true => Some(Value::clone(&change.value)),
-                false => change.value.as_mapping().and_then(|m| get(m, rest)).cloned(),
+                true => Some(Cow::Borrowed(&*change.value)),
+                false => change.value.as_mapping().and_then(|m| get(m, rest)).map(Cow::Borrowed),
             };
-        } else if !value.as_ref().is_some_and(Value::is_mapping) {
+        } else if !value.as_ref().is_some_and(|v| v.is_mapping()) {
             // A change below the path: the output holds a mapping there.
-            value = Some(Value::Mapping(Mapping::new()));
+            value = Some(Cow::Owned(Value::Mapping(Mapping::new())));
         }
     }
     value
@@ -114,9 +122,9 @@ fn written(before: Option<&Mapping>, changes: &[&Change], path: &[&str]) -> Opti
 
 fn get<'a>(map: &'a Mapping, path: &[&str]) -> Option<&'a Value> {
     let (first, rest) = path.split_first()?;
-    let mut here = map.get(*first)?;
+    let mut here = lookup::get(map, first)?;
     for key in rest {
-        here = here.as_mapping()?.get(*key)?;
+        here = lookup::get(here.as_mapping()?, key)?;
     }
     Some(here)
 }
