@@ -48,23 +48,31 @@ pub enum Kind {
 
 impl Kind {
     pub fn of(name: &str, service: &Mapping, relations: &Relations) -> Kind {
-        if let Some(provider) = lookup::get(service, "provider") {
+        // One pass over the service's keys: every service is asked.
+        let (mut flags, mut profiles, mut provider) = (Vec::new(), None, None);
+        for (key, value) in service {
+            match key.as_str() {
+                Some("provider") => provider = Some(value),
+                Some(flag @ ("stdin_open" | "tty"))
+                    if value.as_bool() == Some(true) || value.as_str() == Some("true") =>
+                {
+                    flags.push(if flag == "tty" { "tty" } else { "stdin_open" })
+                }
+                Some("profiles") => profiles = value.as_sequence(),
+                _ => {}
+            }
+        }
+        if let Some(provider) = provider {
             let kind = lookup::field(provider, "type").and_then(Value::as_str).unwrap_or("");
             return Kind::Provider(kind.to_string());
         }
         if let Some(builder) = relations.built_on.get(name) {
             return Kind::BuildOnly(builder.clone());
         }
-        let on =
-            |key| lookup::get(service, key).is_some_and(|v| v.as_bool() == Some(true) || v.as_str() == Some("true"));
-        let flags: Vec<&'static str> = ["stdin_open", "tty"].into_iter().filter(|k| on(k)).collect();
-        let profiles: Vec<String> = lookup::get(service, "profiles")
-            .and_then(Value::as_sequence)
-            .into_iter()
-            .flatten()
-            .filter_map(|p| p.as_str().map(str::to_string))
-            .collect();
+        let profiles: Vec<String> =
+            profiles.into_iter().flatten().filter_map(|p| p.as_str().map(str::to_string)).collect();
         if !flags.is_empty() && !profiles.is_empty() {
+            flags.sort_unstable(); // `stdin_open` before `tty`, whatever the file's order.
             return Kind::Interactive { flags, profiles };
         }
         Kind::Container

@@ -19,10 +19,20 @@ pub struct Held {
 impl Held {
     pub fn of(service: &Service) -> Held {
         let mut held = Held { parts: Vec::new(), unknown: None };
-        if let Some(shm) = service.get(&["shm_size"]) {
+        // One pass over the service's keys: every service with a memory limit is asked.
+        let (mut shm, mut tmpfs, mut volumes) = (None, None, None);
+        for (key, value) in service.value {
+            match key.as_str() {
+                Some("shm_size") => shm = Some(value),
+                Some("tmpfs") => tmpfs = Some(value),
+                Some("volumes") => volumes = value.as_sequence(),
+                _ => {}
+            }
+        }
+        if let Some(shm) = shm {
             held.add(vec!["shm_size".into()], format!("`shm_size: {}`", text(shm)), shm);
         }
-        let tmpfs = match service.get(&["tmpfs"]) {
+        let tmpfs = match tmpfs {
             Some(Value::String(one)) => vec![(0, one.as_str())],
             Some(Value::Sequence(items)) => {
                 items.iter().enumerate().filter_map(|(i, t)| Some((i, t.as_str()?))).collect()
@@ -36,8 +46,7 @@ impl Held {
                 held.add(path, format!("the tmpfs at `{target}`"), &Value::from(size));
             }
         }
-        let volumes = service.get(&["volumes"]).and_then(Value::as_sequence).map(Vec::as_slice).unwrap_or_default();
-        for (i, volume) in volumes.iter().enumerate() {
+        for (i, volume) in volumes.into_iter().flatten().enumerate() {
             let Value::Mapping(m) = volume else { continue };
             if lookup::get(m, "type").and_then(Value::as_str) != Some("tmpfs") {
                 continue;

@@ -58,28 +58,38 @@ pub fn verify(
 /// them: a conflict the input did not have was written here, and fails the proof. A value
 /// known only once interpolated counts as a conflict unless the leaf repeats it.
 fn legacy_kept_apart(input: &Document, changed: &Changed) -> Result<(), String> {
+    let legacy = |k: &str| LEGACY.iter().any(|l| l.key == k);
     let services = input.services();
-    for (name, changes) in changed {
-        let touched = |k: &String| k == "deploy" || LEGACY.iter().any(|l| l.key == k);
-        if !changes.iter().any(|c| c.path.first().is_some_and(touched)) {
+    // The services whose input sets a legacy key (few: their keys are compared, not
+    // hashed), then those a change gives one.
+    for (name, service) in services.into_iter().flatten() {
+        let Some(before) = service.as_mapping() else { continue };
+        if !before.keys().any(|k| k.as_str().is_some_and(legacy)) {
             continue;
         }
-        let before = services.and_then(|s| lookup::get(s, name)).and_then(Value::as_mapping);
-        // Most services set no legacy key at all, and none is written for them.
-        let set = |l: &&Legacy| {
-            before.is_some_and(|b| lookup::get(b, l.key).is_some())
-                || changes.iter().any(|c| c.path.first().is_some_and(|k| k == l.key))
-        };
-        for legacy in LEGACY.iter().filter(set) {
-            let after = |path: &[&str]| written(before, changes, path);
-            let had = |path: &[&str]| before.and_then(|b| get(b, path)).map(Cow::Borrowed);
-            if conflicts(legacy, after) && !conflicts(legacy, had) {
-                return Err(format!(
-                    "services.{name}: `{}` beside a `deploy.resources.{}` block that does not repeat it, which Compose \
-                     refuses",
-                    legacy.key, legacy.block
-                ));
-            }
+        if let Some(changes) = name.as_str().and_then(|n| changed.get(n)) {
+            kept_apart(name.as_str().unwrap_or(""), Some(before), changes)?;
+        }
+    }
+    for (name, changes) in changed {
+        if changes.iter().any(|c| c.path.len() == 1 && legacy(&c.path[0])) {
+            let before = services.and_then(|s| lookup::get(s, name)).and_then(Value::as_mapping);
+            kept_apart(name, before, changes)?;
+        }
+    }
+    Ok(())
+}
+
+fn kept_apart(name: &str, before: Option<&Mapping>, changes: &[&Change]) -> Result<(), String> {
+    for legacy in &LEGACY {
+        let after = |path: &[&str]| written(before, changes, path);
+        let had = |path: &[&str]| before.and_then(|b| get(b, path)).map(Cow::Borrowed);
+        if conflicts(legacy, after) && !conflicts(legacy, had) {
+            return Err(format!(
+                "services.{name}: `{}` beside a `deploy.resources.{}` block that does not repeat it, which Compose \
+                 refuses",
+                legacy.key, legacy.block
+            ));
         }
     }
     Ok(())
