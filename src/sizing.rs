@@ -147,10 +147,10 @@ pub fn size(s: &Service, host: &Host, headroom: f64, unit_bytes: f64) -> Result<
     }
     let banded = band_limit(s.memory_bytes.peak, headroom, unit_bytes);
     // The floors that may lift the limit above the band, in order, each reported where it
-    // decides: the engine's minimum here; the JVM heap rule in the resources pass, which
-    // sees the service's options. The third, room for `shm_size` and tmpfs mounts (their
-    // pages count against the limit), belongs after the heap rule once the project model
-    // reads them; they are not read today.
+    // decides: the engine's minimum here; then, in the resources pass, which sees the
+    // service's keys, the JVM heap rule and room beyond `shm_size` and sized tmpfs mounts
+    // (their pages count against the limit): a limit that leaves less than the measured
+    // median beyond them is raised to them plus the median (`resources/room`).
     let limit = banded.max(ENGINE_MINIMUM_MIB * MIB);
     let reservation = (s.memory_bytes.p50 / MIB).ceil().max(ENGINE_MINIMUM_MIB);
     let cpus = (s.cpu.p95 * headroom).max(0.1).min(host.cpus.max(1) as f64);

@@ -89,6 +89,64 @@ pub fn cpus(v: &Value) -> Option<f64> {
     }
 }
 
+/// A legacy resource key and the `deploy.resources` leaf it stands for. Compose compares
+/// the two as it loads a file for `up` (after interpolation, so `config --no-interpolate`
+/// misses it): a non-zero legacy value beside a `limits` (or `reservations`) block is
+/// refused unless the block repeats it, even where the block leaves that leaf out ("can't
+/// set distinct values on 'pids_limit' and 'deploy.resources.limits.pids'"). The others
+/// (`cpu_shares`, `cpu_quota`, `memswap_limit`, ...) are not compared; `memswap_limit`
+/// without `mem_limit` is the engine's refusal, at create.
+pub struct Legacy {
+    pub key: &'static str,
+    /// `limits` or `reservations`.
+    pub block: &'static str,
+    pub leaf: &'static str,
+    amount: fn(&Value) -> Option<f64>,
+}
+
+/// Every pair Compose compares (compose-go's `loader/validate.go`).
+pub const LEGACY: [Legacy; 4] = [
+    Legacy { key: "cpus", block: "limits", leaf: "cpus", amount: cpus },
+    Legacy { key: "mem_limit", block: "limits", leaf: "memory", amount: bytes },
+    Legacy { key: "pids_limit", block: "limits", leaf: "pids", amount: cpus },
+    Legacy { key: "mem_reservation", block: "reservations", leaf: "memory", amount: bytes },
+];
+
+impl Legacy {
+    /// Whether `value` may be non-zero once Compose has read it: anything but a zero, a
+    /// null or a `!reset` (a `${VAR}` may be anything).
+    pub fn counts(&self, value: &Value) -> bool {
+        !matches!(value, Value::Null | Value::Tagged(_)) && (self.amount)(value) != Some(0.0)
+    }
+
+    /// Whether a leaf holds the legacy value: Some(true) or Some(false) where both are
+    /// known, None where either is known only after interpolation.
+    pub fn same(&self, legacy: &Value, leaf: &Value) -> Option<bool> {
+        Some((self.amount)(legacy)? == (self.amount)(leaf)?)
+    }
+}
+
+/// The conflict Compose refuses in a service as written (merges applied), where it is
+/// certain: a non-zero legacy value beside its block, which leaves the leaf out or holds
+/// another amount. Values known only after interpolation are not judged.
+pub fn legacy_conflict(service: &yaml_serde::Mapping) -> Option<&'static Legacy> {
+    // Keys compared, not hashed: most services have no `deploy`, and few keys.
+    fn field<'a>(map: &'a yaml_serde::Mapping, key: &str) -> Option<&'a Value> {
+        map.iter().find(|(k, _)| k.as_str() == Some(key)).map(|e| e.1)
+    }
+    let resources = field(service, "deploy")?.get("resources")?;
+    LEGACY.iter().find(|l| {
+        let (Some(value), Some(block)) = (field(service, l.key), resources.get(l.block)) else { return false };
+        if !block.is_mapping() || !l.counts(value) || value.as_str().is_some_and(interpolated) {
+            return false;
+        }
+        match block.get(l.leaf) {
+            None | Some(Value::Null) => true,
+            Some(leaf) => l.same(value, leaf) == Some(false),
+        }
+    })
+}
+
 /// Signal names the engine knows (`SIGTERM` or `TERM`), real-time ones (`SIGRTMIN+3`) and
 /// numbers 1-64.
 pub fn signal(text: &str) -> bool {
@@ -182,6 +240,31 @@ mod tests {
         assert_eq!(cpus(&Value::from("0.5")), Some(0.5));
         assert_eq!(cpus(&Value::from(" 2 ")), Some(2.0));
         assert_eq!(cpus(&Value::from("lots")), None);
+    }
+
+    #[test]
+    fn legacy_keys_beside_a_block_that_does_not_repeat_them() {
+        let service = |text: &str| yaml_serde::from_str::<yaml_serde::Mapping>(text).expect("a mapping");
+        let conflict = |text: &str| legacy_conflict(&service(text)).map(|l| l.key);
+        let limits = "deploy: {resources: {limits: {memory: 512M}}}";
+        assert_eq!(conflict(&format!("{{pids_limit: 200, {limits}}}")), Some("pids_limit"));
+        assert_eq!(conflict(&format!("{{cpus: 2, {limits}}}")), Some("cpus"));
+        assert_eq!(conflict(&format!("{{mem_limit: 1g, {limits}}}")), Some("mem_limit"));
+        assert_eq!(conflict(&format!("{{mem_limit: 512m, {limits}}}")), None, "the same amount");
+        assert_eq!(conflict(&format!("{{pids_limit: 0, {limits}}}")), None, "zero is not compared");
+        assert_eq!(conflict(&format!("{{pids_limit: null, {limits}}}")), None);
+        assert_eq!(conflict(&format!("{{pids_limit: '${{PIDS}}', {limits}}}")), None, "known only once interpolated");
+        assert_eq!(conflict("{mem_reservation: 1g, deploy: {resources: {reservations: {}}}}"), Some("mem_reservation"));
+        assert_eq!(
+            conflict("{mem_reservation: 1g, deploy: {resources: {limits: {cpus: '1'}}}}"),
+            None,
+            "another block"
+        );
+        assert_eq!(conflict("{cpus: 2, deploy: {resources: {limits: {cpus: '2.0'}}}}"), None);
+        let pids = &LEGACY[2];
+        assert!(
+            pids.counts(&Value::from("${PIDS}")) && pids.counts(&Value::from(-1)) && !pids.counts(&Value::from("0"))
+        );
     }
 
     #[test]

@@ -142,3 +142,56 @@ fn corpus_outputs_pass_docker_compose() {
         failures.join("\n")
     );
 }
+
+/// Loaded as `up` loads them (interpolated, normalised, with Compose's consistency checks),
+/// the hardened corpus files load wherever their inputs do (each beside its input, so that
+/// relative paths resolve alike).
+#[test]
+fn corpus_outputs_load_as_up_loads_them() {
+    let Some(files) = corpus_files() else { return };
+    let Some(oracle) = common::oracle() else { return };
+    let profile = compose_harden::Profile::load("production").expect("built-in profile");
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let pairs: Vec<(PathBuf, PathBuf)> = files
+        .iter()
+        .enumerate()
+        .map(|(i, file)| {
+            let bytes = fs::read(file).expect("corpus file");
+            let options = compose_harden::Options { enforce: i % 2 == 1, ..Default::default() };
+            let outcome =
+                compose_harden::harden_with(&file.display().to_string(), &bytes, &profile, options).expect("hardens");
+            let here = tmp.path().join(i.to_string());
+            fs::create_dir_all(&here).expect("a folder per file");
+            let (input, output) = (here.join("input.yml"), here.join("output.yml"));
+            fs::write(&input, &bytes).expect("write input");
+            fs::write(&output, outcome.output).expect("write output");
+            (input, output)
+        })
+        .collect();
+    let loaded = std::sync::atomic::AtomicUsize::new(0);
+    let failures: Vec<String> = std::thread::scope(|s| {
+        let halves: Vec<_> = pairs
+            .chunks(pairs.len().div_ceil(2))
+            .map(|chunk| {
+                let (oracle, loaded) = (&oracle, &loaded);
+                s.spawn(move || {
+                    let mut failures = Vec::new();
+                    for (input, output) in chunk {
+                        if common::oracle_loads_as_up(oracle, input, &[]).is_err() {
+                            continue;
+                        }
+                        loaded.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if let Err(e) = common::oracle_loads_as_up(oracle, output, &[]) {
+                            failures.push(format!("{}: {e}", output.display()));
+                        }
+                    }
+                    failures
+                })
+            })
+            .collect();
+        halves.into_iter().flat_map(|h| h.join().expect("oracle thread")).collect()
+    });
+    assert!(failures.is_empty(), "{} hardened corpus files no longer load:\n{}", failures.len(), failures.join("\n"));
+    let loaded = loaded.into_inner();
+    assert!(loaded * 2 >= files.len(), "only {loaded} of {} corpus inputs load as `up` loads them", files.len());
+}

@@ -13,13 +13,19 @@ rules! {
     DANGEROUS_PRIVILEGED = "dangerous/privileged", Error, None,
         "privileged: the container holds the host",
         "`privileged: true` gives every capability and the host's devices. Only the user knows whether the \
-         service needs it; it is reported, never changed.";
+         service needs it; it is reported, never changed. A lifecycle hook (`pre_start`, `post_start`, \
+         `pre_stop`) that runs privileged is reported the same way.";
     DANGEROUS_HOST_NAMESPACE = "dangerous/host-namespace", Error, None,
         "the container shares a host namespace",
         "`network_mode: host`, `pid: host` and `ipc: host` share the host's network, processes or IPC.";
     DANGEROUS_DOCKER_SOCKET = "dangerous/docker-socket", Error, None,
         "the Docker socket is mounted",
         "Whoever controls the container controls the Docker daemon, and so the host.";
+    DANGEROUS_API_SOCKET = "dangerous/api-socket", Error, None,
+        "use_api_socket: the Docker API socket is mounted at start",
+        "`use_api_socket: true` makes Compose mount the engine's API socket, with the user's registry \
+         credentials, into the container when it starts (it is not in `config`'s model): whoever controls the \
+         container controls the Docker daemon, and so the host, as with a `docker.sock` bind.";
     DANGEROUS_CAP_ADD_ALL = "dangerous/cap-add-all", Warning, None,
         "cap_add: ALL",
         "The container gets every capability.";
@@ -33,6 +39,8 @@ rules! {
 
 impl Pass for Dangerous {
     const NAME: &'static str = "dangerous";
+    /// It reports settings, and runs for every service, container or not.
+    const CONTAINER: bool = false;
     const RULES: &'static [&'static Rule] = RULES;
     type Settings<'p> = &'p DangerousSettings;
 
@@ -41,11 +49,34 @@ impl Pass for Dangerous {
     }
 
     fn run(&self, settings: &DangerousSettings, service: &Service, out: &mut Out) {
-        if service.get(&["privileged"]).is_some_and(|v| v.as_bool() == Some(true) || v.as_str() == Some("true")) {
+        if service.get(&["privileged"]).is_some_and(on) {
             out.report(
                 &DANGEROUS_PRIVILEGED,
                 &["privileged"],
                 "privileged: true gives the container every capability and the host's devices",
+            );
+        }
+        for hook in ["pre_start", "post_start", "pre_stop"] {
+            let steps = service.get(&[hook]).and_then(Value::as_sequence).map(Vec::as_slice).unwrap_or_default();
+            for (i, step) in steps.iter().enumerate() {
+                if lookup::field(step, "privileged").is_some_and(on) {
+                    out.report(
+                        &DANGEROUS_PRIVILEGED,
+                        &[hook, &i.to_string(), "privileged"],
+                        format!(
+                            "`{hook}[{i}]` runs with `privileged: true`: the hook gets every capability and the host's \
+                             devices"
+                        ),
+                    );
+                }
+            }
+        }
+        if service.get(&["use_api_socket"]).is_some_and(on) {
+            out.report(
+                &DANGEROUS_API_SOCKET,
+                &["use_api_socket"],
+                "use_api_socket: true mounts the Docker API socket into the container when it starts (with the user's \
+                 registry credentials): whoever controls the container controls the Docker daemon, and so the host",
             );
         }
         for key in ["network_mode", "pid", "ipc"] {
@@ -101,6 +132,11 @@ impl Pass for Dangerous {
             }
         }
     }
+}
+
+/// A boolean that is on: `true`, or the string Compose reads as true.
+fn on(value: &Value) -> bool {
+    value.as_bool() == Some(true) || value.as_str() == Some("true")
 }
 
 /// The published port of a mapping without a host address (`8080:80`, `{published: 8080}`),

@@ -3,6 +3,7 @@
 
 use super::heap::{self, Heap};
 use super::resources::{max_heap_percent, text};
+use super::room::Held;
 use super::{Out, Pass, Service};
 use crate::profile::{LimitsSettings, Profile};
 use crate::rule::{rules, Rule};
@@ -21,6 +22,11 @@ rules! {
     LIMITS_RESERVATION_ABOVE_LIMIT = "limits/reservation-above-limit", Warning, Replace,
         "a reservation above its limit",
         "Docker refuses to start the container. `--enforce` lowers the reservation to the limit.";
+    LIMITS_NO_ROOM = "limits/no-room", Warning, None,
+        "the memory limit leaves no room beyond /dev/shm and tmpfs",
+        "`shm_size` and sized tmpfs mounts hold their pages in memory, counted against the memory limit: a limit \
+         no larger than them is killed once they fill (measured: writing 1 GiB to a 1 GiB /dev/shm under a 512M \
+         limit is killed at about 509 MiB). The user's limit is kept and reported.";
     LIMITS_HEAP_SHARE = "limits/heap-share", Warning, None,
         "the JVM heap takes too much of the memory limit",
         "Above the class's share the JVM's own memory (metaspace, threads, buffers) does not fit and the kernel \
@@ -83,9 +89,32 @@ impl Pass for Limits {
             }
         }
         if let Some(limit) = limit.and_then(bytes) {
+            no_room(service, out, limit);
             jvm_heap(service, out, limit, max_heap_percent(service));
         }
     }
+}
+
+/// A memory limit no larger than what `/dev/shm` and sized tmpfs mounts may hold: the
+/// service is killed once they fill.
+fn no_room(service: &Service, out: &mut Out, limit: f64) {
+    let held = Held::of(service);
+    if held.parts.is_empty() || limit > held.bytes() {
+        return;
+    }
+    let key = if service.get(&LIMIT).is_some() { &LIMIT[..] } else { &["mem_limit"][..] };
+    let shown = service.get(key).map(text).unwrap_or_default();
+    out.report(
+        &LIMITS_NO_ROOM,
+        key,
+        format!(
+            "{} `{shown}` leaves no room for the service itself beyond {}, which {} against it: the service is killed \
+             once that fills; raise the limit by what the service itself uses",
+            key.join("."),
+            held.listed(),
+            held.verb()
+        ),
+    );
 }
 
 /// A heap (`-Xmx`, `-XX:MaxRAMPercentage`) above the profile's share of the memory limit

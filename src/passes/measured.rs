@@ -18,7 +18,8 @@ rules! {
         "With `apply --sizing`, the memory limit is the measured peak with headroom (1.3 by default), inside \
          the lesson's band of 1.2 to 1.5 times the peak: rounded up to the profile's unit, or a half of it down \
          to 1 MiB, whichever keeps it at most 1.5 times the peak. Floors may lift it above the band, each \
-         reported where it decides: the engine's minimum (6 MiB), then the heap rule. The reservation is the \
+         reported where it decides: the engine's minimum (6 MiB), the heap rule, then room for the service beyond \
+         `shm_size` and sized tmpfs mounts (`resources/room`). The reservation is the \
          median; cpus the 95th percentile with headroom (0.1 to the host's CPUs); the pids limit the peak with \
          headroom, at least 256. The finding gives the evidence.";
     MEASURED_NOT_SIZED = "measured/not-sized", Warning, None,

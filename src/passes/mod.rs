@@ -4,6 +4,8 @@
 
 mod file;
 mod heap;
+mod kind;
+mod room;
 #[cfg(test)]
 mod testing;
 
@@ -31,6 +33,9 @@ pub trait Pass: Sync {
     const RULES: &'static [&'static Rule];
     /// What it reads from the profile.
     type Settings<'p>;
+    /// Whether it hardens a long-running container: such a pass is not run for a service
+    /// that is not one (see [`kind::Kind`]); one that only reports runs for every service.
+    const CONTAINER: bool = true;
     /// Its settings in `profile`; None turns it off (it is then not run: it costs nothing).
     fn settings(profile: &Profile) -> Option<Self::Settings<'_>>;
     /// Plans one service: changes and findings into `out`, never text.
@@ -42,6 +47,7 @@ pub trait AnyPass: Sync {
     fn name(&self) -> &'static str;
     fn section(&self) -> Option<&'static str>;
     fn rules(&self) -> &'static [&'static Rule];
+    fn container(&self) -> bool;
     /// Whether `profile` gives it settings.
     fn on(&self, profile: &Profile) -> bool;
     /// Runs it with its settings from the service's profile (nothing where it is off).
@@ -61,6 +67,10 @@ impl<P: Pass> AnyPass for P {
         P::RULES
     }
 
+    fn container(&self) -> bool {
+        P::CONTAINER
+    }
+
     fn on(&self, profile: &Profile) -> bool {
         P::settings(profile).is_some()
     }
@@ -77,7 +87,10 @@ impl<P: Pass> AnyPass for P {
 /// passes' own declarations.
 pub fn all_rules() -> &'static [&'static Rule] {
     static ALL: std::sync::OnceLock<Vec<&'static Rule>> = std::sync::OnceLock::new();
-    ALL.get_or_init(|| file::RULES.iter().chain(PASSES.iter().flat_map(|p| p.rules())).copied().collect())
+    ALL.get_or_init(|| {
+        let load = file::RULES.iter().chain(kind::RULES);
+        load.chain(PASSES.iter().flat_map(|p| p.rules())).copied().collect()
+    })
 }
 
 /// A rule by id.
@@ -147,6 +160,8 @@ pub struct Facts {
     pub own_init: Option<String>,
     /// The JVM options its environment and command name.
     pub jvm: heap::Jvm,
+    /// Whether it is a long-running container, and if not, what it is.
+    pub kind: kind::Kind,
 }
 
 impl Facts {
@@ -174,6 +189,7 @@ impl Facts {
             own_init,
             reference,
             jvm: heap::read(service),
+            kind: kind::Kind::of(name, service, relations),
         }
     }
 }
@@ -230,6 +246,8 @@ pub struct Relations {
     pub completion_waiter: HashMap<String, String>,
     /// Service -> the first service whose `depends_on` waits for it to be healthy.
     pub health_waiter: HashMap<String, String>,
+    /// Service -> the first service that builds on it (`build.additional_contexts`).
+    pub built_on: HashMap<String, String>,
 }
 
 impl Relations {
@@ -253,7 +271,7 @@ impl Relations {
                 }
             }
         }
-        Relations { completion_waiter, health_waiter }
+        Relations { completion_waiter, health_waiter, built_on: kind::build_bases(services) }
     }
 }
 
@@ -524,6 +542,7 @@ impl Context<'_> {
             check_skips(&override_skips, name, plan);
             skips.extend(override_skips);
             let facts = Facts::of(name, &view, self.relations, profile, globs);
+            kind::report(name, &view, &facts.kind, plan);
             check_skips(&skips, name, plan);
             let service = Planned { name, profile, facts: &facts, skips: &skips };
             self.run_passes(&service, &mut view, &mut shared, plan);
@@ -609,6 +628,9 @@ impl Context<'_> {
             if !pass.on(service.profile) || skipped(pass.name()) {
                 continue;
             }
+            if pass.container() && !service.facts.kind.is_container() {
+                continue;
+            }
             let mut out =
                 Out { pass: pass.name(), service: service.name, shared, changes: Vec::new(), findings: Vec::new() };
             let current = Service {
@@ -667,7 +689,7 @@ mod tests {
         for pass in PASSES {
             assert!(pass.rules().iter().all(|r| r.pass() == pass.name()), "{} declares another's rule", pass.name());
         }
-        assert!(file::RULES.iter().all(|r| r.pass() == "load"));
+        assert!(file::RULES.iter().chain(kind::RULES).all(|r| r.pass() == "load"));
     }
 
     /// Every pass has cases of its own, run alone with the settings they need.

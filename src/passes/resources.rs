@@ -4,6 +4,7 @@
 //! added value never crosses one the user set.
 
 use super::heap::Heap;
+use super::room::{mib, Held};
 use super::{Out, Pass, Service};
 use crate::profile::{Profile, ResourceClass, ResourcesSettings};
 use crate::rule::{rules, Rule};
@@ -27,7 +28,20 @@ rules! {
     RESOURCES_SIZE_IT_YOURSELF = "resources/size-it-yourself", Warning, None,
         "no blanket limit is safe for this service",
         "LLM servers, GitLab, media servers and the like need what their workload needs: measure the peak and \
-         set the limit 20-50% above it.";
+         set the limit 20-50% above it. A service that reserves GPUs (`gpus`, \
+         `deploy.resources.reservations.devices`) is one of them whatever its image: it gets no CPU or memory \
+         limit or reservation until it is measured (`apply --sizing`).";
+    RESOURCES_ROOM = "resources/room", Info, Safe,
+        "the memory limit leaves room beyond /dev/shm and tmpfs",
+        "`shm_size` and sized tmpfs mounts hold their pages in memory, counted against the memory limit: a \
+         limit equal to `shm_size` is killed once /dev/shm fills. A memory limit is written only where it leaves \
+         the service at least its memory reservation beyond them, and the finding says how much it leaves; a \
+         measured limit that would not is raised to them plus the measured median.";
+    RESOURCES_NO_ROOM = "resources/no-room", Warning, None,
+        "the profile's memory limit would leave no room beyond /dev/shm and tmpfs",
+        "Where `shm_size` and sized tmpfs mounts take so much of the profile's memory limit that less than the \
+         service's reservation is left for the service itself, no memory limit is written: size one to them \
+         plus the service's own peak.";
     RESOURCES_HEAP_UNKNOWN = "resources/heap-unknown", Warning, None,
         "the JVM heap is known only after interpolation",
         "A limit below the heap gets the service OOM-killed; none is written.";
@@ -36,7 +50,10 @@ rules! {
         "The heap, plus the JVM's own memory, must fit under the limit.";
     RESOURCES_LEGACY_CONFLICT = "resources/legacy-conflict", Info, None,
         "a deploy.resources value is left out beside a legacy key",
-        "Compose refuses `deploy.resources` blocks that do not repeat `mem_limit`, `cpus` and the like.";
+        "As it loads a file for `up`, Compose refuses a `deploy.resources.limits` block beside a non-zero `cpus`, \
+         `mem_limit` or `pids_limit` that it does not repeat, even one that leaves that leaf out, and a \
+         `reservations` block beside `mem_reservation` likewise. No such block is written; the finding names \
+         the legacy key.";
     RESOURCES_UNINTERPOLATED = "resources/uninterpolated", Warning, None,
         "a value cannot be compared before interpolation",
         "With `${VAR}` the limit and the reservation cannot be compared, so nothing is written.";
@@ -113,6 +130,22 @@ impl Pass for Resources {
             None => (&settings.limits, &settings.reservations),
         };
         let memory_decided = decided(service, &LIMITS, &LEAVES[1]);
+        let measured = service.profile.measured.get(service.name).and_then(|m| m.limit.as_deref());
+        if let Some((path, what)) = reserved_devices(service).filter(|_| measured.is_none()) {
+            if !memory_decided {
+                out.report(
+                    &RESOURCES_SIZE_IT_YOURSELF,
+                    &path,
+                    format!(
+                        "no memory or CPU limit added: no blanket value is safe for a service that reserves {what}: \
+                         what it uses depends on its models and its load, not on its image; measure the service's \
+                         peak use under load (`compose-harden measure`, then `apply --sizing`) and set the limit \
+                         20-50% above it"
+                    ),
+                );
+            }
+            return;
+        }
         if let Some(c) = class.filter(|c| c.measure) {
             if !memory_decided {
                 out.report(
@@ -131,6 +164,8 @@ impl Pass for Resources {
             true => None,
             false => sized_memory(service, out, settings, class, limits.memory.as_deref()),
         };
+        let need = reservations.memory.as_deref();
+        let memory = memory.and_then(|m| with_room(service, out, m, need, measured));
         for leaf in &LEAVES {
             let wanted = |r: &crate::profile::Resources| match leaf.key {
                 "cpus" => r.cpus.clone(),
@@ -217,6 +252,99 @@ fn sized_memory(
     }
 }
 
+/// What a service reserves that makes its needs its own, whatever its image: GPUs
+/// (`gpus`) or devices (`deploy.resources.reservations.devices`), with where and how it
+/// reads in a message.
+fn reserved_devices<'a>(service: &Service) -> Option<(Vec<&'a str>, String)> {
+    match service.get(&["gpus"]) {
+        Some(Value::String(s)) => return Some((vec!["gpus"], format!("GPUs (`gpus: {s}`)"))),
+        Some(Value::Sequence(_)) => return Some((vec!["gpus"], "GPUs (`gpus`)".to_string())),
+        _ => {}
+    }
+    let path = ["deploy", "resources", "reservations", "devices"];
+    let devices = service.get(&path).and_then(Value::as_sequence).filter(|d| !d.is_empty())?;
+    let gpu = devices.iter().any(|d| {
+        let capabilities = d.get("capabilities").and_then(Value::as_sequence).into_iter().flatten();
+        capabilities.filter_map(Value::as_str).any(|c| c == "gpu")
+            || d.get("driver").and_then(Value::as_str) == Some("nvidia")
+    });
+    let what = if gpu { "GPUs" } else { "devices" };
+    Some((path.to_vec(), format!("{what} (`deploy.resources.reservations.devices`)")))
+}
+
+/// The memory limit to write beside `/dev/shm` and sized tmpfs mounts, which count against
+/// it: `limit` where it leaves the service at least `need` (its memory reservation; the
+/// engine's 6 MiB minimum without one) beyond them; a measured limit that does not is
+/// raised to them plus the need (the measured median); a profile's is not written.
+fn with_room(
+    service: &Service,
+    out: &mut Out,
+    limit: String,
+    need: Option<&str>,
+    measured: Option<&str>,
+) -> Option<String> {
+    let held = Held::of(service);
+    if held.is_empty() {
+        return Some(limit);
+    }
+    let what = "deploy.resources.limits.memory";
+    let at = held.path();
+    if let Some((_, size)) = &held.unknown {
+        out.report(
+            &RESOURCES_UNINTERPOLATED,
+            &at,
+            format!(
+                "{what} not added: {size} is known only once interpolated, and it counts against the memory limit; \
+                 set the limit yourself"
+            ),
+        );
+        return None;
+    }
+    let (Some(bytes_limit), held_bytes) = (bytes(&Value::from(limit.as_str())), held.bytes()) else {
+        return Some(limit);
+    };
+    let need_bytes = need.and_then(|n| bytes(&Value::from(n))).unwrap_or(6.0 * units::MIB);
+    let room = bytes_limit - held_bytes;
+    let (listed, verb) = (held.listed(), held.verb());
+    if room >= need_bytes {
+        out.report(
+            &RESOURCES_ROOM,
+            &at,
+            format!(
+                "{what} `{limit}` leaves {} for the service itself beyond {listed}, which {verb} against the limit",
+                mib(room)
+            ),
+        );
+        return Some(limit);
+    }
+    let need_text = need.map_or("the engine's minimum of 6 MiB".to_string(), |n| format!("its `{n}` reservation"));
+    if measured.is_some() {
+        let raised = format!("{}M", ((held_bytes + need_bytes) / units::MIB).ceil());
+        out.report(
+            &RESOURCES_ROOM,
+            &at,
+            format!(
+                "{what} set to `{raised}` instead of the measured `{limit}`: {listed} {verb} against the limit, and \
+                 `{raised}` leaves the service its measured median (`{}`) beyond that",
+                need.unwrap_or("6M")
+            ),
+        );
+        return Some(raised);
+    }
+    let left = if room <= 0.0 { "no room".to_string() } else { format!("only {}", mib(room)) };
+    out.report(
+        &RESOURCES_NO_ROOM,
+        &at,
+        format!(
+            "{what} not added: {listed} {verb} against the memory limit, and the profile's `{limit}` would leave {left} \
+             for the service itself (it needs at least {need_text}); set a limit of at least {} yourself, sized to \
+             that plus the service's own peak",
+            mib(held_bytes + need_bytes)
+        ),
+    );
+    None
+}
+
 /// The share of the memory limit a JVM heap may take: the class's, else the profile's.
 pub fn max_heap_percent(service: &Service) -> f64 {
     service
@@ -249,16 +377,25 @@ fn fill(service: &Service, out: &mut Out, leaf: &Leaf, base: &[&str], legacy: &[
         return;
     }
     // Compose compares a whole `limits` (or `reservations`) block with the legacy keys:
-    // a new block that does not repeat `mem_limit` is "distinct" from it, and refused.
+    // a new block that does not repeat a non-zero `mem_limit` or `pids_limit` is
+    // "distinct" from it, and refused.
     if service.get(base).is_none() {
-        let same_unit = |l: &Leaf| if base == LIMITS { l.limit_same_unit } else { l.reservation_same_unit };
-        if let Some(l) = LEAVES.iter().flat_map(same_unit).find(|l| service.is_set(&[l])) {
+        let beside = units::LEGACY.iter().filter(|l| base.last() == Some(&l.block));
+        if let Some(l) = beside.into_iter().find(|l| service.get(&[l.key]).is_some_and(|v| l.counts(v))) {
+            let key = l.key;
+            let remedy = match l.key {
+                // No other legacy key repeats a pids limit: the block has to hold it.
+                "pids_limit" => " (it compares them as it loads the file for `up`); write it as \
+                                  `deploy.resources.limits.pids` to get this one"
+                    .to_string(),
+                _ => format!("; set this one beside `{key}` if you want it"),
+            };
             out.report(
                 &RESOURCES_LEGACY_CONFLICT,
-                &[l],
+                &[key],
                 format!(
-                    "{} not added: the service sets `{l}`, and Compose refuses a `{}` block that does not repeat it; \
-                     set this one beside `{l}` if you want it",
+                    "{} not added: the service sets `{key}`, and Compose refuses a `{}` block that does not repeat \
+                     it{remedy}",
                     path.join("."),
                     base.join(".")
                 ),

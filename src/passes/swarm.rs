@@ -19,6 +19,8 @@ rules! {
 
 impl Pass for Swarm {
     const NAME: &'static str = "swarm";
+    /// It reports settings, and runs for every service, container or not.
+    const CONTAINER: bool = false;
     const RULES: &'static [&'static Rule] = RULES;
     type Settings<'p> = &'p SwarmSettings;
 

@@ -20,7 +20,11 @@ mod verify;
 pub use disagree::first_disagreement;
 pub use verify::{inserted_only, readings_agree, verify};
 
+/// compose-go's schema (`schema/compose-spec.json`) at the version named: the newest
+/// published, so that files for the newest Compose (`pre_start`, `build.no_cache_filter`)
+/// are read. The README says how to update it; a test pins it.
 const COMPOSE_SCHEMA: &str = include_str!("../../schemas/compose-spec.json");
+pub const COMPOSE_SCHEMA_VERSION: &str = "compose-go v2.13.0";
 
 /// Compiles the schema now (a few milliseconds, most of a small file's run), so that a
 /// caller can start it on another thread while it reads the file.
@@ -62,7 +66,7 @@ pub fn check(doc: &Document) -> Result<(), Error> {
         _ => Ok(()),
     };
     settings(root.get("x-compose-harden"), &["x-compose-harden".to_string()])?;
-    let service_keys = property_names(schema_json.pointer("/definitions/service/properties"));
+    let service_keys = property_names(definition(schema_json, "service").and_then(|s| s.get("properties")));
     if let Some(services) = doc.services() {
         for (name, service) in services {
             let name = key_text(name);
@@ -84,6 +88,15 @@ pub fn check(doc: &Document) -> Result<(), Error> {
                     let message = unknown_key(&key, &format!(" in service `{name}`"), &service_keys);
                     return Err(at_key(doc, &path[..2], &key, message));
                 }
+            }
+            if let Some(legacy) = crate::units::legacy_conflict(service) {
+                let (key, block, leaf) = (legacy.key, legacy.block, legacy.leaf);
+                let message = format!(
+                    "`{key}` beside a `deploy.resources.{block}` block that does not repeat it: Docker Compose refuses \
+                     this as it loads the file for `up` (\"can't set distinct values on '{key}' and \
+                     'deploy.resources.{block}.{leaf}'\"); write the value in one place"
+                );
+                return Err(at_key(doc, &path[..2], key, message));
             }
             // A `!reset` restart is no value of the user's (and `<<` may merge one in beside it).
             let restart = crate::document::lookup::get(service, "restart").filter(|r| !is_reset(r));
@@ -255,6 +268,12 @@ fn key_position(doc: &Document, path: &[String]) -> Option<(usize, usize)> {
     })
 }
 
+/// A definition of the schema: under `$defs` from JSON Schema 2020-12 on (compose-go
+/// v2.11 and later), under `definitions` in draft-07 (before).
+fn definition<'a>(schema: &'a Json, name: &str) -> Option<&'a Json> {
+    ["$defs", "definitions"].iter().find_map(|defs| schema.get(defs)?.get(name))
+}
+
 fn property_names(properties: Option<&Json>) -> Vec<&str> {
     properties.and_then(Json::as_object).map(|o| o.keys().map(String::as_str).collect()).unwrap_or_default()
 }
@@ -335,6 +354,38 @@ mod tests {
         assert!(file(&[30, 80]).starts_with(&at(30)), "{}", file(&[30, 80]));
         assert!(file(&[80]).starts_with(&at(80)), "{}", file(&[80]));
         assert!(file(&[10, 20]).starts_with(&at(10)), "{}", file(&[10, 20]));
+    }
+
+    /// The embedded schema is the one [`COMPOSE_SCHEMA_VERSION`] names, byte for byte (its
+    /// length and FNV-1a hash, which change with any update: see the README).
+    #[test]
+    fn the_embedded_schema_is_the_version_named() {
+        let hash = COMPOSE_SCHEMA
+            .bytes()
+            .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3));
+        assert_eq!(COMPOSE_SCHEMA_VERSION, "compose-go v2.13.0");
+        assert_eq!(
+            (COMPOSE_SCHEMA.len(), hash),
+            (76664, 0x5eb0_d7ef_eb55_a925),
+            "not {COMPOSE_SCHEMA_VERSION}'s schema"
+        );
+        let (json, _) = schema();
+        assert_eq!(json["$schema"], "https://json-schema.org/draft/2020-12/schema");
+    }
+
+    /// The service keys are read from `$defs` (2020-12) and `definitions` (draft-07): read
+    /// from neither, every key would be unknown.
+    #[test]
+    fn service_keys_are_read_from_either_spelling_of_the_definitions() {
+        fn keys(schema: &Json) -> Vec<&str> {
+            property_names(definition(schema, "service").and_then(|s| s.get("properties")))
+        }
+        let (json, _) = schema();
+        let newest = keys(json);
+        assert!(newest.contains(&"image") && newest.contains(&"pre_start"), "{newest:?}");
+        let draft7 = serde_json::json!({"definitions": {"service": {"properties": {"image": {}, "init": {}}}}});
+        assert_eq!(keys(&draft7), ["image", "init"]);
+        assert!(error("services:\n  a:\n    image: x\n    imagee: y\n").contains("did you mean `image`?"));
     }
 
     #[test]

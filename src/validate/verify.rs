@@ -4,15 +4,16 @@
 
 use indexmap::IndexMap;
 use serde_json::Value as Json;
+use std::borrow::Cow;
 use std::sync::Arc;
 use yaml_serde::{Mapping, Value};
 
 use super::{key_text, schema, to_json};
 use crate::document::layout::Kind;
-use crate::document::lookup::set_path;
+use crate::document::lookup::{self, set_path};
 use crate::document::Document;
 use crate::plan::Change;
-use crate::units::{interpolated, valid_restart};
+use crate::units::{interpolated, valid_restart, Legacy, LEGACY};
 
 /// The changes by service (grouped by key on the thread that reads the service).
 pub(super) type Changed<'a> = IndexMap<&'a str, Vec<&'a Change>, Fast>;
@@ -48,7 +49,94 @@ pub fn verify(
         Some(Ok(values)) if outside.is_empty() => values,
         _ => whole(input, output_text, &changed, outside)?,
     };
-    check_changed(&values)
+    check_changed(&values)?;
+    legacy_kept_apart(input, &changed)
+}
+
+/// Compose's comparison of legacy keys with `deploy.resources` blocks (see
+/// [`LEGACY`]), on each service whose `deploy` or legacy keys changed, as the output has
+/// them: a conflict the input did not have was written here, and fails the proof. A value
+/// known only once interpolated counts as a conflict unless the leaf repeats it.
+fn legacy_kept_apart(input: &Document, changed: &Changed) -> Result<(), String> {
+    let legacy = |k: &str| LEGACY.iter().any(|l| l.key == k);
+    let services = input.services();
+    // The services whose input sets a legacy key (few: their keys are compared, not
+    // hashed), then those a change gives one.
+    for (name, service) in services.into_iter().flatten() {
+        let Some(before) = service.as_mapping() else { continue };
+        if !before.keys().any(|k| k.as_str().is_some_and(legacy)) {
+            continue;
+        }
+        if let Some(changes) = name.as_str().and_then(|n| changed.get(n)) {
+            kept_apart(name.as_str().unwrap_or(""), Some(before), changes)?;
+        }
+    }
+    for (name, changes) in changed {
+        if changes.iter().any(|c| c.path.len() == 1 && legacy(&c.path[0])) {
+            let before = services.and_then(|s| lookup::get(s, name)).and_then(Value::as_mapping);
+            kept_apart(name, before, changes)?;
+        }
+    }
+    Ok(())
+}
+
+fn kept_apart(name: &str, before: Option<&Mapping>, changes: &[&Change]) -> Result<(), String> {
+    for legacy in &LEGACY {
+        let after = |path: &[&str]| written(before, changes, path);
+        let had = |path: &[&str]| before.and_then(|b| get(b, path)).map(Cow::Borrowed);
+        if conflicts(legacy, after) && !conflicts(legacy, had) {
+            return Err(format!(
+                "services.{name}: `{}` beside a `deploy.resources.{}` block that does not repeat it, which Compose \
+                 refuses",
+                legacy.key, legacy.block
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Whether Compose may refuse `legacy` beside its block in a service read through `at`.
+fn conflicts<'a>(legacy: &Legacy, at: impl Fn(&[&str]) -> Option<Cow<'a, Value>>) -> bool {
+    let Some(value) = at(&[legacy.key]).filter(|v| legacy.counts(v)) else { return false };
+    let block = ["deploy", "resources", legacy.block];
+    if !at(&block).is_some_and(|b| b.is_mapping()) {
+        return false;
+    }
+    let leaf = at(&["deploy", "resources", legacy.block, legacy.leaf]);
+    leaf.is_none_or(|leaf| legacy.same(&value, &leaf) != Some(true))
+}
+
+/// The value at `path` in a service's output: the input's with the changes written (an
+/// empty mapping stands for one a change below `path` creates).
+fn written<'a>(before: Option<&'a Mapping>, changes: &[&'a Change], path: &[&str]) -> Option<Cow<'a, Value>> {
+    let mut value = before.and_then(|b| get(b, path)).map(Cow::Borrowed);
+    for change in changes {
+        let shared = change.path.len().min(path.len());
+        if change.path[..shared].iter().zip(&path[..shared]).any(|(a, b)| a != b) {
+            continue;
+        }
+        if change.path.len() <= path.len() {
+            // The change holds the value (or a mapping above it).
+            let rest = &path[change.path.len()..];
+            value = match rest.is_empty() {
+                true => Some(Cow::Borrowed(&*change.value)),
+                false => change.value.as_mapping().and_then(|m| get(m, rest)).map(Cow::Borrowed),
+            };
+        } else if !value.as_ref().is_some_and(|v| v.is_mapping()) {
+            // A change below the path: the output holds a mapping there.
+            value = Some(Cow::Owned(Value::Mapping(Mapping::new())));
+        }
+    }
+    value
+}
+
+fn get<'a>(map: &'a Mapping, path: &[&str]) -> Option<&'a Value> {
+    let (first, rest) = path.split_first()?;
+    let mut here = lookup::get(map, first)?;
+    for key in rest {
+        here = lookup::get(here.as_mapping()?, key)?;
+    }
+    Some(here)
 }
 
 fn by_service(applied: &[Change]) -> Changed<'_> {
@@ -463,6 +551,36 @@ mod tests {
         let bad_restart = "services:\n  a:\n    image: x\n    restart: sometimes\n  b:\n    image: y\n";
         let err = verify(&doc, bad_restart, &[change("a", &["restart"], Value::from("sometimes"))], &[]);
         assert_eq!(err, Err("services.a.restart is not a restart policy".into()));
+    }
+
+    /// As `up` loads a file, Compose refuses a non-zero legacy key beside a block that does
+    /// not repeat it: a change that makes one fails the proof; one the input had does not.
+    #[test]
+    fn a_written_block_beside_a_legacy_key_it_does_not_repeat_fails() {
+        let input = "services:\n  a:\n    image: x\n    pids_limit: 100\n";
+        let doc = load("f.yml", input.as_bytes()).expect("loads");
+        let cpus = ["deploy", "resources", "limits", "cpus"];
+        let out = format!("{input}    deploy: {{resources: {{limits: {{cpus: \"0.5\"}}}}}}\n");
+        let err = verify(&doc, &out, &[change("a", &cpus, Value::from("0.5"))], &[]);
+        let refused =
+            "services.a: `pids_limit` beside a `deploy.resources.limits` block that does not repeat it, which \
+                       Compose refuses";
+        assert_eq!(err, Err(refused.to_string()));
+        // The block repeats it: accepted.
+        let pids = ["deploy", "resources", "limits", "pids"];
+        let out = format!("{input}    deploy: {{resources: {{limits: {{cpus: \"0.5\", pids: 100}}}}}}\n");
+        let planned = [change("a", &cpus, Value::from("0.5")), change("a", &pids, Value::from(100))];
+        assert_eq!(verify(&doc, &out, &planned, &[]), Ok(()));
+        // A reservations block is not compared with pids_limit.
+        let memory = ["deploy", "resources", "reservations", "memory"];
+        let out = format!("{input}    deploy: {{resources: {{reservations: {{memory: 128M}}}}}}\n");
+        assert_eq!(verify(&doc, &out, &[change("a", &memory, Value::from("128M"))], &[]), Ok(()));
+        // A legacy key written beside a block the user has.
+        let input = "services:\n  a:\n    image: x\n    deploy: {resources: {limits: {memory: 1G}}}\n";
+        let doc = load("f.yml", input.as_bytes()).expect("loads");
+        let out = format!("{input}    pids_limit: 4096\n");
+        let err = verify(&doc, &out, &[change("a", &["pids_limit"], Value::from(4096))], &[]);
+        assert!(err.is_err_and(|e| e.contains("`pids_limit` beside")));
     }
 }
 

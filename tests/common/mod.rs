@@ -97,6 +97,25 @@ pub fn oracle_accepts_with(oracle: &Path, file: &Path, env: &[(String, String)])
     }
 }
 
+/// Runs `docker-compose -f FILE config -q` as `up` loads the file: interpolated (with `env`),
+/// normalised, paths resolved, and with Compose's consistency checks, some of which run
+/// only on the interpolated model (`pids_limit` beside `deploy.resources.limits`).
+pub fn oracle_loads_as_up(oracle: &Path, file: &Path, env: &[(String, String)]) -> Result<(), String> {
+    let out = Command::new(oracle)
+        .arg("-f")
+        .arg(file)
+        .args(["config", "-q"])
+        .current_dir(file.parent().unwrap_or(Path::new(".")))
+        .env("COMPOSE_PROJECT_NAME", "oracle")
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .output()
+        .map_err(|e| e.to_string())?;
+    match out.status.success() {
+        true => Ok(()),
+        false => Err(String::from_utf8_lossy(&out.stderr).into_owned()),
+    }
+}
+
 /// The corpus of real compose files: $COMPOSE_HARDEN_CORPUS or ../shared/corpus.
 pub fn corpus() -> Option<PathBuf> {
     let dir = std::env::var_os("COMPOSE_HARDEN_CORPUS")

@@ -171,6 +171,13 @@ fn one_service(
     }
     routing(name, service, ours, adjust);
     host_access(name, service, allow, refuse);
+    if allow.host {
+        if let Some(kind) = service.get("provider").map(|p| p.get("type").and_then(Value::as_str).unwrap_or("")) {
+            adjust.push(format!(
+                "service {name}: run by the `{kind}` provider, outside the copy (--allow-host); not verified"
+            ));
+        }
+    }
     if let Some(networks) = service.get_mut("networks").and_then(Value::as_object_mut) {
         for (net, attach) in networks.iter_mut() {
             let Some(attach) = attach.as_object_mut() else { continue };
@@ -240,6 +247,25 @@ fn host_access(name: &str, service: &Map<String, Value>, allow: Allow, refuse: &
         }
         if service.get("devices").and_then(Value::as_array).is_some_and(|d| !d.is_empty()) {
             refuse.push(format!("service {name}: devices give the container the host's devices ({host})"));
+        }
+        if service.get("use_api_socket").and_then(Value::as_bool) == Some(true) {
+            refuse.push(format!(
+                "service {name}: use_api_socket mounts the Docker API socket, which controls the host ({host})"
+            ));
+        }
+        for hook in ["pre_start", "post_start", "pre_stop"] {
+            for (i, step) in service.get(hook).and_then(Value::as_array).into_iter().flatten().enumerate() {
+                if step.get("privileged").and_then(Value::as_bool) == Some(true) {
+                    refuse.push(format!("service {name}: {hook}[{i}] runs privileged ({host})"));
+                }
+            }
+        }
+        if let Some(provider) = service.get("provider") {
+            let kind = provider.get("type").and_then(Value::as_str).unwrap_or("");
+            refuse.push(format!(
+                "service {name}: the `{kind}` provider runs a plugin outside the copy, which verify cannot contain \
+                 ({host})"
+            ));
         }
         let volumes_from = service.get("volumes_from").and_then(Value::as_array).into_iter().flatten();
         for from in volumes_from.filter_map(Value::as_str).filter(|f| f.starts_with("container:")) {
@@ -334,5 +360,30 @@ mod tests {
             ]
         );
         assert!(make(&m, "chv-x", Allow { writable_binds: true, host: true }, "/tmp/empty").is_ok());
+    }
+
+    /// What Compose adds only at `up` (the API socket), what runs beside the container
+    /// (privileged hooks) and what runs outside it (a provider's plugin) are host access.
+    #[test]
+    fn the_api_socket_privileged_hooks_and_providers_are_refused_unless_allowed() {
+        let mut m = model();
+        m["services"]["app"]["use_api_socket"] = json!(true);
+        m["services"]["app"]["post_start"] = json!([{"command": ["true"]}, {"command": ["chown"], "privileged": true}]);
+        m["services"]["app"]["pre_start"] = json!([{"image": "busybox", "privileged": true}]);
+        m["services"]["llm"] = json!({"provider": {"type": "model", "options": {"model": "ai/smollm2"}}});
+        let refused = make(&m, "chv-x", Allow::default(), "/tmp/empty").err().unwrap_or_default();
+        assert_eq!(
+            refused,
+            [
+                "service app: use_api_socket mounts the Docker API socket, which controls the host (allow it with --allow-host)",
+                "service app: pre_start[0] runs privileged (allow it with --allow-host)",
+                "service app: post_start[1] runs privileged (allow it with --allow-host)",
+                "service llm: the `model` provider runs a plugin outside the copy, which verify cannot contain (allow it with --allow-host)",
+            ]
+        );
+        let allowed = make(&m, "chv-x", Allow { writable_binds: false, host: true }, "/tmp/empty");
+        let adjustments = allowed.map(|c| c.adjustments).unwrap_or_default();
+        let provider = "service llm: run by the `model` provider, outside the copy (--allow-host); not verified";
+        assert!(adjustments.iter().any(|a| a == provider), "{adjustments:?}");
     }
 }

@@ -54,7 +54,8 @@ pub struct Verify {
     /// Let the copy keep writable bind mounts (it will write to those host paths).
     #[arg(long)]
     allow_writable_binds: bool,
-    /// Let the copy keep host access: privileged, host namespaces, devices, the docker socket.
+    /// Let the copy keep host access: privileged (hooks too), host namespaces, devices, the
+    /// docker socket, `use_api_socket`, and services a provider runs outside the copy.
     #[arg(long)]
     allow_host: bool,
     /// Run on an engine that DOCKER_HOST or the context names although it is not local.

@@ -66,7 +66,8 @@ pub fn prepare(
     })?;
     let mut missing = Vec::new();
     let mut services = made.model.get("services").and_then(Value::as_object).cloned().unwrap_or_default();
-    for (service, spec) in services.iter_mut() {
+    // A provider's service has no container (its plugin runs outside the copy).
+    for (service, spec) in services.iter_mut().filter(|(_, spec)| spec.get("provider").is_none()) {
         let image = spec.get("image").and_then(Value::as_str).unwrap_or("").to_string();
         match engine.docker.image_healthcheck(&image) {
             None => missing.push(format!("{image} (service {service})")),
@@ -297,7 +298,11 @@ fn look(
     (ready, pending)
 }
 
+/// The containers a service runs: none for a provider's (its plugin runs outside the copy).
 fn replicas(service: &Value) -> usize {
+    if service.get("provider").is_some() {
+        return 0;
+    }
     let n = service.pointer("/deploy/replicas").or(service.get("scale")).and_then(Value::as_u64);
     n.unwrap_or(1) as usize
 }
