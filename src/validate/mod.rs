@@ -37,7 +37,13 @@ pub(crate) fn schema() -> &'static (Json, jsonschema::Validator) {
     SCHEMA.get_or_init(|| {
         // Both are compiled into the binary and covered by tests: failing here is a build defect.
         let json: Json = serde_json::from_str(COMPOSE_SCHEMA).expect("vendored compose schema is JSON");
-        let validator = jsonschema::validator_for(&json).expect("vendored compose schema compiles");
+        // Compiled as draft-07: the schema uses no keyword whose meaning differs from 2020-12
+        // (a test holds that), and checking it against draft-07's smaller meta-schema costs
+        // a third of the instructions of a one-service run less than 2020-12's.
+        let validator = jsonschema::options()
+            .with_draft(jsonschema::Draft::Draft7)
+            .build(&json)
+            .expect("vendored compose schema compiles");
         (json, validator)
     })
 }
@@ -371,6 +377,55 @@ mod tests {
         );
         let (json, _) = schema();
         assert_eq!(json["$schema"], "https://json-schema.org/draft/2020-12/schema");
+    }
+
+    /// The schema is compiled as draft-07 (a cheaper meta-schema check): that reads it as
+    /// 2020-12 would only while it uses no keyword whose meaning differs between the two
+    /// and no `$ref` beside a keyword that constrains (draft-07 ignores those).
+    #[test]
+    fn the_embedded_schema_means_the_same_under_draft_07() {
+        fn walk(node: &Json, path: &str, wrong: &mut Vec<String>) {
+            match node {
+                Json::Object(map) => {
+                    for key in map.keys() {
+                        let differs = [
+                            "prefixItems",
+                            "unevaluatedProperties",
+                            "unevaluatedItems",
+                            "dependentRequired",
+                            "dependentSchemas",
+                            "$dynamicRef",
+                            "$dynamicAnchor",
+                            "$recursiveRef",
+                            "minContains",
+                            "maxContains",
+                            "dependencies",
+                        ];
+                        if differs.contains(&key.as_str()) {
+                            wrong.push(format!("{path}/{key}"));
+                        }
+                    }
+                    if map.contains_key("$ref")
+                        && map.keys().any(|k| !["$ref", "description", "title", "$comment"].contains(&k.as_str()))
+                    {
+                        wrong.push(format!("{path}: $ref beside other keywords"));
+                    }
+                    if map.get("items").is_some_and(Json::is_array) {
+                        wrong.push(format!("{path}/items is an array"));
+                    }
+                    for (key, value) in map {
+                        walk(value, &format!("{path}/{key}"), wrong);
+                    }
+                }
+                Json::Array(items) => {
+                    items.iter().enumerate().for_each(|(i, v)| walk(v, &format!("{path}/{i}"), wrong))
+                }
+                _ => {}
+            }
+        }
+        let mut wrong = Vec::new();
+        walk(&schema().0, "", &mut wrong);
+        assert!(wrong.is_empty(), "read differently under draft-07: {wrong:?}");
     }
 
     /// The service keys are read from `$defs` (2020-12) and `definitions` (draft-07): read
