@@ -436,9 +436,14 @@ fn alias_text(doc: &Document, alias: NodeId) -> String {
     doc.text[n.start..n.end].to_string()
 }
 
+/// The name of a node's anchor. A node starts at its properties, the anchor and the tag
+/// in either order (`!t &a`; found by the fuzzer: a tag taken for the name let a repeated
+/// anchor pass as unique).
 fn anchor_name(doc: &Document, node: NodeId) -> String {
     let rest = &doc.text[doc.layout.node(node).start..];
-    rest.trim_start_matches('&').split(|c: char| c.is_whitespace()).next().unwrap_or("").to_string()
+    let mut words = rest.split(|c: char| c.is_whitespace()).filter(|w| !w.is_empty());
+    let anchor = words.find(|w| !w.starts_with('!')).and_then(|w| w.strip_prefix('&')).unwrap_or("");
+    anchor.to_string()
 }
 
 pub(crate) struct Splice {
@@ -654,7 +659,16 @@ pub(crate) fn splice(text: &str, mut splices: Vec<Splice>) -> (String, Vec<Edit>
 
 #[cfg(test)]
 mod tests {
-    use super::past_own_lines;
+    use super::{anchor_name, past_own_lines};
+
+    #[test]
+    fn an_anchor_is_named_before_or_after_a_tag() {
+        let doc = crate::document::load("t.yml", "a: !t &x\n  b: 1\nc: &y !t\n  d: 1\ne: &z\n  f: 1\n".as_bytes())
+            .expect("loads");
+        let anchored = doc.layout.nodes.iter().enumerate().filter(|(_, n)| n.anchored);
+        let names: Vec<String> = anchored.map(|(id, _)| anchor_name(&doc, id)).collect();
+        assert_eq!(names, ["x", "y", "z"]);
+    }
 
     /// Where lines written at `col` after the first line of `text` go, as the rest of the
     /// text from there.

@@ -1,8 +1,9 @@
 //! The fast reading of the verifier: walks the parser's events of a run of services and
 //! matches them against the values expected there, without building those values again.
-//! Anything it does not handle plainly (tags, anchors, aliases, `<<`, keys that are not
-//! strings) is a mismatch, and the verifier then reads the whole output with yaml_serde,
-//! which stays the authority. A mismatch costs time, never a wrong answer.
+//! Anything it does not handle plainly (tags, in the text or in the value expected,
+//! anchors, aliases, `<<`, keys that are not strings, tabs in indentation) is a
+//! mismatch, and the verifier then reads the whole output with yaml_serde, which stays
+//! the authority. A mismatch costs time, never a wrong answer.
 
 use std::collections::hash_map::Entry;
 use std::sync::Arc;
@@ -52,7 +53,7 @@ impl<'t> Matcher<'t> {
         let mut built = Built::default();
         for (name, service) in services {
             let Event::Scalar(key, style, 0, None) = self.next()? else { return Err("not a plain key") };
-            if !scalar_is(&key, style, name) {
+            if !untagged_scalar_is(&key, style, name) {
                 return Err("another service");
             }
             let name = name.as_str().ok_or("a service name that is not a string")?;
@@ -83,7 +84,7 @@ impl<'t> Matcher<'t> {
         values: &mut ChangedValues,
     ) -> Result<(), Fail> {
         let Event::MappingStart(0, None) = self.next()? else { return Err("a service that is not a plain mapping") };
-        let before = service.as_mapping().ok_or("a changed service that was not a mapping")?;
+        let Value::Mapping(before) = service else { return Err("a changed service that is not a plain mapping") };
         let mut matched: Vec<&str> = Vec::with_capacity(before.len() + keys.len());
         loop {
             let key = match self.next()? {
@@ -131,6 +132,9 @@ impl<'t> Matcher<'t> {
 
     /// One value, from its first event, equal to `want`.
     fn value(&mut self, event: Event<'t>, want: &Value) -> Result<(), Fail> {
+        if let Value::Tagged(_) = want {
+            return Err("a tag where the text has none");
+        }
         match event {
             Event::Scalar(text, style, 0, None) => scalar_is(&text, style, want).then_some(()).ok_or("another scalar"),
             Event::SequenceStart(0, None) => {
@@ -194,7 +198,7 @@ fn matched_key<'a>(key: &str, before: &'a Mapping, keys: &Keys<'a>) -> Result<&'
         return Ok(k);
     }
     if plain_resolves_to_string(key) {
-        if let Some((Value::String(k), _)) = before.iter().find(|(k, _)| k.as_str() == Some(key)) {
+        if let Some((Value::String(k), _)) = before.iter().find(|(k, _)| matches!(k, Value::String(s) if s == key)) {
             return Ok(k);
         }
     }
@@ -203,7 +207,13 @@ fn matched_key<'a>(key: &str, before: &'a Mapping, keys: &Keys<'a>) -> Result<&'
 
 /// The value of the key of `map` that a key scalar reads as.
 fn value_of<'m>(text: &str, style: ScalarStyle, map: &'m Mapping) -> Option<&'m Value> {
-    map.iter().find_map(|(k, v)| scalar_is(text, style, k).then_some(v))
+    map.iter().find_map(|(k, v)| untagged_scalar_is(text, style, k).then_some(v))
+}
+
+/// [`scalar_is`] for a scalar written without a tag: yaml_serde's accessors see through
+/// a tag, so a tagged `want` is never equal to it.
+fn untagged_scalar_is(text: &str, style: ScalarStyle, want: &Value) -> bool {
+    !matches!(want, Value::Tagged(_)) && scalar_is(text, style, want)
 }
 
 /// Whether a scalar reads as `want`, as yaml_serde would read it: quoted and block

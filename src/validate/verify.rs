@@ -542,6 +542,29 @@ mod tests {
     }
 
     #[test]
+    fn a_tag_dropped_from_the_output_is_caught() {
+        // yaml_serde's accessors (`as_str`, `as_mapping`) see through a tag: the fast
+        // reading took an untagged value for the tagged one it expected (found by the
+        // fuzzer, `lgacy: !` over a plain scalar with its `!` removed).
+        let cases = [
+            ("\n    environment: !override\n      A: \"1\"", " !override"),
+            ("\n    command: !t run", " !t"),
+            ("\n    !t image: x", "!t "),
+            (" !t\n    image: x", " !t"),
+        ];
+        for (service, tag) in cases {
+            let input = format!("services:\n  a:{service}\n  b:\n    image: y\n");
+            let doc = load("f.yml", input.as_bytes()).expect("loads");
+            let planned = [change("b", &["init"], Value::Bool(true))];
+            let out = format!("{input}    init: true\n");
+            assert_eq!(verify(&doc, &out, &planned, &[]), Ok(()));
+            let dropped = out.replacen(tag, "", 1);
+            assert!(verify(&doc, &dropped, &planned, &[]).is_err(), "{dropped}");
+            assert_eq!(readings_agree(&doc, &dropped, &planned), Ok(()));
+        }
+    }
+
+    #[test]
     fn verify_checks_changed_keys_against_the_schema() {
         let doc = load("f.yml", INPUT.as_bytes()).expect("loads");
         let path = ["deploy", "resources", "limits", "memory"];
