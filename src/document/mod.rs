@@ -1,6 +1,7 @@
 //! Load: text to a [`Document`], the source plus a semantic view with merges resolved.
 
 pub mod extends;
+pub mod layer;
 pub mod layout;
 pub mod lookup;
 mod merge;
