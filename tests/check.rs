@@ -92,7 +92,7 @@ fn no_path_reads_the_compose_file_here_and_says_when_there_is_none() {
     let tmp = tempfile::tempdir().expect("tmp");
     let (code, _, err) = check(tmp.path(), &[]);
     assert_eq!(code, 2);
-    assert_eq!(err, "error: no compose file here (compose.yaml, compose.yml, docker-compose.yaml, docker-compose.yml); name files or directories to check\n");
+    assert_eq!(err, "error: no compose file here (compose.yaml, compose.yml, docker-compose.yml, docker-compose.yaml); name files or directories to check\n");
     write(tmp.path(), "docker-compose.yml", BARE);
     write(tmp.path(), "other.yml", "not: [valid\n");
     let (code, out, _) = check(tmp.path(), &["--format", "json"]);

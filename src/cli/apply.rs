@@ -1,22 +1,30 @@
 //! `apply`: harden files, and print the YAML or a diff, write in place, or check.
 
 use clap::Args;
+use compose_harden::document::project::Spec;
 use compose_harden::report::line;
-use compose_harden::{harden_with, Error, Options, Outcome};
+use compose_harden::{harden_project, Error, Options, Outcome, Project};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::config::{ProfileArgs, Profiles};
-use super::discover;
 use super::io::read;
 use super::output::{self, Written};
 use super::parallel::in_parallel;
 
 #[derive(Args)]
 pub struct Apply {
-    /// Compose files to harden; `-` reads standard input.
-    #[arg(required = true, value_name = "FILE")]
+    /// Compose files to harden, each with the project Compose loads it in (its default
+    /// override, or the files COMPOSE_FILE names); `-` reads standard input.
+    #[arg(value_name = "FILE", required_unless_present = "layers", conflicts_with = "layers")]
     files: Vec<String>,
+    /// The project's files, in the order Compose merges them (as `docker compose -f`);
+    /// they are hardened together.
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    layers: Vec<String>,
+    /// Read the project's variables from this file instead of its `.env` (repeatable).
+    #[arg(long = "env-file", value_name = "PATH")]
+    env_files: Vec<PathBuf>,
     #[command(flatten)]
     profiles: ProfileArgs,
     /// Write the hardened YAML to this file instead of standard output.
@@ -68,10 +76,14 @@ pub fn run(args: &Apply) -> u8 {
             return 2;
         }
     };
-    // Files are independent: harden them on every core, report them in the order given.
-    let reports = in_parallel(&args.files, |file| {
+    // Projects are independent: harden them on every core, report them in the order given.
+    let jobs: Vec<Job> = match args.layers.is_empty() {
+        true => args.files.iter().map(|f| Job::Named(f.clone())).collect(),
+        false => vec![Job::Layers(args.layers.clone())],
+    };
+    let reports = in_parallel(&jobs, |job| {
         let mut report = Report::default();
-        report.code = one(args, file, &profiles, &mut report).unwrap_or_else(|e| {
+        report.code = one(args, job, &profiles, &mut report).unwrap_or_else(|e| {
             report.stderr.push_str(&format!("{e}\n"));
             2
         });
@@ -100,69 +112,104 @@ struct Report {
     code: u8,
 }
 
-fn one(args: &Apply, file: &str, profiles: &Profiles, report: &mut Report) -> Result<u8, Error> {
-    let name = if file == "-" { "<stdin>" } else { file };
-    if file != "-" && discover::is_override(std::path::Path::new(file)) {
-        report.stderr.push_str(&format!("notice: skipped {name}: {}\n", discover::OVERRIDE_REASON));
-        return Ok(0);
+/// What one run hardens: a file named (with the project Compose loads it in), or the
+/// `-f` files.
+enum Job {
+    Named(String),
+    Layers(Vec<String>),
+}
+
+fn shown(file: &str) -> &str {
+    if file == "-" {
+        "<stdin>"
+    } else {
+        file
     }
-    if args.write {
-        output::check_rewritable(std::path::Path::new(file), name)?;
-    }
-    let chosen = profiles.for_file(file)?;
+}
+
+fn one(args: &Apply, job: &Job, profiles: &Profiles, report: &mut Report) -> Result<u8, Error> {
+    let (spec, named) = match job {
+        Job::Named(file) => (Spec::named(file, &args.env_files)?, file.as_str()),
+        Job::Layers(files) => (Spec::layers(files, &args.env_files)?, files[0].as_str()),
+    };
+    let chosen = profiles.for_file(named)?;
     if chosen.found && !args.quiet {
-        report.stderr.push_str(&format!("notice: {name}: hardened with the team profile {}\n", chosen.name));
+        report.stderr.push_str(&format!("notice: {}: hardened with the team profile {}\n", shown(named), chosen.name));
     }
-    let bytes = read(file, name)?;
+    let project = load(&spec)?;
+    if let Some(why) = &project.incomplete {
+        return Err(Error::new(shown(named), why.clone()));
+    }
     let options = Options { enforce: args.enforce, unsafe_fixes: args.unsafe_fixes, ..Options::default() };
-    let mut outcome = harden_with(name, bytes, &chosen.profile, options)?;
-    let code = report_outcome(args, file, name, &mut outcome, report);
-    if args.files.len() == 1 {
+    let mut outcomes = harden_project(project, &chosen.profile, options)?;
+    // The file whose hardened text standard output or --output holds.
+    let main = outcomes.iter().position(|o| o.file == shown(named)).unwrap_or(0);
+    let code = report_outcomes(args, main, &mut outcomes, report);
+    if matches!(job, Job::Layers(_)) || args.files.len() == 1 {
         // The process exits next: freeing a large file's changes and texts (about 10 ms at
         // 10,000 services) would only delay it.
-        std::mem::forget(outcome);
+        std::mem::forget(outcomes);
     }
     code
 }
 
-fn report_outcome(
-    args: &Apply,
-    file: &str,
-    name: &str,
-    outcome: &mut Outcome,
-    report: &mut Report,
-) -> Result<u8, Error> {
+/// The project `spec` names, its files read within the size limit.
+pub fn load(spec: &Spec) -> Result<Project, Error> {
+    Project::load(spec, &|file: &str| read(file, shown(file)))
+}
+
+fn report_outcomes(args: &Apply, main: usize, outcomes: &mut [Outcome], report: &mut Report) -> Result<u8, Error> {
     if !args.quiet {
-        for (finding, at) in &outcome.findings {
-            report.stderr.push_str(&line::finding(name, finding, at.map(|s| (s.line, s.col))));
-            report.stderr.push('\n');
+        for outcome in outcomes.iter() {
+            for (finding, at) in &outcome.findings {
+                report.stderr.push_str(&line::finding(&outcome.file, finding, at.map(|s| (s.line, s.col))));
+                report.stderr.push('\n');
+            }
         }
     }
-    let count = outcome.changes.len();
+    let changed = || outcomes.iter().filter(|o| o.changed());
     if args.check {
-        if outcome.changed() {
-            if args.diff {
-                report.stdout = outcome.diff();
-            }
-            report.stderr.push_str(&format!("would harden {name} ({count} changes)\n"));
-            return Ok(1);
+        if changed().next().is_none() {
+            return Ok(0);
         }
-        return Ok(0);
+        for outcome in changed() {
+            if args.diff {
+                report.stdout.push_str(&outcome.diff());
+            }
+            report.stderr.push_str(&format!("would harden {} ({} changes)\n", outcome.file, outcome.changes.len()));
+        }
+        return Ok(1);
     }
     if args.diff {
-        if outcome.changed() {
-            report.stdout = outcome.diff();
+        for outcome in changed() {
+            report.stdout.push_str(&outcome.diff());
         }
         return Ok(0);
     }
     if args.write {
-        if outcome.changed() {
-            let written = output::rewrite(Path::new(file), &outcome.output, name)?;
-            report.stderr.push_str(&format!("hardened {name} ({count} changes)\n"));
-            note(report, name, written);
+        // Every file is checked before any is written: a project is written whole or not at all.
+        for outcome in changed() {
+            output::check_rewritable(Path::new(&outcome.file), &outcome.file)?;
+        }
+        for outcome in changed() {
+            let written = output::rewrite(Path::new(&outcome.file), &outcome.output, &outcome.file)?;
+            report.stderr.push_str(&format!("hardened {} ({} changes)\n", outcome.file, outcome.changes.len()));
+            note(report, &outcome.file, written);
         }
         return Ok(0);
     }
+    // One file's text: the changes that belong in the project's other files are not in it.
+    for (i, outcome) in outcomes.iter().enumerate() {
+        if i != main && outcome.changed() {
+            report.stderr.push_str(&format!(
+                "warning: {} changes belong in {}, which this output does not hold: --write or --diff writes every \
+                 file of the project\n",
+                outcome.changes.len(),
+                outcome.file
+            ));
+        }
+    }
+    let Some(outcome) = outcomes.get_mut(main) else { return Ok(0) };
     match &args.output {
         Some(path) => {
             let shown = path.display().to_string();
