@@ -57,8 +57,8 @@ fn in_directory(dir: &Path, env_files: &[PathBuf]) -> Result<Vec<Spec>, Error> {
         let mut left: Vec<String> = files.iter().map(|f| shown(f)).collect();
         let env = project_env(&directory, env_files)?;
         // The directory's own COMPOSE_FILE (in its `.env`), else its base and override.
-        let dotenv = Env::load(&[directory.join(".env").as_path()], std::iter::empty()).ok();
-        let listed = dotenv.as_ref().and_then(|d| compose_file(d, &directory));
+        let dotenv = std::fs::read_to_string(directory.join(".env")).ok();
+        let listed = dotenv.map(|text| Env::given([]).under(&text)).and_then(|d| compose_file(&d, &directory));
         let chosen = match listed {
             Some(files) => Some((files, Origin::ComposeFile)),
             None => first_of(&directory, BASE_NAMES).map(|base| {

@@ -6,52 +6,63 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-/// The variables a project is read with.
+/// The variables a project is read with. The shell's are looked up by name when asked for
+/// (most runs ask for none), over those of `.env` files.
 #[derive(Debug, Clone, Default)]
 pub struct Env {
-    vars: HashMap<String, String>,
-    /// The variables a `.env` file may not change (the shell's; an include's parent's).
-    fixed: std::collections::HashSet<String>,
+    /// Variables given over everything instead of the process's own (tests); None: the
+    /// process's environment.
+    given: Option<HashMap<String, String>>,
+    /// Variables from files, the first map winning (a project's `.env`, then an include's
+    /// `env_file`, which does not change what is set already).
+    files: Vec<HashMap<String, String>>,
 }
 
 impl Env {
-    /// The shell's variables over those of `files` (later files over earlier ones), as
-    /// Compose reads them. A file that cannot be read is an error (Compose refuses it).
-    pub fn load(files: &[&Path], shell: impl IntoIterator<Item = (String, String)>) -> Result<Env, String> {
-        let vars: HashMap<String, String> = shell.into_iter().collect();
-        let mut env = Env { fixed: vars.keys().cloned().collect(), vars };
+    /// The shell's variables over those of `files` (a later file's over an earlier one's),
+    /// as Compose reads them. A file that cannot be read is an error (Compose refuses it).
+    pub fn load(files: &[&Path]) -> Result<Env, String> {
+        let mut env = Env::shell();
         for file in files {
             let text = std::fs::read_to_string(file)
                 .map_err(|e| format!("{}: cannot read: {}", file.display(), crate::error::io_reason(&e)))?;
-            env.read_dotenv(&text);
+            env.read_dotenv(&text, true);
         }
         Ok(env)
     }
 
     /// Only the shell's variables.
     pub fn shell() -> Env {
-        let vars: HashMap<String, String> = std::env::vars().collect();
-        Env { fixed: vars.keys().cloned().collect(), vars }
+        Env { given: None, files: Vec::new() }
     }
 
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.vars.get(name).map(String::as_str)
+    /// Only `vars` (no shell), for tests and for reading a `.env` on its own.
+    pub fn given(vars: impl IntoIterator<Item = (String, String)>) -> Env {
+        Env { given: Some(vars.into_iter().collect()), files: Vec::new() }
+    }
+
+    pub fn get(&self, name: &str) -> Option<String> {
+        let shell = match &self.given {
+            Some(vars) => vars.get(name).cloned(),
+            None => std::env::var(name).ok(),
+        };
+        shell.or_else(|| self.files.iter().find_map(|f| f.get(name).cloned()))
     }
 
     /// This environment, with the variables of a `.env`-style text under it (an include's
     /// `env_file`): what is set already wins.
     pub fn under(&self, text: &str) -> Env {
         let mut env = self.clone();
-        env.fixed = env.vars.keys().cloned().collect();
-        env.read_dotenv(text);
+        env.read_dotenv(text, false);
         env
     }
 
     /// `KEY=value` lines (`export ` allowed, `#` comments, single quotes literal, double
     /// quotes with escapes; unquoted and double-quoted values are interpolated with what
-    /// is known so far). A later file's value wins over an earlier one's; the shell's wins
-    /// over both.
-    fn read_dotenv(&mut self, text: &str) {
+    /// is known so far). With `over`, the file's values win over earlier files' (but not
+    /// the shell's); else they only fill what is not set.
+    fn read_dotenv(&mut self, text: &str, over: bool) {
+        let mut read: HashMap<String, String> = HashMap::new();
         for line in text.lines() {
             let line = line.trim();
             let line = line.strip_prefix("export ").unwrap_or(line).trim_start();
@@ -64,19 +75,26 @@ impl Env {
                 continue;
             }
             let raw = raw.trim();
+            // What the file set so far counts, under what is set already.
+            let known = Env {
+                given: self.given.clone(),
+                files: [read.clone()].into_iter().chain(self.files.clone()).collect(),
+            };
             let value = if let Some(inner) = raw.strip_prefix('\'').and_then(|r| r.rfind('\'').map(|end| &r[..end])) {
                 inner.to_string()
             } else if let Some(inner) = raw.strip_prefix('"').and_then(|r| r.rfind('"').map(|end| &r[..end])) {
                 let unescaped = inner.replace("\\n", "\n").replace("\\\"", "\"").replace("\\\\", "\\");
-                self.interpolate(&unescaped).text
+                known.interpolate(&unescaped).text
             } else {
                 // An unquoted value ends at ` #`.
                 let value = raw.find(" #").map_or(raw, |at| &raw[..at]).trim_end();
-                self.interpolate(value).text
+                known.interpolate(value).text
             };
-            if !self.fixed.contains(key) {
-                self.vars.insert(key.to_string(), value);
-            }
+            read.insert(key.to_string(), value);
+        }
+        match over {
+            true => self.files.insert(0, read),
+            false => self.files.push(read),
         }
     }
 
@@ -121,7 +139,7 @@ impl Env {
 
     fn value(&self, name: &str, unset: &mut Vec<String>) -> String {
         match self.get(name) {
-            Some(v) => v.to_string(),
+            Some(v) => v,
             None => {
                 if !unset.iter().any(|u| u == name) {
                     unset.push(name.to_string());
@@ -135,7 +153,7 @@ impl Env {
         let len = inner.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(inner.len());
         let (name, op) = inner.split_at(len);
         let value = self.get(name);
-        let empty = value.is_none_or(str::is_empty);
+        let empty = value.as_deref().is_none_or(str::is_empty);
         let (op, word) = match op.find(|c: char| !matches!(c, ':' | '-' | '+' | '?')) {
             Some(at) => op.split_at(at),
             None => (op, ""),
@@ -157,7 +175,7 @@ impl Env {
                 }
                 String::new()
             }
-            _ => value.unwrap_or_default().to_string(),
+            _ => value.unwrap_or_default(),
         }
     }
 }
@@ -213,8 +231,7 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Env {
-        let vars: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        Env { fixed: vars.keys().cloned().collect(), vars }
+        Env::given(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())))
     }
 
     #[test]
@@ -244,16 +261,19 @@ mod tests {
         let mut e = env(&[("SHELL_SET", "shell")]);
         e.read_dotenv(
             "# a comment\nexport A=1\nB = 'two # not a comment'\nC=\"line\\n$A\"\nD=plain # comment\nSHELL_SET=file\nE=${A}x\n",
+            true,
         );
-        assert_eq!(e.get("A"), Some("1"));
-        assert_eq!(e.get("B"), Some("two # not a comment"));
-        assert_eq!(e.get("C"), Some("line\n1"));
-        assert_eq!(e.get("D"), Some("plain"));
-        assert_eq!(e.get("E"), Some("1x"));
-        assert_eq!(e.get("SHELL_SET"), Some("shell"));
-        let loaded = Env::load(&[], [("X".to_string(), "y".to_string())]).expect("no files");
-        assert_eq!(loaded.get("X"), Some("y"));
-        let shell_wins = e.under("SHELL_SET=file\nNEW=n\n");
-        assert_eq!((shell_wins.get("SHELL_SET"), shell_wins.get("NEW")), (Some("shell"), Some("n")));
+        let get = |e: &Env, k: &str| e.get(k);
+        assert_eq!(get(&e, "A").as_deref(), Some("1"));
+        assert_eq!(get(&e, "B").as_deref(), Some("two # not a comment"));
+        assert_eq!(get(&e, "C").as_deref(), Some("line\n1"));
+        assert_eq!(get(&e, "D").as_deref(), Some("plain"));
+        assert_eq!(get(&e, "E").as_deref(), Some("1x"));
+        assert_eq!(get(&e, "SHELL_SET").as_deref(), Some("shell"));
+        // A later file wins over an earlier one; an include's env_file only fills gaps.
+        e.read_dotenv("A=2\n", true);
+        assert_eq!(get(&e, "A").as_deref(), Some("2"));
+        let include = e.under("A=3\nNEW=n\n");
+        assert_eq!((get(&include, "A").as_deref(), get(&include, "NEW").as_deref()), (Some("2"), Some("n")));
     }
 }

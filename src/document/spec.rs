@@ -113,15 +113,15 @@ pub fn project_env(dir: &Path, env_files: &[PathBuf]) -> Result<Env, Error> {
         true => Vec::new(),
         false => env_files.iter().map(PathBuf::as_path).collect(),
     };
-    Env::load(&files, std::env::vars()).map_err(|e| Error::new(&dir.display().to_string(), e))
+    Env::load(&files).map_err(|e| Error::new(&dir.display().to_string(), e))
 }
 
 /// The files COMPOSE_FILE names, as paths from here (relative ones are in the project's
 /// directory).
 pub fn compose_file(env: &Env, directory: &Path) -> Option<Vec<String>> {
     let list = env.get("COMPOSE_FILE").filter(|l| !l.is_empty())?;
-    let separator = env.get("COMPOSE_PATH_SEPARATOR").filter(|s| !s.is_empty()).unwrap_or(":");
-    Some(list.split(separator).filter(|f| !f.is_empty()).map(|f| shown(&directory.join(f))).collect())
+    let separator = env.get("COMPOSE_PATH_SEPARATOR").filter(|s| !s.is_empty()).unwrap_or_else(|| ":".into());
+    Some(list.split(separator.as_str()).filter(|f| !f.is_empty()).map(|f| shown(&directory.join(f))).collect())
 }
 
 /// Whether two paths name the same file.
