@@ -97,6 +97,71 @@ pub fn harden_project(mut project: Project, profile: &Profile, options: Options)
     harden_files(project, profile, options)
 }
 
+/// Hardens the project `spec` names into an overlay at `path` (`apply --overlay`): a layer
+/// Compose merges last, holding what hardening adds, so that the project's own files stay
+/// as they are. `existing` is the overlay's text where it exists: it counts as a layer (what
+/// it sets is set) and is updated in place, its comments and keys kept; a new one starts with
+/// `header`. It holds exactly what hardening in place writes (a change in-place editing
+/// refuses, for text other services share, is not written here either). The outcomes are
+/// the project's files (unchanged) and the overlay, last, whose input is its text before
+/// (empty for a new one).
+pub fn harden_overlay(
+    spec: &document::spec::Spec,
+    path: &str,
+    existing: Option<&str>,
+    header: &str,
+    read: document::project::Read,
+    profile: &Profile,
+    options: Options,
+) -> Result<Vec<Outcome>, Error> {
+    let mut layered = spec.clone();
+    layered.files.push(path.to_string());
+    // The overlay's header names every layer with -f, as this project now is.
+    layered.origin = document::spec::Origin::Named;
+    let overlay_doc = |text: &str| document::load(path, text.as_bytes().to_vec());
+    let with = |text: String| {
+        move |file: &str| match file == path {
+            true => Ok(text.clone().into_bytes()),
+            false => read(file),
+        }
+    };
+    // The services that get changes, planned with the overlay as it is.
+    let before = match existing {
+        Some(text) => {
+            let reader = with(text.to_string());
+            harden_project(Project::load(&layered, &reader)?, profile, options)?
+        }
+        None => harden_project(Project::load(spec, read)?, profile, options)?,
+    };
+    let mut services: Vec<String> = Vec::new();
+    for change in before.iter().flat_map(|o| &o.changes) {
+        if !services.iter().any(|s| **s == *change.service) {
+            services.push(change.service.to_string());
+        }
+    }
+    let written = before.iter().flat_map(|o| o.changes.iter().map(key)).collect();
+    let text = match existing {
+        Some(text) => {
+            let doc = overlay_doc(text)?;
+            validate::check(&doc)?;
+            document::overlay::with_services(&doc, &services).map_err(|e| Error::new(path, e))?
+        }
+        None => document::overlay::skeleton(header, &services),
+    };
+    let reader = with(text);
+    let mut project = Project::load(&layered, &reader)?;
+    let overlay = project.layers - 1;
+    project.write_into(overlay);
+    project.written = Some(written);
+    let mut outcomes = harden_files(project, profile, options)?;
+    let mut outcome = outcomes.remove(overlay);
+    // What the file held before, not the entries added to write into.
+    outcome.input = existing.unwrap_or_default().to_string();
+    outcome.edits.clear();
+    outcomes.push(outcome);
+    Ok(outcomes)
+}
+
 /// A project that cannot run as loaded (a layer named without its base, see
 /// [`Project::incomplete`]), reported and not hardened: its first file unchanged, with a
 /// finding that says why and which files to name.
@@ -267,7 +332,9 @@ fn free(doc: document::Document) -> String {
 /// routed to the file it belongs in, each file edited and proven on its own, and then what
 /// the merged project becomes proven too.
 fn harden_files(project: Project, profile: &Profile, options: Options) -> Result<Vec<Outcome>, Error> {
-    for doc in &project.files {
+    // An overlay's empty entries are not services yet (its text was checked before they
+    // were added, and what is written into them is checked by the verifier).
+    for (_, doc) in project.files.iter().enumerate().filter(|(i, _)| project.overlay != Some(*i)) {
         validate::check(doc)?;
     }
     let model = document::Model {
@@ -284,9 +351,15 @@ fn harden_files(project: Project, profile: &Profile, options: Options) -> Result
     let mut changes: Vec<Vec<Change>> = vec![Vec::new(); count];
     let mut findings: Vec<Vec<Finding>> = vec![Vec::new(); count];
     let mut unwritable = Vec::new();
-    for (change, to) in plan.changes.into_iter().zip(routes) {
+    for (mut change, to) in plan.changes.into_iter().zip(routes) {
         match to {
-            Some(file) => changes[file].push(change),
+            Some(file) => {
+                // A value written in another file is set here anew: an addition to this one.
+                if change.replaces.is_some() && !holds(&project.files[file], &change.service, &change.path) {
+                    change.replaces = None;
+                }
+                changes[file].push(change);
+            }
             None => unwritable.push((change, UNWRITABLE.to_string())),
         }
     }
@@ -349,6 +422,11 @@ fn harden_files(project: Project, profile: &Profile, options: Options) -> Result
     Ok(outcomes)
 }
 
+/// A change as the overlay's run knows it from the run in place: its service and keys.
+fn key(change: &Change) -> (String, Vec<String>) {
+    (change.service.to_string(), change.path.to_vec())
+}
+
 /// Why a change is not written anywhere.
 const UNWRITABLE: &str = "no file of the project can hold it such that Compose's merge of the files keeps it";
 
@@ -366,6 +444,15 @@ fn route(project: &Project, changes: &[Change]) -> Vec<Option<usize>> {
     }
     for (service, indices) in by_service {
         let Some(parts) = project.parts.get(service) else { continue };
+        if let Some(overlay) = project.overlay {
+            // Everything goes into the overlay, where the merge keeps it: what hardening in
+            // place writes, so that the two give the same project.
+            for i in indices {
+                let written = project.written.as_ref().is_none_or(|w| w.contains(&key(&changes[i])));
+                routes[i] = Some(overlay).filter(|o| written && kept(project, service, changes, &[(i, *o)]));
+            }
+            continue;
+        }
         let Some(home) = parts.first().map(|p| p.file) else { continue };
         let first_choice = |c: &Change| match c.replaces.is_some() {
             true => parts
@@ -432,15 +519,17 @@ fn finding_file(project: &Project, finding: &Finding) -> usize {
     }
     let Some(parts) = project.parts.get(finding.service.as_str()) else { return 0 };
     if !finding.path.is_empty() {
-        let holds = |file: usize| {
-            let service = project.files[file].services().and_then(|s| lookup::get(s, &finding.service));
-            service.is_some_and(|s| value_at(s, &finding.path).is_some())
-        };
-        if let Some(p) = parts.iter().rev().find(|p| holds(p.file)) {
+        if let Some(p) = parts.iter().rev().find(|p| holds(&project.files[p.file], &finding.service, &finding.path)) {
             return p.file;
         }
     }
     home(project, &finding.service)
+}
+
+/// Whether a file's own text (its `<<` merged) holds `path` below `service`.
+fn holds(doc: &document::Document, service: &str, path: &[String]) -> bool {
+    let service = doc.services().and_then(|s| lookup::get(s, service));
+    service.is_some_and(|s| value_at(s, path).is_some())
 }
 
 /// Proves that every changed service, merged from the files as written, is the merged
@@ -466,11 +555,24 @@ fn prove_merged(project: &Project, outcomes: &[Outcome], outputs: &[Option<Value
                 None => part.value.clone(),
             });
         }
-        if document::project::merge_parts(&values).as_ref() != Some(&want) {
+        // An `!override` in a file merged first has nothing to override: it is compared as
+        // the value it tags, which the merge makes of it once another layer follows.
+        let got = document::project::merge_parts(&values).map(untag_overrides);
+        if got != Some(untag_overrides(want)) {
             return Err(format!("service `{service}` differs"));
         }
     }
     Ok(())
+}
+
+/// `value` with every `!override` tag taken off what it tags.
+fn untag_overrides(value: Value) -> Value {
+    match value {
+        Value::Tagged(t) if t.tag == "override" => untag_overrides(t.value),
+        Value::Mapping(m) => Value::Mapping(m.into_iter().map(|(k, v)| (k, untag_overrides(v))).collect()),
+        Value::Sequence(items) => Value::Sequence(items.into_iter().map(untag_overrides).collect()),
+        other => other,
+    }
 }
 
 /// The rules whose fixes count as unsafe under `profile`.

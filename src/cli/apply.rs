@@ -7,7 +7,7 @@ use compose_harden::{harden_project, Error, Options, Outcome, Project};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::config::{ProfileArgs, Profiles};
+use super::config::{Chosen, ProfileArgs, Profiles};
 use super::io::read;
 use super::output::{self, Written};
 use super::parallel::in_parallel;
@@ -40,6 +40,10 @@ pub struct Apply {
     /// diff too).
     #[arg(long)]
     check: bool,
+    /// Write what hardening adds into this override file instead of editing the project's
+    /// files (run it with `docker compose -f ... -f FILE`); update it where it exists.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["output", "write", "diff", "check"])]
+    overlay: Option<PathBuf>,
     /// Print no findings.
     #[arg(short, long)]
     quiet: bool,
@@ -136,6 +140,9 @@ fn one(args: &Apply, job: &Job, profiles: &Profiles, report: &mut Report) -> Res
     if chosen.found && !args.quiet {
         report.stderr.push_str(&format!("notice: {}: hardened with the team profile {}\n", shown(named), chosen.name));
     }
+    if let Some(overlay) = &args.overlay {
+        return into_overlay(args, &spec, overlay, &chosen, report);
+    }
     let project = load(&spec)?;
     if let Some(why) = &project.incomplete {
         return Err(Error::new(shown(named), why.clone()));
@@ -151,6 +158,80 @@ fn one(args: &Apply, job: &Job, profiles: &Profiles, report: &mut Report) -> Res
         std::mem::forget(outcomes);
     }
     code
+}
+
+/// `--overlay`: what hardening adds, written into the overlay file (created, or updated in
+/// place), the project's own files untouched.
+fn into_overlay(args: &Apply, spec: &Spec, overlay: &Path, chosen: &Chosen, report: &mut Report) -> Result<u8, Error> {
+    let path = overlay.display().to_string();
+    if spec.files.iter().any(|f| f == "-") {
+        return Err(Error::new(&path, "an overlay is run beside the project's files: name them, not standard input"));
+    }
+    let existing = match overlay.exists() {
+        true => Some(String::from_utf8_lossy(&read(&path, &path)?).into_owned()),
+        false => None,
+    };
+    let project = load(spec)?;
+    if let Some(why) = &project.incomplete {
+        return Err(Error::new(&spec.files[0], why.clone()));
+    }
+    drop(project);
+    let options = Options { enforce: args.enforce, unsafe_fixes: args.unsafe_fixes, ..Options::default() };
+    let header = overlay_header(args, spec, &path, chosen);
+    let reader = |file: &str| read(file, shown(file));
+    let mut outcomes =
+        compose_harden::harden_overlay(spec, &path, existing.as_deref(), &header, &reader, &chosen.profile, options)?;
+    let Some(written) = outcomes.pop() else { return Ok(0) };
+    if !args.quiet {
+        for outcome in outcomes.iter().chain([&written]) {
+            for (finding, at) in &outcome.findings {
+                report.stderr.push_str(&line::finding(&outcome.file, finding, at.map(|s| (s.line, s.col))));
+                report.stderr.push('\n');
+            }
+        }
+    }
+    if written.changes.is_empty() {
+        if existing.is_none() {
+            report.stderr.push_str(&format!("nothing to add: {path} not written\n"));
+        }
+        return Ok(0);
+    }
+    let how = output::output(overlay, &written.output, &path)?;
+    let verb = if existing.is_some() { "updated" } else { "wrote" };
+    report.stderr.push_str(&format!("{verb} {path} ({} changes)\n", written.changes.len()));
+    note(report, &path, how);
+    Ok(0)
+}
+
+/// The overlay's first lines: how it was made, and the command that runs the project with
+/// it (every layer named, the default override among them: naming files turns Compose's
+/// own choice off).
+fn overlay_header(args: &Apply, spec: &Spec, path: &str, chosen: &Chosen) -> String {
+    let mut made = vec!["compose-harden apply".to_string()];
+    if !args.profiles.profile.is_empty() {
+        made.extend(args.profiles.profile.iter().map(|p| format!("--profile {p}")));
+    }
+    if args.enforce {
+        made.push("--enforce".into());
+    }
+    if args.unsafe_fixes {
+        made.push("--unsafe-fixes".into());
+    }
+    made.push(format!("--overlay {path}"));
+    match args.layers.is_empty() {
+        true => made.extend(args.files.iter().cloned()),
+        false => made.extend(args.layers.iter().map(|f| format!("-f {f}"))),
+    }
+    let layers: Vec<String> = spec.files.iter().chain([&path.to_string()]).map(|f| format!("-f {f}")).collect();
+    format!(
+        "What hardening adds to this project (profile {}), as a layer Compose merges last.\n\
+         Made by `{}`.\n\
+         Running that again updates this file and keeps the keys and comments you add.\n\
+         Run the project with it:\n  docker compose {} up -d",
+        chosen.name,
+        made.join(" "),
+        layers.join(" ")
+    )
 }
 
 /// The project `spec` names, its files read within the size limit.

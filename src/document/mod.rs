@@ -6,6 +6,7 @@ pub mod layer;
 pub mod layout;
 pub mod lookup;
 mod merge;
+pub mod overlay;
 pub mod project;
 pub mod slices;
 pub mod spec;

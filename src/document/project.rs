@@ -64,6 +64,11 @@ pub struct Project {
     pub incomplete: Option<String>,
     /// What to add to run it, where it is a layer named without its base.
     pub hint: Option<String>,
+    /// The layer every change is written into, where there is one (`apply --overlay`).
+    pub overlay: Option<usize>,
+    /// With an overlay: the changes (service and keys) hardening in place writes; no other
+    /// is written into it.
+    pub written: Option<std::collections::HashSet<(String, Vec<String>)>>,
     /// Per file: its services and the services it imports, before `extends`, from which a
     /// file's output is merged again to prove the result.
     imported: Vec<Mapping>,
@@ -107,6 +112,8 @@ impl Project {
             notes: Vec::new(),
             incomplete: None,
             hint: None,
+            overlay: None,
+            written: None,
             imported,
         };
         for (name, chains) in unit.chains {
@@ -134,6 +141,8 @@ impl Project {
             notes: Vec::new(),
             incomplete: None,
             hint: None,
+            overlay: None,
+            written: None,
             imported: vec![Mapping::new()],
         }
     }
@@ -142,6 +151,21 @@ impl Project {
     /// (its services are read from that file; [`Project::services`] is empty).
     pub fn is_single(&self) -> bool {
         self.files.len() == 1 && self.parts.is_empty()
+    }
+
+    /// Makes layer `index` the one every change is written into (`apply --overlay`): its
+    /// empty service entries read as empty mappings, which the edit fills.
+    pub fn write_into(&mut self, index: usize) {
+        self.overlay = Some(index);
+        let Some(doc) = self.files.get_mut(index) else { return };
+        if let Some(Value::Mapping(services)) = doc.value.get_mut("services") {
+            for value in services.values_mut().filter(|v| v.is_null()) {
+                *value = Value::Mapping(Mapping::new());
+            }
+        }
+        for part in self.parts.values_mut().flatten().filter(|p| p.file == index && p.value.is_null()) {
+            part.value = Value::Mapping(Mapping::new());
+        }
     }
 
     /// The service as file `file` gives it in `output` (that file's new value): its
@@ -286,6 +310,8 @@ pub fn merge_parts<'v>(values: impl IntoIterator<Item = &'v Value>) -> Option<Va
 /// One service's parts merged in order.
 fn merge_service(merged: &mut Option<Value>, over: &Value) {
     match (merged.as_mut(), over) {
+        // An empty entry (an overlay's, before its keys are written) changes nothing.
+        (Some(_), Value::Null) => {}
         (Some(Value::Mapping(base)), Value::Mapping(o)) => layer::service(base, o),
         _ => *merged = Some(over.clone()),
     }
