@@ -130,8 +130,20 @@ pub fn run(args: &Check) -> u8 {
         }
         Ok::<_, compose_harden::Error>(shown)
     });
+    // A file another project reads (an include, a layer) is reported there, not again alone.
+    let canonical = |path: &str| std::fs::canonicalize(path).unwrap_or_else(|_| PathBuf::from(path));
+    let shared: Vec<PathBuf> = results
+        .iter()
+        .flatten()
+        .filter(|files| files.len() > 1)
+        .flat_map(|files| files.iter().map(|(found, _)| canonical(&found.path)))
+        .collect();
     let mut shown_files = Vec::new();
     for (spec, result) in specs.iter().zip(results) {
+        let alone = matches!(&result, Ok(files) if files.len() == 1) && spec.files.len() == 1;
+        if alone && shared.contains(&canonical(&spec.files[0])) {
+            continue;
+        }
         match result {
             Ok(files) => {
                 for (found, shown) in files {
