@@ -20,10 +20,13 @@ pub mod suggest;
 pub mod units;
 pub mod validate;
 
+pub use document::project::Project;
 pub use error::Error;
 pub use profile::Profile;
 
+use document::lookup;
 use plan::{Change, Finding, Plan, Span};
+use yaml_serde::Value;
 
 /// The result of hardening one file.
 pub struct Outcome {
@@ -80,8 +83,124 @@ pub fn harden_with<'a>(
     profile: &Profile,
     options: Options,
 ) -> Result<Outcome, Error> {
-    let doc = document::load(file, bytes)?;
+    harden_document(document::load(file, bytes)?, Vec::new(), profile, options)
+}
+
+/// Hardens a project, the files Compose loads together (see [`document::project`]): an
+/// outcome per file, in the project's order (its layers, then the files they include). A
+/// project of one file without includes is that file hardened alone. The caller decides
+/// what to do with a project that cannot run as loaded ([`Project::incomplete`]).
+pub fn harden_project(mut project: Project, profile: &Profile, options: Options) -> Result<Vec<Outcome>, Error> {
+    if project.is_single() {
+        let notes = project.notes.iter().map(passes::note).collect();
+        let Some(doc) = project.files.pop() else { return Ok(Vec::new()) };
+        return harden_document(doc, notes, profile, options).map(|o| vec![o]);
+    }
+    harden_files(project, profile, options)
+}
+
+/// Hardens the project `spec` names into an overlay at `path` (`apply --overlay`): a layer
+/// Compose merges last, holding what hardening adds, so that the project's own files stay
+/// as they are. `existing` is the overlay's text where it exists: it counts as a layer (what
+/// it sets is set) and is updated in place, its comments and keys kept; a new one starts with
+/// `header`. It holds exactly what hardening in place writes (a change in-place editing
+/// refuses, for text other services share, is not written here either). The outcomes are
+/// the project's files (unchanged) and the overlay, last, whose input is its text before
+/// (empty for a new one).
+pub fn harden_overlay(
+    spec: &document::spec::Spec,
+    path: &str,
+    existing: Option<&str>,
+    header: &str,
+    read: document::project::Read,
+    profile: &Profile,
+    options: Options,
+) -> Result<Vec<Outcome>, Error> {
+    let mut layered = spec.clone();
+    layered.files.push(path.to_string());
+    // The overlay's header names every layer with -f, as this project now is.
+    layered.origin = document::spec::Origin::Named;
+    let overlay_doc = |text: &str| document::load(path, text.as_bytes().to_vec());
+    let with = |text: String| {
+        move |file: &str| match file == path {
+            true => Ok(text.clone().into_bytes()),
+            false => read(file),
+        }
+    };
+    // The services that get changes, planned with the overlay as it is.
+    let before = match existing {
+        Some(text) => {
+            let reader = with(text.to_string());
+            harden_project(Project::load(&layered, &reader)?, profile, options)?
+        }
+        None => harden_project(Project::load(spec, read)?, profile, options)?,
+    };
+    let mut services: Vec<String> = Vec::new();
+    for change in before.iter().flat_map(|o| &o.changes) {
+        if !services.iter().any(|s| **s == *change.service) {
+            services.push(change.service.to_string());
+        }
+    }
+    let written = before.iter().flat_map(|o| o.changes.iter().map(key)).collect();
+    let text = match existing {
+        Some(text) => {
+            let doc = overlay_doc(text)?;
+            validate::check(&doc)?;
+            document::overlay::with_services(&doc, &services).map_err(|e| Error::new(path, e))?
+        }
+        None => document::overlay::skeleton(header, &services),
+    };
+    let reader = with(text);
+    let mut project = Project::load(&layered, &reader)?;
+    let overlay = project.layers - 1;
+    project.write_into(overlay);
+    project.written = Some(written);
+    let mut outcomes = harden_files(project, profile, options)?;
+    let mut outcome = outcomes.remove(overlay);
+    // What the file held before, not the entries added to write into.
+    outcome.input = existing.unwrap_or_default().to_string();
+    outcome.edits.clear();
+    outcomes.push(outcome);
+    Ok(outcomes)
+}
+
+/// A project that cannot run as loaded (a layer named without its base, see
+/// [`Project::incomplete`]), reported and not hardened: its first file unchanged, with a
+/// finding that says why and which files to name.
+pub fn layer_outcomes(mut project: Project) -> Vec<Outcome> {
+    let Some(doc) = project.files.drain(..).next() else { return Vec::new() };
+    let note = document::project::Note {
+        kind: document::project::NoteKind::Incomplete,
+        file: 0,
+        service: String::new(),
+        path: vec!["services".to_string()],
+        message: project.incomplete.unwrap_or_default(),
+    };
+    let findings = place(&doc, vec![passes::note(&note)]);
+    vec![Outcome {
+        file: doc.file.clone(),
+        input: doc.text.clone(),
+        output: doc.text,
+        edits: Vec::new(),
+        changes: Vec::new(),
+        findings,
+        change_spans: Vec::new(),
+        hoisted: Vec::new(),
+        held: Vec::new(),
+        unsafe_rules: Vec::new(),
+    }]
+}
+
+/// One file: planned, edited, proven and its findings placed, with `notes` from its loading.
+fn harden_document(
+    doc: document::Document,
+    notes: Vec<Finding>,
+    profile: &Profile,
+    options: Options,
+) -> Result<Outcome, Error> {
+    let file = doc.file.clone();
     let (mut plan, mut edited, held) = plan_and_edit(&doc, profile, options)?;
+    plan.findings.splice(0..0, notes);
     let (applied, refused) = written(std::mem::take(&mut plan.changes), std::mem::take(&mut edited.refused));
     plan.findings.extend(refused_findings(&refused));
     plan.findings.extend(reported_changes(&applied));
@@ -91,7 +210,7 @@ pub fn harden_with<'a>(
         false => Vec::new(),
     };
     Ok(Outcome {
-        file: file.to_string(),
+        file,
         input: free(doc),
         output: edited.text,
         edits: edited.edits,
@@ -209,6 +328,253 @@ fn free(doc: document::Document) -> String {
         std::thread::spawn(move || drop((layout, value)));
     }
     text
+}
+
+/// A project of several files: its services planned as Compose merges them, each change
+/// routed to the file it belongs in, each file edited and proven on its own, and then what
+/// the merged project becomes proven too.
+fn harden_files(project: Project, profile: &Profile, options: Options) -> Result<Vec<Outcome>, Error> {
+    // An overlay's empty entries are not services yet (its text was checked before they
+    // were added, and what is written into them is checked by the verifier).
+    for (_, doc) in project.files.iter().enumerate().filter(|(i, _)| project.overlay != Some(*i)) {
+        validate::check(doc)?;
+    }
+    let model = document::Model {
+        services: Some(&project.services),
+        settings: project.files.first().and_then(|d| d.value.get("x-compose-harden")),
+        inherited: &project.inherited,
+        unread_includes: None,
+    };
+    let mut plan = passes::plan_model(&model, profile, options.enforce);
+    let (held, held_findings) = gate::hold_back(&mut plan.changes, profile, options.unsafe_fixes);
+    plan.findings.extend(held_findings);
+    let routes = route(&project, &plan.changes);
+    let count = project.files.len();
+    let mut changes: Vec<Vec<Change>> = vec![Vec::new(); count];
+    let mut findings: Vec<Vec<Finding>> = vec![Vec::new(); count];
+    let mut unwritable = Vec::new();
+    for (mut change, to) in plan.changes.into_iter().zip(routes) {
+        match to {
+            Some(file) => {
+                // A value written in another file is set here anew: an addition to this one.
+                if change.replaces.is_some() && !holds(&project.files[file], &change.service, &change.path) {
+                    change.replaces = None;
+                }
+                changes[file].push(change);
+            }
+            None => unwritable.push((change, UNWRITABLE.to_string())),
+        }
+    }
+    for note in &project.notes {
+        let finding = passes::note(note);
+        let file = if note.service.is_empty() { note.file.min(count - 1) } else { finding_file(&project, &finding) };
+        findings[file].push(finding);
+    }
+    for finding in plan.findings.into_iter().chain(refused_findings(&unwritable)) {
+        findings[finding_file(&project, &finding)].push(finding);
+    }
+    let mut held_by_file: Vec<Vec<Change>> = vec![Vec::new(); count];
+    for change in held {
+        held_by_file[home(&project, &change.service)].push(change);
+    }
+    let mut outcomes = Vec::with_capacity(count);
+    let mut outputs: Vec<Option<Value>> = vec![None; count];
+    for (i, ((doc, mut changes), (mut found, held))) in
+        project.files.iter().zip(changes).zip(findings.into_iter().zip(held_by_file)).enumerate()
+    {
+        let mut edited = match changes.is_empty() {
+            true => {
+                edit::Edited { text: doc.text.clone(), edits: Vec::new(), refused: Vec::new(), hoisted: Vec::new() }
+            }
+            false => edit::apply(doc, &changes),
+        };
+        let (applied, refused) = written(std::mem::take(&mut changes), std::mem::take(&mut edited.refused));
+        found.extend(refused_findings(&refused));
+        found.extend(reported_changes(&applied));
+        let found = verify_and_place(doc, &edited, &applied, found)?;
+        if !applied.is_empty() {
+            outputs[i] = Some(document::semantic_value(&doc.file, &edited.text)?);
+        }
+        let change_spans = match options.locate_changes {
+            true => applied.iter().map(|c| locate(doc, &c.service, &c.path)).collect(),
+            false => Vec::new(),
+        };
+        outcomes.push(Outcome {
+            file: doc.file.clone(),
+            input: doc.text.clone(),
+            output: edited.text,
+            edits: edited.edits,
+            changes: applied,
+            findings: found,
+            change_spans,
+            hoisted: edited.hoisted,
+            held,
+            unsafe_rules: unsafe_rules(profile),
+        });
+    }
+    prove_merged(&project, &outcomes, &outputs).map_err(|detail| {
+        Error::new(
+            &project.files[0].file,
+            format!(
+                "internal error: the hardened project, merged as Compose merges it, is not the project plus the \
+                 planned changes ({detail}); nothing was written. Please report this with the input files"
+            ),
+        )
+    })?;
+    Ok(outcomes)
+}
+
+/// A change as the overlay's run knows it from the run in place: its service and keys.
+fn key(change: &Change) -> (String, Vec<String>) {
+    (change.service.to_string(), change.path.to_vec())
+}
+
+/// Why a change is not written anywhere.
+const UNWRITABLE: &str = "no file of the project can hold it such that Compose's merge of the files keeps it";
+
+/// The file of the project each change is written into (None: none keeps it, merged). A
+/// change to a value the user wrote goes where it is written (the last file that sets
+/// its key); an addition into the service's home, the first file that defines it (the
+/// base; an included service's own file), unless Compose's merge would drop it there
+/// (a later layer's `!override`, a logging driver that differs): then into a later file
+/// that keeps it.
+fn route(project: &Project, changes: &[Change]) -> Vec<Option<usize>> {
+    let mut routes = vec![None; changes.len()];
+    let mut by_service: indexmap::IndexMap<&str, Vec<usize>> = indexmap::IndexMap::new();
+    for (i, change) in changes.iter().enumerate() {
+        by_service.entry(&change.service).or_default().push(i);
+    }
+    for (service, indices) in by_service {
+        let Some(parts) = project.parts.get(service) else { continue };
+        if let Some(overlay) = project.overlay {
+            // Everything goes into the overlay, where the merge keeps it: what hardening in
+            // place writes, so that the two give the same project.
+            for i in indices {
+                let written = project.written.as_ref().is_none_or(|w| w.contains(&key(&changes[i])));
+                routes[i] = Some(overlay).filter(|o| written && kept(project, service, changes, &[(i, *o)]));
+            }
+            continue;
+        }
+        let Some(home) = parts.first().map(|p| p.file) else { continue };
+        let first_choice = |c: &Change| match c.replaces.is_some() {
+            true => parts
+                .iter()
+                .rev()
+                .find(|p| c.path.first().is_some_and(|k| lookup::field(&p.value, k).is_some()))
+                .map_or(home, |p| p.file),
+            false => home,
+        };
+        let chosen: Vec<(usize, usize)> = indices.iter().map(|&i| (i, first_choice(&changes[i]))).collect();
+        if kept(project, service, changes, &chosen) {
+            for (i, file) in chosen {
+                routes[i] = Some(file);
+            }
+            continue;
+        }
+        // Each change on its own: the first file, of its first choice and then the later
+        // files first, where the merge keeps it.
+        for (i, first) in chosen {
+            let later = parts.iter().rev().map(|p| p.file);
+            routes[i] = std::iter::once(first).chain(later).find(|file| kept(project, service, changes, &[(i, *file)]));
+        }
+    }
+    routes
+}
+
+/// Whether the changes at `chosen` (index, file), written into those files' parts of the
+/// service, are all in the service as Compose merges the parts.
+fn kept(project: &Project, service: &str, changes: &[Change], chosen: &[(usize, usize)]) -> bool {
+    let Some(parts) = project.parts.get(service) else { return false };
+    let mut values: Vec<Value> = parts.iter().map(|p| p.value.clone()).collect();
+    for (i, file) in chosen {
+        let Some(at) = parts.iter().position(|p| p.file == *file) else { return false };
+        let Some(map) = values[at].as_mapping_mut() else { return false };
+        document::lookup::set_path(map, &changes[*i].path, (*changes[*i].value).clone());
+    }
+    let Some(merged) = document::project::merge_parts(&values) else { return false };
+    chosen.iter().all(|(i, _)| value_at(&merged, &changes[*i].path) == Some(&*changes[*i].value))
+}
+
+/// The value at `path` below a service, through `!override` mappings.
+fn value_at<'v>(service: &'v Value, path: &[String]) -> Option<&'v Value> {
+    let mut here = service;
+    for key in path {
+        let inner = match here {
+            Value::Tagged(t) => &t.value,
+            other => other,
+        };
+        here = lookup::field(inner, key)?;
+    }
+    Some(here)
+}
+
+/// The file additions to `service` go into: the first that defines it.
+fn home(project: &Project, service: &str) -> usize {
+    project.parts.get(service).and_then(|p| p.first()).map_or(0, |p| p.file)
+}
+
+/// The file a finding is shown in: the last file of its service that holds its whole path,
+/// else the service's home (the first file for the project's own findings).
+fn finding_file(project: &Project, finding: &Finding) -> usize {
+    if finding.service.is_empty() {
+        return 0;
+    }
+    let Some(parts) = project.parts.get(finding.service.as_str()) else { return 0 };
+    if !finding.path.is_empty() {
+        if let Some(p) = parts.iter().rev().find(|p| holds(&project.files[p.file], &finding.service, &finding.path)) {
+            return p.file;
+        }
+    }
+    home(project, &finding.service)
+}
+
+/// Whether a file's own text (its `<<` merged) holds `path` below `service`.
+fn holds(doc: &document::Document, service: &str, path: &[String]) -> bool {
+    let service = doc.services().and_then(|s| lookup::get(s, service));
+    service.is_some_and(|s| value_at(s, path).is_some())
+}
+
+/// Proves that every changed service, merged from the files as written, is the merged
+/// input plus exactly its changes (each file alone was proven already).
+fn prove_merged(project: &Project, outcomes: &[Outcome], outputs: &[Option<Value>]) -> Result<(), String> {
+    let mut expected: indexmap::IndexMap<&str, Value> = indexmap::IndexMap::new();
+    for change in outcomes.iter().flat_map(|o| &o.changes) {
+        let service = &*change.service;
+        if !expected.contains_key(service) {
+            let merged = project.services.get(service).cloned().ok_or(format!("no service `{service}`"))?;
+            expected.insert(service, merged);
+        }
+        if let Some(Value::Mapping(map)) = expected.get_mut(service) {
+            document::lookup::set_path(map, &change.path, (*change.value).clone());
+        }
+    }
+    for (service, want) in expected {
+        let parts = project.parts.get(service).ok_or(format!("no parts of `{service}`"))?;
+        let mut values = Vec::with_capacity(parts.len());
+        for part in parts {
+            values.push(match &outputs[part.file] {
+                Some(output) => project.part_from(part.file, output, service).ok_or(format!("`{service}` is gone"))?,
+                None => part.value.clone(),
+            });
+        }
+        // An `!override` in a file merged first has nothing to override: it is compared as
+        // the value it tags, which the merge makes of it once another layer follows.
+        let got = document::project::merge_parts(&values).map(untag_overrides);
+        if got != Some(untag_overrides(want)) {
+            return Err(format!("service `{service}` differs"));
+        }
+    }
+    Ok(())
+}
+
+/// `value` with every `!override` tag taken off what it tags.
+fn untag_overrides(value: Value) -> Value {
+    match value {
+        Value::Tagged(t) if t.tag == "override" => untag_overrides(t.value),
+        Value::Mapping(m) => Value::Mapping(m.into_iter().map(|(k, v)| (k, untag_overrides(v))).collect()),
+        Value::Sequence(items) => Value::Sequence(items.into_iter().map(untag_overrides).collect()),
+        other => other,
+    }
 }
 
 /// The rules whose fixes count as unsafe under `profile`.

@@ -92,7 +92,7 @@ fn no_path_reads_the_compose_file_here_and_says_when_there_is_none() {
     let tmp = tempfile::tempdir().expect("tmp");
     let (code, _, err) = check(tmp.path(), &[]);
     assert_eq!(code, 2);
-    assert_eq!(err, "error: no compose file here (compose.yaml, compose.yml, docker-compose.yaml, docker-compose.yml); name files or directories to check\n");
+    assert_eq!(err, "error: no compose file here (compose.yaml, compose.yml, docker-compose.yml, docker-compose.yaml); name files or directories to check\n");
     write(tmp.path(), "docker-compose.yml", BARE);
     write(tmp.path(), "other.yml", "not: [valid\n");
     let (code, out, _) = check(tmp.path(), &["--format", "json"]);
@@ -136,4 +136,23 @@ fn a_baseline_fails_only_on_new_findings() {
     // Lines moving keep a finding known.
     write(tmp.path(), "compose.yml", &format!("# a comment\n\n{BARE}"));
     assert_eq!(check(tmp.path(), &["--baseline", "baseline.json", "--format", "json"]).0, 0);
+}
+
+/// A compose-named file that another project includes is checked once, as part of that
+/// project, and `apply --write` on the project then leaves nothing to report in either file.
+#[test]
+fn an_included_compose_file_is_checked_once_with_its_project() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    write(tmp.path(), "compose.yml", "include:\n  - compose.db.yml\nservices:\n  web:\n    image: nginx:1.27\n");
+    write(tmp.path(), "compose.db.yml", "services:\n  db:\n    image: postgres:16\n");
+    let (code, out, err) = check(tmp.path(), &["--format", "json", "."]);
+    assert_eq!(code, 1, "{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let files: Vec<&str> =
+        report["files"].as_array().expect("files").iter().filter_map(|f| f["file"].as_str()).collect();
+    assert_eq!(files, ["compose.yml", "compose.db.yml"], "{out}");
+    let applied = common::run(tmp.path(), &["apply", "--write", "compose.yml"], b"");
+    assert_eq!(applied.status.code(), Some(0), "{}", String::from_utf8_lossy(&applied.stderr));
+    let (code, out, _) = check(tmp.path(), &["--format", "github", "--fail-on", "fix", "."]);
+    assert_eq!(code, 0, "{out}");
 }

@@ -1,5 +1,6 @@
-//! Fixture tests: each folder under tests/fixtures holds `input.yml`, optional `args`
-//! (default `apply input.yml`), and the exact `stdout`, `stderr` and exit `code`
+//! Fixture tests: each folder under tests/fixtures holds `input.yml` (fed to standard input
+//! too; a project whose files must have Compose's names may do without it), optional
+//! `args` (default `apply input.yml`), and the exact `stdout`, `stderr` and exit `code`
 //! expected. `BLESS=1 cargo test --test fixtures` rewrites the expectations.
 
 mod common;
@@ -18,7 +19,7 @@ fn fixtures() {
         let name = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
         let args = fs::read_to_string(dir.join("args")).unwrap_or_else(|_| "apply input.yml".into());
         let args: Vec<&str> = args.split_whitespace().collect();
-        let input = fs::read(dir.join("input.yml")).expect("input.yml");
+        let input = fs::read(dir.join("input.yml")).unwrap_or_default();
         let out = common::run(dir, &args, &input);
         let actual = [
             ("stdout", out.stdout.clone()),
@@ -169,12 +170,7 @@ fn fixture_outputs_pass_docker_compose() {
         }
         // Each output beside the fixture's other files (bases of `extends`, includes).
         let here = tmp.path().join(&name);
-        fs::create_dir_all(&here).expect("fixture folder");
-        for other in fs::read_dir(&dir).expect("fixture").flatten().map(|e| e.path()) {
-            if other.extension().is_some_and(|x| x == "yml") && other.file_name() != Some("input.yml".as_ref()) {
-                fs::copy(&other, here.join(other.file_name().unwrap_or_default())).expect("copy a fixture file");
-            }
-        }
+        common::copy_dir(&dir, &here);
         let file = here.join("input.yml");
         fs::copy(dir.join("stdout"), &file).expect("copy output");
         // `oracle.env` (KEY=VALUE lines): what the interpolated run needs, where a raw

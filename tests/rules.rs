@@ -4,29 +4,33 @@
 //! expected text, which those tests hold to what the pass plans), or it is on the short
 //! list of rules neither can reach.
 
+use compose_harden::document::spec::Spec;
 use compose_harden::passes::{all_rules, find_rule};
 use compose_harden::rule::Rule;
-use compose_harden::{harden_with, Options, Profile};
+use compose_harden::{harden_project, layer_outcomes, Options, Profile, Project};
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
 /// Rules that neither a fixture nor a pass case can show (those only an engine or a failure
 /// of I/O gives), each with how it is emitted and where it is tested. None today: even
-/// `load/not-mapping`, which the schema check refuses before a plan is used, is shown by a
-/// case of the planner's.
+/// `load/include`, which the command never emits (it reads includes as the project), is
+/// shown by the file pass's case, where a file is planned alone.
 const UNREACHABLE: &[(&str, &str)] = &[];
 
-/// A fixture as `apply` or `check` would run it: its profile, options and input.
+/// A fixture as `apply` or `check` would run it: its profile, options and project (the file
+/// named, or the `-f` files).
 struct Run {
     name: String,
     input: PathBuf,
+    layers: Vec<String>,
     profile: Profile,
     options: Options,
 }
 
-/// The fixtures whose `args` run `apply` or `check` on one file with options this test
-/// understands; the others (usage errors, directories, stdin) are left out.
+/// The fixtures whose `args` run `apply` or `check` on one file or one `-f` project with
+/// options this test understands; the others (usage errors, directories, stdin) are left
+/// out.
 fn runs() -> Vec<Run> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let mut dirs: Vec<PathBuf> = fs::read_dir(&root).expect("fixtures folder").flatten().map(|e| e.path()).collect();
@@ -43,6 +47,7 @@ fn run(dir: &Path) -> Option<Run> {
     }
     let mut options = Options { locate_changes: true, ..Options::default() };
     let (mut layers, mut no_config, mut sizing, mut allow_lower, mut input) = (Vec::new(), false, None, false, None);
+    let mut files = Vec::new();
     let mut words = rest.iter();
     while let Some(word) = words.next() {
         match *word {
@@ -60,11 +65,12 @@ fn run(dir: &Path) -> Option<Run> {
                 words.next()?;
             }
             "--diff" | "--check" | "--quiet" | "--exit-zero" => {}
+            "-f" | "--file" => files.push(dir.join(words.next()?).display().to_string()),
             file if !file.starts_with('-') && input.is_none() => input = Some(dir.join(file)),
             _ => return None,
         }
     }
-    let input = input.filter(|i| i.is_file())?;
+    let input = input.or_else(|| files.first().map(PathBuf::from)).filter(|i| i.is_file())?;
     if layers.is_empty() {
         let team = dir.join("compose-harden.yml");
         layers.push(if team.exists() && !no_config { team.display().to_string() } else { "production".to_string() });
@@ -84,18 +90,33 @@ fn run(dir: &Path) -> Option<Run> {
         profile = profile.with_sizing(&parsed, headroom, allow_lower);
     }
     let name = dir.file_name()?.to_string_lossy().into_owned();
-    Some(Run { name, input, profile, options })
+    Some(Run { name, input, layers: files, profile, options })
 }
 
 /// The rules each fixture's run emits: its findings, its changes and the fixes held back.
 fn emitted() -> Vec<(String, Vec<&'static Rule>)> {
     let mut out = Vec::new();
     for run in runs() {
-        let bytes = fs::read(&run.input).expect("the input");
-        let Ok(outcome) = harden_with("input.yml", bytes, &run.profile, run.options) else { continue };
-        let findings = outcome.findings.iter().map(|(f, _)| f.rule);
-        let changes = outcome.changes.iter().chain(&outcome.held).map(|c| c.rule);
-        out.push((run.name, findings.chain(changes).collect()));
+        // The project as the command loads it.
+        let spec = match run.layers.is_empty() {
+            true => Spec::named(&run.input.display().to_string(), &[]),
+            false => Spec::layers(&run.layers, &[]),
+        };
+        let read = |file: &str| fs::read(file).map_err(|e| compose_harden::Error::new(file, e.to_string()));
+        let Ok(project) = spec.and_then(|spec| Project::load(&spec, &read)) else { continue };
+        let outcomes = match project.incomplete.is_some() {
+            true => layer_outcomes(project),
+            false => match harden_project(project, &run.profile, run.options) {
+                Ok(outcomes) => outcomes,
+                Err(_) => continue,
+            },
+        };
+        let mut rules = Vec::new();
+        for outcome in &outcomes {
+            rules.extend(outcome.findings.iter().map(|(f, _)| f.rule));
+            rules.extend(outcome.changes.iter().chain(&outcome.held).map(|c| c.rule));
+        }
+        out.push((run.name, rules));
     }
     out
 }

@@ -1,13 +1,13 @@
 //! `apply`: harden files, and print the YAML or a diff, write in place, or check.
 
 use clap::Args;
+use compose_harden::document::project::Spec;
 use compose_harden::report::line;
-use compose_harden::{harden_with, Error, Options, Outcome};
+use compose_harden::{harden_project, Error, Options, Outcome, Project};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::config::{ProfileArgs, Profiles};
-use super::discover;
+use super::config::{Chosen, ProfileArgs, Profiles};
 use super::images::{Images, ImagesArgs};
 use super::io::read;
 use super::output::{self, Written};
@@ -15,9 +15,17 @@ use super::parallel::in_parallel;
 
 #[derive(Args)]
 pub struct Apply {
-    /// Compose files to harden; `-` reads standard input.
-    #[arg(required = true, value_name = "FILE")]
+    /// Compose files to harden, each with the project Compose loads it in (its default
+    /// override, or the files COMPOSE_FILE names); `-` reads standard input.
+    #[arg(value_name = "FILE", required_unless_present = "layers", conflicts_with = "layers")]
     files: Vec<String>,
+    /// The project's files, in the order Compose merges them (as `docker compose -f`);
+    /// they are hardened together.
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    layers: Vec<String>,
+    /// Read the project's variables from this file instead of its `.env` (repeatable).
+    #[arg(long = "env-file", value_name = "PATH")]
+    env_files: Vec<PathBuf>,
     #[command(flatten)]
     profiles: ProfileArgs,
     #[command(flatten)]
@@ -35,6 +43,10 @@ pub struct Apply {
     /// diff too).
     #[arg(long)]
     check: bool,
+    /// Write what hardening adds into this override file instead of editing the project's
+    /// files (run it with `docker compose -f ... -f FILE`); update it where it exists.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["output", "write", "diff", "check"])]
+    overlay: Option<PathBuf>,
     /// Print no findings.
     #[arg(short, long)]
     quiet: bool,
@@ -78,10 +90,14 @@ pub fn run(args: &Apply) -> u8 {
             return 2;
         }
     };
-    // Files are independent: harden them on every core, report them in the order given.
-    let reports = in_parallel(&args.files, |file| {
+    // Projects are independent: harden them on every core, report them in the order given.
+    let jobs: Vec<Job> = match args.layers.is_empty() {
+        true => args.files.iter().map(|f| Job::Named(f.clone())).collect(),
+        false => vec![Job::Layers(args.layers.clone())],
+    };
+    let reports = in_parallel(&jobs, |job| {
         let mut report = Report::default();
-        report.code = one(args, file, &profiles, &images, &mut report).unwrap_or_else(|e| {
+        report.code = one(args, job, &profiles, &images, &mut report).unwrap_or_else(|e| {
             report.stderr.push_str(&format!("{e}\n"));
             2
         });
@@ -110,73 +126,185 @@ struct Report {
     code: u8,
 }
 
-fn one(args: &Apply, file: &str, profiles: &Profiles, images: &Images, report: &mut Report) -> Result<u8, Error> {
-    let name = if file == "-" { "<stdin>" } else { file };
-    if file != "-" && discover::is_override(std::path::Path::new(file)) {
-        report.stderr.push_str(&format!("notice: skipped {name}: {}\n", discover::OVERRIDE_REASON));
-        return Ok(0);
+/// What one run hardens: a file named (with the project Compose loads it in), or the
+/// `-f` files.
+enum Job {
+    Named(String),
+    Layers(Vec<String>),
+}
+
+fn shown(file: &str) -> &str {
+    if file == "-" {
+        "<stdin>"
+    } else {
+        file
     }
-    if args.write {
-        output::check_rewritable(std::path::Path::new(file), name)?;
-    }
-    let chosen = profiles.for_file(file)?;
+}
+
+fn one(args: &Apply, job: &Job, profiles: &Profiles, images: &Images, report: &mut Report) -> Result<u8, Error> {
+    let (spec, named) = match job {
+        Job::Named(file) => (Spec::named(file, &args.env_files)?, file.as_str()),
+        Job::Layers(files) => (Spec::layers(files, &args.env_files)?, files[0].as_str()),
+    };
+    let chosen = profiles.for_file(named)?;
     if chosen.found && !args.quiet {
-        report.stderr.push_str(&format!("notice: {name}: hardened with the team profile {}\n", chosen.name));
+        report.stderr.push_str(&format!("notice: {}: hardened with the team profile {}\n", shown(named), chosen.name));
     }
-    let facts = images.for_file(file, &chosen.profile)?;
+    let facts = images.for_file(named, &chosen.profile)?;
     if let Some(loaded) = facts.as_ref().filter(|l| l.found && !args.quiet) {
-        report.stderr.push_str(&format!("notice: {name}: image facts from {}\n", loaded.describe()));
+        report.stderr.push_str(&format!("notice: {}: image facts from {}\n", shown(named), loaded.describe()));
     }
-    let bytes = read(file, name)?;
+    if let Some(overlay) = &args.overlay {
+        return into_overlay(args, &spec, overlay, &chosen, report);
+    }
+    let project = load(&spec)?;
+    if let Some(why) = &project.incomplete {
+        return Err(Error::new(shown(named), why.clone()));
+    }
     let options = Options { enforce: args.enforce, unsafe_fixes: args.unsafe_fixes, ..Options::default() };
-    let mut outcome = harden_with(name, bytes, &chosen.profile, options)?;
-    let code = report_outcome(args, file, name, &mut outcome, report);
-    if args.files.len() == 1 {
+    let mut outcomes = harden_project(project, &chosen.profile, options)?;
+    // The file whose hardened text standard output or --output holds.
+    let main = outcomes.iter().position(|o| o.file == shown(named)).unwrap_or(0);
+    let code = report_outcomes(args, main, &mut outcomes, report);
+    if matches!(job, Job::Layers(_)) || args.files.len() == 1 {
         // The process exits next: freeing a large file's changes and texts (about 10 ms at
         // 10,000 services) would only delay it.
-        std::mem::forget(outcome);
+        std::mem::forget(outcomes);
     }
     code
 }
 
-fn report_outcome(
-    args: &Apply,
-    file: &str,
-    name: &str,
-    outcome: &mut Outcome,
-    report: &mut Report,
-) -> Result<u8, Error> {
+/// `--overlay`: what hardening adds, written into the overlay file (created, or updated in
+/// place), the project's own files untouched.
+fn into_overlay(args: &Apply, spec: &Spec, overlay: &Path, chosen: &Chosen, report: &mut Report) -> Result<u8, Error> {
+    let path = overlay.display().to_string();
+    if spec.files.iter().any(|f| f == "-") {
+        return Err(Error::new(&path, "an overlay is run beside the project's files: name them, not standard input"));
+    }
+    let existing = match overlay.exists() {
+        true => Some(String::from_utf8_lossy(&read(&path, &path)?).into_owned()),
+        false => None,
+    };
+    let project = load(spec)?;
+    if let Some(why) = &project.incomplete {
+        return Err(Error::new(&spec.files[0], why.clone()));
+    }
+    drop(project);
+    let options = Options { enforce: args.enforce, unsafe_fixes: args.unsafe_fixes, ..Options::default() };
+    let header = overlay_header(args, spec, &path, chosen);
+    let reader = |file: &str| read(file, shown(file));
+    let mut outcomes =
+        compose_harden::harden_overlay(spec, &path, existing.as_deref(), &header, &reader, &chosen.profile, options)?;
+    let Some(written) = outcomes.pop() else { return Ok(0) };
     if !args.quiet {
-        for (finding, at) in &outcome.findings {
-            report.stderr.push_str(&line::finding(name, finding, at.map(|s| (s.line, s.col))));
-            report.stderr.push('\n');
+        for outcome in outcomes.iter().chain([&written]) {
+            for (finding, at) in &outcome.findings {
+                report.stderr.push_str(&line::finding(&outcome.file, finding, at.map(|s| (s.line, s.col))));
+                report.stderr.push('\n');
+            }
         }
     }
-    let count = outcome.changes.len();
-    if args.check {
-        if outcome.changed() {
-            if args.diff {
-                report.stdout = outcome.diff();
-            }
-            report.stderr.push_str(&format!("would harden {name} ({count} changes)\n"));
-            return Ok(1);
+    if written.changes.is_empty() {
+        if existing.is_none() {
+            report.stderr.push_str(&format!("nothing to add: {path} not written\n"));
         }
         return Ok(0);
     }
+    let how = output::output(overlay, &written.output, &path)?;
+    let verb = if existing.is_some() { "updated" } else { "wrote" };
+    report.stderr.push_str(&format!("{verb} {path} ({} changes)\n", written.changes.len()));
+    note(report, &path, how);
+    Ok(0)
+}
+
+/// The overlay's first lines: how it was made, and the command that runs the project with
+/// it (every layer named, the default override among them: naming files turns Compose's
+/// own choice off).
+fn overlay_header(args: &Apply, spec: &Spec, path: &str, chosen: &Chosen) -> String {
+    let mut made = vec!["compose-harden apply".to_string()];
+    if !args.profiles.profile.is_empty() {
+        made.extend(args.profiles.profile.iter().map(|p| format!("--profile {p}")));
+    }
+    if args.enforce {
+        made.push("--enforce".into());
+    }
+    if args.unsafe_fixes {
+        made.push("--unsafe-fixes".into());
+    }
+    made.push(format!("--overlay {path}"));
+    match args.layers.is_empty() {
+        true => made.extend(args.files.iter().cloned()),
+        false => made.extend(args.layers.iter().map(|f| format!("-f {f}"))),
+    }
+    let layers: Vec<String> = spec.files.iter().chain([&path.to_string()]).map(|f| format!("-f {f}")).collect();
+    format!(
+        "What hardening adds to this project (profile {}), as a layer Compose merges last.\n\
+         Made by `{}`.\n\
+         Running that again updates this file and keeps the keys and comments you add.\n\
+         Run the project with it:\n  docker compose {} up -d",
+        chosen.name,
+        made.join(" "),
+        layers.join(" ")
+    )
+}
+
+/// The project `spec` names, its files read within the size limit.
+pub fn load(spec: &Spec) -> Result<Project, Error> {
+    Project::load(spec, &|file: &str| read(file, shown(file)))
+}
+
+fn report_outcomes(args: &Apply, main: usize, outcomes: &mut [Outcome], report: &mut Report) -> Result<u8, Error> {
+    if !args.quiet {
+        for outcome in outcomes.iter() {
+            for (finding, at) in &outcome.findings {
+                report.stderr.push_str(&line::finding(&outcome.file, finding, at.map(|s| (s.line, s.col))));
+                report.stderr.push('\n');
+            }
+        }
+    }
+    let changed = || outcomes.iter().filter(|o| o.changed());
+    if args.check {
+        if changed().next().is_none() {
+            return Ok(0);
+        }
+        for outcome in changed() {
+            if args.diff {
+                report.stdout.push_str(&outcome.diff());
+            }
+            report.stderr.push_str(&format!("would harden {} ({} changes)\n", outcome.file, outcome.changes.len()));
+        }
+        return Ok(1);
+    }
     if args.diff {
-        if outcome.changed() {
-            report.stdout = outcome.diff();
+        for outcome in changed() {
+            report.stdout.push_str(&outcome.diff());
         }
         return Ok(0);
     }
     if args.write {
-        if outcome.changed() {
-            let written = output::rewrite(Path::new(file), &outcome.output, name)?;
-            report.stderr.push_str(&format!("hardened {name} ({count} changes)\n"));
-            note(report, name, written);
+        // Every file is checked before any is written: a project is written whole or not at all.
+        for outcome in changed() {
+            output::check_rewritable(Path::new(&outcome.file), &outcome.file)?;
+        }
+        for outcome in changed() {
+            let written = output::rewrite(Path::new(&outcome.file), &outcome.output, &outcome.file)?;
+            report.stderr.push_str(&format!("hardened {} ({} changes)\n", outcome.file, outcome.changes.len()));
+            note(report, &outcome.file, written);
         }
         return Ok(0);
     }
+    // One file's text: the changes that belong in the project's other files are not in it.
+    for (i, outcome) in outcomes.iter().enumerate() {
+        if i != main && outcome.changed() {
+            report.stderr.push_str(&format!(
+                "warning: {} changes belong in {}, which this output does not hold: --write or --diff writes every \
+                 file of the project\n",
+                outcome.changes.len(),
+                outcome.file
+            ));
+        }
+    }
+    let Some(outcome) = outcomes.get_mut(main) else { return Ok(0) };
     match &args.output {
         Some(path) => {
             let shown = path.display().to_string();

@@ -2,24 +2,30 @@
 //! fix, in one of several formats; write nothing. For CI gates and pull-request review.
 
 use clap::{Args, ValueEnum};
+use compose_harden::document::spec::Spec;
 use compose_harden::report::{self, FileReport, Report};
 use compose_harden::rule::Severity;
-use compose_harden::{harden_with, Options};
+use compose_harden::{harden_project, Options};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use super::config::{ProfileArgs, Profiles};
 use super::discover;
 use super::images::{Images, ImagesArgs};
-use super::io::read;
 use super::parallel::in_parallel;
 
 #[derive(Args)]
 pub struct Check {
-    /// Files and directories (searched for compose-named files; .gitignore honoured).
-    /// Default: the compose file of the current directory.
-    #[arg(value_name = "PATH")]
+    /// Files and directories (searched for compose-named files; .gitignore honoured), each
+    /// checked with the project Compose loads it in. Default: this directory's project.
+    #[arg(value_name = "PATH", conflicts_with = "layers")]
     paths: Vec<PathBuf>,
+    /// The project's files, in the order Compose merges them (as `docker compose -f`).
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    layers: Vec<String>,
+    /// Read the project's variables from this file instead of its `.env` (repeatable).
+    #[arg(long = "env-file", value_name = "PATH")]
+    env_files: Vec<PathBuf>,
     #[command(flatten)]
     profiles: ProfileArgs,
     #[command(flatten)]
@@ -74,7 +80,11 @@ enum Color {
 }
 
 pub fn run(args: &Check) -> u8 {
-    let (files, overrides) = match discover::files(&args.paths) {
+    let found = match args.layers.is_empty() {
+        true => discover::projects(&args.paths, &args.env_files),
+        false => Spec::layers(&args.layers, &args.env_files).map(|s| vec![s]).map_err(|e| e.to_string()),
+    };
+    let specs = match found {
         Ok(found) => found,
         Err(e) => {
             super::say(&format!("error: {e}"));
@@ -96,8 +106,6 @@ pub fn run(args: &Check) -> u8 {
         }
     };
     let mut report = Report::default();
-    report.skipped =
-        overrides.into_iter().map(|path| report::Skipped { path, reason: discover::OVERRIDE_REASON.into() }).collect();
     let options = Options { enforce: args.enforce, locate_changes: true, unsafe_fixes: args.unsafe_fixes };
     let color = match args.color {
         Color::Always => true,
@@ -105,38 +113,63 @@ pub fn run(args: &Check) -> u8 {
         Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
     };
     let rendered_apart = args.write_baseline.is_none();
-    // Files are independent: read, harden and (as text) render each on any core.
-    let results = in_parallel(&files, |file| {
-        let chosen = profiles.for_file(file).map_err(|e| {
+    // Projects are independent: read, harden and (as text) render each on any core.
+    let results = in_parallel(&specs, |spec| {
+        let first = spec.files.first().map(String::as_str).unwrap_or("-");
+        let chosen = profiles.for_file(first).map_err(|e| {
             // The profile's own place is in the message: the compose file has none to give.
-            compose_harden::Error::new(file, format!("its profile: {e}"))
+            compose_harden::Error::new(first, format!("its profile: {e}"))
         })?;
-        let facts = images.for_file(file, &chosen.profile)?;
+        let facts = images.for_file(first, &chosen.profile)?;
         let facts_found = facts.as_ref().filter(|l| l.found).map(|l| l.describe());
-        let bytes = read(file, file)?;
-        let outcome = harden_with(file, bytes, &chosen.profile, options)?;
-        let mut found = FileReport::of(file, outcome);
-        found.profile = chosen.name.clone();
-        found.profile_found = chosen.found;
-        let shown = match args.format {
-            Format::Text if rendered_apart => report::text::file(&found, color),
-            Format::Json if rendered_apart => report::json::file(&found),
-            _ => String::new(),
+        let project = super::apply::load(spec)?;
+        let outcomes = match project.incomplete.is_some() {
+            // A layer that cannot run alone is reported as one, and not hardened alone.
+            true => compose_harden::layer_outcomes(project),
+            false => harden_project(project, &chosen.profile, options)?,
         };
-        Ok::<_, compose_harden::Error>((found, shown, facts_found))
+        let mut shown = Vec::new();
+        for outcome in outcomes {
+            let mut found = FileReport::of(&outcome.file.clone(), outcome);
+            found.profile = chosen.name.clone();
+            found.profile_found = chosen.found;
+            let text = match args.format {
+                Format::Text if rendered_apart => report::text::file(&found, color),
+                Format::Json if rendered_apart => report::json::file(&found),
+                _ => String::new(),
+            };
+            shown.push((found, text));
+        }
+        Ok::<_, compose_harden::Error>((shown, facts_found))
     });
+    // A file another project reads (an include, a layer) is reported there, not again alone.
+    let canonical = |path: &str| std::fs::canonicalize(path).unwrap_or_else(|_| PathBuf::from(path));
+    let shared: Vec<PathBuf> = results
+        .iter()
+        .flatten()
+        .filter(|(files, _)| files.len() > 1)
+        .flat_map(|(files, _)| files.iter().map(|(found, _)| canonical(&found.path)))
+        .collect();
     let mut shown_files = Vec::new();
     let mut facts_files: Vec<String> = Vec::new();
-    for (file, result) in files.iter().zip(results) {
+    for (spec, result) in specs.iter().zip(results) {
+        let alone = matches!(&result, Ok((files, _)) if files.len() == 1) && spec.files.len() == 1;
+        if alone && shared.contains(&canonical(&spec.files[0])) {
+            continue;
+        }
         match result {
-            Ok((found, shown, facts_found)) => {
-                shown_files.push(shown);
-                report.files.push(found);
+            Ok((files, facts_found)) => {
                 facts_files.extend(facts_found.filter(|f| !facts_files.contains(f)));
+                for (found, shown) in files {
+                    shown_files.push(shown);
+                    report.files.push(found);
+                }
             }
-            Err(e) => {
-                report.failed.push(report::Failed { path: file.clone(), position: e.position, message: e.message })
-            }
+            Err(e) => report.failed.push(report::Failed {
+                path: if e.file.is_empty() { spec.files.join(", ") } else { e.file.clone() },
+                position: e.position,
+                message: e.message,
+            }),
         }
     }
     if let Some(path) = &args.write_baseline {

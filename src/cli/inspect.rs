@@ -71,7 +71,7 @@ fn shown(e: &str) -> String {
 
 fn inspect(args: &Inspect, cancel: &Cancel) -> Result<u8, String> {
     let files = match args.files.is_empty() {
-        true => discover::files(&[])?.0,
+        true => discover::projects(&[], &[])?.into_iter().flat_map(|spec| spec.files).collect(),
         false => args.files.clone(),
     };
     if files.iter().any(|f| f == "-") {
@@ -202,7 +202,7 @@ fn compose_model(file: &str, compose: Option<&Path>) -> Result<serde_json::Value
     let path = PathBuf::from(file);
     let directory = path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
     let directory = if directory.as_os_str().is_empty() { PathBuf::from(".") } else { directory };
-    let project = Project { name: None, directory, file: path, profiles: vec!["*".into()] };
+    let project = Project { name: None, directory, layers: Vec::new(), file: path, profiles: vec!["*".into()] };
     let mut cmd = compose.project(&project);
     cmd.args(["config", "--format", "json"]);
     let done = engine::run(cmd, None, Some(Instant::now() + Duration::from_secs(60)), None)?;

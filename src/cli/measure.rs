@@ -145,7 +145,7 @@ fn project_name(docker: &Docker, args: &Measure) -> Result<String, String> {
     let compose = engine::Compose::find(args.compose.as_deref(), docker)?;
     let directory = args.file.parent().map_or_else(|| PathBuf::from("."), PathBuf::from);
     let directory = if directory.as_os_str().is_empty() { PathBuf::from(".") } else { directory };
-    let project = Project { name: None, directory, file: args.file.clone(), profiles: Vec::new() };
+    let project = Project { name: None, directory, layers: Vec::new(), file: args.file.clone(), profiles: Vec::new() };
     let mut cmd = compose.project(&project);
     cmd.args(["config", "--format", "json"]);
     let done = engine::run(cmd, None, Some(Instant::now() + Duration::from_secs(60)), None)?;

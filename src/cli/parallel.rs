@@ -1,6 +1,6 @@
-//! The work pool: independent files on every core, results in the order given.
+//! The work pool: independent files (or projects) on every core, results in the order given.
 
-pub fn in_parallel<T: Send>(items: &[String], work: impl Fn(&str) -> T + Sync) -> Vec<T> {
+pub fn in_parallel<I: Sync, T: Send>(items: &[I], work: impl Fn(&I) -> T + Sync) -> Vec<T> {
     let next = std::sync::atomic::AtomicUsize::new(0);
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len()).max(1);
     let mut results: Vec<(usize, T)> = std::thread::scope(|scope| {

@@ -112,36 +112,9 @@ fn resolve_one(
     }
     let mut own = service.clone();
     own.remove("extends");
-    merge_into(&mut resolved, own);
+    // The service's own values over its base's, as Compose merges them (see `layer`).
+    super::layer::service(&mut resolved, &own);
     Ok(resolved)
-}
-
-/// The service's own values over its base's: mappings key by key, lists of ports and
-/// volumes together, `environment` by variable; anything else replaced.
-fn merge_into(base: &mut Mapping, own: Mapping) {
-    for (key, value) in own {
-        let name = key.as_str().unwrap_or_default().to_string();
-        match (base.get_mut(&key), value) {
-            (Some(Value::Mapping(b)), Value::Mapping(o)) => merge_into(b, o),
-            (Some(Value::Sequence(b)), Value::Sequence(o))
-                if matches!(name.as_str(), "ports" | "expose" | "volumes") =>
-            {
-                for item in o {
-                    if !b.contains(&item) {
-                        b.push(item);
-                    }
-                }
-            }
-            (Some(Value::Sequence(b)), Value::Sequence(mut o)) if name == "environment" => {
-                // The service's own first: a variable is looked up from the front.
-                o.append(b);
-                *b = o;
-            }
-            (_, value) => {
-                base.insert(key, value);
-            }
-        }
-    }
 }
 
 fn describe(chain: &[(String, String)]) -> String {

@@ -1,10 +1,15 @@
 //! Load: text to a [`Document`], the source plus a semantic view with merges resolved.
 
+pub mod env;
 pub mod extends;
+pub mod layer;
 pub mod layout;
 pub mod lookup;
 mod merge;
+pub mod overlay;
+pub mod project;
 pub mod slices;
+pub mod spec;
 
 pub use merge::{kept_by_merge, merge_keys};
 
@@ -47,6 +52,30 @@ impl Document {
 
     pub fn services(&self) -> Option<&yaml_serde::Mapping> {
         self.value.get("services").and_then(Value::as_mapping)
+    }
+}
+
+/// What the passes read of a project: every service as Compose merges it.
+pub struct Model<'a> {
+    pub services: Option<&'a yaml_serde::Mapping>,
+    /// The `x-compose-harden` settings of the project's first file.
+    pub settings: Option<&'a Value>,
+    /// Services whose `extends` is resolved (the view to plan with), or cannot be.
+    pub inherited: &'a extends::Inheritance,
+    /// The `include` list of a file hardened alone, whose files are not read: each is
+    /// reported.
+    pub unread_includes: Option<&'a Value>,
+}
+
+impl<'a> Model<'a> {
+    /// One file alone, its includes not read.
+    pub fn of(doc: &'a Document, inherited: &'a extends::Inheritance) -> Model<'a> {
+        Model {
+            services: doc.services(),
+            settings: doc.value.get("x-compose-harden"),
+            inherited,
+            unread_includes: doc.value.get("include"),
+        }
     }
 }
 

@@ -62,15 +62,19 @@ impl Compose {
         Ok(Compose { program, prefix, version })
     }
 
-    /// A command for one project: `[-p NAME] --project-directory DIR -f FILE [--profile P]...`;
-    /// FILE `-` reads the file from standard input.
+    /// A command for one project: `[-p NAME] --project-directory DIR [-f LAYER]... -f FILE
+    /// [--profile P]...`; FILE `-` reads the file from standard input.
     pub fn project(&self, project: &Project) -> Command {
         let mut cmd = Command::new(&self.program);
         cmd.args(&self.prefix).args(["--ansi", "never", "--progress", "plain"]);
         if let Some(name) = &project.name {
             cmd.args(["-p", name]);
         }
-        cmd.arg("--project-directory").arg(&project.directory).arg("-f").arg(&project.file);
+        cmd.arg("--project-directory").arg(&project.directory);
+        for layer in &project.layers {
+            cmd.arg("-f").arg(layer);
+        }
+        cmd.arg("-f").arg(&project.file);
         for profile in &project.profiles {
             cmd.args(["--profile", profile]);
         }
@@ -83,6 +87,8 @@ impl Compose {
 pub struct Project {
     pub name: Option<String>,
     pub directory: PathBuf,
+    /// The files Compose merges before `file`, in order.
+    pub layers: Vec<PathBuf>,
     pub file: PathBuf,
     pub profiles: Vec<String>,
 }

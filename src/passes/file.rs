@@ -2,7 +2,8 @@
 //! lists. Reported once here, so that no pass has to.
 
 use super::PASSES;
-use crate::document::{kept_by_merge, lookup, Document};
+use crate::document::project::{Note, NoteKind};
+use crate::document::{kept_by_merge, lookup};
 use crate::plan::{Finding, Plan};
 use crate::rule::rules;
 use yaml_serde::{Mapping, Value};
@@ -11,7 +12,35 @@ rules! {
     LOAD_INCLUDE = "load/include", Warning, None,
         "an included file's services are not hardened here",
         "Compose reads `include:` files as part of the project, but their services live in those files, and a \
-         change to them belongs there. Run compose-harden on each included file.";
+         change to them belongs there. Where a file is hardened alone (the library's single-file call), the files it \
+         includes are not read: run compose-harden on the project (the command line reads them).";
+    LOAD_PROJECT = "load/project", Info, None,
+        "the files Compose loads together are hardened as one project",
+        "Compose merges the `-f` files in order, else those COMPOSE_FILE names (from the shell or the project's \
+         `.env`), else a base file and its default override beside it (`compose.override.yml`). Every service is \
+         decided on what all of them give it merged: a value set in any of them counts as set. Additions go into the \
+         file that first defines the service; a change to a value goes where that value is written.";
+    LOAD_INCLUDED = "load/included", Info, None,
+        "an included file's services are hardened in that file",
+        "The services of an `include:` file are part of the project: what the other files say of them (a \
+         `service_healthy` wait) counts, and a change to one is written into its own file (Compose refuses a root \
+         file that redefines an included service).";
+    LOAD_INCLUDE_UNKNOWN = "load/include-unknown", Warning, None,
+        "an include cannot be read, so its services are not known",
+        "An `include:` whose path uses a variable that is not set (an unset `${VAR:?message}` among them), or whose \
+         file or env_file does not exist, is not read. Compose would refuse the project; the tool decides with what \
+         it knows, says so, and no longer reports a dependency on a service nobody defines.";
+    LOAD_SHARES_NAMES = "load/shares-names", Warning, None,
+        "a file named alone shares service names with a base beside it",
+        "A file such as `compose.prod.yml` that runs on its own is hardened as `docker compose -f` that file runs \
+         it. Where a base beside it defines the same services, the two may also run together (`-f compose.yml -f \
+         compose.prod.yml`): then a key added to the layer replaces the base's value when Compose merges them. \
+         Harden them together with `apply -f compose.yml -f compose.prod.yml`.";
+    LOAD_LAYER = "load/layer", Warning, None,
+        "a file cannot run on its own: it is a layer over another",
+        "A service with neither `image` nor `build`, or a `depends_on` on a service no file defines, makes Compose \
+         refuse the file alone: it is a layer that runs over a base. `apply` refuses to harden it alone and names the \
+         `-f` to add; `check` reports it. Name the files Compose runs together, in order (`-f base -f layer`).";
     LOAD_UNKNOWN_SKIP = "load/unknown-skip", Warning, None,
         "x-compose-harden.skip names no pass or rule",
         "`x-compose-harden: {skip: [...]}` takes pass names (init, healthcheck, ...) and rule ids \
@@ -96,9 +125,9 @@ fn tagged(value: &Value) -> bool {
     }
 }
 
-/// The services of included files are not in this file: each include is reported.
-pub(super) fn report_includes(doc: &Document, plan: &mut Plan) {
-    let Some(Value::Sequence(items)) = doc.value.get("include") else { return };
+/// The files a file hardened alone includes are not read: each include is reported.
+pub(super) fn report_includes(includes: &Value, plan: &mut Plan) {
+    let Value::Sequence(items) = includes else { return };
     for (i, item) in items.iter().enumerate() {
         let at = |more: &[String]| -> Vec<String> {
             ["include".to_string(), i.to_string()].into_iter().chain(more.iter().cloned()).collect()
@@ -127,6 +156,18 @@ pub(super) fn report_includes(doc: &Document, plan: &mut Plan) {
             ));
         }
     }
+}
+
+/// What the project's loader found, as a finding of its rule.
+pub(super) fn note(note: &Note) -> Finding {
+    let rule = match note.kind {
+        NoteKind::Project => &LOAD_PROJECT,
+        NoteKind::Included => &LOAD_INCLUDED,
+        NoteKind::IncludeUnknown => &LOAD_INCLUDE_UNKNOWN,
+        NoteKind::SharesNames => &LOAD_SHARES_NAMES,
+        NoteKind::Incomplete => &LOAD_LAYER,
+    };
+    Finding::new(rule, note.service.clone(), note.path.clone(), note.message.clone())
 }
 
 /// Reports pass names that match no pass (`service` is empty for the top-level list).
@@ -182,8 +223,8 @@ services:
             plan(&Init, &profile(SETTINGS), compose),
             r#"
 + tagged: init = true  [init/missing]
-warning[load/unknown-skip] (file) at x-compose-harden.skip.0: unknown pass or rule `nonsense` in x-compose-harden.skip (passes: init, shell, healthcheck, probe, restart, stop, logging, measured, resources, limits, ulimits, security, dangerous, swarm; `compose-harden rules` lists the rule ids)
 warning[load/include] (file) at include.0: the services of the included `db.yml` are not hardened here: run compose-harden on that file too
+warning[load/unknown-skip] (file) at x-compose-harden.skip.0: unknown pass or rule `nonsense` in x-compose-harden.skip (passes: init, shell, healthcheck, probe, restart, stop, logging, measured, resources, limits, ulimits, security, dangerous, swarm; `compose-harden rules` lists the rule ids)
 info[load/merge-tag] tagged at logging: `logging` is `!reset`: Compose drops it and uses its default, as the user chose; nothing is added under it
 info[load/merge-tag] tagged at deploy: `deploy` is `!override`: Compose takes this value as a whole instead of merging it with another layer's (an `extends` base or an override file; beside `<<` a key written in the mapping replaces the merged one anyway); it is hardened as written
 "#,

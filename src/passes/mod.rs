@@ -11,7 +11,8 @@ mod testing;
 
 use crate::document::extends::Inheritance;
 use crate::document::lookup::{self, set_path};
-use crate::document::Document;
+use crate::document::project::Note;
+use crate::document::{Document, Model};
 use crate::plan::{Change, Finding, Plan};
 use crate::profile::{Globs, Profile, Reference, ResourceClass};
 use crate::rule::Rule;
@@ -100,6 +101,11 @@ pub fn find_rule(id: &str) -> Option<&'static Rule> {
 
 /// What `load` reports of a change the edit could not write (see `harden_with`).
 pub use file::LOAD_NOT_WRITTEN;
+
+/// What the project's loader found, as a finding.
+pub fn note(note: &Note) -> Finding {
+    file::note(note)
+}
 
 /// The position of a pass in [`PASSES`] (findings are reported in this order).
 pub fn order(pass: &str) -> usize {
@@ -449,29 +455,31 @@ impl Out<'_> {
     }
 }
 
-/// Runs every pass over every service, in file order. Services are planned independently
-/// (what they say about each other is gathered first), so a large file is planned in two
-/// halves on two cores.
+/// Plans one file alone (its includes are reported, not read): [`plan_model`] of it.
 pub fn plan(doc: &Document, profile: &Profile, enforce: bool, inherited: &Inheritance) -> Plan {
-    plan_with(PASSES, doc, profile, enforce, inherited)
+    plan_with(PASSES, &Model::of(doc, inherited), profile, enforce)
 }
 
-/// [`plan`] with the passes given (a test runs one alone).
-fn plan_with(
-    passes: &[&dyn AnyPass],
-    doc: &Document,
-    profile: &Profile,
-    enforce: bool,
-    inherited: &Inheritance,
-) -> Plan {
+/// Runs every pass over every service of the model (a project's services as Compose merges
+/// them), in order. Services are planned independently (what they say about each other is
+/// gathered first), so a large file is planned in two halves on two cores.
+pub fn plan_model(model: &Model, profile: &Profile, enforce: bool) -> Plan {
+    plan_with(PASSES, model, profile, enforce)
+}
+
+/// [`plan_model`] with the passes given (a test runs one alone).
+fn plan_with(passes: &[&dyn AnyPass], model: &Model, profile: &Profile, enforce: bool) -> Plan {
     let mut plan = Plan::default();
-    let Some(services) = doc.services() else {
+    if let Some(includes) = model.unread_includes {
+        report_includes(includes, &mut plan);
+    }
+    let Some(services) = model.services else {
         return plan;
     };
-    let file_skips = skip_list(doc.value.get("x-compose-harden"));
+    let inherited = model.inherited;
+    let file_skips = skip_list(model.settings);
     let relations = Relations::of(services);
     check_skips(&file_skips, "", &mut plan);
-    report_includes(doc, &mut plan);
     let all: Vec<(&Value, &Value)> = services.iter().collect();
     let globs = Matchers::of(profile);
     let context =
@@ -690,6 +698,25 @@ mod tests {
             assert!(pass.rules().iter().all(|r| r.pass() == pass.name()), "{} declares another's rule", pass.name());
         }
         assert!(file::RULES.iter().chain(kind::RULES).all(|r| r.pass() == "load"));
+    }
+
+    /// A file planned alone (the library's single-file call) does not read what it
+    /// includes, and says so for each file.
+    #[test]
+    fn a_file_planned_alone_reports_each_include() {
+        let text = "include:\n  - db.yml\n  - path: [a.yml, b.yml]\nservices:\n  app:\n    image: x\n";
+        let doc = crate::document::load("f.yml", text.as_bytes()).expect("reads");
+        let profile: Profile = yaml_serde::from_str("{}").expect("an empty profile");
+        let plan = plan(&doc, &profile, false, &Inheritance::default());
+        let found: Vec<_> = plan.findings.iter().map(|f| (f.rule.id, f.path.join("."))).collect();
+        assert_eq!(
+            found,
+            [
+                ("load/include", "include.0".to_string()),
+                ("load/include", "include.1.path.0".to_string()),
+                ("load/include", "include.1.path.1".to_string())
+            ]
+        );
     }
 
     /// Every pass has cases of its own, run alone with the settings they need.

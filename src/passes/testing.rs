@@ -38,7 +38,7 @@ pub(crate) fn enforced(pass: &dyn AnyPass, profile: &Profile, compose: &str) -> 
 fn run(pass: &dyn AnyPass, profile: &Profile, compose: &str, enforce: bool) -> String {
     let doc = crate::document::load("compose.yml", compose.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
     let inherited = crate::document::extends::of(&doc);
-    let plan = plan_with(&[pass], &doc, profile, enforce, &inherited);
+    let plan = plan_with(&[pass], &super::Model::of(&doc, &inherited), profile, enforce);
     let changes = plan.changes.iter().map(change);
     changes.chain(plan.findings.iter().map(finding)).collect::<Vec<_>>().join("\n")
 }

@@ -140,6 +140,20 @@ pub fn hardened(text: &str) -> String {
     compose_harden::harden("x", text.as_bytes(), &profile).expect("hardens").output
 }
 
+/// Copies a folder and everything under it.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("a folder");
+    for entry in std::fs::read_dir(from).expect("a folder to copy").flatten() {
+        let path = entry.path();
+        let target = to.join(entry.file_name());
+        if path.is_dir() {
+            copy_dir(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).expect("copy a file");
+        }
+    }
+}
+
 /// The temporary files a write left in `dir` (`.compose-harden-*`).
 pub fn leftovers(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)

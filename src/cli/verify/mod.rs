@@ -17,14 +17,19 @@ use super::images::{Images, ImagesArgs};
 use super::{print, say};
 use crate::engine::{self, Cancel, Project};
 use clap::{Args, ValueEnum};
-use compose_harden::{harden_with, Options};
+use compose_harden::document::spec::Spec;
+use compose_harden::{harden_overlay, harden_project, Options, Profile};
 use std::path::{Path, PathBuf};
 
 #[derive(Args)]
 pub struct Verify {
-    /// The compose file to run.
-    #[arg(value_name = "FILE", required_unless_present = "cleanup")]
+    /// The compose file to run, with the project Compose loads it in (its default override,
+    /// or the files COMPOSE_FILE names).
+    #[arg(value_name = "FILE", required_unless_present_any = ["cleanup", "layers"], conflicts_with = "layers")]
     file: Option<PathBuf>,
+    /// The project's files, in the order Compose merges them (as `docker compose -f`).
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    layers: Vec<String>,
     /// Harden FILE in memory, run it before and after, and report regressions.
     #[arg(long)]
     harden: bool,
@@ -65,7 +70,7 @@ pub struct Verify {
     #[arg(long, value_name = "PATH")]
     compose: Option<PathBuf>,
     /// Remove what an interrupted or killed verify left behind (found by its label), and exit.
-    #[arg(long, conflicts_with_all = ["file", "harden"])]
+    #[arg(long, conflicts_with_all = ["file", "layers", "harden"])]
     cleanup: bool,
 }
 
@@ -73,6 +78,40 @@ pub struct Verify {
 enum Format {
     Text,
     Json,
+}
+
+/// The project hardened in memory, as Compose runs it: the command's project, the text it
+/// reads from standard input, and how many changes. A file alone is replaced by its
+/// hardened text; a project of several files gets what hardening adds as a last layer (the
+/// overlay `apply --overlay` writes, which gives what hardening in place gives).
+fn harden(
+    spec: &Spec,
+    as_written: &Project,
+    profile: &Profile,
+    options: Options,
+) -> Result<(Project, String, usize), String> {
+    let project = super::apply::load(spec).map_err(|e| e.to_string())?;
+    if let Some(why) = &project.incomplete {
+        return Err(format!("{}: {why}", spec.files[0]));
+    }
+    let stdin = PathBuf::from("-");
+    if project.is_single() {
+        let outcome = harden_project(project, profile, options).map_err(|e| e.to_string())?.pop();
+        let outcome = outcome.ok_or("nothing was hardened")?;
+        let count = outcome.changes.len();
+        return Ok((Project { file: stdin, ..as_written.clone() }, outcome.output, count));
+    }
+    drop(project);
+    let path = as_written.directory.join(".compose-harden-verify.yml").display().to_string();
+    let read = |file: &str| super::io::read(file, file);
+    let outcomes = harden_overlay(spec, &path, None, "verify", &read, profile, options).map_err(|e| e.to_string())?;
+    let overlay = outcomes.last().ok_or("nothing was hardened")?;
+    if overlay.changes.is_empty() {
+        return Ok((as_written.clone(), String::new(), 0));
+    }
+    let mut layers = as_written.layers.clone();
+    layers.push(as_written.file.clone());
+    Ok((Project { layers, file: stdin, ..as_written.clone() }, overlay.output.clone(), overlay.changes.len()))
 }
 
 /// 0: everything proven; 1: something failed (the "after" run with --harden); 2: verify
@@ -108,8 +147,19 @@ pub fn run(args: &Verify) -> u8 {
         }
     };
     say(&format!("engine: {} (Docker Engine {})", engine.endpoint, engine.version));
-    let Some(file) = &args.file else { return 2 };
-    match prove(args, file, &engine, &cancel) {
+    let spec = match (&args.file, args.layers.is_empty()) {
+        (_, false) => Spec::layers(&args.layers, &[]),
+        (Some(file), true) => Spec::named(&file.display().to_string(), &[]),
+        (None, true) => return 2,
+    };
+    let spec = match spec {
+        Ok(spec) => spec,
+        Err(e) => {
+            say(&e.to_string());
+            return 2;
+        }
+    };
+    match prove(args, &spec, &engine, &cancel) {
         Ok(code) => code,
         Err(run::Fatal(e)) => {
             say(&format!("error: {e}"));
@@ -118,35 +168,43 @@ pub fn run(args: &Verify) -> u8 {
     }
 }
 
-fn prove(args: &Verify, file: &Path, engine: &engine::Engine, cancel: &Cancel) -> Result<u8, run::Fatal> {
+fn prove(args: &Verify, spec: &Spec, engine: &engine::Engine, cancel: &Cancel) -> Result<u8, run::Fatal> {
     let fatal = |e: String| run::Fatal(e);
-    let shown = file.display().to_string();
-    if shown == "-" {
+    let shown = spec.files.join(", ");
+    if spec.files.iter().any(|f| f == "-") {
         return Err(fatal("verify runs a file from its directory: name the file, not standard input".into()));
     }
-    let file = std::path::absolute(file).map_err(|e| fatal(format!("{}: {e}", file.display())))?;
-    if !file.is_file() {
-        return Err(fatal(format!("{shown}: no such file")));
+    let mut files = Vec::new();
+    for file in &spec.files {
+        let absolute = std::path::absolute(file).map_err(|e| fatal(format!("{file}: {e}")))?;
+        if !absolute.is_file() {
+            return Err(fatal(format!("{file}: no such file")));
+        }
+        files.push(absolute);
     }
+    let Some(file) = files.pop() else { return Err(fatal("no compose file named".into())) };
     let directory = match &args.project_directory {
         Some(d) => std::path::absolute(d).map_err(|e| fatal(format!("{}: {e}", d.display())))?,
-        None => file.parent().map(Path::to_path_buf).unwrap_or_default(),
+        None => files.first().unwrap_or(&file).parent().map(Path::to_path_buf).unwrap_or_default(),
     };
+    if spec.files.len() > 1 {
+        say(&format!("project: {} (as Compose loads it)", spec.files.join(", then ")));
+    }
     let dotenv = std::fs::read_to_string(directory.join(".env")).ok();
     let allow = copy::Allow { writable_binds: args.allow_writable_binds, host: args.allow_host };
     let as_written = Project {
         name: None,
         directory: directory.clone(),
+        layers: files.clone(),
         file: file.clone(),
         profiles: args.compose_profiles.clone(),
     };
     let mut prepared = Vec::new();
     if args.harden {
-        let bytes = std::fs::read(&file).map_err(|e| fatal(format!("{shown}: {e}")))?;
         let profiles = Profiles::new(&args.profiles).map_err(|e| fatal(e.to_string()))?;
-        let chosen = profiles.for_file(&file.display().to_string()).map_err(|e| fatal(e.to_string()))?;
+        let chosen = profiles.for_file(&spec.files[0]).map_err(|e| fatal(e.to_string()))?;
         if chosen.found {
-            say(&format!("notice: {shown}: hardened with the team profile {}", chosen.name));
+            say(&format!("notice: {}: hardened with the team profile {}", spec.files[0], chosen.name));
         }
         let images = Images::new(&args.images).map_err(|e| fatal(e.to_string()))?;
         let facts = images.for_file(&file.display().to_string(), &chosen.profile).map_err(|e| fatal(e.to_string()))?;
@@ -154,15 +212,14 @@ fn prove(args: &Verify, file: &Path, engine: &engine::Engine, cancel: &Cancel) -
             say(&format!("notice: {shown}: image facts from {}", loaded.describe()));
         }
         let options = Options { enforce: args.enforce, unsafe_fixes: args.unsafe_fixes, ..Options::default() };
-        let outcome = harden_with(&shown, bytes, &chosen.profile, options).map_err(|e| fatal(e.to_string()))?;
-        say(&format!("hardened {shown} in memory ({} changes)", outcome.changes.len()));
-        let hardened = Project { file: PathBuf::from("-"), ..as_written.clone() };
+        let (hardened, text, count) = harden(spec, &as_written, &chosen.profile, options).map_err(fatal)?;
+        say(&format!("hardened {shown} in memory ({count} changes)"));
         prepared.push(run::prepare(engine, "before", &as_written, None, allow, args.timeout, dotenv.as_deref())?);
         prepared.push(run::prepare(
             engine,
             "after",
             &hardened,
-            Some(outcome.output.as_bytes()),
+            (hardened.file == Path::new("-")).then_some(text.as_bytes()),
             allow,
             args.timeout,
             dotenv.as_deref(),

@@ -129,6 +129,7 @@ impl Drop for Teardown<'_> {
         let project = Project {
             name: Some(p.project.clone()),
             directory: dir_of(&p.file),
+            layers: Vec::new(),
             file: p.file.clone(),
             profiles: vec![],
         };
@@ -216,8 +217,13 @@ fn wait(
     timeout: u64,
     cancel: &Cancel,
 ) -> Waited {
-    let project =
-        Project { name: Some(p.project.clone()), directory: dir_of(&p.file), file: p.file.clone(), profiles: vec![] };
+    let project = Project {
+        name: Some(p.project.clone()),
+        directory: dir_of(&p.file),
+        layers: Vec::new(),
+        file: p.file.clone(),
+        profiles: vec![],
+    };
     let start = Instant::now();
     let deadline = start + Duration::from_secs(timeout);
     let up = {
