@@ -146,6 +146,17 @@ fn one(args: &Apply, job: &Job, profiles: &Profiles, images: &Images, report: &m
         Job::Named(file) => (Spec::named(file, &args.env_files)?, file.as_str()),
         Job::Layers(files) => (Spec::layers(files, &args.env_files)?, files[0].as_str()),
     };
+    if args.write {
+        // Before anything is read: a FIFO or a stream named for --write is refused, not read.
+        // (A file Compose adds to the project is checked once it is known to change.)
+        let named_files = match job {
+            Job::Named(file) => std::slice::from_ref(file),
+            Job::Layers(files) => files.as_slice(),
+        };
+        for file in named_files {
+            output::check_rewritable(Path::new(file), shown(file))?;
+        }
+    }
     let chosen = profiles.for_file(named)?;
     if chosen.found && !args.quiet {
         report.stderr.push_str(&format!("notice: {}: hardened with the team profile {}\n", shown(named), chosen.name));
