@@ -493,7 +493,7 @@ fn kept(project: &Project, service: &str, changes: &[Change], chosen: &[(usize, 
     chosen.iter().all(|(i, _)| value_at(&merged, &changes[*i].path) == Some(&*changes[*i].value))
 }
 
-/// The value at `path` below a service, through `!override` mappings.
+/// The value at `path` below a service (a list item by its index), through tags.
 fn value_at<'v>(service: &'v Value, path: &[String]) -> Option<&'v Value> {
     let mut here = service;
     for key in path {
@@ -501,7 +501,10 @@ fn value_at<'v>(service: &'v Value, path: &[String]) -> Option<&'v Value> {
             Value::Tagged(t) => &t.value,
             other => other,
         };
-        here = lookup::field(inner, key)?;
+        here = match inner {
+            Value::Sequence(items) => items.get(key.parse::<usize>().ok()?)?,
+            other => lookup::field(other, key)?,
+        };
     }
     Some(here)
 }
