@@ -348,14 +348,19 @@ fn harden_files(project: Project, profile: &Profile, options: Options) -> Result
     let mut plan = passes::plan_model(&model, profile, options.enforce);
     let (held, held_findings) = gate::hold_back(&mut plan.changes, profile, options.unsafe_fixes);
     plan.findings.extend(held_findings);
-    let routes = route(&project, &plan.changes);
+    let (routes, tagged) = route(&project, &plan.changes);
     let count = project.files.len();
     let mut changes: Vec<Vec<Change>> = vec![Vec::new(); count];
     let mut findings: Vec<Vec<Finding>> = vec![Vec::new(); count];
     let mut unwritable = Vec::new();
-    for (mut change, to) in plan.changes.into_iter().zip(routes) {
+    // The changes written whole into the overlay (`!override`), by service and keys.
+    let mut overrides: Vec<(String, Vec<String>)> = Vec::new();
+    for ((mut change, to), tag) in plan.changes.into_iter().zip(routes).zip(tagged) {
         match to {
             Some(file) => {
+                if tag {
+                    overrides.push((change.service.to_string(), change.path.to_vec()));
+                }
                 // A value written in another file is set here anew: an addition to this one.
                 if change.replaces.is_some() && !holds(&project.files[file], &change.service, &change.path) {
                     change.replaces = None;
@@ -392,6 +397,15 @@ fn harden_files(project: Project, profile: &Profile, options: Options) -> Result
         found.extend(refused_findings(&refused));
         found.extend(reported_changes(&applied));
         let found = verify_and_place(doc, &edited, &applied, found)?;
+        if project.overlay == Some(i) && !overrides.is_empty() {
+            let written: Vec<_> = overrides.iter().filter(|o| applied.iter().any(|c| key(c) == **o)).cloned().collect();
+            edited.text = document::overlay::tag_overrides(&doc.file, &edited.text, &written).map_err(|e| {
+                Error::new(
+                    &doc.file,
+                    format!("internal error: the overlay's `!override` tags: {e}; nothing was written"),
+                )
+            })?;
+        }
         if !applied.is_empty() {
             outputs[i] = Some(document::semantic_value(&doc.file, &edited.text)?);
         }
@@ -438,8 +452,9 @@ const UNWRITABLE: &str = "no file of the project can hold it such that Compose's
 /// base; an included service's own file), unless Compose's merge would drop it there
 /// (a later layer's `!override`, a logging driver that differs): then into a later file
 /// that keeps it.
-fn route(project: &Project, changes: &[Change]) -> Vec<Option<usize>> {
+fn route(project: &Project, changes: &[Change]) -> (Vec<Option<usize>>, Vec<bool>) {
     let mut routes = vec![None; changes.len()];
+    let mut tagged = vec![false; changes.len()];
     let mut by_service: indexmap::IndexMap<&str, Vec<usize>> = indexmap::IndexMap::new();
     for (i, change) in changes.iter().enumerate() {
         by_service.entry(&change.service).or_default().push(i);
@@ -449,9 +464,17 @@ fn route(project: &Project, changes: &[Change]) -> Vec<Option<usize>> {
         if let Some(overlay) = project.overlay {
             // Everything goes into the overlay, where the merge keeps it: what hardening in
             // place writes, so that the two give the same project.
+            // A value the layers below hold is replaced whole (`!override`) where merging would
+            // keep some of theirs (a list appended to, a mapping merged).
             for i in indices {
-                let written = project.written.as_ref().is_none_or(|w| w.contains(&key(&changes[i])));
-                routes[i] = Some(overlay).filter(|o| written && kept(project, service, changes, &[(i, *o)]));
+                if project.written.as_ref().is_some_and(|w| !w.contains(&key(&changes[i]))) {
+                    continue;
+                }
+                if kept(project, service, changes, &[(i, overlay, false)]) {
+                    routes[i] = Some(overlay);
+                } else if kept(project, service, changes, &[(i, overlay, true)]) {
+                    (routes[i], tagged[i]) = (Some(overlay), true);
+                }
             }
             continue;
         }
@@ -464,38 +487,48 @@ fn route(project: &Project, changes: &[Change]) -> Vec<Option<usize>> {
                 .map_or(home, |p| p.file),
             false => home,
         };
-        let chosen: Vec<(usize, usize)> = indices.iter().map(|&i| (i, first_choice(&changes[i]))).collect();
+        let chosen: Vec<(usize, usize, bool)> =
+            indices.iter().map(|&i| (i, first_choice(&changes[i]), false)).collect();
         if kept(project, service, changes, &chosen) {
-            for (i, file) in chosen {
+            for (i, file, _) in chosen {
                 routes[i] = Some(file);
             }
             continue;
         }
         // Each change on its own: the first file, of its first choice and then the later
         // files first, where the merge keeps it.
-        for (i, first) in chosen {
+        for (i, first, _) in chosen {
             let later = parts.iter().rev().map(|p| p.file);
-            routes[i] = std::iter::once(first).chain(later).find(|file| kept(project, service, changes, &[(i, *file)]));
+            routes[i] =
+                std::iter::once(first).chain(later).find(|file| kept(project, service, changes, &[(i, *file, false)]));
         }
     }
-    routes
+    (routes, tagged)
 }
 
-/// Whether the changes at `chosen` (index, file), written into those files' parts of the
-/// service, are all in the service as Compose merges the parts.
-fn kept(project: &Project, service: &str, changes: &[Change], chosen: &[(usize, usize)]) -> bool {
+/// Whether the changes at `chosen` (index, file, tagged `!override`), written into those
+/// files' parts of the service, are all in the service as Compose merges the parts.
+fn kept(project: &Project, service: &str, changes: &[Change], chosen: &[(usize, usize, bool)]) -> bool {
     let Some(parts) = project.parts.get(service) else { return false };
     let mut values: Vec<Value> = parts.iter().map(|p| p.value.clone()).collect();
-    for (i, file) in chosen {
+    for (i, file, tag) in chosen {
         let Some(at) = parts.iter().position(|p| p.file == *file) else { return false };
         let Some(map) = values[at].as_mapping_mut() else { return false };
-        document::lookup::set_path(map, &changes[*i].path, (*changes[*i].value).clone());
+        let value = (*changes[*i].value).clone();
+        let value = match tag {
+            true => Value::Tagged(Box::new(yaml_serde::value::TaggedValue {
+                tag: yaml_serde::value::Tag::new("override"),
+                value,
+            })),
+            false => value,
+        };
+        document::lookup::set_path(map, &changes[*i].path, value);
     }
-    let Some(merged) = document::project::merge_parts(&values) else { return false };
-    chosen.iter().all(|(i, _)| value_at(&merged, &changes[*i].path) == Some(&*changes[*i].value))
+    let Some(merged) = document::project::merge_parts(&values).map(untag_overrides) else { return false };
+    chosen.iter().all(|(i, ..)| value_at(&merged, &changes[*i].path) == Some(&*changes[*i].value))
 }
 
-/// The value at `path` below a service, through `!override` mappings.
+/// The value at `path` below a service (a list item by its index), through tags.
 fn value_at<'v>(service: &'v Value, path: &[String]) -> Option<&'v Value> {
     let mut here = service;
     for key in path {
@@ -503,7 +536,10 @@ fn value_at<'v>(service: &'v Value, path: &[String]) -> Option<&'v Value> {
             Value::Tagged(t) => &t.value,
             other => other,
         };
-        here = lookup::field(inner, key)?;
+        here = match inner {
+            Value::Sequence(items) => items.get(key.parse::<usize>().ok()?)?,
+            other => lookup::field(other, key)?,
+        };
     }
     Some(here)
 }
@@ -634,4 +670,76 @@ fn locate(doc: &document::Document, service: &str, path: &[String]) -> Option<Sp
         end_line: node.line + breaks,
         end_col,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use document::spec::{Origin, Spec};
+
+    /// A project of `files` (name, text), read from memory.
+    fn project(files: &[(&str, &str)]) -> Project {
+        let spec = Spec {
+            files: files.iter().map(|(n, _)| n.to_string()).collect(),
+            directory: std::path::PathBuf::from("."),
+            env: document::env::Env::given([]),
+            origin: Origin::Named,
+            beside: None,
+        };
+        let texts: Vec<(String, String)> = files.iter().map(|(n, t)| (n.to_string(), t.to_string())).collect();
+        let read = move |file: &str| {
+            let found = texts.iter().find(|(n, _)| n == file).map(|(_, t)| t.clone().into_bytes());
+            found.ok_or_else(|| Error::new(file, "no such file"))
+        };
+        Project::load(&spec, &read).expect("loads")
+    }
+
+    fn change(service: &str, path: &[&str], value: &str, replaces: Option<&str>) -> Change {
+        let parse = |t: &str| yaml_serde::from_str::<Value>(t).expect("yaml");
+        Change {
+            service: service.into(),
+            path: path.iter().map(|s| s.to_string()).collect(),
+            value: std::sync::Arc::new(parse(value)),
+            rule: &passes::LOAD_NOT_WRITTEN,
+            note: None,
+            replaces: replaces.map(|r| Box::new(parse(r))),
+            message: None,
+        }
+    }
+
+    #[test]
+    fn changes_go_where_the_merge_keeps_them() {
+        let p = project(&[
+            ("base.yml", "services:\n  web:\n    image: x\n    logging: {driver: syslog}\n"),
+            ("prod.yml", "services:\n  web:\n    logging: {driver: json-file}\n    command: [a]\n"),
+        ]);
+        let changes = [
+            change("web", &["init"], "true", None),
+            // Into the base the differing driver would drop it: into the layer that has it.
+            change("web", &["logging", "options", "max-size"], "10m", None),
+            // A value the layer writes is changed there.
+            change("web", &["command"], "[b]", Some("[a]")),
+        ];
+        let (routes, tagged) = route(&p, &changes);
+        assert_eq!(routes, [Some(0), Some(1), Some(1)]);
+        assert_eq!(tagged, [false, false, false]);
+    }
+
+    #[test]
+    fn an_overlay_replaces_a_list_whole_where_a_merge_would_append() {
+        let mut p = project(&[
+            ("base.yml", "services:\n  web:\n    image: x\n    cap_add: [A]\n    command: [a]\n"),
+            ("o.yml", "services:\n  web:\n"),
+        ]);
+        p.write_into(1);
+        let changes = [
+            change("web", &["cap_add"], "[B]", Some("[A]")),
+            // `command` is replaced by the merge itself: no tag.
+            change("web", &["command"], "[b]", Some("[a]")),
+            change("web", &["init"], "true", None),
+        ];
+        let (routes, tagged) = route(&p, &changes);
+        assert_eq!(routes, [Some(1), Some(1), Some(1)]);
+        assert_eq!(tagged, [true, false, false]);
+    }
 }

@@ -70,7 +70,8 @@ fn fixture_cases() -> Vec<Case> {
     cases
 }
 
-fn corpus_cases() -> Vec<Case> {
+/// Each corpus file alone in a folder of its own under `scratch`, as `input.yml`.
+fn corpus_cases(scratch: &Path) -> Vec<Case> {
     let Some(root) = common::corpus() else { return Vec::new() };
     let profile = Profile::load("production").expect("built-in profile");
     let mut cases = Vec::new();
@@ -80,8 +81,7 @@ fn corpus_cases() -> Vec<Case> {
         files.sort();
         for file in files.into_iter().filter(|p| p.extension().is_some_and(|x| x == "yml" || x == "yaml")) {
             let name = format!("{sub}/{}", file.file_name().unwrap_or_default().to_string_lossy());
-            // Alone in a folder of its own, as `input.yml`.
-            let dir = std::env::temp_dir().join("compose-harden-overlay-corpus").join(name.replace('/', "_"));
+            let dir = scratch.join(name.replace('/', "_"));
             fs::create_dir_all(&dir).expect("a folder");
             fs::copy(&file, dir.join("input.yml")).expect("copy");
             cases.push(Case {
@@ -183,10 +183,10 @@ fn prove(oracle: &Path, case: &Case, scratch: &Path) -> Result_ {
 #[test]
 fn an_overlay_gives_what_hardening_in_place_gives() {
     let Some(oracle) = common::oracle() else { return };
+    let tmp = tempfile::tempdir().expect("temp dir");
     let mut cases = fixture_cases();
     let fixtures = cases.len();
-    cases.extend(corpus_cases());
-    let tmp = tempfile::tempdir().expect("temp dir");
+    cases.extend(corpus_cases(&tmp.path().join("corpus")));
     let next = std::sync::atomic::AtomicUsize::new(0);
     let results: Vec<(usize, Result_)> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..2)

@@ -92,3 +92,74 @@ pub fn key(name: &str) -> String {
         format!("\"{}\"", name.replace('\\', "\\\\").replace('"', "\\\""))
     }
 }
+
+/// `text` (an overlay) with `!override` before the value at each of `places` (a service and
+/// the keys below it): Compose then takes that value whole instead of merging it with the
+/// layers below (appending to a list, merging a mapping). The tag goes right after the
+/// key's colon, which reads the same for a block or a flow value. The result must read as
+/// the text with those values tagged, else it is refused.
+pub fn tag_overrides(file: &str, text: &str, places: &[(String, Vec<String>)]) -> Result<String, String> {
+    let doc = super::load(file, text.as_bytes().to_vec()).map_err(|e| e.to_string())?;
+    let layout = &doc.layout;
+    let mut at = Vec::new();
+    for (service, path) in places {
+        let keys = ["services", service.as_str()].into_iter().chain(path.iter().map(String::as_str));
+        let (mut here, mut key) = (layout.root, None);
+        for k in keys {
+            let (found, value) = layout.get(layout.resolve(here), k).ok_or_else(|| format!("no `{k}` to tag"))?;
+            (here, key) = (value, Some(found));
+        }
+        let key = layout.node(key.ok_or("no key to tag")?);
+        let colon = text[key.end..].find(':').map(|i| key.end + i + 1).ok_or("no colon after the key")?;
+        at.push(colon);
+    }
+    at.sort_unstable();
+    let mut out = text.to_string();
+    for colon in at.iter().rev() {
+        out.insert_str(*colon, " !override");
+    }
+    let mut want = doc.value.clone();
+    for (service, path) in places {
+        let mut here = want.get_mut("services").and_then(|s| s.get_mut(service.as_str())).ok_or("no service")?;
+        for k in path {
+            here = here.get_mut(k.as_str()).ok_or("no key")?;
+        }
+        let value = std::mem::replace(here, Value::Null);
+        *here = Value::Tagged(Box::new(yaml_serde::value::TaggedValue {
+            tag: yaml_serde::value::Tag::new("override"),
+            value,
+        }));
+    }
+    match super::semantic_value(file, &out) {
+        Ok(read) if read == want => Ok(out),
+        _ => Err("the tagged overlay does not read as the values tagged".to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_replaced_value_is_tagged_after_its_colon_in_block_and_flow_style() {
+        let text = "# h\nservices:\n  web:\n    cap_add:\n      - NET_ADMIN\n    dns: [1.1.1.1]\n    init: true\n";
+        let places = [("web".to_string(), vec!["cap_add".to_string()]), ("web".to_string(), vec!["dns".to_string()])];
+        let tagged = tag_overrides("o.yml", text, &places).expect("tags");
+        assert_eq!(
+            tagged,
+            "# h\nservices:\n  web:\n    cap_add: !override\n      - NET_ADMIN\n    dns: !override [1.1.1.1]\n    init: true\n"
+        );
+        assert!(tag_overrides("o.yml", text, &[("web".to_string(), vec!["gone".to_string()])]).is_err());
+    }
+
+    #[test]
+    fn a_new_overlay_and_a_missing_entry() {
+        let text = skeleton("made by a test\nrun it", &["web".to_string(), "my app".to_string()]);
+        assert_eq!(text, "# made by a test\n# run it\nservices:\n  web:\n  \"my app\":\n");
+        let doc = super::super::load("o.yml", "services:\n  web:\n    init: true\n".as_bytes()).expect("reads");
+        let more = with_services(&doc, &["web".to_string(), "db".to_string()]).expect("adds");
+        assert_eq!(more, "services:\n  web:\n    init: true\n  db:\n");
+        let later = super::super::load("o.yml", "services:\n  web: {}\nx-after: 1\n".as_bytes()).expect("reads");
+        assert!(with_services(&later, &["db".to_string()]).is_err());
+    }
+}
