@@ -3,6 +3,7 @@
 //! 512M limit beside a 1 GiB `/dev/shm` is killed once about 509 MiB are written there,
 //! measured). A limit must leave room beyond them for the service itself.
 
+use super::resources::text;
 use super::Service;
 use crate::document::lookup;
 use crate::units::{bytes, interpolated, MIB};
@@ -108,14 +109,6 @@ impl Held {
 
 pub fn mib(b: f64) -> String {
     format!("{:.0} MiB", (b / MIB).round())
-}
-
-fn text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
-        other => format!("{other:?}"),
-    }
 }
 
 #[cfg(test)]
