@@ -169,9 +169,7 @@ fn one(args: &Apply, job: &Job, profiles: &Profiles, images: &Images, report: &m
         return into_overlay(args, &spec, overlay, &chosen, report);
     }
     let project = load(&spec)?;
-    if let Some(why) = &project.incomplete {
-        return Err(Error::new(shown(named), why.clone()));
-    }
+    refuse_incomplete(&project, shown(named))?;
     let options = Options { enforce: args.enforce, unsafe_fixes: args.unsafe_fixes, ..Options::default() };
     let mut outcomes = harden_project(project, &chosen.profile, options)?;
     // The file whose hardened text standard output or --output holds.
@@ -183,6 +181,23 @@ fn one(args: &Apply, job: &Job, profiles: &Profiles, images: &Images, report: &m
         std::mem::forget(outcomes);
     }
     code
+}
+
+/// A project Compose refuses as loaded is not hardened: a file's own error, with its
+/// place, comes first; else why it cannot run, and which `-f` to add.
+fn refuse_incomplete(project: &Project, named: &str) -> Result<(), Error> {
+    let Some(why) = &project.incomplete else { return Ok(()) };
+    for doc in &project.files {
+        compose_harden::validate::check(doc)?;
+    }
+    let path = ["services".to_string(), project.refused.clone().unwrap_or_default()];
+    // The first file that writes the service.
+    let defines = |doc: &&compose_harden::document::Document| doc.services().is_some_and(|s| s.contains_key(&path[1]));
+    let at = project.files.iter().find(defines).and_then(|doc| Some((doc, doc.layout.locate(&path)?)));
+    Err(match at {
+        Some((doc, node)) => Error::at(&doc.file, node.line, node.col, why.clone()),
+        None => Error::new(named, why.clone()),
+    })
 }
 
 /// `--overlay`: what hardening adds, written into the overlay file (created, or updated in
@@ -197,9 +212,7 @@ fn into_overlay(args: &Apply, spec: &Spec, overlay: &Path, chosen: &Chosen, repo
         false => None,
     };
     let project = load(spec)?;
-    if let Some(why) = &project.incomplete {
-        return Err(Error::new(&spec.files[0], why.clone()));
-    }
+    refuse_incomplete(&project, &spec.files[0])?;
     drop(project);
     let options = Options { enforce: args.enforce, unsafe_fixes: args.unsafe_fixes, ..Options::default() };
     let header = overlay_header(args, spec, &path, chosen);

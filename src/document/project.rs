@@ -62,8 +62,8 @@ pub struct Project {
     pub notes: Vec<Note>,
     /// Why the project cannot run as loaded, if it cannot (a layer named without its base).
     pub incomplete: Option<String>,
-    /// What to add to run it, where it is a layer named without its base.
-    pub hint: Option<String>,
+    /// The service Compose refuses it for: where the refusal points.
+    pub refused: Option<String>,
     /// The layer every change is written into, where there is one (`apply --overlay`).
     pub overlay: Option<usize>,
     /// With an overlay: the changes (service and keys) hardening in place writes; no other
@@ -95,8 +95,8 @@ impl Project {
             project.origin = spec.origin;
             let empty = Mapping::new();
             let services = project.files[0].services().unwrap_or(&empty);
-            let (incomplete, hint, notes) = standing(spec, services, &project.inherited, false);
-            (project.incomplete, project.hint, project.notes) = (incomplete, hint, notes);
+            let (incomplete, refused, notes) = standing(spec, services, &project.inherited, false);
+            (project.incomplete, project.refused, project.notes) = (incomplete, refused, notes);
             return Ok(project);
         }
         let unit = loader.unit(&at, &spec.directory, &spec.env)?;
@@ -111,7 +111,7 @@ impl Project {
             inherited: Inheritance::new(),
             notes: Vec::new(),
             incomplete: None,
-            hint: None,
+            refused: None,
             overlay: None,
             written: None,
             imported,
@@ -123,9 +123,9 @@ impl Project {
         if layers > 1 {
             notes.insert(0, layers_note(spec));
         }
-        let (incomplete, hint, more) = standing(spec, &project.services, &project.inherited, partial);
+        let (incomplete, refused, more) = standing(spec, &project.services, &project.inherited, partial);
         notes.extend(more);
-        (project.incomplete, project.hint, project.notes) = (incomplete, hint, notes);
+        (project.incomplete, project.refused, project.notes) = (incomplete, refused, notes);
         Ok(project)
     }
 
@@ -140,7 +140,7 @@ impl Project {
             inherited: Inheritance::new(),
             notes: Vec::new(),
             incomplete: None,
-            hint: None,
+            refused: None,
             overlay: None,
             written: None,
             imported: vec![Mapping::new()],
@@ -224,25 +224,23 @@ fn standing(
     let alone = spec.files.len() == 1;
     let file = spec.files.first().cloned().unwrap_or_default();
     if let Some((service, why)) = cannot_run(services, inherited, partial) {
-        if alone && (spec.beside.is_some() || is_override_name(&file)) {
-            let base = spec.beside.clone().unwrap_or_else(|| "BASE".to_string());
-            let incomplete = format!(
-                "this file cannot run on its own ({why}): it is a layer over another file; name the files Compose runs \
-                 together, in order (`-f {base} -f {file}`)"
-            );
-            return (Some(incomplete), Some(format!("-f {base} -f {file}")), notes);
+        // Compose refuses it, so a hardened copy would not run either: `apply` refuses it,
+        // `check` reports it (never hardened as if it stood alone).
+        if !alone {
+            return (Some(format!("Compose refuses this project as loaded: {why}")), Some(service), notes);
         }
-        notes.push(Note {
-            kind: NoteKind::Incomplete,
-            file: 0,
-            service,
-            path: Vec::new(),
-            message: format!(
-                "Compose refuses this project as loaded: {why}; if a file is a layer over another, name the files \
-                 Compose runs together, in order (`-f BASE -f LAYER`)"
-            ),
-        });
-        return (None, None, notes);
+        // Where a base stands beside it, or its name is an override's, it is a layer for sure.
+        let (base, known) = match &spec.beside {
+            Some(base) => (base.clone(), true),
+            None => ("BASE".to_string(), is_override_name(&file)),
+        };
+        let what =
+            if known { "it is a layer over another file; name" } else { "if it is a layer over another file, name" };
+        let incomplete = format!(
+            "this file cannot run on its own ({why}): {what} the files Compose runs together, in order (`-f {base} -f \
+             {file}`)"
+        );
+        return (Some(incomplete), Some(service), notes);
     }
     if let (true, Some(base)) = (alone, &spec.beside) {
         let shared = shared_names(base, services);
