@@ -1,5 +1,6 @@
 //! Load: text to a [`Document`], the source plus a semantic view with merges resolved.
 
+pub mod active;
 pub mod env;
 pub mod extends;
 pub mod layer;

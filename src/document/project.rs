@@ -44,6 +44,10 @@ pub enum NoteKind {
     SharesNames,
     /// The project cannot run as loaded (a service with neither image nor build).
     Incomplete,
+    /// Services that run only under a Compose profile that is not turned on.
+    Profiles,
+    /// A service that runs waits for one that does not (Compose refuses `up`).
+    ProfileDependency,
 }
 
 pub struct Project {
@@ -95,7 +99,8 @@ impl Project {
             project.origin = spec.origin;
             let empty = Mapping::new();
             let services = project.files[0].services().unwrap_or(&empty);
-            let (incomplete, refused, notes) = standing(spec, services, &project.inherited, false);
+            let (incomplete, refused, mut notes) = standing(spec, services, &project.inherited, false);
+            notes.extend(super::active::notes(&spec.env, services, |_| 0));
             (project.incomplete, project.refused, project.notes) = (incomplete, refused, notes);
             return Ok(project);
         }
@@ -125,6 +130,8 @@ impl Project {
         }
         let (incomplete, refused, more) = standing(spec, &project.services, &project.inherited, partial);
         notes.extend(more);
+        let home = |name: &str| project.parts.get(name).and_then(|p| p.first()).map_or(0, |p| p.file);
+        notes.extend(super::active::notes(&spec.env, &project.services, home));
         (project.incomplete, project.refused, project.notes) = (incomplete, refused, notes);
         Ok(project)
     }

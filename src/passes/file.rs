@@ -41,6 +41,17 @@ rules! {
         "A service with neither `image` nor `build`, or a `depends_on` on a service no file defines, makes Compose \
          refuse the file alone: it is a layer that runs over a base. `apply` refuses to harden it alone and names the \
          `-f` to add; `check` reports it. Name the files Compose runs together, in order (`-f base -f layer`).";
+    LOAD_PROFILES = "load/profiles", Info, None,
+        "services that run only under a Compose profile that is not turned on",
+        "Compose starts a service with `profiles:` only when one of its profiles is turned on (`--profile`, or \
+         COMPOSE_PROFILES in the shell or the project's `.env`; `*` turns on every one). The tool reads \
+         COMPOSE_PROFILES as Compose does, hardens those services all the same (they run once turned on) and names \
+         them, so a reader knows `up` will not start them.";
+    LOAD_PROFILE_DEPENDENCY = "load/profile-dependency", Warning, None,
+        "a service waits for one whose Compose profile is not turned on",
+        "Compose refuses `up` (\"depends on undefined service\") when a service it starts has a required \
+         `depends_on` on a service whose profiles are all off. Turn the profile on (`--profile`, COMPOSE_PROFILES), \
+         give the dependency `required: false`, or put both in the same profile.";
     LOAD_UNKNOWN_SKIP = "load/unknown-skip", Warning, None,
         "x-compose-harden.skip names no pass or rule",
         "`x-compose-harden: {skip: [...]}` takes pass names (init, healthcheck, ...) and rule ids \
@@ -166,6 +177,8 @@ pub(super) fn note(note: &Note) -> Finding {
         NoteKind::IncludeUnknown => &LOAD_INCLUDE_UNKNOWN,
         NoteKind::SharesNames => &LOAD_SHARES_NAMES,
         NoteKind::Incomplete => &LOAD_LAYER,
+        NoteKind::Profiles => &LOAD_PROFILES,
+        NoteKind::ProfileDependency => &LOAD_PROFILE_DEPENDENCY,
     };
     Finding::new(rule, note.service.clone(), note.path.clone(), note.message.clone())
 }
