@@ -182,6 +182,18 @@ pub fn check(doc: &Document) -> Result<(), Error> {
 /// does not allow there (for "additional properties").
 type SchemaError = (Vec<String>, String, Option<String>);
 
+/// Whether the schema wants a mapping or a list there, and nothing a string can become.
+fn wants_collection(kind: &jsonschema::error::ValidationErrorKind) -> bool {
+    use jsonschema::error::{TypeKind, ValidationErrorKind};
+    use jsonschema::JsonType;
+    let ValidationErrorKind::Type { kind } = kind else { return false };
+    let scalar = |t: JsonType| !matches!(t, JsonType::Object | JsonType::Array);
+    match kind {
+        TypeKind::Single(t) => !scalar(*t),
+        TypeKind::Multiple(set) => !set.iter().any(scalar),
+    }
+}
+
 /// The schema's first complaint about `instance`.
 fn schema_error(validator: &jsonschema::Validator, instance: &Json) -> Option<SchemaError> {
     // Nearly every instance is valid, and the yes/no check is the cheaper walk.
@@ -189,8 +201,9 @@ fn schema_error(validator: &jsonschema::Validator, instance: &Json) -> Option<Sc
         return None;
     }
     let error = validator.iter_errors(instance).find(|error| {
-        // Compose checks after interpolation; the value may fit then.
-        !matches!(error.instance().as_ref(), Json::String(s) if interpolated(s))
+        // Compose checks after interpolation; the value may fit then, unless only a mapping
+        // or a list would (interpolation gives a string).
+        !matches!(error.instance().as_ref(), Json::String(s) if interpolated(s)) || wants_collection(error.kind())
     })?;
     let path: Vec<String> = error.instance_path().segments().map(|s| s.to_string()).collect();
     let shown = if path.is_empty() { "(top level)".to_string() } else { path.join(".") };
