@@ -578,7 +578,7 @@ fn prove_merged(project: &Project, outcomes: &[Outcome], outputs: &[Option<Value
         let service = &*change.service;
         if !expected.contains_key(service) {
             let merged = project.services.get(service).cloned().ok_or(format!("no service `{service}`"))?;
-            expected.insert(service, merged);
+            expected.insert(service, document::project::plain(merged));
         }
         if let Some(Value::Mapping(map)) = expected.get_mut(service) {
             document::lookup::set_path(map, &change.path, (*change.value).clone());

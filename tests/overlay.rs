@@ -182,11 +182,7 @@ fn prove(oracle: &Path, case: &Case, scratch: &Path) -> Result_ {
 
 /// Inputs whose overlay the tool refuses today (its own proof of the merged project fails,
 /// and nothing is written), each with why: gaps to close, not results to keep.
-const KNOWN_REFUSED: &[(&str, &str)] = &[(
-    "fuzz-tagged-service",
-    "a service tagged `!` (a fuzz input): the overlay's merged view does not carry the tag the in-place \
-     proof keeps, so the overlay's proof refuses it",
-)];
+const KNOWN_REFUSED: &[(&str, &str)] = &[];
 
 #[test]
 fn an_overlay_gives_what_hardening_in_place_gives() {

@@ -307,9 +307,20 @@ fn cannot_run(services: &Mapping, inherited: &Inheritance, partial: bool) -> Opt
 pub fn merge_parts<'v>(values: impl IntoIterator<Item = &'v Value>) -> Option<Value> {
     let mut merged = None;
     for value in values {
-        merge_service(&mut merged, value);
+        match value {
+            Value::Tagged(t) if t.tag == "!" => merge_service(&mut merged, &t.value),
+            _ => merge_service(&mut merged, value),
+        }
     }
-    merged
+    merged.map(plain)
+}
+
+/// A value tagged with YAML's non-specific `!` is the value it tags (Compose reads it so).
+pub fn plain(value: Value) -> Value {
+    match value {
+        Value::Tagged(t) if t.tag == "!" => t.value,
+        other => other,
+    }
 }
 
 /// One service's parts merged in order.
