@@ -2,6 +2,7 @@
 
 use clap::Args;
 use compose_harden::document::project::Spec;
+use compose_harden::facts::Facts;
 use compose_harden::report::line;
 use compose_harden::{harden_project, Error, Options, Outcome, Project};
 use std::io::Write;
@@ -165,14 +166,15 @@ fn one(args: &Apply, job: &Job, profiles: &Profiles, images: &Images, report: &m
     if let Some(loaded) = facts.as_ref().filter(|l| l.found && !args.quiet) {
         report.stderr.push_str(&format!("notice: {}: image facts from {}\n", shown(named), loaded.describe()));
     }
+    let facts = facts.as_ref().map(|l| &l.facts);
     if let Some(overlay) = &args.overlay {
-        return into_overlay(args, &spec, overlay, &chosen, report);
+        return into_overlay(args, &spec, overlay, &chosen, facts, report);
     }
     let project = load(&spec)?;
     if let Some(why) = &project.incomplete {
         return Err(Error::new(shown(named), why.clone()));
     }
-    let options = Options { enforce: args.enforce, unsafe_fixes: args.unsafe_fixes, ..Options::default() };
+    let options = Options { enforce: args.enforce, unsafe_fixes: args.unsafe_fixes, facts, ..Options::default() };
     let mut outcomes = harden_project(project, &chosen.profile, options)?;
     // The file whose hardened text standard output or --output holds.
     let main = outcomes.iter().position(|o| o.file == shown(named)).unwrap_or(0);
@@ -187,7 +189,14 @@ fn one(args: &Apply, job: &Job, profiles: &Profiles, images: &Images, report: &m
 
 /// `--overlay`: what hardening adds, written into the overlay file (created, or updated in
 /// place), the project's own files untouched.
-fn into_overlay(args: &Apply, spec: &Spec, overlay: &Path, chosen: &Chosen, report: &mut Report) -> Result<u8, Error> {
+fn into_overlay(
+    args: &Apply,
+    spec: &Spec,
+    overlay: &Path,
+    chosen: &Chosen,
+    facts: Option<&Facts>,
+    report: &mut Report,
+) -> Result<u8, Error> {
     let path = overlay.display().to_string();
     if spec.files.iter().any(|f| f == "-") {
         return Err(Error::new(&path, "an overlay is run beside the project's files: name them, not standard input"));
@@ -201,7 +210,7 @@ fn into_overlay(args: &Apply, spec: &Spec, overlay: &Path, chosen: &Chosen, repo
         return Err(Error::new(&spec.files[0], why.clone()));
     }
     drop(project);
-    let options = Options { enforce: args.enforce, unsafe_fixes: args.unsafe_fixes, ..Options::default() };
+    let options = Options { enforce: args.enforce, unsafe_fixes: args.unsafe_fixes, facts, ..Options::default() };
     let header = overlay_header(args, spec, &path, chosen);
     let reader = |file: &str| read(file, shown(file));
     let mut outcomes =

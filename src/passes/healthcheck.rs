@@ -97,7 +97,7 @@ impl Pass for Healthcheck {
             );
             return;
         }
-        let entry = service.facts.probe.and_then(|i| settings.probes.get(i));
+        let entry = service.signs.probe.and_then(|i| settings.probes.get(i));
         let choice = image.zip(service.reference()).zip(entry).map(|((i, r), p)| catalogue_probe(p, i, r));
         if let Some(Choice { test, why, own, any_tag }) = choice {
             match (test, own) {

@@ -214,7 +214,7 @@ fn sized_memory(
     }
     let path = ["deploy", "resources", "limits", "memory"];
     let percent = max_heap_percent(service);
-    match &service.facts.jvm.heap {
+    match &service.signs.jvm.heap {
         None => base.map(str::to_string),
         Some(Heap::Unknown { source, option }) => {
             out.report(
