@@ -4,6 +4,7 @@
 
 mod evidence;
 mod file;
+mod fit;
 mod heap;
 mod kind;
 mod room;

@@ -166,7 +166,7 @@ impl FileReport {
             let c = &outcome.changes[first];
             let pairs: Vec<(&[String], &Value)> =
                 members.iter().map(|&m| (&outcome.changes[m].path[..], &*outcome.changes[m].value)).collect();
-            // A pass that reports what it writes (an assumed probe) gets one item, with the fix.
+            // A pass that reports what it writes (a probe with a note) gets one item, with the fix.
             let reported =
                 items.iter_mut().find(|i| i.fix.is_none() && i.rule.id == c.rule.id && i.service == *c.service);
             if let Some(item) = reported {
