@@ -127,7 +127,7 @@ fn jvm_heap(service: &Service, out: &mut Out, limit: f64, max_percent: f64) {
     }
     over.extend(jvm.ram_percentages.iter().map(|(var, option, p)| (*var, option.as_str(), *p)));
     for (source, option, percent) in over.into_iter().filter(|(_, _, p)| *p > max_percent) {
-        let path = if heap::VARIABLES.contains(&source) { vec!["environment", source] } else { vec![source] };
+        let path = if heap::is_variable(source) { vec!["environment", source] } else { vec![source] };
         out.report(
             &LIMITS_HEAP_SHARE,
             &path,

@@ -189,7 +189,14 @@ pub struct Signs {
 }
 
 impl Signs {
-    fn of(name: &str, service: &Mapping, relations: &Relations, profile: &Profile, globs: &Matchers) -> Signs {
+    fn of(
+        name: &str,
+        service: &Mapping,
+        relations: &Relations,
+        profile: &Profile,
+        globs: &Matchers,
+        facts: Option<&Image>,
+    ) -> Signs {
         let reference = lookup::get(service, "image").and_then(Value::as_str).map(crate::profile::reference);
         let repo = reference.as_ref().map(|r| r.repo.as_str());
         let probes = profile.healthcheck.as_ref().map(|h| &h.probes[..]).unwrap_or_default();
@@ -206,13 +213,14 @@ impl Signs {
                 .any(|p| crate::profile::glob_match(p, repo))
                 .then(|| "listed in the profile".to_string())
         });
+        let jvm = heap::read(service, facts.is_some_and(Image::has_java), repo);
         Signs {
             one_shot: one_shot(name, service, relations, profile),
             class: repo.and_then(|r| globs.classes.first(r)),
             probe: repo.and_then(|r| globs.probes.first(r)),
             own_init,
             reference,
-            jvm: heap::read(service),
+            jvm,
             kind: kind::Kind::of(name, service, relations),
         }
     }
@@ -575,13 +583,13 @@ impl Context<'_> {
             };
             check_skips(&override_skips, name, plan);
             skips.extend(override_skips);
-            let signs = Signs::of(name, &view, self.relations, profile, globs);
-            kind::report(name, &view, &signs.kind, plan);
-            check_skips(&skips, name, plan);
             let facts = self.inputs.facts.and_then(|f| {
                 let image = lookup::get(&view, "image").and_then(Value::as_str);
                 f.for_service(name, image, lookup::get(&view, "build").is_some())
             });
+            let signs = Signs::of(name, &view, self.relations, profile, globs, facts);
+            kind::report(name, &view, &signs.kind, plan);
+            check_skips(&skips, name, plan);
             let service = Planned { name, profile, signs: &signs, facts, skips: &skips };
             self.run_passes(&service, &mut view, &mut shared, plan);
         }

@@ -361,7 +361,9 @@ pub(super) fn is_slow(service: &Service, slow: &SlowStart) -> bool {
 }
 
 fn is_jvm(service: &Service) -> bool {
-    service.env("JAVA_OPTS").is_some() || service.env("JAVA_TOOL_OPTIONS").is_some()
+    service.facts.is_some_and(|i| i.has_java())
+        || service.env("JAVA_OPTS").is_some()
+        || service.env("JAVA_TOOL_OPTIONS").is_some()
 }
 
 #[cfg(test)]

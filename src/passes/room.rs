@@ -122,7 +122,7 @@ mod tests {
         let value: yaml_serde::Mapping = yaml_serde::from_str(yaml).expect("a mapping");
         let profile: Profile = yaml_serde::from_str("{}").expect("an empty profile");
         let relations = Relations::default();
-        let signs = Signs::of("s", &value, &relations, &profile, &Matchers::of(&profile));
+        let signs = Signs::of("s", &value, &relations, &profile, &Matchers::of(&profile), None);
         let service = Service {
             name: "s",
             value: &value,
