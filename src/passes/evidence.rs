@@ -73,7 +73,7 @@ pub fn with_tool_found(test: &[String], image: Option<&Image>) -> Result<Vec<Str
     let url =
         test.iter().flat_map(|t| t.split_whitespace()).find(|w| w.starts_with("http://") || w.starts_with("https://"));
     let Some(url) = url else {
-        return Err(format!("has not the program the declared probe calls; it has {}", tools(image)));
+        return Err(format!("lacks the program the declared probe calls (it has {})", tools(image)));
     };
     let cmd =
         |words: &[&str]| -> Vec<String> { words.iter().map(|w| w.to_string()).chain([url.to_string()]).collect() };
@@ -85,7 +85,7 @@ pub fn with_tool_found(test: &[String], image: Option<&Image>) -> Result<Vec<Str
     } else if found("busybox") {
         Ok(cmd(&["CMD", "busybox", "wget", "-qO-"]))
     } else {
-        Err(format!("has no program to ask it with: {}", tools(image)))
+        Err(format!("has no HTTP client to ask it with (it has {})", tools(image)))
     }
 }
 

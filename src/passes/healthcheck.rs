@@ -207,7 +207,7 @@ impl Pass for Healthcheck {
                 evidence::id(facts)
             ),
             (_, Some(facts)) => {
-                format!("{} has no HEALTHCHECK of its own and is not in the probe catalogue", evidence::image(service, facts))
+                format!("{} has no HEALTHCHECK of its own nor an entry in the probe catalogue", evidence::image(service, facts))
             }
             (Some(i), None) => format!("image `{i}` is not in the probe catalogue"),
             (None, None) => "the service has no image to look up in the probe catalogue".to_string(),
@@ -612,7 +612,7 @@ info[healthcheck/image-own] own at image: no healthcheck added: `example/own:1` 
 warning[healthcheck/no-probe] not-own: no healthcheck added: the catalogue says `example/own:2` has a HEALTHCHECK of its own, but the image (image ID 111111111111) has none and it publishes no TCP container port; write the service's real check
 warning[healthcheck/tool-missing] no-cli at image: no healthcheck added: the catalogue's probe calls `redis-cli`, which `redis:7` (image ID 222222222222) does not have; it has none of `curl`, `wget`, `nc`, `python3`, `node`, `busybox`
 warning[healthcheck/no-shell] no-shell at image: no healthcheck added: the catalogue's probe is a `CMD-SHELL` test, which the engine runs with `/bin/sh`, and there is none in `redis:8` (image ID 333333333333)
-warning[healthcheck/tool-missing] static: no healthcheck added: the profile declares the endpoint its services answer, and `example/static:1` (image ID 666666666666) has no program to ask it with: none of `curl`, `wget`, `nc`, `python3`, `node`, `busybox`; write a probe with a program the image has
+warning[healthcheck/tool-missing] static: no healthcheck added: the profile declares the endpoint its services answer, and `example/static:1` (image ID 666666666666) has no HTTP client to ask it with (it has none of `curl`, `wget`, `nc`, `python3`, `node`, `busybox`); write a probe with a program the image has
 warning[healthcheck/no-probe] uncovered: no healthcheck added: image `example/other:1` is not in the probe catalogue and it publishes no TCP container port; write the service's real check; the image facts do not cover its image: run `compose-harden inspect`
 "#);
     }
