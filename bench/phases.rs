@@ -28,7 +28,8 @@ fn main() {
         validate::check(&doc).unwrap_or_else(|e| panic!("{e}"));
         let check = t.elapsed();
         let t = Instant::now();
-        let plan = passes::plan(&doc, &profile, false, &compose_harden::document::extends::of(&doc));
+        let plan =
+            passes::plan(&doc, &profile, passes::Inputs::default(), &compose_harden::document::extends::of(&doc));
         let planned = t.elapsed();
         let t = Instant::now();
         let edited = edit::apply(&doc, &plan.changes);

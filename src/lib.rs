@@ -55,15 +55,23 @@ impl Outcome {
     }
 }
 
-/// What to do besides filling in what is missing.
+/// What to do besides filling in what is missing, and what to decide from.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Options {
+pub struct Options<'a> {
     /// Replace values the user set where the profile disagrees (each reported).
     pub enforce: bool,
     /// Place every change in the input, for reports that show what `apply` would write.
     pub locate_changes: bool,
     /// Write the fixes that may change what a service does (`cap_drop`, `read_only`).
     pub unsafe_fixes: bool,
+    /// The image facts (`compose-harden.images.yml`) the passes decide from, where any.
+    pub facts: Option<&'a facts::Facts>,
+}
+
+impl Options<'_> {
+    fn inputs(&self) -> passes::Inputs<'_> {
+        passes::Inputs { enforce: self.enforce, facts: self.facts }
+    }
 }
 
 /// `bytes` is taken by value where the caller can give it (no copy of a large file).
@@ -81,7 +89,7 @@ pub fn harden_with<'a>(
     file: &str,
     bytes: impl Into<std::borrow::Cow<'a, [u8]>>,
     profile: &Profile,
-    options: Options,
+    options: Options<'_>,
 ) -> Result<Outcome, Error> {
     harden_document(document::load(file, bytes)?, Vec::new(), profile, options)
 }
@@ -90,7 +98,7 @@ pub fn harden_with<'a>(
 /// outcome per file, in the project's order (its layers, then the files they include). A
 /// project of one file without includes is that file hardened alone. The caller decides
 /// what to do with a project that cannot run as loaded ([`Project::incomplete`]).
-pub fn harden_project(mut project: Project, profile: &Profile, options: Options) -> Result<Vec<Outcome>, Error> {
+pub fn harden_project(mut project: Project, profile: &Profile, options: Options<'_>) -> Result<Vec<Outcome>, Error> {
     if project.is_single() {
         let notes = project.notes.iter().map(passes::note).collect();
         let Some(doc) = project.files.pop() else { return Ok(Vec::new()) };
@@ -114,7 +122,7 @@ pub fn harden_overlay(
     header: &str,
     read: document::project::Read,
     profile: &Profile,
-    options: Options,
+    options: Options<'_>,
 ) -> Result<Vec<Outcome>, Error> {
     let mut layered = spec.clone();
     layered.files.push(path.to_string());
@@ -196,7 +204,7 @@ fn harden_document(
     doc: document::Document,
     notes: Vec<Finding>,
     profile: &Profile,
-    options: Options,
+    options: Options<'_>,
 ) -> Result<Outcome, Error> {
     let file = doc.file.clone();
     let (mut plan, mut edited, held) = plan_and_edit(&doc, profile, options)?;
@@ -229,12 +237,12 @@ fn harden_document(
 fn plan_and_edit(
     doc: &document::Document,
     profile: &Profile,
-    options: Options,
+    options: Options<'_>,
 ) -> Result<(Plan, edit::Edited, Vec<Change>), Error> {
     let (checked, planned) = std::thread::scope(|scope| {
         let checked = scope.spawn(|| validate::check(doc));
         let inherited = document::extends::of(doc);
-        let mut plan = passes::plan(doc, profile, options.enforce, &inherited);
+        let mut plan = passes::plan(doc, profile, options.inputs(), &inherited);
         let (held, held_findings) = gate::hold_back(&mut plan.changes, profile, options.unsafe_fixes);
         plan.findings.extend(held_findings);
         let edited = edit::apply(doc, &plan.changes);
@@ -333,7 +341,7 @@ fn free(doc: document::Document) -> String {
 /// A project of several files: its services planned as Compose merges them, each change
 /// routed to the file it belongs in, each file edited and proven on its own, and then what
 /// the merged project becomes proven too.
-fn harden_files(project: Project, profile: &Profile, options: Options) -> Result<Vec<Outcome>, Error> {
+fn harden_files(project: Project, profile: &Profile, options: Options<'_>) -> Result<Vec<Outcome>, Error> {
     // An overlay's empty entries are not services yet (its text was checked before they
     // were added, and what is written into them is checked by the verifier).
     for (_, doc) in project.files.iter().enumerate().filter(|(i, _)| project.overlay != Some(*i)) {
@@ -345,7 +353,7 @@ fn harden_files(project: Project, profile: &Profile, options: Options) -> Result
         inherited: &project.inherited,
         unread_includes: None,
     };
-    let mut plan = passes::plan_model(&model, profile, options.enforce);
+    let mut plan = passes::plan_model(&model, profile, options.inputs());
     let (held, held_findings) = gate::hold_back(&mut plan.changes, profile, options.unsafe_fixes);
     plan.findings.extend(held_findings);
     let (routes, tagged) = route(&project, &plan.changes);

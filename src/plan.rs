@@ -30,8 +30,11 @@ impl Change {
 /// Something a user should know: a skip, an assumption, a value adjusted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
-    /// What the finding is about; its severity is the rule's.
+    /// What the finding is about.
     pub rule: &'static Rule,
+    /// The rule's severity, or a lower one where the rule says this case is milder (an init
+    /// that runs under docker-init is an info; s6-overlay's, which refuses to, an error).
+    pub severity: Severity,
     pub service: String,
     /// Keys below the service that the finding is about (to point at a line).
     pub path: Vec<String>,
@@ -52,11 +55,19 @@ impl Finding {
         path: Vec<String>,
         message: impl Into<String>,
     ) -> Finding {
-        Finding { rule, service: service.into(), path, message: message.into(), enforceable: false, change: None }
+        Finding {
+            rule,
+            severity: rule.severity,
+            service: service.into(),
+            path,
+            message: message.into(),
+            enforceable: false,
+            change: None,
+        }
     }
 
     pub fn severity(&self) -> Severity {
-        self.rule.severity
+        self.severity
     }
 
     pub fn pass(&self) -> &'static str {

@@ -3,7 +3,7 @@
 //! fix writes, when it is skipped) and what fix it offers; `passes::all_rules` lists them
 //! all. A finding cannot be built without its rule; formats read rules, never passes.
 
-/// How much a finding matters: every finding of a rule has the rule's.
+/// How much a finding matters: the rule's, or lower where the rule says a case is milder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
     Info,

@@ -195,3 +195,34 @@ fn corpus_outputs_load_as_up_loads_them() {
     let loaded = loaded.into_inner();
     assert!(loaded * 2 >= files.len(), "only {loaded} of {} corpus inputs load as `up` loads them", files.len());
 }
+
+/// No probe without evidence: under `production` every healthcheck written comes from the
+/// probe catalogue (`healthcheck/missing`); none is assumed (before, 139 services of these
+/// 206 files got an assumed `GET /health`, 59 a catalogue probe). The counts are printed, and a
+/// corpus that got no catalogue probe at all fails, so "no probe anywhere" cannot pass.
+#[test]
+fn no_corpus_file_gets_a_probe_without_evidence() {
+    let Some(files) = corpus_files() else { return };
+    let profile = compose_harden::Profile::load("production").expect("built-in profile");
+    let (mut catalogue, mut without) = (0, Vec::new());
+    for file in &files {
+        let bytes = fs::read(file).expect("corpus file");
+        let name = file.display().to_string();
+        let Ok(outcome) = compose_harden::harden(&name, &bytes, &profile) else { continue };
+        // Probes added; a repair of the user's own (`probe/curl-without-fail`) replaces one.
+        let added = outcome.changes.iter().filter(|c| c.replaces.is_none() && c.path.join(".") == "healthcheck.test");
+        for change in added {
+            match change.rule.id {
+                "healthcheck/missing" => catalogue += 1,
+                other => without.push(format!("{name}: service `{}` ({other})", change.service)),
+            }
+        }
+    }
+    println!(
+        "corpus: {} files, {catalogue} catalogue probes written, {} probes without evidence",
+        files.len(),
+        without.len()
+    );
+    assert!(without.is_empty(), "probes written without evidence:\n{}", without.join("\n"));
+    assert!(catalogue > 0, "no catalogue probe was written anywhere in the corpus");
+}

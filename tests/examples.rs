@@ -1,5 +1,6 @@
-//! The examples in examples/ stay true: each `X.hardened.yml` is what `apply X.yml` prints
-//! (`team-profile.yml` is a profile: tests/profiles.rs reads it).
+//! The examples in examples/ stay true: each `X.hardened.yml` is what `apply X.yml` prints,
+//! with the team profile `X-profile.yml` where one stands beside it (`team-profile.yml` is
+//! a profile: tests/profiles.rs reads it).
 
 use std::fs;
 use std::path::Path;
@@ -20,11 +21,19 @@ fn examples_match_their_hardened_versions() {
         let hardened = dir.join(format!("{stem}.hardened.yml"));
         let want = fs::read_to_string(&hardened).unwrap_or_else(|e| panic!("{}: {e}", hardened.display()));
         let input = fs::read(&path).expect("example");
+        let team = dir.join(format!("{stem}-profile.yml"));
+        let (profile, flag) = match team.exists() {
+            true => (
+                compose_harden::Profile::load(&team.display().to_string()).expect("the example's team profile"),
+                format!("--profile examples/{stem}-profile.yml "),
+            ),
+            false => (profile.clone(), String::new()),
+        };
         let got = compose_harden::harden(&name, &input, &profile).expect("example hardens").output;
         assert_eq!(
             got,
             want,
-            "{} is stale: regenerate it with `compose-harden apply examples/{name}`",
+            "{} is stale: regenerate it with `compose-harden apply {flag}examples/{name}`",
             hardened.display()
         );
         checked += 1;
@@ -32,7 +41,8 @@ fn examples_match_their_hardened_versions() {
     assert!(checked >= 2, "examples/ lost its examples");
 }
 
-/// The seed's Exercise 2 answer, key for key: what the production profile must produce.
+/// The seed's Exercise 2 answer, key for key: what the production profile, with the team's
+/// word that its services answer GET /health (`exercise2-profile.yml`), must produce.
 #[test]
 fn exercise2_has_the_lessons_keys_and_values() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");

@@ -57,6 +57,8 @@ struct YamlFixture {
     enforce: bool,
     unsafe_fixes: bool,
     profile: compose_harden::Profile,
+    /// The image facts beside the input, as the command finds them.
+    facts: Option<compose_harden::facts::Facts>,
 }
 
 fn yaml_fixtures() -> Vec<YamlFixture> {
@@ -104,7 +106,10 @@ fn yaml_fixtures() -> Vec<YamlFixture> {
                 Some(sizing) => profile.with_sizing(sizing, 1.3, false),
                 None => profile,
             };
-            Some(YamlFixture { dir, enforce, unsafe_fixes, profile })
+            let facts = fs::read_to_string(dir.join(compose_harden::facts::FILE_NAME))
+                .ok()
+                .map(|text| compose_harden::facts::parse("facts", &text).expect("the fixture's image facts"));
+            Some(YamlFixture { dir, enforce, unsafe_fixes, profile, facts })
         })
         .collect()
 }
@@ -118,6 +123,7 @@ fn fixture_outputs_are_idempotent() {
         let options = compose_harden::Options {
             enforce: fixture.enforce,
             unsafe_fixes: fixture.unsafe_fixes,
+            facts: fixture.facts.as_ref(),
             ..Default::default()
         };
         let stdout = fs::read(dir.join("stdout")).expect("stdout of a successful fixture");

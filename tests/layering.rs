@@ -24,11 +24,11 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("sizing", &["error", "units"]),
     // What a profile says: the settings passes read.
     ("profile", &["document", "error", "sizing", "units"]),
-    // What the engine said of the images (the facts file): data passes will read, like sizes;
+    // What the engine said of the images (the facts file): data passes read, like sizes;
     // the tools it looks for include those the profile's probes call.
     ("facts", &["document", "error", "profile", "quote", "units"]),
     // The passes, and the registry of rules built from them.
-    ("passes", &["document", "plan", "profile", "rule", "sizing", "units"]),
+    ("passes", &["document", "facts", "plan", "profile", "rule", "sizing", "units"]),
     // After planning: the gate, the edit, the checks. None of them consults the passes.
     ("gate", &["plan", "profile", "rule"]),
     ("edit", &["document", "plan", "quote"]),
@@ -36,7 +36,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     // Reading profile files: it checks the rule ids a profile names against the registry.
     ("profiles", &["document", "error", "passes", "profile", "rule", "suggest", "units"]),
     // The pipeline.
-    ("lib", &["document", "edit", "error", "gate", "passes", "plan", "profile", "rule", "validate"]),
+    ("lib", &["document", "edit", "error", "facts", "gate", "passes", "plan", "profile", "rule", "validate"]),
     // What users read, built from the outcome.
     ("report", &["edit", "lib", "passes", "plan", "rule"]),
     // The binary.

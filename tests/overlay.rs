@@ -24,7 +24,7 @@ struct Case {
     dir: PathBuf,
     file: String,
     profile: Profile,
-    options: Options,
+    options: Options<'static>,
 }
 
 /// Fixtures whose `args` are `apply [--enforce] [--unsafe-fixes] [--no-config] [--profile P]...

@@ -25,7 +25,7 @@ struct Run {
     input: PathBuf,
     layers: Vec<String>,
     profile: Profile,
-    options: Options,
+    options: Options<'static>,
 }
 
 /// The fixtures whose `args` run `apply` or `check` on one file or one `-f` project with

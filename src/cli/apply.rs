@@ -2,6 +2,7 @@
 
 use clap::Args;
 use compose_harden::document::project::Spec;
+use compose_harden::facts::Facts;
 use compose_harden::report::line;
 use compose_harden::{harden_project, Error, Options, Outcome, Project};
 use std::io::Write;
@@ -165,12 +166,13 @@ fn one(args: &Apply, job: &Job, profiles: &Profiles, images: &Images, report: &m
     if let Some(loaded) = facts.as_ref().filter(|l| l.found && !args.quiet) {
         report.stderr.push_str(&format!("notice: {}: image facts from {}\n", shown(named), loaded.describe()));
     }
+    let facts = facts.as_ref().map(|l| &l.facts);
     if let Some(overlay) = &args.overlay {
-        return into_overlay(args, &spec, overlay, &chosen, report);
+        return into_overlay(args, &spec, overlay, &chosen, facts, report);
     }
     let project = load(&spec)?;
     refuse_incomplete(&project, shown(named))?;
-    let options = Options { enforce: args.enforce, unsafe_fixes: args.unsafe_fixes, ..Options::default() };
+    let options = Options { enforce: args.enforce, unsafe_fixes: args.unsafe_fixes, facts, ..Options::default() };
     let mut outcomes = harden_project(project, &chosen.profile, options)?;
     // The file whose hardened text standard output or --output holds.
     let main = outcomes.iter().position(|o| o.file == shown(named)).unwrap_or(0);
@@ -202,7 +204,14 @@ fn refuse_incomplete(project: &Project, named: &str) -> Result<(), Error> {
 
 /// `--overlay`: what hardening adds, written into the overlay file (created, or updated in
 /// place), the project's own files untouched.
-fn into_overlay(args: &Apply, spec: &Spec, overlay: &Path, chosen: &Chosen, report: &mut Report) -> Result<u8, Error> {
+fn into_overlay(
+    args: &Apply,
+    spec: &Spec,
+    overlay: &Path,
+    chosen: &Chosen,
+    facts: Option<&Facts>,
+    report: &mut Report,
+) -> Result<u8, Error> {
     let path = overlay.display().to_string();
     if spec.files.iter().any(|f| f == "-") {
         return Err(Error::new(&path, "an overlay is run beside the project's files: name them, not standard input"));
@@ -214,7 +223,7 @@ fn into_overlay(args: &Apply, spec: &Spec, overlay: &Path, chosen: &Chosen, repo
     let project = load(spec)?;
     refuse_incomplete(&project, &spec.files[0])?;
     drop(project);
-    let options = Options { enforce: args.enforce, unsafe_fixes: args.unsafe_fixes, ..Options::default() };
+    let options = Options { enforce: args.enforce, unsafe_fixes: args.unsafe_fixes, facts, ..Options::default() };
     let header = overlay_header(args, spec, &path, chosen);
     let reader = |file: &str| read(file, shown(file));
     let mut outcomes =

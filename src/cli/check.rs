@@ -106,7 +106,7 @@ pub fn run(args: &Check) -> u8 {
         }
     };
     let mut report = Report::default();
-    let options = Options { enforce: args.enforce, locate_changes: true, unsafe_fixes: args.unsafe_fixes };
+    let options = Options { enforce: args.enforce, locate_changes: true, unsafe_fixes: args.unsafe_fixes, facts: None };
     let color = match args.color {
         Color::Always => true,
         Color::Never => false,
@@ -126,7 +126,10 @@ pub fn run(args: &Check) -> u8 {
         let outcomes = match project.incomplete.is_some() {
             // A layer that cannot run alone is reported as one, and not hardened alone.
             true => compose_harden::layer_outcomes(project),
-            false => harden_project(project, &chosen.profile, options)?,
+            false => {
+                let options = Options { facts: facts.as_ref().map(|l| &l.facts), ..options };
+                harden_project(project, &chosen.profile, options)?
+            }
         };
         let mut shown = Vec::new();
         for outcome in outcomes {

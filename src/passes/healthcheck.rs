@@ -1,12 +1,15 @@
 //! HEALTHCHECK: tells Docker and `depends_on` whether a service works, not just runs.
-//! A probe must work inside the image, so it comes from the profile's catalogue; the one
-//! guess allowed is the profile's HTTP probe for a service with exactly one port, marked
-//! as an assumption in the file and the report.
+//! A probe is written only on evidence, in this order (README, "Image facts"): the user's
+//! own healthcheck, in any layer; the team profile's probes; the probe catalogue's, where
+//! the image facts show its tool (or no facts are at hand); the endpoint a team profile
+//! declares its services answer (`http_fallback`), with a tool the image has. Where
+//! nothing gives one, a finding says what is missing. The image's own HEALTHCHECK, read
+//! from the image, is kept, and a probe that calls a tool the image lacks is reported.
 
-use super::shell::{last_step, Step};
-use super::{Out, Pass, Service};
+use super::{evidence, fit, Out, Pass, Service};
 use crate::document::lookup;
-use crate::profile::{glob_match, major_version, HealthcheckSettings, ProbeEntry, ProbePassword, Profile, Reference};
+use crate::facts::Image;
+use crate::profile::{glob_match, major_version, HealthcheckSettings, ProbeEntry, Profile, Reference};
 use crate::rule::{rules, Rule};
 use std::collections::BTreeSet;
 use yaml_serde::Value;
@@ -18,22 +21,43 @@ rules! {
         "no healthcheck: Docker cannot tell whether the service works",
         "Without a healthcheck a running container counts as working, and `depends_on: service_healthy` cannot \
          be used. The fix writes the probe catalogue's check for the image (each proven on the real software), \
-         with the profile's interval, timeout, retries and start period. Skipped for one-shot jobs, images \
-         with their own HEALTHCHECK, and services another waits for with service_healthy where no probe is \
-         known (a guessed probe there would block the waiter).";
-    HEALTHCHECK_ASSUMED = "healthcheck/assumed", Warning, Safe,
-        "an assumed HTTP probe was written",
-        "For an image not in the catalogue that publishes a TCP port, the profile's HTTP probe is written with a \
-         comment saying it is assumed. Replace it with the service's real check.";
+         with the profile's interval, timeout, retries and start period, where the image facts show the tool \
+         it calls (or no facts are at hand). Skipped for one-shot jobs, images with their own HEALTHCHECK, and \
+         where no probe has evidence.";
+    HEALTHCHECK_DECLARED = "healthcheck/declared", Info, Safe,
+        "a probe of the endpoint the profile declares was written",
+        "A team profile (or a per-service override) declares the HTTP endpoint its services answer \
+         (`healthcheck.http_fallback`). For a service the catalogue does not know that has exactly one TCP port, \
+         the probe asks that endpoint with a tool the image facts show it has (curl or wget, or busybox's wget), \
+         or as declared where no facts are at hand. No built-in profile declares one: a guessed endpoint is no \
+         evidence.";
     HEALTHCHECK_CATALOGUE = "healthcheck/catalogue", Info, None,
         "what the probe catalogue says of this image",
         "A note from the catalogue entry the probe was taken from (what it needs, what to change), or how the \
          probe follows the service's command: the port the command gives the server, or the container's \
          variable that holds the password the server is started with.";
     HEALTHCHECK_NO_PROBE = "healthcheck/no-probe", Warning, None,
-        "no healthcheck added: no probe is known for the image",
-        "The image is not in the catalogue, or the catalogue records that it ships no tool a probe could use, \
-         and it publishes no port an assumed probe could try. Write a probe that works inside the image.";
+        "no healthcheck added: nothing gives a probe with evidence",
+        "The image is not in the catalogue (or the catalogue records that it ships no tool a probe could use), \
+         and no profile declares the endpoint the service answers, or the image has no tool to ask it with. \
+         Write the service's real check, or declare its endpoint in a team profile (`healthcheck.http_fallback`); \
+         `compose-harden inspect` records the image's own HEALTHCHECK and probe tools.";
+    HEALTHCHECK_TOOL_MISSING = "healthcheck/tool-missing", Warning, None,
+        "the healthcheck calls a program the image does not have",
+        "The image facts list the probe tools found on the image's PATH. A healthcheck (the user's, or the \
+         catalogue's, which is then not written) that calls one the image lacks always fails: the container \
+         stays unhealthy, and a `service_healthy` waiter never starts. The finding names what the image has \
+         instead.";
+    HEALTHCHECK_NO_SHELL = "healthcheck/no-shell", Warning, None,
+        "a CMD-SHELL healthcheck on an image without /bin/sh",
+        "The engine runs a `CMD-SHELL` test (or a test written as one string) with `/bin/sh -c`, whatever the \
+         image's SHELL says. An image without `/bin/sh` (scratch, distroless) fails it every time. Write the \
+         test as `CMD` and a program the image has.";
+    HEALTHCHECK_OVERRIDES_IMAGE = "healthcheck/overrides-image", Info, None,
+        "the file's healthcheck replaces the image's own",
+        "The image facts show a HEALTHCHECK in the image. A `test` in the file (or `disable: true`) replaces \
+         it; the engine merges the other fields one by one, so a file that sets only `interval` or `retries` \
+         keeps the image's test. Kept as written.";
     HEALTHCHECK_OTHER_COMMAND = "healthcheck/other-command", Warning, None,
         "the service runs something other than the image's server",
         "A catalogue probe checks the image's own server (redis-server, postgres, apache2-foreground). A service \
@@ -50,17 +74,19 @@ rules! {
          the container does not have, no probe is written: give the container the variable.";
     HEALTHCHECK_IMAGE_OWN = "healthcheck/image-own", Info, None,
         "the image defines its own HEALTHCHECK",
-        "A healthcheck in the file would replace the image's own, which knows the software better.";
+        "A healthcheck in the file would replace the image's own, which knows the software better. Read from \
+         the image facts; without them, from the catalogue.";
     HEALTHCHECK_ONE_SHOT = "healthcheck/one-shot", Info, None,
         "a one-shot job gets no healthcheck",
         "A job that runs once and exits is not watched by a probe.";
     HEALTHCHECK_IMAGE_UNKNOWN = "healthcheck/image-unknown", Warning, None,
         "the image is known only after interpolation",
-        "With `image: ${VAR}` no catalogue entry can be chosen, so no probe is written.";
+        "With `image: ${VAR}` no catalogue entry can be chosen, so no probe is written (image facts, keyed by \
+         the reference as the file writes it, still decide).";
     HEALTHCHECK_HEALTH_WAITER = "healthcheck/health-waiter", Warning, None,
         "another service waits for this one to be healthy, and no probe is known",
-        "`depends_on: condition: service_healthy` needs a probe that passes; a guessed one that fails would keep \
-         the waiter from ever starting. Write the service's real check.";
+        "`depends_on: condition: service_healthy` needs a probe that passes; none has evidence here, so the \
+         waiter starts only if the image has a HEALTHCHECK of its own. Write the service's real check.";
 }
 
 impl Pass for Healthcheck {
@@ -73,8 +99,11 @@ impl Pass for Healthcheck {
     }
 
     fn run(&self, settings: &HealthcheckSettings, service: &Service, out: &mut Out) {
-        // A healthcheck the user wrote is theirs as a whole.
+        // A healthcheck the user wrote is theirs as a whole: checked against the image.
         if service.is_set(&["healthcheck"]) {
+            if let Some(image) = service.facts {
+                check_users(service, image, out);
+            }
             return;
         }
         if let Some(why) = service.one_shot() {
@@ -85,8 +114,22 @@ impl Pass for Healthcheck {
             );
             return;
         }
+        if let Some(image) = service.facts {
+            if let Some(own) = image.healthcheck.as_ref().filter(|h| !h.disabled()) {
+                out.report(
+                    &HEALTHCHECK_IMAGE_OWN,
+                    &["image"],
+                    format!(
+                        "no healthcheck added: {} has its own HEALTHCHECK (`{}`), which one here would replace",
+                        evidence::image(service, image),
+                        own.test.join(" ")
+                    ),
+                );
+                return;
+            }
+        }
         let image = service.image();
-        if let Some(i) = image.filter(|_| service.reference().is_some_and(|r| !r.repo_known)) {
+        if let Some(i) = image.filter(|_| service.facts.is_none() && service.reference().is_some_and(|r| !r.repo_known)) {
             out.report(
                 &HEALTHCHECK_IMAGE_UNKNOWN,
                 &["image"],
@@ -97,13 +140,19 @@ impl Pass for Healthcheck {
             );
             return;
         }
-        let entry = service.facts.probe.and_then(|i| settings.probes.get(i));
+        let entry = service.signs.probe.and_then(|i| settings.probes.get(i));
         let choice = image.zip(service.reference()).zip(entry).map(|((i, r), p)| catalogue_probe(p, i, r));
+        // The catalogue's word that the image has its own HEALTHCHECK gives way to the facts.
+        let unproven = choice.as_ref().is_some_and(|c| c.test.is_none() && c.own && service.facts.is_some());
+        let choice = choice.filter(|_| !unproven);
         if let Some(Choice { test, why, own, any_tag }) = choice {
             match (test, own) {
                 (Some(test), _) => {
                     let Some(entry) = entry else { return };
-                    let Some(test) = fitted(service, out, entry, test) else { return };
+                    let Some(test) = fit::fitted(service, out, entry, test) else { return };
+                    if !usable(service, out, &test, "the catalogue's probe") {
+                        return;
+                    }
                     if any_tag {
                         out.report(&HEALTHCHECK_CATALOGUE, &["image"], why.clone());
                     }
@@ -119,55 +168,130 @@ impl Pass for Healthcheck {
             return;
         }
         let ports = container_ports(service);
-        let waiter = service.relations.health_waiter.get(service.name);
-        match (&settings.http_fallback, ports.as_deref().unwrap_or_default()) {
-            (Some(_), [_]) if waiter.is_some() => {
-                let waiter = waiter.map_or("", String::as_str);
-                out.report(
-                    &HEALTHCHECK_HEALTH_WAITER,
-                    &[],
-                    format!(
-                        "no healthcheck added: `{waiter}` waits for this service to be healthy (service_healthy), which works only \
-                         if the image has a HEALTHCHECK of its own, and a compose one would replace it; and a guessed probe that \
-                         fails would keep `{waiter}` from starting"
-                    ),
-                );
-            }
-            (Some(fallback), [port]) => {
-                let test: Vec<String> = fallback.test.iter().map(|t| t.replace("{port}", port)).collect();
-                let note = fallback.note.replace("{port}", port);
-                let what = match image {
-                    Some(i) => format!("`{i}` is not in the probe catalogue"),
-                    None => "the service builds its own image".to_string(),
-                };
-                out.report(
-                    &HEALTHCHECK_ASSUMED,
-                    &["healthcheck", "test"],
-                    format!(
-                        "assumed healthcheck: {what}, so it got the profile's HTTP probe on port {port}; \
-                         check that it answers GET /health or write a real probe"
-                    ),
-                );
-                add(service, out, settings, &HEALTHCHECK_ASSUMED, strings(&test), Some(note));
-            }
-            _ => {
-                let what = match image {
-                    Some(i) => format!("image `{i}` is not in the probe catalogue"),
-                    None => "the service has no image to look up in the probe catalogue".to_string(),
-                };
-                let why = match (ports.map(|p| p.len()), &settings.http_fallback) {
-                    (None, _) => "a container port of it is not a fixed number".to_string(),
-                    (Some(0), _) => "it publishes no TCP container port".to_string(),
-                    (Some(1), None) => "the profile assumes no HTTP probe".to_string(),
-                    (Some(n), _) => format!("it has {n} container ports"),
-                };
-                out.report(
-                    &HEALTHCHECK_NO_PROBE,
-                    &[],
-                    format!("no healthcheck added: {what} and {why}; write a probe that works inside the image"),
-                );
+        if let (Some(declared), [port]) = (&settings.http_fallback, ports.as_deref().unwrap_or_default()) {
+            let test: Vec<String> = declared.test.iter().map(|t| t.replace("{port}", port)).collect();
+            match evidence::with_tool_found(&test, service.facts) {
+                Ok(test) => {
+                    let note = declared.note.replace("{port}", port);
+                    return add(service, out, settings, &HEALTHCHECK_DECLARED, strings(&test), Some(note));
+                }
+                Err(why) => {
+                    let image = service.facts.map(|i| evidence::image(service, i)).unwrap_or_default();
+                    out.report(
+                        &HEALTHCHECK_TOOL_MISSING,
+                        &[],
+                        format!(
+                            "no healthcheck added: the profile declares the endpoint its services answer, and {image} \
+                             {why}; write a probe with a program the image has"
+                        ),
+                    );
+                    return;
+                }
             }
         }
+        if let Some(waiter) = service.relations.health_waiter.get(service.name) {
+            out.report(
+                &HEALTHCHECK_HEALTH_WAITER,
+                &[],
+                format!(
+                    "no healthcheck added: `{waiter}` waits for this service to be healthy (service_healthy), and no \
+                     probe has evidence here; write the service's real check, or `{waiter}` starts only if the image \
+                     has a HEALTHCHECK of its own"
+                ),
+            );
+            return;
+        }
+        let what = match (image, service.facts) {
+            (Some(i), Some(facts)) if unproven => format!(
+                "the catalogue says `{i}` has a HEALTHCHECK of its own, but the image (image ID {}) has none",
+                evidence::id(facts)
+            ),
+            (_, Some(facts)) => {
+                format!("{} has no HEALTHCHECK of its own nor an entry in the probe catalogue", evidence::image(service, facts))
+            }
+            (Some(i), None) => format!("image `{i}` is not in the probe catalogue"),
+            (None, None) => "the service has no image to look up in the probe catalogue".to_string(),
+        };
+        let why = match (ports.map(|p| p.len()), &settings.http_fallback) {
+            (None, _) => "a container port of it is not a fixed number".to_string(),
+            (Some(0), _) => "it publishes no TCP container port".to_string(),
+            (Some(1), _) => "no profile declares the endpoint it answers (`healthcheck.http_fallback`)".to_string(),
+            (Some(n), _) => format!("it has {n} container ports"),
+        };
+        let inspect = match (service.facts, service.facts_at_hand) {
+            (Some(_), _) => "",
+            (None, true) => "; the image facts do not cover its image: run `compose-harden inspect`",
+            (None, false) => "; `compose-harden inspect` records the image's own HEALTHCHECK and probe tools",
+        };
+        out.report(
+            &HEALTHCHECK_NO_PROBE,
+            &[],
+            format!("no healthcheck added: {what} and {why}; write the service's real check{inspect}"),
+        );
+    }
+}
+
+/// Whether the image has what `test` needs (always, without facts); otherwise reports why
+/// `what` is not written.
+fn usable(service: &Service, out: &mut Out, test: &[String], what: &str) -> bool {
+    let Some(image) = service.facts else { return true };
+    if let Some(why) = evidence::no_shell(test, image) {
+        let message = format!("no healthcheck added: {what} {why} in {}", evidence::image(service, image));
+        out.report(&HEALTHCHECK_NO_SHELL, &["image"], message);
+        return false;
+    }
+    if let Some(missing) = evidence::missing_tools(test, image) {
+        out.report(
+            &HEALTHCHECK_TOOL_MISSING,
+            &["image"],
+            format!(
+                "no healthcheck added: {what} calls {missing}, which {} does not have; it has {}",
+                evidence::image(service, image),
+                evidence::tools(image)
+            ),
+        );
+        return false;
+    }
+    true
+}
+
+/// The user's healthcheck against the image: a shell or a program the image lacks, and
+/// whether it replaces the image's own.
+fn check_users(service: &Service, image: &Image, out: &mut Out) {
+    let Some(Value::Mapping(healthcheck)) = service.get(&["healthcheck"]) else { return };
+    let test = lookup::get(healthcheck, "test").and_then(evidence::test_words);
+    let disabled = lookup::get(healthcheck, "disable").and_then(Value::as_bool) == Some(true);
+    if let Some(own) = image.healthcheck.as_ref().filter(|h| !h.disabled()) {
+        if disabled || test.is_some() {
+            let how = if disabled { "disables" } else { "replaces" };
+            out.report(
+                &HEALTHCHECK_OVERRIDES_IMAGE,
+                &["healthcheck"],
+                format!(
+                    "the file's healthcheck {how} the own HEALTHCHECK of {} (`{}`)",
+                    evidence::image(service, image),
+                    own.test.join(" ")
+                ),
+            );
+        }
+    }
+    let Some(test) = test.filter(|_| !disabled) else { return };
+    if let Some(why) = evidence::no_shell(&test, image) {
+        out.report(
+            &HEALTHCHECK_NO_SHELL,
+            &["healthcheck", "test"],
+            format!("the healthcheck {why} in {}: it always fails", evidence::image(service, image)),
+        );
+    } else if let Some(missing) = evidence::missing_tools(&test, image) {
+        out.report(
+            &HEALTHCHECK_TOOL_MISSING,
+            &["healthcheck", "test"],
+            format!(
+                "the healthcheck calls {missing}, which {} does not have, so it always fails; it has {}",
+                evidence::image(service, image),
+                evidence::tools(image)
+            ),
+        );
     }
 }
 
@@ -283,302 +407,20 @@ fn scalar_text(value: &Value) -> String {
     }
 }
 
-/// The catalogue's probe as it fits the service's command: none where the command runs
-/// something other than the image's server (the probe would ask a server that is not
-/// there); the port the command gives the server; the password it gives it, passed from a
-/// variable of the container at run time and never written into the file.
-fn fitted(service: &Service, out: &mut Out, probe: &ProbeEntry, test: &[String]) -> Option<Vec<String>> {
-    let mut test = test.to_vec();
-    if !service.is_set(&["entrypoint"]) && !service.is_set(&["command"]) {
-        return Some(test);
-    }
-    let step = last_step(service.value);
-    let key = step.as_ref().map_or(if service.is_set(&["command"]) { "command" } else { "entrypoint" }, |s| s.key);
-    if !probe.servers.is_empty() && !runs_server(service, probe, step.as_ref()) {
-        let runs = step.as_ref().map_or_else(
-            || "a script whose last step is not one command".to_string(),
-            |s| format!("`{}`", s.words.join(" ")),
-        );
-        let servers: Vec<String> = probe.servers.iter().map(|s| format!("`{s}`")).collect();
-        let repo = service.repo().unwrap_or_default();
-        out.report(
-            &HEALTHCHECK_OTHER_COMMAND,
-            &[key],
-            format!(
-                "no healthcheck added: the service runs {runs}, not the image's server ({}), so the catalogue's probe \
-                 for `{repo}` does not apply; write a probe for what it runs, if it serves anything",
-                servers.join(", ")
-            ),
-        );
-        return None;
-    }
-    let step = step?;
-    let program = match test.first().map(String::as_str) {
-        Some("CMD-SHELL") => test.get(1).and_then(|t| t.split_whitespace().next()).unwrap_or("").to_string(),
-        _ => test.get(1).cloned().unwrap_or_default(),
-    };
-    if let Some(port) = &probe.port {
-        if let Some((given, value)) = option_value(&step.words, &port.flags) {
-            if value != port.default.to_string() {
-                let shell_test = test.first().is_some_and(|t| t == "CMD-SHELL");
-                let usable = value.parse::<u16>().is_ok()
-                    || (value.starts_with('$') && !value.starts_with("$$"))
-                    || (value.starts_with("$$") && step.shell && shell_test);
-                if !usable {
-                    out.report(
-                        &HEALTHCHECK_NO_PROBE,
-                        &[key],
-                        format!(
-                            "no healthcheck added: the command gives the server the port `{value}` (`{given}`), which \
-                             the probe cannot be given as written; write a probe that asks that port"
-                        ),
-                    );
-                    return None;
-                }
-                with_option(&mut test, &[port.option.as_str(), value.as_str()]);
-                out.report(
-                    &HEALTHCHECK_CATALOGUE,
-                    &[key],
-                    format!("the probe asks port {value}, which `{given}` in the command gives the server"),
-                );
-            }
-        }
-    }
-    if let Some(password) = &probe.password {
-        if let Some((_, value)) = option_value(&step.words, &password.flags) {
-            let variable = secret_variable(service, out, password, &step, &value, &program, key)?;
-            let Some(reads) = &password.variable else { return None };
-            match test.first().map(String::as_str) {
-                Some("CMD-SHELL") if test.len() == 2 => test[1] = format!("{reads}=\"$${variable}\" {}", test[1]),
-                _ => {
-                    out.report(
-                        &HEALTHCHECK_PASSWORD,
-                        &[key],
-                        "no healthcheck added: the server is started with a password, and the catalogue's probe \
-                         runs without a shell that could pass it from a variable; write one that does",
-                    );
-                    return None;
-                }
-            }
-            out.report(
-                &HEALTHCHECK_CATALOGUE,
-                &[key],
-                format!(
-                    "the probe passes the password from the container's variable `{variable}` through {reads} \
-                     ({program}{}): it is not written into the file",
-                    password.since.as_deref().map_or(String::new(), |v| format!(" {v} and later"))
-                ),
-            );
-        }
-    }
-    Some(test)
-}
-
-/// Whether the service's command starts the image's own server: one of the catalogue's
-/// server words, in a row, or (with the image's entrypoint) only flags, which the official
-/// images' entrypoints hand to their server.
-fn runs_server(service: &Service, probe: &ProbeEntry, step: Option<&Step>) -> bool {
-    let Some(step) = step else { return false };
-    let words: Vec<&str> = step.words.iter().map(|w| w.rsplit('/').next().unwrap_or(w)).collect();
-    let first = words.iter().find(|w| **w != "exec" && !is_assignment(w));
-    if first.is_some_and(|w| w.starts_with('-')) && !service.is_set(&["entrypoint"]) {
-        return true;
-    }
-    probe.servers.iter().any(|server| {
-        let server: Vec<&str> = server.split_whitespace().collect();
-        !server.is_empty() && words.windows(server.len()).any(|w| w == server.as_slice())
-    })
-}
-
-fn is_assignment(word: &str) -> bool {
-    word.split_once('=').is_some_and(|(name, _)| {
-        !name.is_empty()
-            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-            && !name.as_bytes()[0].is_ascii_digit()
-    })
-}
-
-/// The value of the first of `flags` in a command (`--port 6380`, `--port=6380`, or
-/// `port=5433` for `port`), with the words that give it.
-fn option_value(words: &[String], flags: &[String]) -> Option<(String, String)> {
-    words.iter().enumerate().find_map(|(i, word)| {
-        flags.iter().find_map(|flag| {
-            if word == flag {
-                let value = words.get(i + 1)?;
-                Some((format!("{flag} {value}"), value.clone()))
-            } else {
-                let value = word.strip_prefix(flag.as_str())?.strip_prefix('=')?;
-                Some((word.clone(), value.to_string()))
-            }
-        })
-    })
-}
-
-/// `option...` right after the probe's program (`redis-cli -p 6380 ping`).
-fn with_option(test: &mut Vec<String>, option: &[&str]) {
-    if test.first().is_some_and(|t| t == "CMD-SHELL") {
-        if let Some(script) = test.get_mut(1) {
-            let start = script.len() - script.trim_start().len();
-            let end = script[start..].find(char::is_whitespace).map_or(script.len(), |e| start + e);
-            script.insert_str(end, &format!(" {}", option.join(" ")));
-        }
-        return;
-    }
-    // A list form (`CMD`, program, ...) gets each word as an item after the program.
-    let at = 2.min(test.len());
-    test.splice(at..at, option.iter().map(|o| o.to_string()));
-}
-
-/// The container's variable that holds the password a server is given, where one does;
-/// otherwise reports why no probe is written.
-fn secret_variable(
-    service: &Service,
-    out: &mut Out,
-    password: &ProbePassword,
-    step: &Step,
-    value: &str,
-    program: &str,
-    key: &'static str,
-) -> Option<String> {
-    let flag = password.flags.first().map_or("", String::as_str);
-    let mut refuse = |why: String| out.report(&HEALTHCHECK_PASSWORD, &[key], format!("no healthcheck added: {why}"));
-    let Some(reads) = &password.variable else {
-        refuse(format!(
-            "the server is started with a password, and no variable is known that `{program}` reads one from, so a \
-             probe would have to carry it in the file; write one that passes it yourself"
-        ));
-        return None;
-    };
-    if let (Some(since), Some(tag)) = (&password.since, service.reference().and_then(|r| r.tag.as_deref())) {
-        if older(tag, since) {
-            let image = service.image().unwrap_or_default();
-            refuse(format!(
-                "{program} reads the password from {reads} only from {since} on, and `{image}` is older; a probe \
-                 that passed it on the command line would show it in `docker inspect`: write one yourself, or use \
-                 a newer image"
-            ));
-            return None;
-        }
-    }
-    // `$$NAME` in a script: the shell reads the container's variable at run time.
-    if let Some(name) = value.strip_prefix("$$").and_then(variable_name).filter(|_| step.shell) {
-        return Some(name);
-    }
-    // `${NAME}`: Compose writes the value into the command; a variable of the container
-    // set to the same expression holds it too.
-    if let Some(name) = value.strip_prefix('$').filter(|v| !v.starts_with('$')).and_then(variable_name) {
-        if let Some(holder) = environment_holding(service, value) {
-            return Some(holder);
-        }
-        refuse(format!(
-            "the server's password is `{value}`, which Compose interpolates into the command, and no variable of \
-             the container holds it; a probe that repeated it would write the secret into the file and `docker \
-             inspect`: give the service a variable that holds it (`environment: {{{name}: {value}}}`) and a probe \
-             can pass it at run time (`{reads}=$${name}`)"
-        ));
-        return None;
-    }
-    refuse(format!(
-        "the server's password is written in the command, and a probe would have to repeat it in the file and \
-         `docker inspect`: pass it through a variable of the container (`{flag} \"$$PASSWORD\"` in `sh -c`) and a \
-         probe can pass it at run time (`{reads}=$$PASSWORD`)"
-    ));
-    None
-}
-
-/// `NAME` of `NAME`, `{NAME}` or `{NAME:-default}` (the whole text one variable).
-fn variable_name(text: &str) -> Option<String> {
-    let name = match text.strip_prefix('{') {
-        Some(inner) => {
-            let inner = inner.strip_suffix('}')?;
-            &inner[..inner.find([':', '-', '?', '+']).unwrap_or(inner.len())]
-        }
-        None => text,
-    };
-    let valid = !name.is_empty()
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-        && !name.as_bytes()[0].is_ascii_digit();
-    valid.then(|| name.to_string())
-}
-
-/// The service's variable whose value is exactly `expression`.
-fn environment_holding(service: &Service, expression: &str) -> Option<String> {
-    match lookup::get(service.value, "environment")? {
-        Value::Mapping(m) => {
-            m.iter().find(|(_, v)| v.as_str() == Some(expression)).and_then(|(k, _)| k.as_str().map(str::to_string))
-        }
-        Value::Sequence(items) => items
-            .iter()
-            .filter_map(Value::as_str)
-            .find_map(|i| i.split_once('=').filter(|(_, v)| *v == expression).map(|(k, _)| k.to_string())),
-        _ => None,
-    }
-}
-
-/// Whether a tag names a version older than `since` (`5.0.2` < `5.0.3`); a part the tag
-/// leaves out is its newest (`5.0` is the latest 5.0), and a tag without a version is not
-/// older.
-fn older(tag: &str, since: &str) -> bool {
-    let parts = |text: &str| -> Vec<u64> {
-        let version = text.split(['-', '_']).next().unwrap_or("");
-        version.split('.').map_while(|p| p.parse().ok()).collect()
-    };
-    let (have, want) = (parts(tag), parts(since));
-    if have.is_empty() {
-        return false;
-    }
-    for (i, w) in want.iter().enumerate() {
-        match have.get(i) {
-            None => return false,
-            Some(h) if h != w => return h < w,
-            Some(_) => {}
-        }
-    }
-    false
-}
-
-#[cfg(test)]
-mod command_tests {
-    use super::*;
-
-    #[test]
-    fn versions_ports_and_variables_are_read_as_the_server_reads_them() {
-        assert!(older("5.0.2", "5.0.3") && older("4", "5.0.3") && older("4.0-alpine", "5.0.3"));
-        assert!(!older("5.0", "5.0.3") && !older("5", "5.0.3") && !older("7.2-alpine", "5.0.3"));
-        assert!(!older("latest", "5.0.3") && !older("alpine", "5.0.3") && !older("5.0.3", "5.0.3"));
-        let words = |s: &str| s.split(' ').map(str::to_string).collect::<Vec<_>>();
-        let flags = |f: &[&str]| f.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let port = flags(&["-p", "port"]);
-        assert_eq!(option_value(&words("postgres -p 5433"), &port), Some(("-p 5433".into(), "5433".into())));
-        assert_eq!(option_value(&words("postgres -c port=5434"), &port), Some(("port=5434".into(), "5434".into())));
-        assert_eq!(option_value(&words("postgres -c portal=1"), &port), None);
-        let port = flags(&["--port"]);
-        assert_eq!(
-            option_value(&words("redis-server --port=6380"), &port),
-            Some(("--port=6380".into(), "6380".into()))
-        );
-        assert_eq!(option_value(&words("redis-server --port"), &port), None);
-        assert_eq!(variable_name("{REDIS_PASSWORD:-x}").as_deref(), Some("REDIS_PASSWORD"));
-        assert_eq!(variable_name("PASS").as_deref(), Some("PASS"));
-        assert_eq!(variable_name("{PASS}x"), None);
-        assert_eq!(variable_name("PASS-x"), None);
-        let mut list = vec!["CMD".to_string(), "mongosh".into(), "--quiet".into()];
-        with_option(&mut list, &["--port", "27018"]);
-        assert_eq!(list, ["CMD", "mongosh", "--port", "27018", "--quiet"]);
-        let mut shell = vec!["CMD-SHELL".to_string(), "redis-cli ping | grep -q PONG".into()];
-        with_option(&mut shell, &["-p", "6380"]);
-        assert_eq!(shell[1], "redis-cli -p 6380 ping | grep -q PONG");
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::passes::testing::{check, plan, profile};
+    use crate::passes::testing::{check, plan, profile, with_facts};
 
-    /// Two catalogue entries (one with a variant by tag, one for an image with its own
-    /// HEALTHCHECK), the HTTP probe assumed for one port, and the one-shot signs the
-    /// `restart` settings give.
+    /// Catalogue entries (one with a variant by tag, one for an image with its own
+    /// HEALTHCHECK), the endpoint a team declares its services answer, and the one-shot
+    /// signs the `restart` settings give.
+    /// The endpoint declared (the part of [`SETTINGS`] a case without it leaves out).
+    const DECLARED: &str = r#"  http_fallback:
+    test: [CMD, wget, -qO-, "http://localhost:{port}/health"]
+    note: "declared: GET /health on port {port}"
+"#;
+
     const SETTINGS: &str = r#"
 healthcheck:
   interval: 30s
@@ -587,7 +429,7 @@ healthcheck:
   start_period: 15s
   http_fallback:
     test: [CMD, wget, -qO-, "http://localhost:{port}/health"]
-    note: "assumed probe on port {port}"
+    note: "declared: GET /health on port {port}"
   probes:
     - images: [redis]
       test: [CMD-SHELL, redis-cli ping | grep -q PONG]
@@ -636,21 +478,39 @@ info[healthcheck/catalogue] any at image: the tag of `redis:${TAG}` is known onl
     }
 
     #[test]
-    fn an_unknown_image_with_one_port_gets_the_assumed_probe_unless_a_waiter_needs_it() {
+    fn a_declared_endpoint_is_probed_on_a_service_with_one_port() {
         let compose = "services:
   api: {image: example/api:1, ports: ['8080:80']}
   web: {image: example/web:1, expose: ['3000']}
   client: {image: example/client:1, depends_on: {web: {condition: service_healthy}}}
 ";
         check(plan(&Healthcheck, &profile(SETTINGS), compose), r#"
-+ api: healthcheck.test = ["CMD","wget","-qO-","http://localhost:80/health"]  # assumed probe on port 80  [healthcheck/assumed]
-+ api: healthcheck.interval = "30s"  [healthcheck/assumed]
-+ api: healthcheck.timeout = "10s"  [healthcheck/assumed]
-+ api: healthcheck.retries = 3  [healthcheck/assumed]
-+ api: healthcheck.start_period = "15s"  [healthcheck/assumed]
-warning[healthcheck/assumed] api at healthcheck.test: assumed healthcheck: `example/api:1` is not in the probe catalogue, so it got the profile's HTTP probe on port 80; check that it answers GET /health or write a real probe
-warning[healthcheck/health-waiter] web: no healthcheck added: `client` waits for this service to be healthy (service_healthy), which works only if the image has a HEALTHCHECK of its own, and a compose one would replace it; and a guessed probe that fails would keep `client` from starting
-warning[healthcheck/no-probe] client: no healthcheck added: image `example/client:1` is not in the probe catalogue and it publishes no TCP container port; write a probe that works inside the image
++ api: healthcheck.test = ["CMD","wget","-qO-","http://localhost:80/health"]  # declared: GET /health on port 80  [healthcheck/declared]
++ api: healthcheck.interval = "30s"  [healthcheck/declared]
++ api: healthcheck.timeout = "10s"  [healthcheck/declared]
++ api: healthcheck.retries = 3  [healthcheck/declared]
++ api: healthcheck.start_period = "15s"  [healthcheck/declared]
++ web: healthcheck.test = ["CMD","wget","-qO-","http://localhost:3000/health"]  # declared: GET /health on port 3000  [healthcheck/declared]
++ web: healthcheck.interval = "30s"  [healthcheck/declared]
++ web: healthcheck.timeout = "10s"  [healthcheck/declared]
++ web: healthcheck.retries = 3  [healthcheck/declared]
++ web: healthcheck.start_period = "15s"  [healthcheck/declared]
+warning[healthcheck/no-probe] client: no healthcheck added: image `example/client:1` is not in the probe catalogue and it publishes no TCP container port; write the service's real check; `compose-harden inspect` records the image's own HEALTHCHECK and probe tools
+"#);
+    }
+
+    #[test]
+    fn without_a_declared_endpoint_one_port_is_no_evidence() {
+        let settings = SETTINGS.replace(DECLARED, "");
+        let compose = "services:
+  api: {image: example/api:1, ports: ['8080:80']}
+  web: {image: example/web:1, expose: ['3000']}
+  client: {image: example/client:1, depends_on: {web: {condition: service_healthy}}}
+";
+        check(plan(&Healthcheck, &profile(&settings), compose), r#"
+warning[healthcheck/no-probe] api: no healthcheck added: image `example/api:1` is not in the probe catalogue and no profile declares the endpoint it answers (`healthcheck.http_fallback`); write the service's real check; `compose-harden inspect` records the image's own HEALTHCHECK and probe tools
+warning[healthcheck/health-waiter] web: no healthcheck added: `client` waits for this service to be healthy (service_healthy), and no probe has evidence here; write the service's real check, or `client` starts only if the image has a HEALTHCHECK of its own
+warning[healthcheck/no-probe] client: no healthcheck added: image `example/client:1` is not in the probe catalogue and it publishes no TCP container port; write the service's real check; `compose-harden inspect` records the image's own HEALTHCHECK and probe tools
 "#);
     }
 
@@ -668,11 +528,114 @@ warning[healthcheck/no-probe] client: no healthcheck added: image `example/clien
         check(plan(&Healthcheck, &profile(SETTINGS), compose), r#"
 info[healthcheck/image-own] own at image: no healthcheck added: the image defines its own HEALTHCHECK, which one here would replace (the image has a HEALTHCHECK)
 warning[healthcheck/no-probe] bare at image: no healthcheck added: the image ships no tool a probe could use
-warning[healthcheck/no-probe] ports: no healthcheck added: image `example/app:1` is not in the probe catalogue and it has 2 container ports; write a probe that works inside the image
-warning[healthcheck/no-probe] none: no healthcheck added: image `example/app:1` is not in the probe catalogue and it publishes no TCP container port; write a probe that works inside the image
+warning[healthcheck/no-probe] ports: no healthcheck added: image `example/app:1` is not in the probe catalogue and it has 2 container ports; write the service's real check; `compose-harden inspect` records the image's own HEALTHCHECK and probe tools
+warning[healthcheck/no-probe] none: no healthcheck added: image `example/app:1` is not in the probe catalogue and it publishes no TCP container port; write the service's real check; `compose-harden inspect` records the image's own HEALTHCHECK and probe tools
 warning[healthcheck/image-unknown] dynamic at image: no healthcheck added: the image `${IMAGE}` is known only once the file is interpolated, so no probe can be chosen for it; write one that works inside the image
 info[healthcheck/one-shot] db-migrate: no healthcheck added: the service looks like a job that runs once (the last step of its command runs `migrate`, and nothing is started after it), which a probe does not watch
-warning[healthcheck/no-probe] db-seed: no healthcheck added: image `example/app:1` is not in the probe catalogue and it publishes no TCP container port; write a probe that works inside the image
+warning[healthcheck/no-probe] db-seed: no healthcheck added: image `example/app:1` is not in the probe catalogue and it publishes no TCP container port; write the service's real check; `compose-harden inspect` records the image's own HEALTHCHECK and probe tools
+"#);
+    }
+
+    /// Image facts: an image with its own HEALTHCHECK, catalogue images without the
+    /// catalogue's tool or without a shell, curl only, busybox alone, nothing at all.
+    const FACTS: &str = r#"version: 1
+inspected: {engine: "20.10", tools: [busybox, curl, redis-cli, sh, wget]}
+images:
+  "example/own:1":
+    id: sha256:8fcd95fc1b3b578f1d676442ce91c87d2acb75a4f2b5cabf635757bb70d029f0
+    platform: linux/amd64
+    healthcheck: {test: [CMD-SHELL, "wget -qO- http://127.0.0.1:8080/ || exit 1"], interval: 5s}
+    path: [/bin]
+    bin_sh: true
+    tools: {busybox: /bin/busybox, sh: /bin/sh -> /bin/busybox, wget: /bin/wget -> /bin/busybox}
+  "example/own:2":
+    id: sha256:1111111111111111111111111111111111111111111111111111111111111111
+    platform: linux/amd64
+    path: [/bin]
+    bin_sh: true
+    tools: {sh: /bin/sh}
+  "redis:7":
+    id: sha256:2222222222222222222222222222222222222222222222222222222222222222
+    platform: linux/amd64
+    path: [/bin]
+    bin_sh: true
+    tools: {sh: /bin/sh}
+  "redis:8":
+    id: sha256:3333333333333333333333333333333333333333333333333333333333333333
+    platform: linux/amd64
+    path: [/bin]
+    bin_sh: false
+    tools: {redis-cli: /bin/redis-cli}
+  "example/curl:1":
+    id: sha256:4444444444444444444444444444444444444444444444444444444444444444
+    platform: linux/amd64
+    path: [/usr/bin, /bin]
+    bin_sh: true
+    tools: {curl: /usr/bin/curl, sh: /bin/sh -> /bin/dash}
+  "example/busybox:1":
+    id: sha256:5555555555555555555555555555555555555555555555555555555555555555
+    platform: linux/amd64
+    path: [/bin]
+    bin_sh: false
+    tools: {busybox: /bin/busybox}
+  "example/static:1":
+    id: sha256:6666666666666666666666666666666666666666666666666666666666666666
+    platform: linux/amd64
+    path: [/]
+    bin_sh: false
+"#;
+
+    #[test]
+    fn the_image_facts_decide_which_probe_can_run() {
+        let compose = "services:
+  own: {image: example/own:1, ports: ['8080']}
+  not-own: {image: example/own:2}
+  no-cli: {image: redis:7}
+  no-shell: {image: redis:8}
+  curl: {image: example/curl:1, ports: ['80']}
+  busybox: {image: example/busybox:1, ports: ['80']}
+  static: {image: example/static:1, ports: ['80']}
+  uncovered: {image: example/other:1}
+";
+        check(with_facts(&Healthcheck, &profile(SETTINGS), FACTS, compose), r#"
++ curl: healthcheck.test = ["CMD","curl","-fsS","-o","/dev/null","http://localhost:80/health"]  # declared: GET /health on port 80  [healthcheck/declared]
++ curl: healthcheck.interval = "30s"  [healthcheck/declared]
++ curl: healthcheck.timeout = "10s"  [healthcheck/declared]
++ curl: healthcheck.retries = 3  [healthcheck/declared]
++ curl: healthcheck.start_period = "15s"  [healthcheck/declared]
++ busybox: healthcheck.test = ["CMD","busybox","wget","-qO-","http://localhost:80/health"]  # declared: GET /health on port 80  [healthcheck/declared]
++ busybox: healthcheck.interval = "30s"  [healthcheck/declared]
++ busybox: healthcheck.timeout = "10s"  [healthcheck/declared]
++ busybox: healthcheck.retries = 3  [healthcheck/declared]
++ busybox: healthcheck.start_period = "15s"  [healthcheck/declared]
+info[healthcheck/image-own] own at image: no healthcheck added: `example/own:1` (image ID 8fcd95fc1b3b) has its own HEALTHCHECK (`CMD-SHELL wget -qO- http://127.0.0.1:8080/ || exit 1`), which one here would replace
+warning[healthcheck/no-probe] not-own: no healthcheck added: the catalogue says `example/own:2` has a HEALTHCHECK of its own, but the image (image ID 111111111111) has none and it publishes no TCP container port; write the service's real check
+warning[healthcheck/tool-missing] no-cli at image: no healthcheck added: the catalogue's probe calls `redis-cli`, which `redis:7` (image ID 222222222222) does not have; it has none of `curl`, `wget`, `nc`, `python3`, `node`, `busybox`
+warning[healthcheck/no-shell] no-shell at image: no healthcheck added: the catalogue's probe is a `CMD-SHELL` test, which the engine runs with `/bin/sh`, and there is none in `redis:8` (image ID 333333333333)
+warning[healthcheck/tool-missing] static: no healthcheck added: the profile declares the endpoint its services answer, and `example/static:1` (image ID 666666666666) has no HTTP client to ask it with (it has none of `curl`, `wget`, `nc`, `python3`, `node`, `busybox`); write a probe with a program the image has
+warning[healthcheck/no-probe] uncovered: no healthcheck added: image `example/other:1` is not in the probe catalogue and it publishes no TCP container port; write the service's real check; the image facts do not cover its image: run `compose-harden inspect`
+"#);
+    }
+
+    #[test]
+    fn a_users_healthcheck_is_checked_against_the_image() {
+        let compose = r#"services:
+  replaces: {image: example/own:1, healthcheck: {test: [CMD, wget, -qO-, "http://localhost:8080/"]}}
+  disables: {image: example/own:1, healthcheck: {disable: true}}
+  timing: {image: example/own:1, healthcheck: {interval: 1m, retries: 5}}
+  no-curl: {image: example/own:1, healthcheck: {test: [CMD, curl, -f, "http://localhost/"]}}
+  no-wget: {image: example/curl:1, healthcheck: {test: "wget -qO- http://localhost/ || exit 1"}}
+  either: {image: example/curl:1, healthcheck: {test: [CMD-SHELL, "curl -f http://localhost/ || wget -qO- http://localhost/"]}}
+  no-shell: {image: example/static:1, healthcheck: {test: "true"}}
+  unknown: {image: example/curl:1, healthcheck: {test: [CMD, /app/check]}}
+"#;
+        check(with_facts(&Healthcheck, &profile(SETTINGS), FACTS, compose), r#"
+info[healthcheck/overrides-image] replaces at healthcheck: the file's healthcheck replaces the own HEALTHCHECK of `example/own:1` (image ID 8fcd95fc1b3b) (`CMD-SHELL wget -qO- http://127.0.0.1:8080/ || exit 1`)
+info[healthcheck/overrides-image] disables at healthcheck: the file's healthcheck disables the own HEALTHCHECK of `example/own:1` (image ID 8fcd95fc1b3b) (`CMD-SHELL wget -qO- http://127.0.0.1:8080/ || exit 1`)
+info[healthcheck/overrides-image] no-curl at healthcheck: the file's healthcheck replaces the own HEALTHCHECK of `example/own:1` (image ID 8fcd95fc1b3b) (`CMD-SHELL wget -qO- http://127.0.0.1:8080/ || exit 1`)
+warning[healthcheck/tool-missing] no-curl at healthcheck.test: the healthcheck calls `curl`, which `example/own:1` (image ID 8fcd95fc1b3b) does not have, so it always fails; it has `wget` (/bin/wget -> /bin/busybox), `busybox` (/bin/busybox)
+warning[healthcheck/tool-missing] no-wget at healthcheck.test: the healthcheck calls `wget`, which `example/curl:1` (image ID 444444444444) does not have, so it always fails; it has `curl` (/usr/bin/curl)
+warning[healthcheck/no-shell] no-shell at healthcheck.test: the healthcheck is a `CMD-SHELL` test, which the engine runs with `/bin/sh`, and there is none in `example/static:1` (image ID 666666666666): it always fails
 "#);
     }
 }

@@ -1,6 +1,9 @@
 //! The JVM heap a service's own environment or command names: what a memory limit must
 //! leave room for. Not a pass: read once per service, `resources` sizes its limit from it
-//! and `limits` checks a user's limit against it.
+//! and `limits` checks a user's limit against it. Besides the JVM's options, the variables
+//! images read their heap from (Atlassian's, Cassandra's, Neo4j's); the generic names
+//! UniFi and itzg/minecraft use (`MEM_LIMIT`, `MEMORY`) only where the image is a JVM (a
+//! `java` on its PATH, by the image facts) or is that image.
 
 use crate::document::lookup;
 use yaml_serde::{Mapping, Value};
@@ -18,6 +21,26 @@ pub const VARIABLES: [&str; 10] = [
     "KAFKA_HEAP_OPTS",
     "INSTALL4J_ADD_VM_PARAMS",
 ];
+
+/// Variables whose value is the heap itself, with the option each becomes.
+pub const HEAP_VARIABLES: [&str; 4] = [
+    // Atlassian's Jira, Confluence and Bitbucket images: -Xmx.
+    "JVM_MAXIMUM_MEMORY",
+    // Cassandra's cassandra-env.sh: -Xmx.
+    "MAX_HEAP_SIZE",
+    // Neo4j 5 and 4: server.memory.heap.max_size, dbms.memory.heap.max_size.
+    "NEO4J_server_memory_heap_max__size",
+    "NEO4J_dbms_memory_heap_max__size",
+];
+
+/// Generic names read only for a JVM image: UniFi's `MEM_LIMIT` (bare digits are MB) and
+/// itzg/minecraft-server's `MAX_MEMORY`, else `MEMORY` (1G where unset).
+pub const JVM_ONLY_VARIABLES: [&str; 3] = ["MEM_LIMIT", "MAX_MEMORY", "MEMORY"];
+
+/// Whether `source` is a variable of the service's environment.
+pub fn is_variable(source: &str) -> bool {
+    VARIABLES.contains(&source) || HEAP_VARIABLES.contains(&source) || JVM_ONLY_VARIABLES.contains(&source)
+}
 
 /// `-XX:MaxRAMPercentage`'s default: the share of `-XX:MaxRAM` the heap takes.
 const DEFAULT_RAM_PERCENT: f64 = 25.0;
@@ -42,8 +65,29 @@ pub struct Jvm {
 /// Reads the heap the service names, if any. Several options: the largest, since the JVM
 /// takes the last and `_JAVA_OPTIONS` overrides the command line, so any of them may win.
 /// An unreadable one makes the whole answer unknown.
-pub fn read(service: &Mapping) -> Jvm {
+pub fn read(service: &Mapping, jvm_image: bool, repo: Option<&str>) -> Jvm {
     let mut found: Vec<(&'static str, String)> = Vec::new();
+    let sized = |var: &'static str, value: String| (var, format!("-Xmx{}", value.trim()));
+    for var in HEAP_VARIABLES {
+        found.extend(super::env(service, var).map(|v| sized(var, v)));
+    }
+    let unifi = repo.is_some_and(|r| r.contains("unifi"));
+    let minecraft = repo.is_some_and(|r| r.ends_with("itzg/minecraft-server"));
+    if jvm_image || unifi {
+        if let Some(limit) = super::env(service, "MEM_LIMIT").filter(|v| v != "default") {
+            // Bare digits are megabytes, as both UniFi images read them.
+            let limit = if limit.bytes().all(|b| b.is_ascii_digit()) { format!("{limit}m") } else { limit };
+            found.push(sized("MEM_LIMIT", limit));
+        }
+    }
+    if jvm_image || minecraft {
+        match (super::env(service, "MAX_MEMORY"), super::env(service, "MEMORY")) {
+            (Some(max), _) => found.push(sized("MAX_MEMORY", max)),
+            (None, Some(memory)) => found.push(sized("MEMORY", memory)),
+            (None, None) if minecraft => found.push(("itzg/minecraft-server's default MEMORY", "-Xmx1G".into())),
+            (None, None) => {}
+        }
+    }
     let mut ram_percentages = Vec::new();
     for var in VARIABLES {
         if let Some(options) = super::env(service, var) {

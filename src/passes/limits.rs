@@ -120,14 +120,14 @@ fn no_room(service: &Service, out: &mut Out, limit: f64) {
 /// A heap (`-Xmx`, `-XX:MaxRAMPercentage`) above the profile's share of the memory limit
 /// leaves no room for the JVM's own memory: the kernel kills it instead of a clean OOM.
 fn jvm_heap(service: &Service, out: &mut Out, limit: f64, max_percent: f64) {
-    let jvm = &service.facts.jvm;
+    let jvm = &service.signs.jvm;
     let mut over = Vec::new();
     if let Some(Heap::Known { bytes, source, option }) = &jvm.heap {
         over.push((source.as_str(), option.as_str(), bytes / limit * 100.0));
     }
     over.extend(jvm.ram_percentages.iter().map(|(var, option, p)| (*var, option.as_str(), *p)));
     for (source, option, percent) in over.into_iter().filter(|(_, _, p)| *p > max_percent) {
-        let path = if heap::VARIABLES.contains(&source) { vec!["environment", source] } else { vec![source] };
+        let path = if heap::is_variable(source) { vec!["environment", source] } else { vec![source] };
         out.report(
             &LIMITS_HEAP_SHARE,
             &path,

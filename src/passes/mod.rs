@@ -2,7 +2,9 @@
 //! plus what earlier passes planned) and its settings; each returns changes and
 //! findings and never touches text. A new pass is one file and one line in [`passes!`].
 
+mod evidence;
 mod file;
+mod fit;
 mod heap;
 mod kind;
 mod room;
@@ -13,9 +15,10 @@ use crate::document::extends::Inheritance;
 use crate::document::lookup::{self, set_path};
 use crate::document::project::Note;
 use crate::document::{Document, Model};
+use crate::facts::{Facts as ImageFacts, Image};
 use crate::plan::{Change, Finding, Plan};
 use crate::profile::{Globs, Profile, Reference, ResourceClass};
-use crate::rule::Rule;
+use crate::rule::{Rule, Severity};
 use file::{check_skips, report_includes, report_tags, skip_list};
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
@@ -148,12 +151,27 @@ pub struct Service<'a> {
     pub profile: &'a Profile,
     /// `--enforce`: passes may replace values the user set (each reported).
     pub enforce: bool,
-    /// What its image and command say, worked out once (every pass asks).
-    pub facts: &'a Facts,
+    /// What its image name and command say, worked out once (every pass asks).
+    pub signs: &'a Signs,
+    /// What its image is, read from the image itself (`compose-harden inspect`), where the
+    /// run has facts of it.
+    pub facts: Option<&'a Image>,
+    /// Whether the run has image facts at all (a facts file or `--inspect`): then an
+    /// image the facts do not cover is one nobody looked at.
+    pub facts_at_hand: bool,
 }
 
-/// What a service's image and command say, worked out once per service.
-pub struct Facts {
+/// What a run gives the passes besides the compose file and the profile.
+#[derive(Clone, Copy, Default)]
+pub struct Inputs<'a> {
+    /// `--enforce`: passes may replace values the user set (each reported).
+    pub enforce: bool,
+    /// The image facts (`compose-harden.images.yml`, or the engine's with `--inspect`).
+    pub facts: Option<&'a ImageFacts>,
+}
+
+/// What a service's image name and command say, worked out once per service.
+pub struct Signs {
     /// The image reference as far as the file says (None: the service has no image).
     pub reference: Option<Reference>,
     /// Why the service looks like a job that runs once, if it does.
@@ -170,8 +188,15 @@ pub struct Facts {
     pub kind: kind::Kind,
 }
 
-impl Facts {
-    fn of(name: &str, service: &Mapping, relations: &Relations, profile: &Profile, globs: &Matchers) -> Facts {
+impl Signs {
+    fn of(
+        name: &str,
+        service: &Mapping,
+        relations: &Relations,
+        profile: &Profile,
+        globs: &Matchers,
+        facts: Option<&Image>,
+    ) -> Signs {
         let reference = lookup::get(service, "image").and_then(Value::as_str).map(crate::profile::reference);
         let repo = reference.as_ref().map(|r| r.repo.as_str());
         let probes = profile.healthcheck.as_ref().map(|h| &h.probes[..]).unwrap_or_default();
@@ -188,13 +213,14 @@ impl Facts {
                 .any(|p| crate::profile::glob_match(p, repo))
                 .then(|| "listed in the profile".to_string())
         });
-        Facts {
+        let jvm = heap::read(service, facts.is_some_and(Image::has_java), repo);
+        Signs {
             one_shot: one_shot(name, service, relations, profile),
             class: repo.and_then(|r| globs.classes.first(r)),
             probe: repo.and_then(|r| globs.probes.first(r)),
             own_init,
             reference,
-            jvm: heap::read(service),
+            jvm,
             kind: kind::Kind::of(name, service, relations),
         }
     }
@@ -315,21 +341,21 @@ impl Service<'_> {
 
     /// Why the service looks like a job that runs once and exits, if it does.
     pub fn one_shot(&self) -> Option<&str> {
-        self.facts.one_shot.as_deref()
+        self.signs.one_shot.as_deref()
     }
 
     /// The image's repository (no registry `docker.io`, no `library/`), as far as known.
     pub fn repo(&self) -> Option<&str> {
-        self.facts.reference.as_ref().map(|r| r.repo.as_str())
+        self.signs.reference.as_ref().map(|r| r.repo.as_str())
     }
 
     pub fn reference(&self) -> Option<&Reference> {
-        self.facts.reference.as_ref()
+        self.signs.reference.as_ref()
     }
 
     /// The image's resource class in the profile.
     pub fn class(&self) -> Option<&ResourceClass> {
-        self.profile.resources.as_ref()?.classes.get(self.facts.class?)
+        self.profile.resources.as_ref()?.classes.get(self.signs.class?)
     }
 
     /// A variable from `environment`, in map or list (`NAME=value`) form.
@@ -443,6 +469,14 @@ impl Out<'_> {
         self.finding(rule, path, message.into(), false);
     }
 
+    /// A finding milder than its rule's severity, where the rule's explanation says when.
+    pub fn report_as(&mut self, rule: &'static Rule, severity: Severity, path: &[&str], message: impl Into<String>) {
+        self.finding(rule, path, message.into(), false);
+        if let Some(last) = self.findings.last_mut() {
+            last.severity = severity.min(rule.severity);
+        }
+    }
+
     /// A finding the pass would have made a change of under `--enforce`.
     pub fn report_enforceable(&mut self, rule: &'static Rule, path: &[&str], message: impl Into<String>) {
         self.finding(rule, path, message.into(), true);
@@ -456,19 +490,19 @@ impl Out<'_> {
 }
 
 /// Plans one file alone (its includes are reported, not read): [`plan_model`] of it.
-pub fn plan(doc: &Document, profile: &Profile, enforce: bool, inherited: &Inheritance) -> Plan {
-    plan_with(PASSES, &Model::of(doc, inherited), profile, enforce)
+pub fn plan(doc: &Document, profile: &Profile, inputs: Inputs, inherited: &Inheritance) -> Plan {
+    plan_with(PASSES, &Model::of(doc, inherited), profile, inputs)
 }
 
 /// Runs every pass over every service of the model (a project's services as Compose merges
 /// them), in order. Services are planned independently (what they say about each other is
 /// gathered first), so a large file is planned in two halves on two cores.
-pub fn plan_model(model: &Model, profile: &Profile, enforce: bool) -> Plan {
-    plan_with(PASSES, model, profile, enforce)
+pub fn plan_model(model: &Model, profile: &Profile, inputs: Inputs) -> Plan {
+    plan_with(PASSES, model, profile, inputs)
 }
 
 /// [`plan_model`] with the passes given (a test runs one alone).
-fn plan_with(passes: &[&dyn AnyPass], model: &Model, profile: &Profile, enforce: bool) -> Plan {
+fn plan_with(passes: &[&dyn AnyPass], model: &Model, profile: &Profile, inputs: Inputs) -> Plan {
     let mut plan = Plan::default();
     if let Some(includes) = model.unread_includes {
         report_includes(includes, &mut plan);
@@ -483,7 +517,7 @@ fn plan_with(passes: &[&dyn AnyPass], model: &Model, profile: &Profile, enforce:
     let all: Vec<(&Value, &Value)> = services.iter().collect();
     let globs = Matchers::of(profile);
     let context =
-        Context { passes, file_skips: &file_skips, relations: &relations, profile, enforce, inherited, globs: &globs };
+        Context { passes, file_skips: &file_skips, relations: &relations, profile, inputs, inherited, globs: &globs };
     if all.len() < 64 {
         context.plan(&all, all.len(), &mut plan);
         return plan;
@@ -520,7 +554,7 @@ struct Context<'a> {
     file_skips: &'a [String],
     relations: &'a Relations,
     profile: &'a Profile,
-    enforce: bool,
+    inputs: Inputs<'a>,
     inherited: &'a Inheritance,
     globs: &'a Matchers,
 }
@@ -549,10 +583,14 @@ impl Context<'_> {
             };
             check_skips(&override_skips, name, plan);
             skips.extend(override_skips);
-            let facts = Facts::of(name, &view, self.relations, profile, globs);
-            kind::report(name, &view, &facts.kind, plan);
+            let facts = self.inputs.facts.and_then(|f| {
+                let image = lookup::get(&view, "image").and_then(Value::as_str);
+                f.for_service(name, image, lookup::get(&view, "build").is_some())
+            });
+            let signs = Signs::of(name, &view, self.relations, profile, globs, facts);
+            kind::report(name, &view, &signs.kind, plan);
             check_skips(&skips, name, plan);
-            let service = Planned { name, profile, facts: &facts, skips: &skips };
+            let service = Planned { name, profile, signs: &signs, facts, skips: &skips };
             self.run_passes(&service, &mut view, &mut shared, plan);
         }
     }
@@ -636,7 +674,7 @@ impl Context<'_> {
             if !pass.on(service.profile) || skipped(pass.name()) {
                 continue;
             }
-            if pass.container() && !service.facts.kind.is_container() {
+            if pass.container() && !service.signs.kind.is_container() {
                 continue;
             }
             let mut out =
@@ -646,8 +684,10 @@ impl Context<'_> {
                 value: view,
                 relations: self.relations,
                 profile: service.profile,
-                enforce: self.enforce,
+                enforce: self.inputs.enforce,
+                signs: service.signs,
                 facts: service.facts,
+                facts_at_hand: self.inputs.facts.is_some(),
             };
             pass.plan(&current, &mut out);
             let dropped = |id: &str| skipped(id) || self.profile.ignore.iter().any(|s| s == id);
@@ -663,11 +703,12 @@ impl Context<'_> {
 }
 
 /// One service as it is planned: its name, the profile it is planned with, what its image
-/// and command say, and the skip lists that name it.
+/// name and command say, the facts of its image, and the skip lists that name it.
 struct Planned<'a> {
     name: &'a str,
     profile: &'a Profile,
-    facts: &'a Facts,
+    signs: &'a Signs,
+    facts: Option<&'a Image>,
     skips: &'a [String],
 }
 
@@ -707,7 +748,7 @@ mod tests {
         let text = "include:\n  - db.yml\n  - path: [a.yml, b.yml]\nservices:\n  app:\n    image: x\n";
         let doc = crate::document::load("f.yml", text.as_bytes()).expect("reads");
         let profile: Profile = yaml_serde::from_str("{}").expect("an empty profile");
-        let plan = plan(&doc, &profile, false, &Inheritance::default());
+        let plan = plan(&doc, &profile, Inputs::default(), &Inheritance::default());
         let found: Vec<_> = plan.findings.iter().map(|f| (f.rule.id, f.path.join("."))).collect();
         assert_eq!(
             found,

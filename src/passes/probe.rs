@@ -61,6 +61,10 @@ impl Pass for Probe {
         }
         let repo = service.reference().map(|r| (r.repo.as_str(), r.tag.as_deref()));
         if let Some(test) = test {
+            // With image facts the healthcheck pass says whether curl is there
+            // (`healthcheck/tool-missing`); these guesses from the image's name are the
+            // fallback without them.
+            let guess = service.facts.is_none();
             let reference = repo.map(|(r, tag)| format!("{r}:{}", tag.unwrap_or("latest")));
             let matches =
                 |patterns: &[String]| reference.as_ref().is_some_and(|i| patterns.iter().any(|p| glob_match(p, i)));
@@ -71,7 +75,7 @@ impl Pass for Probe {
             let alpine = no_curl
                 || (repo.as_ref().is_some_and(|(_, t)| t.as_deref().is_some_and(|t| t.contains("alpine")))
                     && !matches(&settings.alpine_with_curl));
-            if alpine && uses_curl(test) {
+            if guess && alpine && uses_curl(test) {
                 match (no_curl, as_wget(test)) {
                     (true, Ok(wget)) if service.enforce => {
                         let message =
@@ -357,7 +361,9 @@ pub(super) fn is_slow(service: &Service, slow: &SlowStart) -> bool {
 }
 
 fn is_jvm(service: &Service) -> bool {
-    service.env("JAVA_OPTS").is_some() || service.env("JAVA_TOOL_OPTIONS").is_some()
+    service.facts.is_some_and(|i| i.has_java())
+        || service.env("JAVA_OPTS").is_some()
+        || service.env("JAVA_TOOL_OPTIONS").is_some()
 }
 
 #[cfg(test)]

@@ -214,7 +214,7 @@ fn sized_memory(
     }
     let path = ["deploy", "resources", "limits", "memory"];
     let percent = max_heap_percent(service);
-    match &service.facts.jvm.heap {
+    match &service.signs.jvm.heap {
         None => base.map(str::to_string),
         Some(Heap::Unknown { source, option }) => {
             out.report(
@@ -468,7 +468,7 @@ pub fn text(v: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::passes::testing::{check, plan, profile};
+    use crate::passes::testing::{check, plan, profile, with_facts};
 
     const SETTINGS: &str = "resources:
   limits: {cpus: '0.5', memory: 512M}
@@ -535,6 +535,54 @@ info[resources/not-mapping] reset at deploy: resources not added: `deploy` is se
 + unknown: deploy.resources.reservations.memory = "128M"  [resources/no-reservation]
 info[resources/heap-sized] jvm at deploy.resources.limits.memory: deploy.resources.limits.memory set to `1408M` instead of `512M`: the JVM heap `-Xmx1g` (JAVA_OPTS) may take at most 75% of the limit, leaving room for the JVM's own memory
 warning[resources/heap-unknown] unknown at deploy.resources.limits.memory: deploy.resources.limits.memory not added: the JVM heap `-Xmx${HEAP}` (JAVA_OPTS) is not known before interpolation, and a limit the heap does not fit in gets the JVM OOM-killed; set a limit of at least the heap / 75%
+"#);
+    }
+
+    /// The heap images read from variables of their own, each with its source; the generic
+    /// names (`MEMORY`, `MEM_LIMIT`) only where the facts show a `java`, or the image is the
+    /// one that reads them.
+    #[test]
+    fn a_heap_from_an_images_own_variables_sizes_the_limit() {
+        let facts = r#"version: 1
+inspected: {engine: "20.10", tools: [java, sh]}
+images:
+  "example/jvm:1":
+    id: sha256:7777777777777777777777777777777777777777777777777777777777777777
+    platform: linux/amd64
+    path: [/usr/bin]
+    bin_sh: true
+    tools: {java: /usr/bin/java}
+  "example/native:1":
+    id: sha256:8888888888888888888888888888888888888888888888888888888888888888
+    platform: linux/amd64
+    path: [/usr/bin]
+    bin_sh: true
+"#;
+        let compose = "services:
+  jira: {image: atlassian/jira-software:9, environment: {JVM_MAXIMUM_MEMORY: 2048m}}
+  cassandra: {image: cassandra:4, environment: {MAX_HEAP_SIZE: 1G}}
+  neo4j: {image: neo4j:5, environment: {NEO4J_server_memory_heap_max__size: 1G}}
+  unifi: {image: jacobalberty/unifi:v8, environment: {MEM_LIMIT: '1024'}}
+  minecraft: {image: itzg/minecraft-server}
+  jvm: {image: example/jvm:1, environment: {MEMORY: 1G}}
+  native: {image: example/native:1, environment: {MEMORY: 4G}}
+";
+        let planned = with_facts(&Resources, &profile(SETTINGS), facts, compose);
+        let sized: Vec<&str> = planned.lines().filter(|l| l.contains("heap-sized") || l.contains("limits.memory")).collect();
+        check(sized.join("\n"), r#"
++ jira: deploy.resources.limits.memory = "2816M"  [resources/no-limit]
++ cassandra: deploy.resources.limits.memory = "1408M"  [resources/no-limit]
++ neo4j: deploy.resources.limits.memory = "1408M"  [resources/no-limit]
++ unifi: deploy.resources.limits.memory = "1408M"  [resources/no-limit]
++ minecraft: deploy.resources.limits.memory = "1408M"  [resources/no-limit]
++ jvm: deploy.resources.limits.memory = "1408M"  [resources/no-limit]
++ native: deploy.resources.limits.memory = "512M"  [resources/no-limit]
+info[resources/heap-sized] jira at deploy.resources.limits.memory: deploy.resources.limits.memory set to `2816M` instead of `512M`: the JVM heap `-Xmx2048m` (JVM_MAXIMUM_MEMORY) may take at most 75% of the limit, leaving room for the JVM's own memory
+info[resources/heap-sized] cassandra at deploy.resources.limits.memory: deploy.resources.limits.memory set to `1408M` instead of `512M`: the JVM heap `-Xmx1G` (MAX_HEAP_SIZE) may take at most 75% of the limit, leaving room for the JVM's own memory
+info[resources/heap-sized] neo4j at deploy.resources.limits.memory: deploy.resources.limits.memory set to `1408M` instead of `512M`: the JVM heap `-Xmx1G` (NEO4J_server_memory_heap_max__size) may take at most 75% of the limit, leaving room for the JVM's own memory
+info[resources/heap-sized] unifi at deploy.resources.limits.memory: deploy.resources.limits.memory set to `1408M` instead of `512M`: the JVM heap `-Xmx1024m` (MEM_LIMIT) may take at most 75% of the limit, leaving room for the JVM's own memory
+info[resources/heap-sized] minecraft at deploy.resources.limits.memory: deploy.resources.limits.memory set to `1408M` instead of `512M`: the JVM heap `-Xmx1G` (itzg/minecraft-server's default MEMORY) may take at most 75% of the limit, leaving room for the JVM's own memory
+info[resources/heap-sized] jvm at deploy.resources.limits.memory: deploy.resources.limits.memory set to `1408M` instead of `512M`: the JVM heap `-Xmx1G` (MEMORY) may take at most 75% of the limit, leaving room for the JVM's own memory
 "#);
     }
 }

@@ -113,7 +113,7 @@ pub fn mib(b: f64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Facts, Matchers, Relations};
+    use super::super::{Matchers, Relations, Signs};
     use super::*;
     use crate::profile::Profile;
 
@@ -122,14 +122,16 @@ mod tests {
         let value: yaml_serde::Mapping = yaml_serde::from_str(yaml).expect("a mapping");
         let profile: Profile = yaml_serde::from_str("{}").expect("an empty profile");
         let relations = Relations::default();
-        let facts = Facts::of("s", &value, &relations, &profile, &Matchers::of(&profile));
+        let signs = Signs::of("s", &value, &relations, &profile, &Matchers::of(&profile), None);
         let service = Service {
             name: "s",
             value: &value,
             relations: &relations,
             profile: &profile,
             enforce: false,
-            facts: &facts,
+            signs: &signs,
+            facts: None,
+            facts_at_hand: false,
         };
         let held = Held::of(&service);
         let parts = held.parts.iter().map(|(_, what, b)| (what.clone(), b / MIB)).collect();

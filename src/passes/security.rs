@@ -98,9 +98,11 @@ impl Pass for Security {
             if let Some(paths) = &entry.tmpfs {
                 // A tmpfs where the service mounts a volume would hide it.
                 let mounted = mount_targets(service.get(&["volumes"]));
+                // The image's VOLUMEs: read from the image where facts are at hand.
+                let volumes = service.facts.map_or(&entry.volumes, |i| &i.volumes);
                 let paths: Vec<Value> = paths
                     .iter()
-                    .filter(|p| !mounted.contains(p) && !entry.volumes.contains(p))
+                    .filter(|p| !mounted.contains(p) && !volumes.contains(p))
                     .map(|p| Value::from(p.as_str()))
                     .collect();
                 out.add(&SECURITY_READ_ONLY, &["read_only"], true);
@@ -147,7 +149,7 @@ fn mount_targets(volumes: Option<&Value>) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::passes::testing::{check, plan, profile};
+    use crate::passes::testing::{check, plan, profile, with_facts};
 
     const SETTINGS: &str = "security:
   pids: 4096
@@ -201,5 +203,25 @@ mod tests {
 info[security/not-catalogued] ci at image: capabilities and the root file system left as they are: the catalogue records what image `jenkins/jenkins` needs nowhere; add an entry under `security.images` once a test proves it
 info[security/not-catalogued] set at image: capabilities and the root file system left as they are: the catalogue records what image `example/app` needs nowhere; add an entry under `security.images` once a test proves it
 "#);
+    }
+
+    /// The image's VOLUMEs come from the image facts where they are at hand: a tmpfs never
+    /// hides one.
+    #[test]
+    fn no_tmpfs_hides_a_volume_the_image_facts_show() {
+        let facts = r#"version: 1
+inspected: {engine: "20.10", tools: [sh]}
+images:
+  "postgres:16":
+    id: sha256:9999999999999999999999999999999999999999999999999999999999999999
+    platform: linux/amd64
+    volumes: [/tmp, /var/lib/postgresql/data]
+    path: [/bin]
+    bin_sh: true
+"#;
+        let compose = "services:\n  db: {image: postgres:16}\n";
+        let planned = with_facts(&Security, &profile(SETTINGS), facts, compose);
+        let tmpfs: Vec<&str> = planned.lines().filter(|l| l.contains("tmpfs")).collect();
+        check(tmpfs.join("\n"), r#"+ db: tmpfs = ["/var/run/postgresql"]  [security/read-only]"#);
     }
 }

@@ -1,8 +1,9 @@
 //! Stop behaviour: `docker stop` sends the stop signal, waits 10 s, then kills. Databases
 //! and brokers that flush on shutdown get longer; images that do not set the signal they
 //! shut down gracefully on get it. Where Docker's defaults are right, nothing is written.
+//! The image's own STOPSIGNAL, read from the image facts, is kept: the list is a fallback.
 
-use super::{Out, Pass, Service};
+use super::{evidence, Out, Pass, Service};
 use crate::profile::{glob_match, Profile, StopSettings};
 use crate::rule::{rules, Rule};
 
@@ -20,6 +21,20 @@ rules! {
     STOP_SIGKILL = "stop/sigkill", Warning, None,
         "stop_signal SIGKILL cannot be caught",
         "The service never shuts down gracefully.";
+    STOP_SIGNAL_DIFFERS = "stop/signal-differs", Info, None,
+        "the file's stop_signal differs from the image's STOPSIGNAL",
+        "The image facts show the signal the image asks to be stopped with (SIGTERM where it sets none). A \
+         `stop_signal` in the file that differs replaces it: right if you know the app, a graceful stop lost if \
+         not. Kept as written.";
+}
+
+/// `SIGQUIT` for `quit`, `QUIT` or `SIGQUIT`; a number as it is.
+fn canonical(signal: &str) -> String {
+    let upper = signal.trim().to_ascii_uppercase();
+    match upper.starts_with("SIG") || upper.parse::<u32>().is_ok() {
+        true => upper,
+        false => format!("SIG{upper}"),
+    }
 }
 
 impl Pass for Stop {
@@ -52,7 +67,23 @@ impl Pass for Stop {
                         "stop_signal SIGKILL cannot be caught: the service never shuts down gracefully",
                     );
                 }
+                if let Some(image) = service.facts {
+                    let own = image.stop_signal.as_deref().map_or("SIGTERM".to_string(), canonical);
+                    if !signal.is_empty() && !signal.contains('$') && canonical(&signal) != own {
+                        let how = if image.stop_signal.is_some() { "its STOPSIGNAL" } else { "SIGTERM: it sets no STOPSIGNAL" };
+                        out.report(
+                            &STOP_SIGNAL_DIFFERS,
+                            &["stop_signal"],
+                            format!(
+                                "stop_signal {signal} replaces the signal {} asks to be stopped with, {own} ({how})",
+                                evidence::image(service, image)
+                            ),
+                        );
+                    }
+                }
             }
+            // The image sets its own: kept, whatever the list says.
+            None if service.facts.is_some_and(|i| i.stop_signal.is_some()) => {}
             None => {
                 if let Some(entry) = settings.signals.iter().find(|e| matches(&e.images)) {
                     out.add(&STOP_SIGNAL, &["stop_signal"], entry.stop_signal.as_str());
@@ -65,7 +96,7 @@ impl Pass for Stop {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::passes::testing::{check, plan, profile};
+    use crate::passes::testing::{check, plan, profile, with_facts};
 
     const SETTINGS: &str = "stop:
   grace_periods: [{images: [postgres], stop_grace_period: 60s, why: it flushes on SIGTERM.}]
@@ -84,6 +115,35 @@ mod tests {
 + db: stop_grace_period = "60s"  [stop/grace-period]
 + web: stop_signal = "SIGQUIT"  [stop/signal]
 warning[stop/sigkill] killed at stop_signal: stop_signal SIGKILL cannot be caught: the service never shuts down gracefully
+"#);
+    }
+
+    #[test]
+    fn the_images_own_stop_signal_is_kept_and_a_different_one_reported() {
+        let facts = r#"version: 1
+inspected: {engine: "20.10", tools: [sh]}
+images:
+  "nginx:1.27":
+    id: sha256:1234567890ab1234567890ab1234567890ab1234567890ab1234567890ab1234
+    platform: linux/amd64
+    stop_signal: SIGQUIT
+    path: [/bin]
+    bin_sh: true
+  "example/app:1":
+    id: sha256:abcdef012345abcdef012345abcdef012345abcdef012345abcdef012345abcd
+    platform: linux/amd64
+    path: [/bin]
+    bin_sh: true
+"#;
+        let compose = "services:
+  web: {image: nginx:1.27}
+  term: {image: nginx:1.27, stop_signal: SIGTERM}
+  same: {image: nginx:1.27, stop_signal: quit}
+  app: {image: example/app:1, stop_signal: SIGINT}
+";
+        check(with_facts(&Stop, &profile(SETTINGS), facts, compose), r#"
+info[stop/signal-differs] term at stop_signal: stop_signal SIGTERM replaces the signal `nginx:1.27` (image ID 1234567890ab) asks to be stopped with, SIGQUIT (its STOPSIGNAL)
+info[stop/signal-differs] app at stop_signal: stop_signal SIGINT replaces the signal `example/app:1` (image ID abcdef012345) asks to be stopped with, SIGTERM (SIGTERM: it sets no STOPSIGNAL)
 "#);
     }
 }

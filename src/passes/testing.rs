@@ -15,7 +15,7 @@
 //! A failing case shows its place and the whole text the pass planned, to be read and,
 //! where it is right, taken as the expectation.
 
-use super::{plan_with, AnyPass};
+use super::{plan_with, AnyPass, Inputs};
 use crate::plan::{Change, Finding};
 use crate::profile::Profile;
 use yaml_serde::Value;
@@ -35,10 +35,21 @@ pub(crate) fn enforced(pass: &dyn AnyPass, profile: &Profile, compose: &str) -> 
     run(pass, profile, compose, true)
 }
 
+/// What `pass` alone plans with the image facts `facts` (a facts file's text) at hand.
+pub(crate) fn with_facts(pass: &dyn AnyPass, profile: &Profile, facts: &str, compose: &str) -> String {
+    let facts =
+        crate::facts::parse("compose-harden.images.yml", facts).unwrap_or_else(|e| panic!("the case's facts: {e}"));
+    planned(pass, profile, compose, Inputs { enforce: false, facts: Some(&facts) })
+}
+
 fn run(pass: &dyn AnyPass, profile: &Profile, compose: &str, enforce: bool) -> String {
+    planned(pass, profile, compose, Inputs { enforce, facts: None })
+}
+
+fn planned(pass: &dyn AnyPass, profile: &Profile, compose: &str, inputs: Inputs) -> String {
     let doc = crate::document::load("compose.yml", compose.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
     let inherited = crate::document::extends::of(&doc);
-    let plan = plan_with(&[pass], &super::Model::of(&doc, &inherited), profile, enforce);
+    let plan = plan_with(&[pass], &super::Model::of(&doc, &inherited), profile, inputs);
     let changes = plan.changes.iter().map(change);
     changes.chain(plan.findings.iter().map(finding)).collect::<Vec<_>>().join("\n")
 }

@@ -206,7 +206,9 @@ pub struct HealthcheckSettings {
     pub start_period: String,
     /// Known images and the probe that works inside each.
     pub probes: Vec<ProbeEntry>,
-    /// The probe assumed for a service with exactly one container port and no catalogue entry.
+    /// The HTTP endpoint a team declares its services answer: probed (with a tool the image
+    /// has) for a service with exactly one TCP container port and no catalogue entry. No
+    /// built-in profile declares one.
     pub http_fallback: Option<HttpFallback>,
 }
 
@@ -295,7 +297,7 @@ pub struct ProbeVariant {
 pub struct HttpFallback {
     /// `{port}` is replaced by the container port.
     pub test: Vec<String>,
-    /// The comment written beside the assumed probe.
+    /// The comment written beside the probe.
     pub note: String,
 }
 

@@ -20,6 +20,8 @@ use yaml_serde::Value;
 #[derive(Debug, Clone)]
 pub struct Item {
     pub rule: &'static Rule,
+    /// The finding's severity (the rule's, or lower where the rule says the case is milder).
+    pub severity: Severity,
     pub service: String,
     /// Keys below the service (what a fingerprint is built from, not a line).
     pub path: Vec<String>,
@@ -40,7 +42,7 @@ pub struct Item {
 
 impl Item {
     pub fn severity(&self) -> Severity {
-        self.rule.severity
+        self.severity
     }
 
     /// `apply` would change the file for it.
@@ -136,6 +138,7 @@ impl FileReport {
             let change = finding.change.and_then(|i| outcome.changes.get(i));
             items.push(Item {
                 rule: finding.rule,
+                severity: finding.severity,
                 service: finding.service.clone(),
                 path: finding.path.clone(),
                 span: *span,
@@ -163,7 +166,7 @@ impl FileReport {
             let c = &outcome.changes[first];
             let pairs: Vec<(&[String], &Value)> =
                 members.iter().map(|&m| (&outcome.changes[m].path[..], &*outcome.changes[m].value)).collect();
-            // A pass that reports what it writes (an assumed probe) gets one item, with the fix.
+            // A pass that reports what it writes (a probe with a note) gets one item, with the fix.
             let reported =
                 items.iter_mut().find(|i| i.fix.is_none() && i.rule.id == c.rule.id && i.service == *c.service);
             if let Some(item) = reported {
@@ -173,6 +176,7 @@ impl FileReport {
             }
             items.push(Item {
                 rule: c.rule,
+                severity: c.rule.severity,
                 service: c.service.to_string(),
                 path: c.path.first().map(|p| vec![p.clone()]).unwrap_or_default(),
                 span: outcome.change_spans.get(first).copied().flatten(),

@@ -211,7 +211,8 @@ fn prove(args: &Verify, spec: &Spec, engine: &engine::Engine, cancel: &Cancel) -
         if let Some(loaded) = facts.as_ref().filter(|l| l.found) {
             say(&format!("notice: {shown}: image facts from {}", loaded.describe()));
         }
-        let options = Options { enforce: args.enforce, unsafe_fixes: args.unsafe_fixes, ..Options::default() };
+        let facts = facts.as_ref().map(|l| &l.facts);
+        let options = Options { enforce: args.enforce, unsafe_fixes: args.unsafe_fixes, facts, ..Options::default() };
         let (hardened, text, count) = harden(spec, &as_written, &chosen.profile, options).map_err(fatal)?;
         say(&format!("hardened {shown} in memory ({count} changes)"));
         prepared.push(run::prepare(engine, "before", &as_written, None, allow, args.timeout, dotenv.as_deref())?);
