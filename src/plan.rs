@@ -42,6 +42,9 @@ pub struct Finding {
     /// The written change this finding reports (a repair, a replaced value), by its index
     /// in the outcome's changes: the report shows its fix.
     pub change: Option<usize>,
+    /// A credential the finding is about, which no output may show (the report layer masks
+    /// it wherever the file's text is shown); never in `message`.
+    pub secret: Option<Box<str>>,
 }
 
 impl Finding {
@@ -52,7 +55,15 @@ impl Finding {
         path: Vec<String>,
         message: impl Into<String>,
     ) -> Finding {
-        Finding { rule, service: service.into(), path, message: message.into(), enforceable: false, change: None }
+        Finding {
+            rule,
+            service: service.into(),
+            path,
+            message: message.into(),
+            enforceable: false,
+            change: None,
+            secret: None,
+        }
     }
 
     pub fn severity(&self) -> Severity {

@@ -224,7 +224,7 @@ services:
             r#"
 + tagged: init = true  [init/missing]
 warning[load/include] (file) at include.0: the services of the included `db.yml` are not hardened here: run compose-harden on that file too
-warning[load/unknown-skip] (file) at x-compose-harden.skip.0: unknown pass or rule `nonsense` in x-compose-harden.skip (passes: init, shell, healthcheck, probe, restart, stop, logging, measured, resources, limits, ulimits, security, dangerous, swarm; `compose-harden rules` lists the rule ids)
+warning[load/unknown-skip] (file) at x-compose-harden.skip.0: unknown pass or rule `nonsense` in x-compose-harden.skip (passes: init, shell, healthcheck, probe, restart, stop, logging, measured, resources, limits, ulimits, security, dangerous, mounts, image, credentials, swarm; `compose-harden rules` lists the rule ids)
 info[load/merge-tag] tagged at logging: `logging` is `!reset`: Compose drops it and uses its default, as the user chose; nothing is added under it
 info[load/merge-tag] tagged at deploy: `deploy` is `!override`: Compose takes this value as a whole instead of merging it with another layer's (an `extends` base or an override file; beside `<<` a key written in the mapping replaces the merged one anyway); it is hardened as written
 "#,

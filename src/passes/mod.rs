@@ -136,6 +136,9 @@ passes! {
     ulimits::Ulimits,
     security::Security,
     dangerous::Dangerous,
+    mounts::Mounts,
+    image::Image,
+    credentials::Credentials,
     swarm::Swarm,
 }
 
@@ -446,6 +449,17 @@ impl Out<'_> {
     /// A finding the pass would have made a change of under `--enforce`.
     pub fn report_enforceable(&mut self, rule: &'static Rule, path: &[&str], message: impl Into<String>) {
         self.finding(rule, path, message.into(), true);
+    }
+
+    /// A finding about a credential written into the file: `secret` is masked wherever the
+    /// report shows the file's text (the message must not hold it).
+    pub fn report_secret(&mut self, rule: &'static Rule, path: &[&str], message: impl Into<String>, secret: &str) {
+        let message = message.into();
+        debug_assert!(secret.len() < 4 || !message.contains(secret), "{}: the message shows the secret", rule.id);
+        self.finding(rule, path, message, false);
+        if let Some(f) = self.findings.last_mut() {
+            f.secret = Some(secret.into());
+        }
     }
 
     fn finding(&mut self, rule: &'static Rule, path: &[&str], message: String, enforceable: bool) {

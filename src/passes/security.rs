@@ -61,15 +61,13 @@ impl Pass for Security {
         let entry =
             repo.as_deref().and_then(|r| settings.images.iter().find(|e| e.images.iter().any(|p| glob_match(p, r))));
         pids(service, settings, repo.as_deref(), out);
-        if service.is_set(&["privileged"]) {
+        // `privileged: false` (or `"false"`) is no privilege: only a true one is skipped.
+        let privileged = service.get(&["privileged"]).is_some_and(|v| v.as_bool() == Some(true) || v.as_str() == Some("true"));
+        if privileged {
             return; // Reported by `dangerous`; dropping anything under it means nothing.
         }
-        if settings.no_new_privileges && !service.is_set(&["security_opt"]) {
-            let value = Value::Sequence(vec![Value::from("no-new-privileges:true")]);
-            match entry.filter(|e| e.no_new_privileges) {
-                Some(_) => out.add(&SECURITY_NO_NEW_PRIVILEGES, &["security_opt"], value),
-                None => out.add(&SECURITY_NO_NEW_PRIVILEGES_UNVERIFIED, &["security_opt"], value),
-            }
+        if settings.no_new_privileges {
+            no_new_privileges(service, entry.is_some_and(|e| e.no_new_privileges), out);
         }
         let known = |e: &&SecurityImage| e.cap_add.is_some() || e.tmpfs.is_some();
         if (settings.cap_drop || settings.read_only) && entry.filter(known).is_none() {
@@ -109,6 +107,37 @@ impl Pass for Security {
                 }
             }
         }
+    }
+}
+
+/// no-new-privileges where the service has no `security_opt`, or an empty one (nothing the
+/// user chose is replaced); a list of other options without it is reported, and changed
+/// under `--enforce` (the list with it appended).
+fn no_new_privileges(service: &Service, verified: bool, out: &mut Out) {
+    let rule = if verified { &SECURITY_NO_NEW_PRIVILEGES } else { &SECURITY_NO_NEW_PRIVILEGES_UNVERIFIED };
+    let wanted = Value::from("no-new-privileges:true");
+    match service.get(&["security_opt"]) {
+        None => out.add(rule, &["security_opt"], Value::Sequence(vec![wanted])),
+        Some(Value::Sequence(items)) => {
+            let has = items.iter().filter_map(Value::as_str).any(|o| {
+                let o = o.replace('=', ":");
+                o == "no-new-privileges" || o == "no-new-privileges:true"
+            });
+            if has {
+                return;
+            }
+            let old = Value::Sequence(items.clone());
+            if items.is_empty() {
+                out.replace(rule, &["security_opt"], &old, Value::Sequence(vec![wanted]), "security_opt was empty: no-new-privileges added");
+            } else if service.enforce {
+                let mut new = items.clone();
+                new.push(wanted);
+                out.replace(rule, &["security_opt"], &old, Value::Sequence(new), "security_opt lacked no-new-privileges: added to the list");
+            } else {
+                out.report_enforceable(rule, &["security_opt"], "security_opt does not hold `no-new-privileges:true`: add it to the list");
+            }
+        }
+        Some(_) => {} // A variable or `!reset`: the user decided.
     }
 }
 
@@ -193,13 +222,22 @@ mod tests {
   ci: {image: jenkins/jenkins:lts}
   root: {image: example/app:1, privileged: true}
   set: {image: example/app:1, security_opt: [label:disable], pids_limit: 100}
+  unprivileged: {image: example/app:1, privileged: false, pids_limit: 100}
+  empty: {image: example/app:1, security_opt: [], pids_limit: 100}
+  has: {image: example/app:1, security_opt: ['no-new-privileges=true'], pids_limit: 100}
 ";
         check(plan(&Security, &profile(SETTINGS), compose), r#"
 + ci: deploy.resources.limits.pids = 16384  [security/no-pids-limit]
 + ci: security_opt = ["no-new-privileges:true"]  [security/no-new-privileges-unverified]
 + root: deploy.resources.limits.pids = 4096  [security/no-pids-limit]
++ unprivileged: security_opt = ["no-new-privileges:true"]  [security/no-new-privileges-unverified]
+~ empty: security_opt = ["no-new-privileges:true"] (was [])  [security/no-new-privileges-unverified]: security_opt was empty: no-new-privileges added
 info[security/not-catalogued] ci at image: capabilities and the root file system left as they are: the catalogue records what image `jenkins/jenkins` needs nowhere; add an entry under `security.images` once a test proves it
+warning[security/no-new-privileges-unverified] set at security_opt: security_opt does not hold `no-new-privileges:true`: add it to the list (enforceable)
 info[security/not-catalogued] set at image: capabilities and the root file system left as they are: the catalogue records what image `example/app` needs nowhere; add an entry under `security.images` once a test proves it
+info[security/not-catalogued] unprivileged at image: capabilities and the root file system left as they are: the catalogue records what image `example/app` needs nowhere; add an entry under `security.images` once a test proves it
+info[security/not-catalogued] empty at image: capabilities and the root file system left as they are: the catalogue records what image `example/app` needs nowhere; add an entry under `security.images` once a test proves it
+info[security/not-catalogued] has at image: capabilities and the root file system left as they are: the catalogue records what image `example/app` needs nowhere; add an entry under `security.images` once a test proves it
 "#);
     }
 }

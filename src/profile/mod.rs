@@ -30,6 +30,12 @@ pub struct Profile {
     pub resources: Option<ResourcesSettings>,
     pub ulimits: Option<IndexMap<String, Ulimit>>,
     pub dangerous: Option<DangerousSettings>,
+    /// Report host paths, sockets and devices a service mounts.
+    pub mounts: Option<MountsSettings>,
+    /// Report images on tags that move.
+    pub image: Option<ImageSettings>,
+    /// Report credentials written into the file.
+    pub credentials: Option<CredentialsSettings>,
     pub stop: Option<StopSettings>,
     pub limits: Option<LimitsSettings>,
     pub probe: Option<ProbeSettings>,
@@ -175,6 +181,25 @@ pub struct DangerousSettings {
     /// Also report ports published without a host address (on every interface).
     pub ports_on_all_interfaces: bool,
 }
+
+/// Reports host paths, runtime sockets and devices a service mounts (no settings).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MountsSettings {}
+
+/// Reports images that name no tag, `latest` or a tag that moves.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImageSettings {
+    /// Also report, as info, an image not pinned by digest (`@sha256:...`).
+    #[serde(default)]
+    pub digest: bool,
+}
+
+/// Reports passwords, tokens and keys written into the file (no settings).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialsSettings {}
 
 /// `init: true`, except where the image brings its own init.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
