@@ -9,6 +9,12 @@ use crate::rule::rules;
 use yaml_serde::{Mapping, Value};
 
 rules! {
+    LOAD_FAILED = "load/failed", Error, None,
+        "a file could not be read or parsed, so nothing in it was checked",
+        "A file that cannot be read, is not valid YAML or is not a valid Compose file is reported as an error in \
+         every format, at the place the reader stopped (SARIF: a failed invocation with a notification, and an \
+         error result, since code scanning shows results and would close a file's alerts as fixed if they \
+         vanished). A broken file never looks clean. Fix the error the message names; `check` exits 2.";
     LOAD_INCLUDE = "load/include", Warning, None,
         "an included file's services are not hardened here",
         "Compose reads `include:` files as part of the project, but their services live in those files, and a \

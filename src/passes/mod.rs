@@ -99,6 +99,8 @@ pub fn find_rule(id: &str) -> Option<&'static Rule> {
     all_rules().iter().copied().find(|r| r.id == id)
 }
 
+/// What every format reports of a file that could not be read or parsed.
+pub use file::LOAD_FAILED;
 /// What `load` reports of a change the edit could not write (see `harden_with`).
 pub use file::LOAD_NOT_WRITTEN;
 

@@ -54,6 +54,9 @@ pub struct Profile {
     /// in every file: as if each file skipped them.
     #[serde(default)]
     pub ignore: Vec<String>,
+    /// The severity this team gives a rule in `check`'s reports (`image/latest: error`).
+    #[serde(default)]
+    pub severity: IndexMap<String, Level>,
     /// Rule ids whose fixes this team counts as safe, though the tool counts them unsafe.
     #[serde(default)]
     pub safe_fixes: Vec<String>,
@@ -180,6 +183,15 @@ pub struct StopSignal {
 pub struct DangerousSettings {
     /// Also report ports published without a host address (on every interface).
     pub ports_on_all_interfaces: bool,
+}
+
+/// A severity a profile gives a rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Error,
+    Warning,
+    Info,
 }
 
 /// Reports host paths, runtime sockets and devices a service mounts (no settings).
