@@ -22,24 +22,26 @@ rules! {
          `*ACCESS_KEY*`, `*PRIVATE_KEY*`) has its value in the file, which is committed and shared. Pass it \
          from the environment (`${DB_PASSWORD}`, with no default), or as a Compose secret read from \
          `/run/secrets` (`POSTGRES_PASSWORD_FILE: /run/secrets/db_password`); neither is a finding. The value \
-         is masked in every output. OWASP Docker Security Cheat Sheet, rule 12; CIS Docker Benchmark 4.10 \
-         (secrets in Dockerfiles).";
+         is masked in every output.",
+        refs "CIS Docker Benchmark v1.7.0 4.10 (secrets, for images); OWASP Docker Security Cheat Sheet, rule 12";
     CREDENTIALS_DEFAULT = "credentials/default", Warning, None,
         "a credential is written into the file as a variable's default",
         "`${DB_PASSWORD:-secret}` runs with the credential in the file wherever the variable is unset, which \
          is everywhere nobody set it. Leave the default out (`${DB_PASSWORD:?set DB_PASSWORD}` fails loudly \
-         instead). The value is masked in every output. OWASP Docker Security Cheat Sheet, rule 12.";
+         instead). The value is masked in every output.",
+        refs "OWASP Docker Security Cheat Sheet, rule 12";
     CREDENTIALS_COMMAND = "credentials/command", Warning, None,
         "a credential is written into the command",
         "A flag named for a credential (`--requirepass`, `--password=`, `--token`) with its value in `command` \
          or `entrypoint`: the value is in the file, and in the process list of the host. Read it from a file \
-         or the environment. The value is masked in every output. OWASP Docker Security Cheat Sheet, rule 12.";
+         or the environment. The value is masked in every output.",
+        refs "OWASP Docker Security Cheat Sheet, rule 12";
     CREDENTIALS_URL = "credentials/url", Warning, None,
         "a URL in the file holds a password",
         "`scheme://user:password@host` in an environment variable or the command puts the password in the \
          file. Build the URL from a variable, or give the password apart (most clients read it from a file \
-         or a variable of its own). The password is masked in every output. OWASP Docker Security Cheat \
-         Sheet, rule 12.";
+         or a variable of its own). The password is masked in every output.",
+        refs "OWASP Docker Security Cheat Sheet, rule 12";
 }
 
 impl Pass for Credentials {

@@ -14,35 +14,41 @@ rules! {
         "privileged: the container holds the host",
         "`privileged: true` gives every capability and the host's devices. Only the user knows whether the \
          service needs it; it is reported, never changed. A lifecycle hook (`pre_start`, `post_start`, \
-         `pre_stop`) that runs privileged is reported the same way.";
+         `pre_stop`) that runs privileged is reported the same way.",
+        refs "CIS Docker Benchmark v1.7.0 5.5";
     DANGEROUS_HOST_NAMESPACE = "dangerous/host-namespace", Error, None,
         "the container shares a host namespace",
-        "`network_mode: host`, `pid: host` and `ipc: host` share the host's network, processes or IPC.";
+        "`network_mode: host`, `pid: host` and `ipc: host` share the host's network, processes or IPC.",
+        refs "CIS Docker Benchmark v1.7.0 5.10 (network), 5.16 (PID), 5.17 (IPC)";
     DANGEROUS_DOCKER_SOCKET = "dangerous/docker-socket", Error, None,
         "the Docker socket is mounted",
-        "Whoever controls the container controls the Docker daemon, and so the host. CIS Docker Benchmark \
-         5.31; OWASP Docker Security Cheat Sheet, rule 1.";
+        "Whoever controls the container controls the Docker daemon, and so the host.",
+        refs "CIS Docker Benchmark v1.7.0 5.32; OWASP Docker Security Cheat Sheet, rule 1";
     DANGEROUS_SOCKET_PROXY = "dangerous/socket-proxy", Info, None,
         "a Docker socket proxy mounts the Docker socket",
         "A socket proxy (tecnativa/docker-socket-proxy, linuxserver/socket-proxy, wollomatic/socket-proxy) \
          holds the socket so that other services reach only the API calls it allows: that is its purpose, \
          and it is reported as info. The proxy itself still controls the daemon: keep it on an internal \
-         network, its allowed calls few, and the socket read-only where it can be.";
+         network, its allowed calls few, and the socket read-only where it can be.",
+        refs "CIS Docker Benchmark v1.7.0 5.32; OWASP Docker Security Cheat Sheet, rule 1";
     DANGEROUS_API_SOCKET = "dangerous/api-socket", Error, None,
         "use_api_socket: the Docker API socket is mounted at start",
         "`use_api_socket: true` makes Compose mount the engine's API socket, with the user's registry \
          credentials, into the container when it starts (it is not in `config`'s model): whoever controls the \
-         container controls the Docker daemon, and so the host, as with a `docker.sock` bind.";
+         container controls the Docker daemon, and so the host, as with a `docker.sock` bind.",
+        refs "CIS Docker Benchmark v1.7.0 5.32; OWASP Docker Security Cheat Sheet, rule 1";
     DANGEROUS_CAP_ADD_ALL = "dangerous/cap-add-all", Warning, None,
         "cap_add: ALL",
-        "The container gets every capability. CIS Docker Benchmark 5.3.";
+        "The container gets every capability.",
+        refs "CIS Docker Benchmark v1.7.0 5.4; OWASP Docker Security Cheat Sheet, rule 3";
     DANGEROUS_CAP_HOST = "dangerous/cap-host", Error, None,
         "a capability that amounts to root on the host",
         "SYS_ADMIN (mount, namespaces, most of the kernel), SYS_MODULE (load kernel modules), SYS_RAWIO (raw \
          I/O ports and memory), DAC_READ_SEARCH (read any file by handle: the shocker escape), BPF and PERFMON \
          (kernel programs and memory), and SYS_PTRACE beside `pid: host` (attach to the host's processes) each \
          lets the container take the host. Names are read as Docker reads them (`CAP_` prefix and case \
-         aside). CIS Docker Benchmark 5.3; OWASP Docker Security Cheat Sheet, rule 3.";
+         aside).",
+        refs "CIS Docker Benchmark v1.7.0 5.4; OWASP Docker Security Cheat Sheet, rule 3";
     DANGEROUS_CAP_RISKY = "dangerous/cap-risky", Warning, None,
         "a capability beyond Docker's defaults that reaches outside the container",
         "NET_ADMIN (the container's network, firewall and routes: a VPN or a router needs it), SYS_PTRACE \
@@ -50,31 +56,34 @@ rules! {
          SYSLOG, IPC_LOCK, LINUX_IMMUTABLE, MAC_ADMIN, MAC_OVERRIDE, NET_BROADCAST, AUDIT_CONTROL, \
          WAKE_ALARM, BLOCK_SUSPEND and the rest that Docker does not grant by default. The capabilities it \
          grants by default (CHOWN, DAC_OVERRIDE, FOWNER, FSETID, KILL, SETGID, SETUID, SETPCAP, \
-         NET_BIND_SERVICE, NET_RAW, SYS_CHROOT, MKNOD, AUDIT_WRITE, SETFCAP) added again are no finding. \
-         CIS Docker Benchmark 5.3.";
+         NET_BIND_SERVICE, NET_RAW, SYS_CHROOT, MKNOD, AUDIT_WRITE, SETFCAP) added again are no finding.",
+        refs "CIS Docker Benchmark v1.7.0 5.4; OWASP Docker Security Cheat Sheet, rule 3";
     DANGEROUS_USER_ROOT = "dangerous/user-root", Warning, None,
         "the service runs as root, by its own choice",
         "`user: root`, `0` or `0:0` runs the process as root, where the image may have chosen another user: \
-         a process that breaks out is root on the host unless user namespaces remap it. CIS Docker Benchmark \
-         4.1; OWASP Docker Security Cheat Sheet, rule 2.";
+         a process that breaks out is root on the host unless user namespaces remap it.",
+        refs "CIS Docker Benchmark v1.7.0 4.1; OWASP Docker Security Cheat Sheet, rule 2";
     DANGEROUS_USERNS_HOST = "dangerous/userns-host", Warning, None,
         "the container shares the host's user namespace",
         "`userns_mode: host` turns off the user-namespace remapping the daemon applies: root in the \
-         container is root on the host. CIS Docker Benchmark 5.30.";
+         container is root on the host.",
+        refs "CIS Docker Benchmark v1.7.0 5.31; OWASP Docker Security Cheat Sheet, rule 11";
     DANGEROUS_SHARED_NAMESPACE = "dangerous/shared-namespace", Warning, None,
         "the container shares the host's UTS or cgroup namespace",
         "`uts: host` lets the container change the host's hostname; `cgroup: host` shows it the host's \
-         cgroup tree. CIS Docker Benchmark 5.11 and 5.21.";
+         cgroup tree.",
+        refs "CIS Docker Benchmark v1.7.0 5.21 (UTS), 5.25 (cgroup)";
     DANGEROUS_UNCONFINED = "dangerous/unconfined", Warning, None,
         "a security option turns a kernel protection off",
         "`seccomp:unconfined` or `apparmor:unconfined` removes a protection the engine applies by default, as \
-         `label:disable` turns SELinux separation off. CIS Docker Benchmark 5.1, 5.2 and 5.21; OWASP Docker \
-         Security Cheat Sheet, rule 6.";
+         `label:disable` turns SELinux separation off.",
+        refs "CIS Docker Benchmark v1.7.0 5.2 (AppArmor), 5.3 (SELinux), 5.22 (seccomp); OWASP Docker Security Cheat Sheet, rule 6";
     DANGEROUS_PORT_ALL_INTERFACES = "dangerous/port-all-interfaces", Info, None,
         "a port is published on all interfaces",
         "Bind it to 127.0.0.1 if only this host needs it. A bare container port (`\"8008\"`) is published on a \
          random host port on all interfaces, and a host address written as a variable counts by its default \
-         (`${BIND:-0.0.0.0}`). CIS Docker Benchmark 5.14.";
+         (`${BIND:-0.0.0.0}`).",
+        refs "CIS Docker Benchmark v1.7.0 5.14; OWASP Docker Security Cheat Sheet, rule 5";
 }
 
 impl Pass for Dangerous {

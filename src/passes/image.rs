@@ -14,21 +14,23 @@ rules! {
         "the image names no tag: it runs whatever `latest` is at the pull",
         "An image without a tag is `:latest`: each host and each pull may run different code, and a rollback \
          cannot name what ran. Name a version (`postgres:16.4`), or a digest. Not reported for a service with \
-         `build:` (its `image:` names the build's output). CIS Docker Benchmark 5.27 (images are pulled as \
-         needed); OWASP Docker Security Cheat Sheet, rule 13.";
+         `build:` (its `image:` names the build's output).",
+        refs "CIS Docker Benchmark v1.7.0 5.28; OWASP Docker Security Cheat Sheet, rule 13";
     IMAGE_LATEST = "image/latest", Warning, None,
         "the image's tag is `latest`",
         "`:latest` moves with every release: each host and each pull may run different code, and a rollback \
-         cannot name what ran. Name a version, or a digest. Not reported for a service with `build:`. \
-         OWASP Docker Security Cheat Sheet, rule 13.";
+         cannot name what ran. Name a version, or a digest. Not reported for a service with `build:`.",
+        refs "CIS Docker Benchmark v1.7.0 5.28; OWASP Docker Security Cheat Sheet, rule 13";
     IMAGE_MOVING_TAG = "image/moving-tag", Warning, None,
         "the image's tag moves (`stable`, `edge`, `dev`, `nightly`, `main`, `master`)",
         "A channel tag points at a new image with each release or each commit: the file does not say what \
-         runs. Name a version, or a digest. Not reported for a service with `build:`.";
+         runs. Name a version, or a digest. Not reported for a service with `build:`.",
+        refs "CIS Docker Benchmark v1.7.0 5.28; OWASP Docker Security Cheat Sheet, rule 13";
     IMAGE_NO_DIGEST = "image/no-digest", Info, None,
         "the image is not pinned by digest",
         "A tag can be pushed again; only a digest (`image: postgres:16.4@sha256:...`) names one image for \
-         good. Reported under profiles that ask for it (`image: {digest: true}`, as `strict` does).";
+         good. Reported under profiles that ask for it (`image: {digest: true}`, as `strict` does).",
+        refs "CIS Docker Benchmark v1.7.0 5.28; OWASP Docker Security Cheat Sheet, rule 13";
 }
 
 /// Tags that name a channel, not a release.

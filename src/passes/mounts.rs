@@ -24,39 +24,40 @@ rules! {
          hold the engine's socket), or of `/root`, `/boot` or anything below them or below `/proc`, `/sys`, `/dev`, `/lib/modules` or `/var/lib/docker`, \
          gives the container the host's secrets, kernel or containers, read-only or not (reading `/etc` reads \
          `/etc/shadow`). `/etc`, `/home`, `/run` and `/var/run` count only as themselves: `/etc/letsencrypt` or \
-         `/home/u/media` are an app's data. `/etc/localtime` and `/etc/timezone` are no finding. CIS Docker \
-         Benchmark 5.5 (sensitive host system directories); OWASP Docker Security Cheat Sheet, rule 1.";
+         `/home/u/media` are an app's data. `/etc/localtime` and `/etc/timezone` are no finding.",
+        refs "CIS Docker Benchmark v1.7.0 5.6; OWASP Docker Security Cheat Sheet, rule 8";
     MOUNTS_HOST_READ = "mounts/host-read", Info, None,
         "the host's /proc or /sys is mounted read-only",
         "Monitoring agents (node-exporter, cAdvisor) read the host's `/proc` and `/sys` by design, mounted \
-         read-only; they still see every process and the kernel's settings of the host. CIS Docker \
-         Benchmark 5.5.";
+         read-only; they still see every process and the kernel's settings of the host.",
+        refs "CIS Docker Benchmark v1.7.0 5.6";
     MOUNTS_RUNTIME_SOCKET = "mounts/runtime-socket", Error, None,
         "a container runtime's socket is mounted",
         "The API socket of containerd, Podman, CRI-O or libvirt (as the Docker socket, `dangerous/docker-socket`) \
-         lets whoever controls the container start privileged containers or machines, and so own the host. \
-         CIS Docker Benchmark 5.31; OWASP Docker Security Cheat Sheet, rule 1.";
+         lets whoever controls the container start privileged containers or machines, and so own the host.",
+        refs "CIS Docker Benchmark v1.7.0 5.32; OWASP Docker Security Cheat Sheet, rule 1";
     MOUNTS_TMPFS_EXEC = "mounts/tmpfs-exec", Warning, None,
         "a tmpfs is mounted with exec, suid or dev",
         "Docker mounts a tmpfs `noexec,nosuid,nodev` unless told otherwise: `exec` lets a dropped binary run, \
          `suid` lets a setuid one gain privileges, `dev` lets a device node open the host's device. Leave them \
-         out unless the service needs them (a JIT that unpacks native code into /tmp needs `exec`). CIS Docker \
-         Benchmark 5.x (mount options).";
+         out unless the service needs them (a JIT that unpacks native code into /tmp needs `exec`).",
+        refs "OWASP Docker Security Cheat Sheet, rule 8";
     MOUNTS_PROPAGATION_SHARED = "mounts/propagation-shared", Warning, None,
         "a bind mount propagates mounts both ways",
         "`shared` or `rshared` propagation makes mounts made in the container appear on the host, and the \
-         other way. Only a storage driver or a mount helper needs it. CIS Docker Benchmark 5.19 (mount \
-         propagation mode is not shared).";
+         other way. Only a storage driver or a mount helper needs it.",
+        refs "CIS Docker Benchmark v1.7.0 5.20";
     MOUNTS_DEVICE_DISK = "mounts/device-disk", Error, None,
         "a host disk or memory device is given to the container",
         "`devices` with a block device (`/dev/sda`, `/dev/nvme0n1`, `/dev/mapper/...`) or `/dev/mem`, \
          `/dev/kmem`, `/dev/port` lets the container read and write the host's disks or memory, past every \
-         file permission. CIS Docker Benchmark 5.17 (host devices).";
+         file permission.",
+        refs "CIS Docker Benchmark v1.7.0 5.18";
     MOUNTS_DEVICE = "mounts/device", Info, None,
         "a host device is given to the container",
         "A GPU (`/dev/dri`, `/dev/nvidia*`), `/dev/net/tun`, `/dev/kvm`, `/dev/fuse` or a serial port is what \
-         media servers, VPNs and emulators need; it still widens what the container reaches on the host. \
-         CIS Docker Benchmark 5.17.";
+         media servers, VPNs and emulators need; it still widens what the container reaches on the host.",
+        refs "CIS Docker Benchmark v1.7.0 5.18";
 }
 
 /// Host paths that count only as themselves.

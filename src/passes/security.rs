@@ -18,29 +18,34 @@ rules! {
          generous one, raised for thread-heavy images (Elasticsearch, Jenkins, GitLab), as \
          `deploy.resources.limits.pids` where the service has `deploy.resources.limits` (Compose refuses \
          `pids_limit` beside it) and as `pids_limit` beside legacy `mem_limit`/`cpus`. It is preferred to the \
-         nproc ulimit, which counts every thread of the UID on the host.";
+         nproc ulimit, which counts every thread of the UID on the host.",
+        refs "CIS Docker Benchmark v1.7.0 5.29; OWASP Docker Security Cheat Sheet, rule 7";
     SECURITY_NO_NEW_PRIVILEGES = "security/no-new-privileges", Warning, Safe,
         "a process can gain privileges through setuid binaries",
         "`security_opt: [\"no-new-privileges:true\"]` blocks privilege gain through setuid, setgid and file \
          capabilities on exec. It is a safe addition where the catalogue records that the image needs none \
-         of that (no `su`, `sudo`, `gosu` or setuid helper after the first exec).";
+         of that (no `su`, `sudo`, `gosu` or setuid helper after the first exec).",
+        refs "CIS Docker Benchmark v1.7.0 5.26; OWASP Docker Security Cheat Sheet, rule 4";
     SECURITY_NO_NEW_PRIVILEGES_UNVERIFIED = "security/no-new-privileges-unverified", Warning, Unsafe,
         "no-new-privileges on an image not known to work with it",
         "As `security/no-new-privileges`, for an image the catalogue does not record: entrypoints that use \
          `su` or `sudo`, and setuid helpers such as postfix's `postdrop`, break under it. Unsafe: written \
-         only with `--unsafe-fixes`.";
+         only with `--unsafe-fixes`.",
+        refs "CIS Docker Benchmark v1.7.0 5.26; OWASP Docker Security Cheat Sheet, rule 4";
     SECURITY_CAPABILITIES = "security/capabilities", Warning, Unsafe,
         "the container keeps Docker's default capabilities",
         "`cap_drop: [ALL]` with `cap_add` for what the image needs (an entrypoint that chowns and drops to a \
          user needs CHOWN, SETUID, SETGID, FOWNER and DAC_OVERRIDE; a master that signals workers of another \
          user needs KILL). Written only where the catalogue records the list, with its proof; elsewhere \
-         nothing is written. Unsafe: it changes what the service may do.";
+         nothing is written. Unsafe: it changes what the service may do.",
+        refs "CIS Docker Benchmark v1.7.0 5.4; OWASP Docker Security Cheat Sheet, rule 3";
     SECURITY_READ_ONLY = "security/read-only", Warning, Unsafe,
         "the container's file system is writable",
         "`read_only: true` with a `tmpfs` for each path the image writes, as the catalogue records them. \
          Docker mounts tmpfs `noexec`, which breaks libraries that unpack native code into /tmp (JNA, netty), \
          and tmpfs pages count against the memory limit. A tmpfs never covers a path the image declares as a \
-         VOLUME (its data would be lost on every restart). Unsafe: written only with `--unsafe-fixes`.";
+         VOLUME (its data would be lost on every restart). Unsafe: written only with `--unsafe-fixes`.",
+        refs "CIS Docker Benchmark v1.7.0 5.13; OWASP Docker Security Cheat Sheet, rule 8";
     SECURITY_NOT_CATALOGUED = "security/not-catalogued", Info, None,
         "capabilities and writable paths are not known for this image",
         "The catalogue records what an image needs only where tests or the image's documentation prove it; \
