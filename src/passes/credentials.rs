@@ -71,17 +71,21 @@ impl Pass for Credentials {
             _ => {}
         }
         for key in ["command", "entrypoint"] {
-            let words: Vec<(String, String)> = match service.get(&[key]) {
-                Some(Value::String(s)) => s.split_whitespace().map(|w| (w.to_string(), key.to_string())).collect(),
-                Some(Value::Sequence(items)) => items
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, v)| v.as_str().map(|s| (s, i)))
-                    .flat_map(|(s, i)| s.split_whitespace().map(move |w| (w.to_string(), format!("{key}.{i}"))))
-                    .collect(),
-                _ => continue,
-            };
-            command(&words, out);
+            match service.get(&[key]) {
+                Some(Value::String(s)) => command(s, &[key], out),
+                Some(Value::Sequence(items)) => {
+                    // A word's flag value may be the next item (`["--token", "x"]`): the
+                    // items are read as one command line, each finding at its own item.
+                    let words: Vec<(&str, usize)> = items
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, v)| v.as_str().map(|s| (s, i)))
+                        .flat_map(|(s, i)| s.split_whitespace().map(move |w| (w, i)))
+                        .collect();
+                    command_words(&words, key, out);
+                }
+                _ => {}
+            }
         }
     }
 }
@@ -167,6 +171,19 @@ fn default_of(value: &str) -> Option<&str> {
 /// Whether a variable or flag name names a credential (`MYSQL_ROOT_PASSWORD`, `API_KEY`,
 /// `requirepass`), and not something about one (`*_FILE`, `*_LENGTH`, `*_URL`).
 fn secret_name(name: &str) -> bool {
+    // Every name below holds one of these stems: most names hold none, and cost no allocation.
+    const STEMS: &[&str] = &["pass", "pwd", "secret", "token", "key", "credential", "masterauth"];
+    let bytes = name.as_bytes();
+    let stem_at = |i: usize| {
+        let first = bytes[i].to_ascii_lowercase();
+        STEMS.iter().any(|stem| {
+            stem.as_bytes()[0] == first
+                && bytes.get(i..i + stem.len()).is_some_and(|w| w.eq_ignore_ascii_case(stem.as_bytes()))
+        })
+    };
+    if !(0..bytes.len()).any(stem_at) {
+        return false;
+    }
     let upper = name.to_ascii_uppercase();
     let words: Vec<&str> = upper.split(['_', '-', '.']).filter(|w| !w.is_empty()).collect();
     let Some(last) = words.last() else { return false };
@@ -174,7 +191,7 @@ fn secret_name(name: &str) -> bool {
         "FILE", "PATH", "DIR", "LENGTH", "LEN", "EXPIRY", "EXPIRES", "EXPIRE", "EXPIRATION", "TTL", "ENABLED", "ENABLE",
         "TYPE", "NAME", "URL", "URI", "ENDPOINT", "HOST", "PORT", "USER", "USERNAME", "ID", "HEADER", "LIMIT",
         "TIMEOUT", "INTERVAL", "METHOD", "POLICY", "ALGORITHM", "ALG", "AUDIENCE", "ISSUER", "REQUIRED", "MIN", "MAX",
-        "LIFETIME", "HASH", "SALT", "ROUNDS", "MODE", "PROVIDER", "STORE", "KEYRING",
+        "LIFETIME", "HASH", "SALT", "ROUNDS", "MODE", "PROVIDER", "STORE", "KEYRING", "USERS",
     ];
     if ABOUT.contains(last) || upper == "PWD" || upper == "OLDPWD" {
         return false;
@@ -193,6 +210,9 @@ fn secret_name(name: &str) -> bool {
 /// The password of the first URL in `text` with one (`scheme://user:password@host`),
 /// where it is written out (not a variable).
 fn url_password(text: &str) -> Option<&str> {
+    if !text.contains('@') {
+        return None; // No URL with a user: most values.
+    }
     let mut rest = text;
     while let Some(at) = rest.find("://") {
         let after = &rest[at + 3..];
@@ -210,15 +230,35 @@ fn url_password(text: &str) -> Option<&str> {
 }
 
 /// Flags named for a credential, with their value (`--requirepass x`, `--password=x`), and
-/// URLs with a password, among a command's words.
-fn command(words: &[(String, String)], out: &mut Out) {
-    for (i, (word, at)) in words.iter().enumerate() {
-        let path: Vec<&str> = at.split('.').collect();
+/// URLs with a password, in a command written as one string.
+fn command(text: &str, at: &[&str], out: &mut Out) {
+    // Most commands hold neither a flag named for a credential nor a URL with a user.
+    if !text.contains('@') && !text.contains('-') {
+        return;
+    }
+    let words: Vec<(&str, usize)> = text.split_whitespace().map(|w| (w, 0)).collect();
+    command_words_at(&words, |_| at.to_vec(), at[0], out);
+}
+
+fn command_words(words: &[(&str, usize)], key: &str, out: &mut Out) {
+    command_words_at(words, |i| vec![key.to_string(), i.to_string()], key, out);
+}
+
+/// The findings among a command's words, each at the path `at` gives its item.
+fn command_words_at<P: AsRef<str>>(
+    words: &[(&str, usize)],
+    at: impl Fn(usize) -> Vec<P>,
+    key: &str,
+    out: &mut Out,
+) {
+    for (i, &(word, item)) in words.iter().enumerate() {
         if let Some(password) = url_password(word) {
+            let path = at(item);
+            let path: Vec<&str> = path.iter().map(AsRef::as_ref).collect();
             out.report_secret(
                 &CREDENTIALS_URL,
                 &path,
-                format!("a URL in `{}` holds a password ({} characters): build it from a variable", path[0], password.chars().count()),
+                format!("a URL in `{key}` holds a password ({} characters): build it from a variable", password.chars().count()),
                 password,
             );
             continue;
@@ -227,19 +267,20 @@ fn command(words: &[(String, String)], out: &mut Out) {
         let flag = flag.trim_start_matches('-');
         let (name, value) = match flag.split_once('=') {
             Some((name, value)) => (name, Some(value)),
-            None => (flag, words.get(i + 1).map(|(w, _)| w.as_str())),
+            None => (flag, words.get(i + 1).map(|(w, _)| *w)),
         };
-        let value = value.map(|v| v.trim_matches(['"', '\'']));
         if !secret_name(name) {
             continue;
         }
+        let value = value.map(|v| v.trim_matches(['"', '\'']));
         if let Some(value) = value.filter(|v| literal(v) && !v.starts_with('-')) {
+            let path = at(item);
+            let path: Vec<&str> = path.iter().map(AsRef::as_ref).collect();
             out.report_secret(
                 &CREDENTIALS_COMMAND,
                 &path,
                 format!(
-                    "`{}` gives `--{name}` a value written here ({} characters): read it from a file or the environment",
-                    path[0],
+                    "`{key}` gives `--{name}` a value written here ({} characters): read it from a file or the environment",
                     value.chars().count()
                 ),
                 value,
