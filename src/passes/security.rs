@@ -133,7 +133,12 @@ fn no_new_privileges(service: &Service, verified: bool, out: &mut Out) {
             }
             let old = Value::Sequence(items.clone());
             if items.is_empty() {
-                out.replace(rule, &["security_opt"], &old, Value::Sequence(vec![wanted]), "security_opt was empty: no-new-privileges added");
+                // Reported, not written: the edit cannot yet replace an empty flow list.
+                out.report(
+                    rule,
+                    &["security_opt"],
+                    "security_opt is empty, so no-new-privileges is not set: write [\"no-new-privileges:true\"]",
+                );
             } else if service.enforce {
                 let mut new = items.clone();
                 new.push(wanted);
@@ -236,11 +241,11 @@ mod tests {
 + ci: security_opt = ["no-new-privileges:true"]  [security/no-new-privileges-unverified]
 + root: deploy.resources.limits.pids = 4096  [security/no-pids-limit]
 + unprivileged: security_opt = ["no-new-privileges:true"]  [security/no-new-privileges-unverified]
-~ empty: security_opt = ["no-new-privileges:true"] (was [])  [security/no-new-privileges-unverified]: security_opt was empty: no-new-privileges added
 info[security/not-catalogued] ci at image: capabilities and the root file system left as they are: the catalogue records what image `jenkins/jenkins` needs nowhere; add an entry under `security.images` once a test proves it
 warning[security/no-new-privileges-unverified] set at security_opt: security_opt does not hold `no-new-privileges:true`: add it to the list (enforceable)
 info[security/not-catalogued] set at image: capabilities and the root file system left as they are: the catalogue records what image `example/app` needs nowhere; add an entry under `security.images` once a test proves it
 info[security/not-catalogued] unprivileged at image: capabilities and the root file system left as they are: the catalogue records what image `example/app` needs nowhere; add an entry under `security.images` once a test proves it
+warning[security/no-new-privileges-unverified] empty at security_opt: security_opt is empty, so no-new-privileges is not set: write ["no-new-privileges:true"]
 info[security/not-catalogued] empty at image: capabilities and the root file system left as they are: the catalogue records what image `example/app` needs nowhere; add an entry under `security.images` once a test proves it
 info[security/not-catalogued] has at image: capabilities and the root file system left as they are: the catalogue records what image `example/app` needs nowhere; add an entry under `security.images` once a test proves it
 "#);
