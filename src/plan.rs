@@ -45,6 +45,9 @@ pub struct Finding {
     /// The written change this finding reports (a repair, a replaced value), by its index
     /// in the outcome's changes: the report shows its fix.
     pub change: Option<usize>,
+    /// A credential the finding is about, which no output may show (the report layer masks
+    /// it wherever the file's text is shown); never in `message`.
+    pub secret: Option<Box<str>>,
 }
 
 impl Finding {
@@ -63,6 +66,7 @@ impl Finding {
             message: message.into(),
             enforceable: false,
             change: None,
+            secret: None,
         }
     }
 

@@ -56,6 +56,9 @@ pub struct Rule {
     pub fix: Fix,
     pub summary: &'static str,
     pub explanation: &'static str,
+    /// Where the practice is documented (CIS Docker Benchmark v1.7.0 sections, the OWASP
+    /// Docker Security Cheat Sheet's rules); empty where no such reference exists.
+    pub references: &'static str,
 }
 
 impl Rule {
@@ -73,10 +76,15 @@ impl Rule {
 ///     INIT_MISSING = "init/missing", Warning, Safe,
 ///         "no init: the app is PID 1",
 ///         "As PID 1 the app gets no default signal handlers ...";
+///     MOUNTS_HOST_PATH = "mounts/host-path", Error, None,
+///         "a host path that holds the host is mounted",
+///         "A bind of the host's root ...",
+///         refs "CIS Docker Benchmark v1.7.0 5.6";
 /// }
 /// ```
 macro_rules! rules {
-    ($($name:ident = $id:literal, $severity:ident, $fix:ident, $summary:literal, $explanation:literal;)*) => {
+    ($($name:ident = $id:literal, $severity:ident, $fix:ident, $summary:literal, $explanation:literal
+        $(, refs $references:literal)?;)*) => {
         $(
             pub static $name: $crate::rule::Rule = $crate::rule::Rule {
                 id: $id,
@@ -84,6 +92,7 @@ macro_rules! rules {
                 fix: $crate::rule::Fix::$fix,
                 summary: $summary,
                 explanation: $explanation,
+                references: concat!("" $(, $references)?),
             };
             const _: () = assert!(
                 $crate::rule::named_as(stringify!($name), $id),

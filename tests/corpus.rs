@@ -226,3 +226,41 @@ fn no_corpus_file_gets_a_probe_without_evidence() {
     assert!(without.is_empty(), "probes written without evidence:\n{}", without.join("\n"));
     assert!(catalogue > 0, "no catalogue probe was written anywhere in the corpus");
 }
+
+/// How often the security rules fire on real files, per rule: findings and the services
+/// they are in (printed; run with `--nocapture` to read them in full). The counts are
+/// what the README's rules section reports; each rule family must fire somewhere.
+#[test]
+fn corpus_security_rule_counts() {
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::io::Write;
+    let Some(files) = corpus_files() else { return };
+    let profile = compose_harden::Profile::load("strict").expect("built-in profile");
+    let families = ["dangerous/", "mounts/", "image/", "credentials/", "security/no-new-privileges"];
+    // Per rule: its findings, and the (file, service) pairs they are in.
+    type Counts = BTreeMap<&'static str, (usize, BTreeSet<(String, String)>)>;
+    let mut counts = Counts::new();
+    let mut services = 0;
+    for file in &files {
+        let bytes = fs::read(file).expect("corpus file");
+        let name = file.display().to_string();
+        let Ok(outcome) = compose_harden::harden(&name, &bytes, &profile) else { continue };
+        let doc = compose_harden::document::load(&name, &bytes).expect("it loaded once");
+        services += doc.value.get("services").and_then(|s| s.as_mapping()).map_or(0, |m| m.len());
+        for (finding, _) in &outcome.findings {
+            if families.iter().any(|f| finding.rule.id.starts_with(f)) {
+                let entry = counts.entry(finding.rule.id).or_default();
+                entry.0 += 1;
+                entry.1.insert((name.clone(), finding.service.clone()));
+            }
+        }
+    }
+    let mut text = format!("security rules on {} corpus files ({services} services), strict profile:\n", files.len());
+    for (id, (findings, in_services)) in &counts {
+        text.push_str(&format!("  {id:<40} {findings:>5} findings in {:>4} services\n", in_services.len()));
+    }
+    let _ = std::io::stderr().write_all(text.as_bytes());
+    for family in &families[..4] {
+        assert!(counts.keys().any(|id| id.starts_with(family)), "no `{family}` finding on the corpus:\n{text}");
+    }
+}

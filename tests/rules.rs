@@ -13,10 +13,14 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 /// Rules that neither a fixture nor a pass case can show (those only an engine or a failure
-/// of I/O gives), each with how it is emitted and where it is tested. None today: even
-/// `load/include`, which the command never emits (it reads includes as the project), is
-/// shown by the file pass's case, where a file is planned alone.
-const UNREACHABLE: &[(&str, &str)] = &[];
+/// of I/O gives, or the report layer alone), each with how it is emitted and where it is
+/// tested. `load/include`, which the command never emits (it reads includes as the
+/// project), is not among them: the file pass's case shows it, where a file is planned alone.
+const UNREACHABLE: &[(&str, &str)] = &[(
+    "load/failed",
+    "the report layer's entry for a file the pipeline refused (no outcome holds it): every `check` format \
+     writes it; fixtures check-failed-* and tests/sarif.rs (a_broken_file_is_a_failed_invocation_and_an_error_result)",
+)];
 
 /// A fixture as `apply` or `check` would run it: its profile, options and project (the file
 /// named, or the `-f` files).

@@ -3,6 +3,8 @@
 
 use clap::{Args, ValueEnum};
 use compose_harden::document::spec::Spec;
+use compose_harden::passes::all_rules;
+use compose_harden::profile::Level;
 use compose_harden::report::{self, FileReport, Report};
 use compose_harden::rule::Severity;
 use compose_harden::{harden_project, Options};
@@ -51,6 +53,19 @@ pub struct Check {
     /// Write every current finding to FILE as the baseline, and exit 0.
     #[arg(long, value_name = "FILE", conflicts_with = "baseline")]
     write_baseline: Option<PathBuf>,
+    /// Keep the baseline's findings in SARIF (marked `baselineState: unchanged`); by
+    /// default they are left out, as code scanning reads no baseline.
+    #[arg(long, requires = "baseline")]
+    include_baselined: bool,
+    /// Report only these rules: ids or prefixes (`dangerous`, `mounts/host-path`), comma-separated.
+    #[arg(long, value_name = "RULES", value_delimiter = ',')]
+    select: Vec<String>,
+    /// Leave out these rules: ids or prefixes, comma-separated.
+    #[arg(long, value_name = "RULES", value_delimiter = ',')]
+    ignore: Vec<String>,
+    /// Print how many findings each rule has, instead of the findings.
+    #[arg(long)]
+    statistics: bool,
     #[arg(long, value_enum, default_value = "auto", value_name = "WHEN")]
     color: Color,
 }
@@ -58,6 +73,8 @@ pub struct Check {
 #[derive(Clone, Copy, ValueEnum)]
 enum Format {
     Text,
+    /// One line a finding: `file:line:col: severity[rule] message`.
+    Concise,
     Json,
     Sarif,
     Github,
@@ -91,6 +108,14 @@ pub fn run(args: &Check) -> u8 {
             return 2;
         }
     };
+    for pattern in args.select.iter().chain(&args.ignore) {
+        if !all_rules().iter().any(|r| matches_rule(pattern, r.id)) {
+            super::say(&format!(
+                "error: no rule or pass `{pattern}` to select or ignore; `compose-harden rules` lists them"
+            ));
+            return 2;
+        }
+    }
     let profiles = match Profiles::new(&args.profiles) {
         Ok(p) => p,
         Err(e) => {
@@ -105,7 +130,18 @@ pub fn run(args: &Check) -> u8 {
             return 2;
         }
     };
-    let mut report = Report::default();
+    let known = match &args.baseline {
+        Some(path) => match read_baseline(path) {
+            Ok(k) => k,
+            Err(e) => {
+                super::say(&format!("error: {e}"));
+                return 2;
+            }
+        },
+        None => Vec::new(),
+    };
+    let root = repo_root();
+    let mut report = Report { root: root.as_ref().map(|r| r.display().to_string()), ..Report::default() };
     let options = Options { enforce: args.enforce, locate_changes: true, unsafe_fixes: args.unsafe_fixes, facts: None };
     let color = match args.color {
         Color::Always => true,
@@ -136,6 +172,22 @@ pub fn run(args: &Check) -> u8 {
             let mut found = FileReport::of(&outcome.file.clone(), outcome);
             found.profile = chosen.name.clone();
             found.profile_found = chosen.found;
+            found.uri = relative(&found.path, root.as_deref());
+            found.items.retain(|i| {
+                let id = i.rule.id;
+                (args.select.is_empty() || args.select.iter().any(|p| matches_rule(p, id)))
+                    && !args.ignore.iter().any(|p| matches_rule(p, id))
+            });
+            for item in &mut found.items {
+                if let Some(level) = chosen.profile.severity.get(item.rule.id) {
+                    item.level = match level {
+                        Level::Error => Severity::Error,
+                        Level::Warning => Severity::Warning,
+                        Level::Info => Severity::Info,
+                    };
+                }
+                item.baselined = known.contains(&item.fingerprint(&found.uri));
+            }
             let text = match args.format {
                 Format::Text if rendered_apart => report::text::file(&found, color),
                 Format::Json if rendered_apart => report::json::file(&found),
@@ -168,26 +220,16 @@ pub fn run(args: &Check) -> u8 {
                     report.files.push(found);
                 }
             }
-            Err(e) => report.failed.push(report::Failed {
-                path: if e.file.is_empty() { spec.files.join(", ") } else { e.file.clone() },
-                position: e.position,
-                message: e.message,
-            }),
+            Err(e) => {
+                let path = if e.file.is_empty() { spec.files.join(", ") } else { e.file.clone() };
+                let uri = relative(&path, root.as_deref());
+                report.failed.push(report::Failed { path, uri, position: e.position, message: e.message })
+            }
         }
     }
     if let Some(path) = &args.write_baseline {
         return write_baseline(path, &report);
     }
-    let known = match &args.baseline {
-        Some(path) => match read_baseline(path) {
-            Ok(k) => k,
-            Err(e) => {
-                super::say(&format!("error: {e}"));
-                return 2;
-            }
-        },
-        None => Vec::new(),
-    };
     let mut told = true;
     for s in &report.skipped {
         told &= super::say(&format!("notice: skipped {}: {}", s.path, s.reason));
@@ -201,27 +243,67 @@ pub fn run(args: &Check) -> u8 {
         told &= super::say(&format!("notice: image facts from {name}"));
     }
     let text = match args.format {
+        _ if args.statistics => report::concise::statistics(&report),
         Format::Text => shown_files.concat() + &report::text::summary(&report),
+        Format::Concise => report::concise::render(&report),
         Format::Json => report::json::render(&report, &shown_files),
-        Format::Sarif => report::sarif::render(&report, env!("CARGO_PKG_VERSION")),
+        Format::Sarif => report::sarif::render(&report, env!("CARGO_PKG_VERSION"), args.include_baselined),
         Format::Github => report::github::render(&report),
         Format::Gitlab => report::gitlab::render(&report),
     };
     if super::print(&text) != 0 || !report.failed.is_empty() || !told {
         return 2;
     }
-    let failing =
-        report.items().filter(|(f, i)| !known.contains(&i.fingerprint(&f.path))).any(|(_, i)| match args.fail_on {
-            FailOn::Fix => i.fixable() || i.severity() == Severity::Error,
-            FailOn::Error => i.severity() >= Severity::Error,
-            FailOn::Warning => i.severity() >= Severity::Warning,
-            FailOn::Info => true,
-        });
+    let failing = report.items().filter(|(_, i)| !i.baselined).any(|(_, i)| match args.fail_on {
+        FailOn::Fix => i.fixable() || i.severity() == Severity::Error,
+        FailOn::Error => i.severity() >= Severity::Error,
+        FailOn::Warning => i.severity() >= Severity::Warning,
+        FailOn::Info => true,
+    });
     u8::from(failing && !args.exit_zero)
 }
 
+/// Whether `pattern` names the rule `id`: the id, or a prefix of it that ends at a `/`
+/// (`dangerous`, `dangerous/`, `mounts/device` for `mounts/device` alone).
+fn matches_rule(pattern: &str, id: &str) -> bool {
+    let pattern = pattern.trim();
+    id == pattern || id.strip_prefix(pattern.trim_end_matches('/')).is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// The repository's root: the nearest folder from here up that holds `.git`; else here.
+fn repo_root() -> Option<PathBuf> {
+    let here = std::env::current_dir().ok()?;
+    let found = here.ancestors().find(|d| d.join(".git").exists()).map(PathBuf::from);
+    Some(found.unwrap_or(here))
+}
+
+/// `path` relative to `root`, with `.` and `..` resolved and `/` as separator; as given
+/// (normalised) where it lies outside the root.
+fn relative(path: &str, root: Option<&std::path::Path>) -> String {
+    use std::path::Component;
+    let Some(root) = root else { return path.to_string() };
+    let absolute = std::env::current_dir().map(|d| d.join(path)).unwrap_or_else(|_| PathBuf::from(path));
+    let mut parts: Vec<std::ffi::OsString> = Vec::new();
+    let mut prefix = PathBuf::new();
+    for component in absolute.components() {
+        match component {
+            Component::Prefix(_) | Component::RootDir => prefix.push(component.as_os_str()),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                parts.pop();
+            }
+            Component::Normal(p) => parts.push(p.to_os_string()),
+        }
+    }
+    let normal: PathBuf = parts.iter().fold(prefix, |p, part| p.join(part));
+    match normal.strip_prefix(root) {
+        Ok(rel) => rel.to_string_lossy().replace('\\', "/"),
+        Err(_) => normal.to_string_lossy().replace('\\', "/"),
+    }
+}
+
 fn write_baseline(path: &PathBuf, report: &Report) -> u8 {
-    let mut prints: Vec<String> = report.items().map(|(f, i)| i.fingerprint(&f.path)).collect();
+    let mut prints: Vec<String> = report.items().map(|(f, i)| i.fingerprint(&f.uri)).collect();
     prints.sort();
     prints.dedup();
     let text =

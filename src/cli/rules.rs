@@ -43,7 +43,12 @@ fn explain(r: &rule::Rule) -> String {
         Fix::Unsafe => "unsafe: written only when the profile allows unsafe fixes",
         Fix::Replace => "a replacement of the user's value: only under `--enforce`",
     };
-    format!("{}  ({})\n{}\n\n{}\n\nfix: {fix}\n", r.id, r.severity.label(), r.summary, wrap(r.explanation, 88))
+    let mut text =
+        format!("{}  ({})\n{}\n\n{}\n\nfix: {fix}\n", r.id, r.severity.label(), r.summary, wrap(r.explanation, 88));
+    if !r.references.is_empty() {
+        text.push_str(&format!("references: {}\n", r.references));
+    }
+    text
 }
 
 /// Greedy wrapping at `width` columns, for a terminal.

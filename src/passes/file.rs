@@ -9,6 +9,12 @@ use crate::rule::rules;
 use yaml_serde::{Mapping, Value};
 
 rules! {
+    LOAD_FAILED = "load/failed", Error, None,
+        "a file could not be read or parsed, so nothing in it was checked",
+        "A file that cannot be read, is not valid YAML or is not a valid Compose file is reported as an error in \
+         every format, at the place the reader stopped (SARIF: a failed invocation with a notification, and an \
+         error result, since code scanning shows results and would close a file's alerts as fixed if they \
+         vanished). A broken file never looks clean. Fix the error the message names; `check` exits 2.";
     LOAD_INCLUDE = "load/include", Warning, None,
         "an included file's services are not hardened here",
         "Compose reads `include:` files as part of the project, but their services live in those files, and a \
@@ -237,7 +243,7 @@ services:
             r#"
 + tagged: init = true  [init/missing]
 warning[load/include] (file) at include.0: the services of the included `db.yml` are not hardened here: run compose-harden on that file too
-warning[load/unknown-skip] (file) at x-compose-harden.skip.0: unknown pass or rule `nonsense` in x-compose-harden.skip (passes: init, shell, healthcheck, probe, restart, stop, logging, measured, resources, limits, ulimits, security, dangerous, swarm; `compose-harden rules` lists the rule ids)
+warning[load/unknown-skip] (file) at x-compose-harden.skip.0: unknown pass or rule `nonsense` in x-compose-harden.skip (passes: init, shell, healthcheck, probe, restart, stop, logging, measured, resources, limits, ulimits, security, dangerous, mounts, image, credentials, swarm; `compose-harden rules` lists the rule ids)
 info[load/merge-tag] tagged at logging: `logging` is `!reset`: Compose drops it and uses its default, as the user chose; nothing is added under it
 info[load/merge-tag] tagged at deploy: `deploy` is `!override`: Compose takes this value as a whole instead of merging it with another layer's (an `extends` base or an override file; beside `<<` a key written in the mapping replaces the merged one anyway); it is hardened as written
 "#,

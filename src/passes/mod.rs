@@ -102,6 +102,8 @@ pub fn find_rule(id: &str) -> Option<&'static Rule> {
     all_rules().iter().copied().find(|r| r.id == id)
 }
 
+/// What every format reports of a file that could not be read or parsed.
+pub use file::LOAD_FAILED;
 /// What `load` reports of a change the edit could not write (see `harden_with`).
 pub use file::LOAD_NOT_WRITTEN;
 
@@ -139,6 +141,9 @@ passes! {
     ulimits::Ulimits,
     security::Security,
     dangerous::Dangerous,
+    mounts::Mounts,
+    image::Image,
+    credentials::Credentials,
     swarm::Swarm,
 }
 
@@ -480,6 +485,17 @@ impl Out<'_> {
     /// A finding the pass would have made a change of under `--enforce`.
     pub fn report_enforceable(&mut self, rule: &'static Rule, path: &[&str], message: impl Into<String>) {
         self.finding(rule, path, message.into(), true);
+    }
+
+    /// A finding about a credential written into the file: `secret` is masked wherever the
+    /// report shows the file's text (the message must not hold it).
+    pub fn report_secret(&mut self, rule: &'static Rule, path: &[&str], message: impl Into<String>, secret: &str) {
+        // Messages give the variable's name and the value's length, never the value (a value
+        // that is also a word, `secret`, may still appear in the text by chance).
+        self.finding(rule, path, message.into(), false);
+        if let Some(f) = self.findings.last_mut() {
+            f.secret = Some(secret.into());
+        }
     }
 
     fn finding(&mut self, rule: &'static Rule, path: &[&str], message: String, enforceable: bool) {

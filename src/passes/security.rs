@@ -18,29 +18,34 @@ rules! {
          generous one, raised for thread-heavy images (Elasticsearch, Jenkins, GitLab), as \
          `deploy.resources.limits.pids` where the service has `deploy.resources.limits` (Compose refuses \
          `pids_limit` beside it) and as `pids_limit` beside legacy `mem_limit`/`cpus`. It is preferred to the \
-         nproc ulimit, which counts every thread of the UID on the host.";
+         nproc ulimit, which counts every thread of the UID on the host.",
+        refs "CIS Docker Benchmark v1.7.0 5.29; OWASP Docker Security Cheat Sheet, rule 7";
     SECURITY_NO_NEW_PRIVILEGES = "security/no-new-privileges", Warning, Safe,
         "a process can gain privileges through setuid binaries",
         "`security_opt: [\"no-new-privileges:true\"]` blocks privilege gain through setuid, setgid and file \
          capabilities on exec. It is a safe addition where the catalogue records that the image needs none \
-         of that (no `su`, `sudo`, `gosu` or setuid helper after the first exec).";
+         of that (no `su`, `sudo`, `gosu` or setuid helper after the first exec).",
+        refs "CIS Docker Benchmark v1.7.0 5.26; OWASP Docker Security Cheat Sheet, rule 4";
     SECURITY_NO_NEW_PRIVILEGES_UNVERIFIED = "security/no-new-privileges-unverified", Warning, Unsafe,
         "no-new-privileges on an image not known to work with it",
         "As `security/no-new-privileges`, for an image the catalogue does not record: entrypoints that use \
          `su` or `sudo`, and setuid helpers such as postfix's `postdrop`, break under it. Unsafe: written \
-         only with `--unsafe-fixes`.";
+         only with `--unsafe-fixes`.",
+        refs "CIS Docker Benchmark v1.7.0 5.26; OWASP Docker Security Cheat Sheet, rule 4";
     SECURITY_CAPABILITIES = "security/capabilities", Warning, Unsafe,
         "the container keeps Docker's default capabilities",
         "`cap_drop: [ALL]` with `cap_add` for what the image needs (an entrypoint that chowns and drops to a \
          user needs CHOWN, SETUID, SETGID, FOWNER and DAC_OVERRIDE; a master that signals workers of another \
          user needs KILL). Written only where the catalogue records the list, with its proof; elsewhere \
-         nothing is written. Unsafe: it changes what the service may do.";
+         nothing is written. Unsafe: it changes what the service may do.",
+        refs "CIS Docker Benchmark v1.7.0 5.4; OWASP Docker Security Cheat Sheet, rule 3";
     SECURITY_READ_ONLY = "security/read-only", Warning, Unsafe,
         "the container's file system is writable",
         "`read_only: true` with a `tmpfs` for each path the image writes, as the catalogue records them. \
          Docker mounts tmpfs `noexec`, which breaks libraries that unpack native code into /tmp (JNA, netty), \
          and tmpfs pages count against the memory limit. A tmpfs never covers a path the image declares as a \
-         VOLUME (its data would be lost on every restart). Unsafe: written only with `--unsafe-fixes`.";
+         VOLUME (its data would be lost on every restart). Unsafe: written only with `--unsafe-fixes`.",
+        refs "CIS Docker Benchmark v1.7.0 5.13; OWASP Docker Security Cheat Sheet, rule 8";
     SECURITY_NOT_CATALOGUED = "security/not-catalogued", Info, None,
         "capabilities and writable paths are not known for this image",
         "The catalogue records what an image needs only where tests or the image's documentation prove it; \
@@ -61,15 +66,13 @@ impl Pass for Security {
         let entry =
             repo.as_deref().and_then(|r| settings.images.iter().find(|e| e.images.iter().any(|p| glob_match(p, r))));
         pids(service, settings, repo.as_deref(), out);
-        if service.is_set(&["privileged"]) {
+        // `privileged: false` (or `"false"`) is no privilege: only a true one is skipped.
+        let privileged = service.get(&["privileged"]).is_some_and(|v| v.as_bool() == Some(true) || v.as_str() == Some("true"));
+        if privileged {
             return; // Reported by `dangerous`; dropping anything under it means nothing.
         }
-        if settings.no_new_privileges && !service.is_set(&["security_opt"]) {
-            let value = Value::Sequence(vec![Value::from("no-new-privileges:true")]);
-            match entry.filter(|e| e.no_new_privileges) {
-                Some(_) => out.add(&SECURITY_NO_NEW_PRIVILEGES, &["security_opt"], value),
-                None => out.add(&SECURITY_NO_NEW_PRIVILEGES_UNVERIFIED, &["security_opt"], value),
-            }
+        if settings.no_new_privileges {
+            no_new_privileges(service, entry.is_some_and(|e| e.no_new_privileges), out);
         }
         let known = |e: &&SecurityImage| e.cap_add.is_some() || e.tmpfs.is_some();
         if (settings.cap_drop || settings.read_only) && entry.filter(known).is_none() {
@@ -111,6 +114,42 @@ impl Pass for Security {
                 }
             }
         }
+    }
+}
+
+/// no-new-privileges where the service has no `security_opt`, or an empty one (nothing the
+/// user chose is replaced); a list of other options without it is reported, and changed
+/// under `--enforce` (the list with it appended).
+fn no_new_privileges(service: &Service, verified: bool, out: &mut Out) {
+    let rule = if verified { &SECURITY_NO_NEW_PRIVILEGES } else { &SECURITY_NO_NEW_PRIVILEGES_UNVERIFIED };
+    let wanted = Value::from("no-new-privileges:true");
+    match service.get(&["security_opt"]) {
+        None => out.add(rule, &["security_opt"], Value::Sequence(vec![wanted])),
+        Some(Value::Sequence(items)) => {
+            let has = items.iter().filter_map(Value::as_str).any(|o| {
+                let o = o.replace('=', ":");
+                o == "no-new-privileges" || o == "no-new-privileges:true"
+            });
+            if has {
+                return;
+            }
+            let old = Value::Sequence(items.clone());
+            if items.is_empty() {
+                // Reported, not written: the edit cannot yet replace an empty flow list.
+                out.report(
+                    rule,
+                    &["security_opt"],
+                    "security_opt is empty, so no-new-privileges is not set: write [\"no-new-privileges:true\"]",
+                );
+            } else if service.enforce {
+                let mut new = items.clone();
+                new.push(wanted);
+                out.replace(rule, &["security_opt"], &old, Value::Sequence(new), "security_opt lacked no-new-privileges: added to the list");
+            } else {
+                out.report_enforceable(rule, &["security_opt"], "security_opt does not hold `no-new-privileges:true`: add it to the list");
+            }
+        }
+        Some(_) => {} // A variable or `!reset`: the user decided.
     }
 }
 
@@ -195,13 +234,22 @@ mod tests {
   ci: {image: jenkins/jenkins:lts}
   root: {image: example/app:1, privileged: true}
   set: {image: example/app:1, security_opt: [label:disable], pids_limit: 100}
+  unprivileged: {image: example/app:1, privileged: false, pids_limit: 100}
+  empty: {image: example/app:1, security_opt: [], pids_limit: 100}
+  has: {image: example/app:1, security_opt: ['no-new-privileges=true'], pids_limit: 100}
 ";
         check(plan(&Security, &profile(SETTINGS), compose), r#"
 + ci: deploy.resources.limits.pids = 16384  [security/no-pids-limit]
 + ci: security_opt = ["no-new-privileges:true"]  [security/no-new-privileges-unverified]
 + root: deploy.resources.limits.pids = 4096  [security/no-pids-limit]
++ unprivileged: security_opt = ["no-new-privileges:true"]  [security/no-new-privileges-unverified]
 info[security/not-catalogued] ci at image: capabilities and the root file system left as they are: the catalogue records what image `jenkins/jenkins` needs nowhere; add an entry under `security.images` once a test proves it
+warning[security/no-new-privileges-unverified] set at security_opt: security_opt does not hold `no-new-privileges:true`: add it to the list (enforceable)
 info[security/not-catalogued] set at image: capabilities and the root file system left as they are: the catalogue records what image `example/app` needs nowhere; add an entry under `security.images` once a test proves it
+info[security/not-catalogued] unprivileged at image: capabilities and the root file system left as they are: the catalogue records what image `example/app` needs nowhere; add an entry under `security.images` once a test proves it
+warning[security/no-new-privileges-unverified] empty at security_opt: security_opt is empty, so no-new-privileges is not set: write ["no-new-privileges:true"]
+info[security/not-catalogued] empty at image: capabilities and the root file system left as they are: the catalogue records what image `example/app` needs nowhere; add an entry under `security.images` once a test proves it
+info[security/not-catalogued] has at image: capabilities and the root file system left as they are: the catalogue records what image `example/app` needs nowhere; add an entry under `security.images` once a test proves it
 "#);
     }
 

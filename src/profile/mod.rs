@@ -30,6 +30,12 @@ pub struct Profile {
     pub resources: Option<ResourcesSettings>,
     pub ulimits: Option<IndexMap<String, Ulimit>>,
     pub dangerous: Option<DangerousSettings>,
+    /// Report host paths, sockets and devices a service mounts.
+    pub mounts: Option<MountsSettings>,
+    /// Report images on tags that move.
+    pub image: Option<ImageSettings>,
+    /// Report credentials written into the file.
+    pub credentials: Option<CredentialsSettings>,
     pub stop: Option<StopSettings>,
     pub limits: Option<LimitsSettings>,
     pub probe: Option<ProbeSettings>,
@@ -48,6 +54,9 @@ pub struct Profile {
     /// in every file: as if each file skipped them.
     #[serde(default)]
     pub ignore: Vec<String>,
+    /// The severity this team gives a rule in `check`'s reports (`image/latest: error`).
+    #[serde(default)]
+    pub severity: IndexMap<String, Level>,
     /// Rule ids whose fixes this team counts as safe, though the tool counts them unsafe.
     #[serde(default)]
     pub safe_fixes: Vec<String>,
@@ -175,6 +184,34 @@ pub struct DangerousSettings {
     /// Also report ports published without a host address (on every interface).
     pub ports_on_all_interfaces: bool,
 }
+
+/// A severity a profile gives a rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Error,
+    Warning,
+    Info,
+}
+
+/// Reports host paths, runtime sockets and devices a service mounts (no settings).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MountsSettings {}
+
+/// Reports images that name no tag, `latest` or a tag that moves.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImageSettings {
+    /// Also report, as info, an image not pinned by digest (`@sha256:...`).
+    #[serde(default)]
+    pub digest: bool,
+}
+
+/// Reports passwords, tokens and keys written into the file (no settings).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialsSettings {}
 
 /// `init: true`, except where the image brings its own init.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]

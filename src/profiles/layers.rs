@@ -219,6 +219,14 @@ fn check(layer: &Layer, partial: bool) -> Result<(), Error> {
     if let Err((path, message)) = values::check(&layer.value).and_then(|_| whole(&layer.value)) {
         return Err(at(layer, &path, None, message));
     }
+    let severities = layer.value.get("severity").and_then(Value::as_mapping).into_iter().flatten();
+    for (id, _) in severities {
+        let id = id.as_str().unwrap_or_default();
+        if crate::passes::find_rule(id).is_none() {
+            let message = format!("severity: no rule `{id}` (`compose-harden rules` lists them)");
+            return Err(at(layer, &["severity".to_string()], Some(id), message));
+        }
+    }
     for list in ["ignore", "safe_fixes", "unsafe_fixes"] {
         let ids = layer.value.get(list).and_then(Value::as_sequence).into_iter().flatten().enumerate();
         for (i, id) in ids {

@@ -17,7 +17,7 @@ pub fn render(report: &Report, files: &[String]) -> String {
     let failed: Vec<Value> = report
         .failed
         .iter()
-        .map(|f| json!({"file": f.path, "line": f.position.map(|p| p.0), "column": f.position.map(|p| p.1), "message": f.message}))
+        .map(|f| json!({"file": f.path, "rule": crate::passes::LOAD_FAILED.id, "severity": "error", "line": f.position.map(|p| p.0), "column": f.position.map(|p| p.1), "message": f.message}))
         .collect();
     let out = json!({
         "version": 1,
@@ -29,6 +29,8 @@ pub fn render(report: &Report, files: &[String]) -> String {
             "warning": report.count(Severity::Warning),
             "info": report.count(Severity::Info),
             "fixable": report.items().filter(|(_, i)| i.fixable()).count(),
+            "failed": report.failed.len(),
+            "baselined": report.items().filter(|(_, i)| i.baselined).count(),
         },
     });
     let text = serde_json::to_string_pretty(&out).unwrap_or_default();
@@ -49,5 +51,6 @@ fn item(i: &Item) -> Value {
         "message": i.message,
         "fix": i.fix.as_ref().map(|yaml| json!({"applicability": i.applicability.label(), "yaml": yaml, "into": i.into, "written": !i.held})),
         "hint": i.hint(),
+        "baselined": i.baselined,
     })
 }

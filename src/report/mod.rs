@@ -2,6 +2,7 @@
 //! service, the exact node's span, the message and the fix `apply` would write (or none).
 //! Formats never name passes or read the document; they read this and the rules.
 
+pub mod concise;
 pub mod diff;
 pub mod github;
 pub mod gitlab;
@@ -20,8 +21,6 @@ use yaml_serde::Value;
 #[derive(Debug, Clone)]
 pub struct Item {
     pub rule: &'static Rule,
-    /// The finding's severity (the rule's, or lower where the rule says the case is milder).
-    pub severity: Severity,
     pub service: String,
     /// Keys below the service (what a fingerprint is built from, not a line).
     pub path: Vec<String>,
@@ -38,11 +37,22 @@ pub struct Item {
     pub held: bool,
     /// `--enforce` would change what it is about.
     pub enforceable: bool,
+    /// The finding's severity: the rule's (or lower where the rule says the case is
+    /// milder), or the one the profile gives the rule (`severity:`).
+    pub level: Severity,
+    /// In the baseline `check --baseline` was given: known, and not failing.
+    pub baselined: bool,
 }
 
 impl Item {
     pub fn severity(&self) -> Severity {
-        self.severity
+        self.level
+    }
+
+    /// Whether code scanning should file it under security (`tags: [security]`): the rules
+    /// of the passes about what a container may reach.
+    pub fn security(&self) -> bool {
+        security(self.rule)
     }
 
     /// `apply` would change the file for it.
@@ -66,15 +76,25 @@ impl Item {
         })
     }
 
-    /// A stable identity that survives lines moving: file, rule, service and path.
+    /// A stable identity that survives lines moving: file (its `uri`), rule, service and path.
     pub fn fingerprint(&self, file: &str) -> String {
         let key = format!("{file}\u{0}{}\u{0}{}\u{0}{}", self.rule.id, self.service, self.path.join("."));
         format!("{:016x}", fnv1a(key.as_bytes()))
     }
 }
 
+/// Whether a rule is about what a container may reach (code scanning's `security` tag).
+pub fn security(rule: &Rule) -> bool {
+    matches!(rule.pass(), "dangerous" | "mounts" | "image" | "credentials" | "security")
+}
+
 /// What a finding says where enforcing the profile would change what it is about.
 pub const ENFORCE_HINT: &str = "`--enforce` would change this";
+
+/// [`fnv1a`] of a text, as 16 hex digits.
+pub(crate) fn fnv_hex(text: &str) -> String {
+    format!("{:016x}", fnv1a(text.as_bytes()))
+}
 
 /// FNV-1a, 64 bits: fixed forever, unlike a std hasher.
 fn fnv1a(bytes: &[u8]) -> u64 {
@@ -84,8 +104,15 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 /// One file's findings.
 #[derive(Debug, Clone)]
 pub struct FileReport {
-    /// As given (relative where it was), for display and URIs.
+    /// As given (relative where it was), for display.
     pub path: String,
+    /// Relative to the repository root (the nearest folder above with `.git`, else the
+    /// working folder), normalised: what URIs, code-quality paths and fingerprints use, so
+    /// that they do not depend on how the path was spelled or where the command ran. The
+    /// path as given where it lies outside that root.
+    pub uri: String,
+    /// Credentials the findings are about: masked wherever the file's text is shown.
+    pub secrets: Vec<String>,
     /// The input, for snippets and character offsets.
     pub text: String,
     pub items: Vec<Item>,
@@ -108,12 +135,16 @@ pub struct Skipped {
 #[derive(Debug, Clone)]
 pub struct Failed {
     pub path: String,
+    /// As [`FileReport::uri`].
+    pub uri: String,
     pub position: Option<(usize, usize)>,
     pub message: String,
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct Report {
+    /// The folder `uri`s are relative to, absolute (SARIF's `%SRCROOT%`).
+    pub root: Option<String>,
     pub files: Vec<FileReport>,
     pub skipped: Vec<Skipped>,
     pub failed: Vec<Failed>,
@@ -138,7 +169,6 @@ impl FileReport {
             let change = finding.change.and_then(|i| outcome.changes.get(i));
             items.push(Item {
                 rule: finding.rule,
-                severity: finding.severity,
                 service: finding.service.clone(),
                 path: finding.path.clone(),
                 span: *span,
@@ -148,6 +178,8 @@ impl FileReport {
                 applicability: applicability(&outcome, finding.rule),
                 held: false,
                 enforceable: finding.enforceable,
+                level: finding.severity,
+                baselined: false,
             });
         }
         // The other changes, one item per service and rule (a healthcheck is one fix).
@@ -176,7 +208,6 @@ impl FileReport {
             }
             items.push(Item {
                 rule: c.rule,
-                severity: c.rule.severity,
                 service: c.service.to_string(),
                 path: c.path.first().map(|p| vec![p.clone()]).unwrap_or_default(),
                 span: outcome.change_spans.get(first).copied().flatten(),
@@ -186,6 +217,8 @@ impl FileReport {
                 applicability: applicability(&outcome, c.rule),
                 held: false,
                 enforceable: false,
+                level: c.rule.severity,
+                baselined: false,
             });
         }
         // Unsafe fixes held back: their findings carry what `--unsafe-fixes` would write.
@@ -213,7 +246,47 @@ impl FileReport {
             })
             .collect();
         let text = std::mem::take(&mut outcome.input);
-        FileReport { path: path.to_string(), text, items, edits, profile: String::new(), profile_found: false }
+        let mut secrets: Vec<String> =
+            outcome.findings.iter().filter_map(|(f, _)| f.secret.as_deref().map(str::to_string)).collect();
+        secrets.sort();
+        secrets.dedup();
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len())); // A longer one may hold a shorter.
+        let mut report = FileReport {
+            path: path.to_string(),
+            uri: path.to_string(),
+            text,
+            items,
+            edits,
+            profile: String::new(),
+            profile_found: false,
+            secrets,
+        };
+        let mut items = std::mem::take(&mut report.items);
+        for item in &mut items {
+            item.fix = item.fix.take().map(|f| report.mask(&f));
+        }
+        report.items = items;
+        report
+    }
+
+    /// `text` with every credential the findings name replaced by as many `*`.
+    pub fn mask(&self, text: &str) -> String {
+        self.masked(text, |s| s.chars().count())
+    }
+
+    /// The same, one `*` a byte: offsets into the text stay right (a source excerpt).
+    pub fn mask_bytes(&self, text: &str) -> String {
+        self.masked(text, str::len)
+    }
+
+    fn masked(&self, text: &str, width: fn(&str) -> usize) -> String {
+        let mut text = text.to_string();
+        for secret in self.secrets.iter().filter(|s| !s.is_empty()) {
+            if text.contains(secret.as_str()) {
+                text = text.replace(secret.as_str(), &"*".repeat(width(secret)));
+            }
+        }
+        text
     }
 }
 

@@ -32,10 +32,13 @@ pub fn file(file: &FileReport, color: bool) -> String {
                 body
             }
         };
-        let title = match item.service.as_str() {
+        let mut title = match item.service.as_str() {
             "" => item.message.clone(),
             s => format!("service `{s}`: {}", item.message),
         };
+        if item.baselined {
+            title.push_str(" (in the baseline)");
+        }
         out.push_str(&renderer.render(level(item.severity()).title(&title).id(item.rule.id)).to_string());
         out.push('\n');
         out.push_str(&body);
@@ -70,12 +73,14 @@ fn snippet(renderer: &Renderer, file: &FileReport, item: &Item) -> String {
     // Only the lines of the node are given to the renderer: a large file is not read for
     // each finding.
     let source;
+    let masked;
     let mut message = level.title("");
     if let Some(span) = item.span {
         let text = &file.text;
         let start = text[..span.start.min(text.len())].rfind('\n').map_or(0, |i| i + 1);
         let end = text[span.end.min(text.len())..].find('\n').map_or(text.len(), |i| span.end + i);
-        source = &text[start..end];
+        masked = file.mask_bytes(&text[start..end]);
+        source = &masked;
         let range = span.start - start..(span.end - start).max(span.start - start + 1).min(source.len().max(1));
         message = message.snippet(
             Snippet::source(source).line_start(span.line).origin(&file.path).fold(false).annotation(level.span(range)),
@@ -101,8 +106,13 @@ pub fn summary(report: &Report) -> String {
     }
     let fixable = report.items().filter(|(_, i)| i.fixable()).count();
     let n = |count: usize, one: &str| format!("{count} {one}{}", if count == 1 { "" } else { "s" });
+    // A file not checked is never a clean one: the summary says so first.
+    let failed = match report.failed.len() {
+        0 => String::new(),
+        n => format!("{n} file{} could not be checked (errors above); ", if n == 1 { "" } else { "s" }),
+    };
     out.push_str(&format!(
-        "{}: {}, {}, {}; {fixable} fixable with `apply`\n",
+        "{failed}{}: {}, {}, {}; {fixable} fixable with `apply`\n",
         n(report.files.len(), "file"),
         n(report.count(Severity::Error), "error"),
         n(report.count(Severity::Warning), "warning"),

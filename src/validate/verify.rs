@@ -481,8 +481,14 @@ mod tests {
     use crate::rule::{Fix, Rule, Severity};
 
     /// The verifier never reads a change's rule.
-    pub(super) static TEST_RULE: Rule =
-        Rule { id: "init/missing", severity: Severity::Warning, fix: Fix::Safe, summary: "", explanation: "" };
+    pub(super) static TEST_RULE: Rule = Rule {
+        id: "init/missing",
+        severity: Severity::Warning,
+        fix: Fix::Safe,
+        summary: "",
+        explanation: "",
+        references: "",
+    };
 
     const INPUT: &str = "services:\n  a:\n    image: x\n  b:\n    image: y\n";
 
