@@ -6,6 +6,7 @@
 //! which Swarm ignores, is reported.
 
 use super::{Out, Pass, Service};
+use crate::plan::{Finding, Plan};
 use crate::profile::{FailureAction, Order, Profile, Rollout, SwarmSettings};
 use crate::rule::{rules, Rule};
 use yaml_serde::Value;
@@ -23,6 +24,12 @@ rules! {
          `deploy.resources.limits.cpus`, `mem_reservation` is `deploy.resources.reservations.memory`, \
          `pids_limit` is `deploy.resources.limits.pids`, `scale` is `deploy.replicas`), `--enforce` writes it \
          beside the key; the tool only adds, so the refused key is then deleted by hand.";
+    SWARM_REFUSED_VALUE = "swarm/refused-value", Error, None,
+        "`docker stack deploy` refuses this value as written: the file does not deploy",
+        "The docker CLI's v3 schema is stricter than Compose about some values: a long-form port's \
+         `published` and `target` must be integers (`published: \"8080\"` is refused), and \
+         `deploy.resources.reservations.devices` (GPUs) is not allowed (Swarm reserves \
+         `generic_resources`).";
     SWARM_IGNORED_KEY = "swarm/ignored-key", Info, None,
         "Swarm ignores this key",
         "`docker stack deploy` accepts and drops keys Swarm does not read (`restart`, `build`, \
@@ -87,6 +94,7 @@ impl Pass for Swarm {
             }
         }
         depends_on(service, out);
+        values(service, out);
         for key in &settings.ignored {
             if service.is_set(&[key.as_str()]) {
                 let instead = match key.as_str() {
@@ -227,6 +235,65 @@ fn scalar(value: &Value) -> String {
         Value::String(s) => s.clone(),
         Value::Number(n) => n.to_string(),
         other => format!("{other:?}"),
+    }
+}
+
+/// Values the v3 schema refuses in a form Compose accepts.
+fn values(service: &Service, out: &mut Out) {
+    let ports = service.get(&["ports"]).and_then(Value::as_sequence).into_iter().flatten();
+    for (i, port) in ports.enumerate() {
+        for key in ["published", "target"] {
+            let Some(text) = port.get(key).and_then(Value::as_str).filter(|t| !t.contains('$')) else { continue };
+            let index = i.to_string();
+            let path = ["ports", index.as_str(), key];
+            let refuses = format!("`docker stack deploy` refuses `{key}: \"{text}\"`: it must be an integer");
+            let advice = match text.parse::<u16>() {
+                Ok(n) => format!("write `{key}: {n}`"),
+                Err(_) => "write one item per port".to_string(),
+            };
+            out.report(&SWARM_REFUSED_VALUE, &path, format!("{refuses}: the file does not deploy; {advice}"));
+        }
+    }
+    if service.is_set(&["deploy", "resources", "reservations", "devices"]) {
+        out.report(
+            &SWARM_REFUSED_VALUE,
+            &["deploy", "resources", "reservations", "devices"],
+            "`docker stack deploy` refuses `deploy.resources.reservations.devices`: the file does not deploy; \
+             Swarm reserves devices as `generic_resources` that each node advertises",
+        );
+    }
+}
+
+/// The top-level keys `docker stack deploy` refuses beside `services` (a file-level error).
+pub(super) fn top_level(top: Option<&Value>, profile: &Profile, skips: &[String], plan: &mut Plan) {
+    let (Some(top), Some(_)) = (top, &profile.swarm) else { return };
+    let off = |id: &str| skips.iter().chain(&profile.ignore).any(|s| s == id || s == "swarm");
+    if off(SWARM_REFUSED_KEY.id) {
+        return;
+    }
+    let mut refused = |path: Vec<String>, what: String, advice: &str| {
+        let message = format!("`docker stack deploy` refuses {what}: the file does not deploy; {advice}");
+        plan.findings.push(Finding::new(&SWARM_REFUSED_KEY, "", path, message));
+    };
+    if top.get("name").is_some() {
+        refused(vec!["name".into()], "a top-level `name`".into(), "the stack is named by `docker stack deploy`");
+    }
+    if top.get("include").is_some() {
+        let advice = "merge the files into one first (`docker compose config`)";
+        refused(vec!["include".into()], "`include`".into(), advice);
+    }
+    if let Some(version) = top.get("version").map(scalar).filter(|v| !v.starts_with('3') && !v.contains('$')) {
+        refused(vec!["version".into()], format!("`version: {version}`"), "it reads version 3 files: delete the key");
+    }
+    for section in ["configs", "secrets"] {
+        for (name, entry) in top.get(section).and_then(Value::as_mapping).into_iter().flatten() {
+            for key in ["content", "environment"] {
+                if entry.get(key).is_some() {
+                    let path = vec![section.to_string(), scalar(name), key.to_string()];
+                    refused(path, format!("`{key}` in `{section}`"), "Swarm reads a `file` or an `external` one");
+                }
+            }
+        }
     }
 }
 
@@ -376,6 +443,29 @@ error[swarm/refused-key] app at cpus: `docker stack deploy` refuses `cpus`: the 
 info[swarm/depends-on] api at depends_on: Swarm ignores `depends_on` and starts every service at once: this one must retry db until it answers
 error[swarm/refused-key] web at depends_on: `docker stack deploy` refuses the long form of `depends_on` (it must be a list): the file does not deploy; write `depends_on: [api, db]`, and its wait for `api` (service_healthy) is lost: Swarm waits for nothing
 info[swarm/depends-on] web at depends_on: Swarm ignores `depends_on` and starts every service at once: this one must retry api, db until it answers
+"#);
+    }
+
+    #[test]
+    fn values_the_v3_schema_refuses_are_errors() {
+        let settings = format!("swarm: {{{LISTS}}}");
+        let compose = "name: shop
+version: '2.4'
+services:
+  app:
+    image: example/app:1
+    ports: [{target: 80, published: '8080'}, {target: 81, published: '9000-9001'}]
+    deploy: {resources: {reservations: {devices: [{capabilities: [gpu]}]}}}
+configs:
+  site: {content: hello}
+";
+        check(plan(&Swarm, &profile(&settings), compose), r#"
+error[swarm/refused-key] (file) at name: `docker stack deploy` refuses a top-level `name`: the file does not deploy; the stack is named by `docker stack deploy`
+error[swarm/refused-key] (file) at version: `docker stack deploy` refuses `version: 2.4`: the file does not deploy; it reads version 3 files: delete the key
+error[swarm/refused-key] (file) at configs.site.content: `docker stack deploy` refuses `content` in `configs`: the file does not deploy; Swarm reads a `file` or an `external` one
+error[swarm/refused-value] app at ports.0.published: `docker stack deploy` refuses `published: "8080"`: it must be an integer: the file does not deploy; write `published: 8080`
+error[swarm/refused-value] app at ports.1.published: `docker stack deploy` refuses `published: "9000-9001"`: it must be an integer: the file does not deploy; write one item per port
+error[swarm/refused-value] app at deploy.resources.reservations.devices: `docker stack deploy` refuses `deploy.resources.reservations.devices`: the file does not deploy; Swarm reserves devices as `generic_resources` that each node advertises
 "#);
     }
 
