@@ -352,6 +352,7 @@ fn harden_files(project: Project, profile: &Profile, options: Options<'_>) -> Re
         settings: project.files.first().and_then(|d| d.value.get("x-compose-harden")),
         inherited: &project.inherited,
         unread_includes: None,
+        top: project.files.first().map(|d| &d.value),
     };
     let mut plan = passes::plan_model(&model, profile, options.inputs());
     let (held, held_findings) = gate::hold_back(&mut plan.changes, profile, options.unsafe_fixes);

@@ -66,6 +66,8 @@ pub struct Model<'a> {
     /// The `include` list of a file hardened alone, whose files are not read: each is
     /// reported.
     pub unread_includes: Option<&'a Value>,
+    /// The (first) file's top level, for checks of keys beside `services`.
+    pub top: Option<&'a Value>,
 }
 
 impl<'a> Model<'a> {
@@ -76,6 +78,7 @@ impl<'a> Model<'a> {
             settings: doc.value.get("x-compose-harden"),
             inherited,
             unread_includes: doc.value.get("include"),
+            top: Some(&doc.value),
         }
     }
 }

@@ -530,6 +530,9 @@ fn plan_with(passes: &[&dyn AnyPass], model: &Model, profile: &Profile, inputs: 
     let file_skips = skip_list(model.settings);
     let relations = Relations::of(services);
     check_skips(&file_skips, "", &mut plan);
+    if passes.iter().any(|p| p.name() == "swarm") {
+        swarm::top_level(model.top, profile, &file_skips, &mut plan);
+    }
     let all: Vec<(&Value, &Value)> = services.iter().collect();
     let globs = Matchers::of(profile);
     let context =

@@ -1,25 +1,84 @@
-//! For files deployed with `docker stack deploy`: Swarm drops some service keys without a
-//! word (`restart`, `mem_limit`, `security_opt`, ...). Each one a service sets is reported,
-//! so that nobody counts on a setting Swarm never applies.
+//! For files deployed with `docker stack deploy`, which reads them with the docker CLI's own
+//! v3 schema: a key it refuses stops the deploy (an error, with its Swarm spelling), a key
+//! Swarm drops without a word is reported, and each long-running service gets the rolling
+//! update, rollback and restart delay Swarm reads, `start-first` only where two copies of
+//! it can run side by side. A job runs as `replicated-job`, and ordering by `depends_on`,
+//! which Swarm ignores, is reported.
 
 use super::{Out, Pass, Service};
-use crate::profile::{Profile, SwarmSettings};
+use crate::plan::{Finding, Plan};
+use crate::profile::{FailureAction, Order, Profile, Rollout, SwarmSettings};
 use crate::rule::{rules, Rule};
+use yaml_serde::Value;
 
 pub struct Swarm;
 
 rules! {
+    SWARM_REFUSED_KEY = "swarm/refused-key", Error, Replace,
+        "`docker stack deploy` refuses this key: the file does not deploy",
+        "`docker stack deploy` reads the file with the docker CLI's v3 schema, which refuses keys Compose \
+         accepts: `mem_limit`, `memswap_limit`, `cpu_quota`, `cpu_shares`, `cpuset`, `extends` and \
+         `volumes_from` as forbidden properties; `cpus`, `mem_reservation`, `pids_limit`, `profiles`, \
+         `pull_policy`, `gpus` and more as not allowed; `depends_on` in its long form. Where Swarm has a \
+         spelling of its own (`mem_limit` is `deploy.resources.limits.memory`, `cpus` is \
+         `deploy.resources.limits.cpus`, `mem_reservation` is `deploy.resources.reservations.memory`, \
+         `pids_limit` is `deploy.resources.limits.pids`, `scale` is `deploy.replicas`), `--enforce` writes it \
+         beside the key; the tool only adds, so the refused key is then deleted by hand.";
+    SWARM_REFUSED_VALUE = "swarm/refused-value", Error, None,
+        "`docker stack deploy` refuses this value as written: the file does not deploy",
+        "The docker CLI's v3 schema is stricter than Compose about some values: a long-form port's \
+         `published` and `target` must be integers (`published: \"8080\"` is refused), and \
+         `deploy.resources.reservations.devices` (GPUs) is not allowed (Swarm reserves \
+         `generic_resources`).";
     SWARM_IGNORED_KEY = "swarm/ignored-key", Info, None,
         "Swarm ignores this key",
-        "`docker stack deploy` drops keys Swarm does not read (`restart`, `mem_limit`, `cpus`, \
-         `security_opt`, `container_name`, ...): it reads `deploy.restart_policy` and `deploy.resources` \
-         instead. The `swarm` profile reports each such key a service sets and writes the Swarm form where it \
-         writes anything.";
+        "`docker stack deploy` accepts and drops keys Swarm does not read (`restart`, `build`, \
+         `security_opt`, `devices`, `privileged`, `container_name`, ...): it reads `deploy.restart_policy` \
+         and `deploy.resources` instead. The `swarm` profile reports each such key a service sets and writes \
+         the Swarm form where it writes anything.";
+    SWARM_DEPENDS_ON = "swarm/depends-on", Info, None,
+        "Swarm ignores `depends_on`: services start in no order",
+        "`docker stack deploy` starts every service at once and never waits for another, healthy or \
+         completed: a service must retry what it needs until it answers (its restart policy restarts it \
+         meanwhile).";
+    SWARM_UPDATE_CONFIG = "swarm/update-config", Warning, Safe,
+        "no update_config: a failed update stays half-done",
+        "Swarm's default `failure_action` is `pause`: an update whose new tasks fail stops half-way, old and \
+         new tasks side by side, until someone acts. The profile writes `deploy.update_config` with \
+         `failure_action: rollback`, a `monitor` that watches each new task, and `order: start-first` only \
+         where two copies can run side by side (see `swarm/stop-first`).";
+    SWARM_ROLLBACK_CONFIG = "swarm/rollback-config", Info, Safe,
+        "no rollback_config: a rollback runs with Swarm's defaults",
+        "The rollback an update's failure starts replaces tasks as `deploy.rollback_config` says; the \
+         profile writes it, with the same rule for `order` as the update.";
+    SWARM_STOP_FIRST = "swarm/stop-first", Info, None,
+        "the service's tasks are updated stop-first: two copies cannot run side by side",
+        "`order: start-first` starts the new task before the old one stops: no gap, but two copies run at \
+         once. The tool writes it only where that is safe: the service has a healthcheck (the new task \
+         takes over once healthy), no writable named volume or bind mount (two copies would write it at \
+         once), no port published in `mode: host` (the new task could not bind it), and not \
+         `max_replicas_per_node: 1` (on one node the new task could never be placed). Otherwise it writes \
+         `stop-first` and says why.";
+    SWARM_START_FIRST_UNSAFE = "swarm/start-first-unsafe", Warning, Replace,
+        "`order: start-first` where two copies cannot run side by side",
+        "The file asks for `start-first`, but the service fails the rule in `swarm/stop-first`: a writable \
+         volume written by two copies, a host port the new task cannot bind, or a task that can never be \
+         placed. `--enforce` writes `stop-first`.";
+    SWARM_RESTART_DELAY = "swarm/restart-delay", Info, Safe,
+        "no restart delay: the file does not say how fast a failed task is replaced",
+        "`deploy.restart_policy.delay` is the pause between a task's exit and its replacement. The profile \
+         writes it (`window` is left out: it only matters with `max_attempts`, which would leave a service \
+         down for good after an outage that passes).";
+    SWARM_JOB = "swarm/job", Info, Safe,
+        "a job that runs once is deployed as a `replicated-job`",
+        "Swarm's default mode, `replicated`, keeps a task running: a job that exits is started again. \
+         `deploy.mode: replicated-job` runs it to completion once, and its restart policy retries it only \
+         on failure. It gets no update or rollback config, which Swarm does not apply to jobs.";
 }
 
 impl Pass for Swarm {
     const NAME: &'static str = "swarm";
-    /// It reports settings, and runs for every service, container or not.
+    /// A refused key stops the deploy of any service, container or not.
     const CONTAINER: bool = false;
     const RULES: &'static [&'static Rule] = RULES;
     type Settings<'p> = &'p SwarmSettings;
@@ -29,36 +88,487 @@ impl Pass for Swarm {
     }
 
     fn run(&self, settings: &SwarmSettings, service: &Service, out: &mut Out) {
+        for key in &settings.refused {
+            if service.is_set(&[key.as_str()]) {
+                refused(key, service, out);
+            }
+        }
+        depends_on(service, out);
+        values(service, out);
         for key in &settings.ignored {
             if service.is_set(&[key.as_str()]) {
                 let instead = match key.as_str() {
                     "restart" => "; it reads `deploy.restart_policy`",
-                    "mem_limit" | "memswap_limit" | "mem_reservation" | "cpus" | "cpu_shares" | "cpu_quota"
-                    | "cpuset" | "pids_limit" => "; it reads `deploy.resources`",
                     _ => "",
                 };
                 out.report(&SWARM_IGNORED_KEY, &[key.as_str()], format!("Swarm ignores `{key}`{instead}"));
             }
         }
+        if !service.signs.kind.is_container() {
+            return;
+        }
+        if service.one_shot().is_some() {
+            if settings.jobs && !service.is_set(&["deploy", "mode"]) {
+                out.add(&SWARM_JOB, &["deploy", "mode"], "replicated-job");
+            }
+            return;
+        }
+        if let Some(delay) = settings.restart_policy.as_ref().and_then(|r| r.delay.as_deref()) {
+            let condition = service.str(&["deploy", "restart_policy", "condition"]);
+            if condition.is_some_and(|c| c != "none") && !service.is_set(&["deploy", "restart_policy", "delay"]) {
+                out.add(&SWARM_RESTART_DELAY, &["deploy", "restart_policy", "delay"], delay);
+            }
+        }
+        let apart = side_by_side(service).err();
+        let mut stop_first = false;
+        if let Some(update) = &settings.update_config {
+            stop_first |= rollout(service, out, "update_config", update, &apart, &SWARM_UPDATE_CONFIG);
+        }
+        if let Some(rollback) = &settings.rollback_config {
+            stop_first |= rollout(service, out, "rollback_config", rollback, &apart, &SWARM_ROLLBACK_CONFIG);
+        }
+        if let (true, Some(why)) = (stop_first, &apart) {
+            out.report(&SWARM_STOP_FIRST, &["deploy"], format!("tasks are replaced `stop-first`: {why}"));
+        }
     }
+}
+
+/// Fills what `deploy.<key>` lacks; whether `order` was written `stop-first` by the rule.
+fn rollout<F: FailureAction>(
+    service: &Service,
+    out: &mut Out,
+    key: &str,
+    wanted: &Rollout<F>,
+    apart: &Option<String>,
+    rule: &'static Rule,
+) -> bool {
+    let mut add = |field: &str, value: Value| {
+        if !service.is_set(&["deploy", key, field]) {
+            out.add(rule, &["deploy", key, field], value);
+        }
+    };
+    add("parallelism", wanted.parallelism.into());
+    if let Some(delay) = &wanted.delay {
+        add("delay", delay.as_str().into());
+    }
+    add("monitor", wanted.monitor.as_str().into());
+    add("failure_action", wanted.failure_action.as_str().into());
+    let path = ["deploy", key, "order"];
+    match (service.str(&path), apart) {
+        (Some("start-first"), Some(why)) => {
+            let message = format!("`{key}.order: start-first`, but two copies cannot run side by side: {why}");
+            if service.enforce {
+                let old = Value::from("start-first");
+                out.replace(&SWARM_START_FIRST_UNSAFE, &path, &old, "stop-first".into(), message);
+            } else {
+                out.report_enforceable(&SWARM_START_FIRST_UNSAFE, &path, message);
+            }
+            false
+        }
+        _ if service.is_set(&path) => false,
+        _ => {
+            let order = if apart.is_some() { Order::StopFirst } else { wanted.order };
+            out.add(rule, &path, order.as_str());
+            order == Order::StopFirst && wanted.order == Order::StartFirst
+        }
+    }
+}
+
+/// Whether two copies of the service can run at once (`start-first`), or why not.
+fn side_by_side(service: &Service) -> Result<(), String> {
+    if !healthy(service) {
+        return Err("it has no healthcheck, so Swarm cannot tell when the new task is ready".into());
+    }
+    for volume in service.get(&["volumes"]).and_then(Value::as_sequence).into_iter().flatten() {
+        if let Some(shown) = writable(volume) {
+            return Err(format!("volume `{shown}` is writable, and two copies would write it at once"));
+        }
+    }
+    for port in service.get(&["ports"]).and_then(Value::as_sequence).into_iter().flatten() {
+        if port.get("mode").and_then(Value::as_str) == Some("host") {
+            let shown = port.get("published").map_or_else(|| "a port".into(), |p| format!("port {}", scalar(p)));
+            return Err(format!("{shown} is published in `mode: host`, which the new task could not bind"));
+        }
+    }
+    let per_node = service.get(&["deploy", "placement", "max_replicas_per_node"]);
+    if per_node.and_then(Value::as_u64) == Some(1) {
+        return Err("`max_replicas_per_node: 1` leaves no room on a node for the new task beside the old".into());
+    }
+    Ok(())
+}
+
+/// A healthcheck in the file (planned ones included), or one the image defines.
+fn healthy(service: &Service) -> bool {
+    if let Some(check) = service.get(&["healthcheck"]) {
+        let disabled = check.get("disable").and_then(Value::as_bool) == Some(true)
+            || check.get("test").and_then(Value::as_sequence).and_then(|t| t.first()).and_then(Value::as_str)
+                == Some("NONE");
+        return !disabled && check.get("test").is_some();
+    }
+    // The image's own, from its facts where they are at hand; else the catalogue's word.
+    if let Some(image) = service.facts {
+        return image.healthcheck.as_ref().is_some_and(|h| !h.disabled());
+    }
+    let probes = service.profile.healthcheck.as_ref().map(|h| &h.probes[..]).unwrap_or_default();
+    service.signs.probe.and_then(|i| probes.get(i)).is_some_and(|p| p.own_healthcheck)
+}
+
+/// The volume as the file writes it, where it is a named volume or a bind mount that is not
+/// read-only (an anonymous volume or a tmpfs is each task's own).
+fn writable(volume: &Value) -> Option<String> {
+    match volume {
+        Value::String(text) => {
+            let parts: Vec<&str> = text.split(':').collect();
+            let read_only = parts.get(2).is_some_and(|mode| mode.split(',').any(|m| m == "ro"));
+            (parts.len() >= 2 && !read_only).then(|| text.clone())
+        }
+        Value::Mapping(_) => {
+            let kind = volume.get("type").and_then(Value::as_str).unwrap_or("volume");
+            let source = volume.get("source").map(scalar);
+            let read_only = volume.get("read_only").and_then(Value::as_bool) == Some(true);
+            let shared = matches!(kind, "volume" | "bind") && source.is_some();
+            let target = volume.get("target").map(scalar).unwrap_or_default();
+            (shared && !read_only).then(|| format!("{}:{target}", source.unwrap_or_default()))
+        }
+        _ => None,
+    }
+}
+
+fn scalar(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// Values the v3 schema refuses in a form Compose accepts.
+fn values(service: &Service, out: &mut Out) {
+    let ports = service.get(&["ports"]).and_then(Value::as_sequence).into_iter().flatten();
+    for (i, port) in ports.enumerate() {
+        for key in ["published", "target"] {
+            let Some(text) = port.get(key).and_then(Value::as_str).filter(|t| !t.contains('$')) else { continue };
+            let index = i.to_string();
+            let path = ["ports", index.as_str(), key];
+            let refuses = format!("`docker stack deploy` refuses `{key}: \"{text}\"`: it must be an integer");
+            let advice = match text.parse::<u16>() {
+                Ok(n) => format!("write `{key}: {n}`"),
+                Err(_) => "write one item per port".to_string(),
+            };
+            out.report(&SWARM_REFUSED_VALUE, &path, format!("{refuses}: the file does not deploy; {advice}"));
+        }
+    }
+    if service.is_set(&["deploy", "resources", "reservations", "devices"]) {
+        out.report(
+            &SWARM_REFUSED_VALUE,
+            &["deploy", "resources", "reservations", "devices"],
+            "`docker stack deploy` refuses `deploy.resources.reservations.devices`: the file does not deploy; \
+             Swarm reserves devices as `generic_resources` that each node advertises",
+        );
+    }
+}
+
+/// The top-level keys `docker stack deploy` refuses beside `services` (a file-level error).
+pub(super) fn top_level(top: Option<&Value>, profile: &Profile, skips: &[String], plan: &mut Plan) {
+    let (Some(top), Some(_)) = (top, &profile.swarm) else { return };
+    let off = |id: &str| skips.iter().chain(&profile.ignore).any(|s| s == id || s == "swarm");
+    if off(SWARM_REFUSED_KEY.id) {
+        return;
+    }
+    let mut refused = |path: Vec<String>, what: String, advice: &str| {
+        let message = format!("`docker stack deploy` refuses {what}: the file does not deploy; {advice}");
+        plan.findings.push(Finding::new(&SWARM_REFUSED_KEY, "", path, message));
+    };
+    if top.get("name").is_some() {
+        refused(vec!["name".into()], "a top-level `name`".into(), "the stack is named by `docker stack deploy`");
+    }
+    if top.get("include").is_some() {
+        let advice = "merge the files into one first (`docker compose config`)";
+        refused(vec!["include".into()], "`include`".into(), advice);
+    }
+    if let Some(version) = top.get("version").map(scalar).filter(|v| !v.starts_with('3') && !v.contains('$')) {
+        refused(vec!["version".into()], format!("`version: {version}`"), "it reads version 3 files: delete the key");
+    }
+    for section in ["configs", "secrets"] {
+        for (name, entry) in top.get(section).and_then(Value::as_mapping).into_iter().flatten() {
+            for key in ["content", "environment"] {
+                if entry.get(key).is_some() {
+                    let path = vec![section.to_string(), scalar(name), key.to_string()];
+                    refused(path, format!("`{key}` in `{section}`"), "Swarm reads a `file` or an `external` one");
+                }
+            }
+        }
+    }
+}
+
+/// `depends_on`: its long form is refused; either way Swarm orders nothing.
+fn depends_on(service: &Service, out: &mut Out) {
+    let Some(deps) = service.get(&["depends_on"]) else { return };
+    let names: Vec<String> = match deps {
+        Value::Sequence(items) => items.iter().map(scalar).collect(),
+        Value::Mapping(m) => m.keys().map(scalar).collect(),
+        _ => return,
+    };
+    let listed = names.join(", ");
+    let waits: Vec<String> = deps
+        .as_mapping()
+        .into_iter()
+        .flatten()
+        .filter_map(|(name, how)| {
+            let condition = how.get("condition").and_then(Value::as_str)?;
+            (condition != "service_started").then(|| format!("`{}` ({condition})", scalar(name)))
+        })
+        .collect();
+    if deps.is_mapping() {
+        let lost = match waits.is_empty() {
+            true => String::new(),
+            false => format!(", and its wait for {} is lost: Swarm waits for nothing", waits.join(", ")),
+        };
+        let message = format!(
+            "`docker stack deploy` refuses the long form of `depends_on` (it must be a list): the file does not \
+             deploy; write `depends_on: [{listed}]`{lost}"
+        );
+        out.report(&SWARM_REFUSED_KEY, &["depends_on"], message);
+    }
+    let message = format!(
+        "Swarm ignores `depends_on` and starts every service at once: this one must retry {listed} until it \
+         answers"
+    );
+    out.report(&SWARM_DEPENDS_ON, &["depends_on"], message);
+}
+
+/// A refused key: its Swarm spelling, written under `--enforce` where the file has none.
+fn refused(key: &str, service: &Service, out: &mut Out) {
+    let refuses = format!("`docker stack deploy` refuses `{key}`: the file does not deploy");
+    let Some((path, value)) = spelling(key, service) else {
+        let advice = match key {
+            "memswap_limit" => "; Swarm sets no swap limit: delete it",
+            "cpu_quota" | "cpu_shares" | "cpuset" => "; Swarm reads `deploy.resources.limits.cpus` alone",
+            "volumes_from" => "; share a named volume through `volumes` instead",
+            "extends" => "; write what it inherits into the service (`docker compose config` shows it)",
+            "mem_limit" | "mem_reservation" | "cpus" | "pids_limit" | "scale" => {
+                "; its value is not one the tool can write again: spell it under `deploy` by hand"
+            }
+            _ => "",
+        };
+        return out.report(&SWARM_REFUSED_KEY, &[key], format!("{refuses}{advice}"));
+    };
+    let dotted = path.join(".");
+    if service.is_set(path) {
+        let message = format!("{refuses}; `{dotted}` is set already, which Swarm reads: delete `{key}`");
+        return out.report(&SWARM_REFUSED_KEY, &[key], message);
+    }
+    let spelled = format!("`{dotted}: {}`", scalar(&value));
+    if service.enforce {
+        out.add(&SWARM_REFUSED_KEY, path, value);
+        out.report(&SWARM_REFUSED_KEY, &[key], format!("{refuses}; {spelled} written, which Swarm reads: delete `{key}`"));
+    } else {
+        let message = format!("{refuses}; Swarm reads it as {spelled} (written under --enforce): then delete `{key}`");
+        out.report_enforceable(&SWARM_REFUSED_KEY, &[key], message);
+    }
+}
+
+/// Where Swarm reads a refused key, and its value as written there; None where it has no
+/// spelling, or the value is not one to copy (interpolated, not a plain size or number).
+fn spelling(key: &str, service: &Service) -> Option<(&'static [&'static str], Value)> {
+    let value = service.get(&[key])?;
+    let text = match value {
+        Value::String(s) if !s.contains('$') => s.clone(),
+        Value::Number(n) => n.to_string(),
+        _ => return None,
+    };
+    let (path, value): (&[&str], Value) = match key {
+        "mem_limit" => (&["deploy", "resources", "limits", "memory"], text.into()),
+        "mem_reservation" => (&["deploy", "resources", "reservations", "memory"], text.into()),
+        "cpus" => (&["deploy", "resources", "limits", "cpus"], text.into()),
+        "pids_limit" => (&["deploy", "resources", "limits", "pids"], text.parse::<u64>().ok()?.into()),
+        "scale" => (&["deploy", "replicas"], text.parse::<u64>().ok()?.into()),
+        _ => return None,
+    };
+    Some((path, value))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::passes::testing::{check, plan, profile};
+    use crate::passes::testing::{check, enforced, plan, profile};
+
+    const LISTS: &str = "refused: [mem_limit, cpus, memswap_limit, pids_limit, scale, extends], \
+                         ignored: [restart, container_name], source: measured";
 
     #[test]
     fn each_key_swarm_ignores_is_reported() {
-        let settings = "swarm: {ignored: [restart, mem_limit, container_name], source: Docker's reference}";
+        let settings = format!("swarm: {{{LISTS}}}");
         let compose = "services:
-  app: {image: example/app:1, restart: always, mem_limit: 1g, container_name: app}
+  app: {image: example/app:1, restart: always, container_name: app}
   plain: {image: example/app:1}
 ";
-        check(plan(&Swarm, &profile(settings), compose), r#"
+        check(plan(&Swarm, &profile(&settings), compose), r#"
 info[swarm/ignored-key] app at restart: Swarm ignores `restart`; it reads `deploy.restart_policy`
-info[swarm/ignored-key] app at mem_limit: Swarm ignores `mem_limit`; it reads `deploy.resources`
 info[swarm/ignored-key] app at container_name: Swarm ignores `container_name`
+"#);
+    }
+
+    #[test]
+    fn a_refused_key_is_an_error_and_its_swarm_spelling_is_written_under_enforce() {
+        let settings = format!("swarm: {{{LISTS}}}");
+        let compose = "services:
+  app: {image: example/app:1, mem_limit: 256m, cpus: 0.5, memswap_limit: 1g, pids_limit: 100, scale: 2}
+  spelled: {image: example/app:1, mem_limit: 1g, deploy: {resources: {limits: {memory: 1g}}}}
+  varied: {image: example/app:1, mem_limit: '${MEM}'}
+";
+        check(plan(&Swarm, &profile(&settings), compose), r#"
+error[swarm/refused-key] app at mem_limit: `docker stack deploy` refuses `mem_limit`: the file does not deploy; Swarm reads it as `deploy.resources.limits.memory: 256m` (written under --enforce): then delete `mem_limit` (enforceable)
+error[swarm/refused-key] app at cpus: `docker stack deploy` refuses `cpus`: the file does not deploy; Swarm reads it as `deploy.resources.limits.cpus: 0.5` (written under --enforce): then delete `cpus` (enforceable)
+error[swarm/refused-key] app at memswap_limit: `docker stack deploy` refuses `memswap_limit`: the file does not deploy; Swarm sets no swap limit: delete it
+error[swarm/refused-key] app at pids_limit: `docker stack deploy` refuses `pids_limit`: the file does not deploy; Swarm reads it as `deploy.resources.limits.pids: 100` (written under --enforce): then delete `pids_limit` (enforceable)
+error[swarm/refused-key] app at scale: `docker stack deploy` refuses `scale`: the file does not deploy; Swarm reads it as `deploy.replicas: 2` (written under --enforce): then delete `scale` (enforceable)
+error[swarm/refused-key] spelled at mem_limit: `docker stack deploy` refuses `mem_limit`: the file does not deploy; `deploy.resources.limits.memory` is set already, which Swarm reads: delete `mem_limit`
+error[swarm/refused-key] varied at mem_limit: `docker stack deploy` refuses `mem_limit`: the file does not deploy; its value is not one the tool can write again: spell it under `deploy` by hand
+"#);
+        let compose = "services:\n  app: {image: example/app:1, mem_limit: 256m, cpus: 0.5}\n";
+        check(enforced(&Swarm, &profile(&settings), compose), r#"
++ app: deploy.resources.limits.memory = "256m"  [swarm/refused-key]
++ app: deploy.resources.limits.cpus = "0.5"  [swarm/refused-key]
+error[swarm/refused-key] app at mem_limit: `docker stack deploy` refuses `mem_limit`: the file does not deploy; `deploy.resources.limits.memory: 256m` written, which Swarm reads: delete `mem_limit`
+error[swarm/refused-key] app at cpus: `docker stack deploy` refuses `cpus`: the file does not deploy; `deploy.resources.limits.cpus: 0.5` written, which Swarm reads: delete `cpus`
+"#);
+    }
+
+    #[test]
+    fn depends_on_is_reported_and_its_long_form_refused() {
+        let settings = format!("swarm: {{{LISTS}}}");
+        let compose = "services:
+  api: {image: example/app:1, depends_on: [db]}
+  web: {image: example/app:1, depends_on: {api: {condition: service_healthy}, db: {condition: service_started}}}
+  db: {image: example/db:1}
+";
+        check(plan(&Swarm, &profile(&settings), compose), r#"
+info[swarm/depends-on] api at depends_on: Swarm ignores `depends_on` and starts every service at once: this one must retry db until it answers
+error[swarm/refused-key] web at depends_on: `docker stack deploy` refuses the long form of `depends_on` (it must be a list): the file does not deploy; write `depends_on: [api, db]`, and its wait for `api` (service_healthy) is lost: Swarm waits for nothing
+info[swarm/depends-on] web at depends_on: Swarm ignores `depends_on` and starts every service at once: this one must retry api, db until it answers
+"#);
+    }
+
+    #[test]
+    fn values_the_v3_schema_refuses_are_errors() {
+        let settings = format!("swarm: {{{LISTS}}}");
+        let compose = "name: shop
+version: '2.4'
+services:
+  app:
+    image: example/app:1
+    ports: [{target: 80, published: '8080'}, {target: 81, published: '9000-9001'}]
+    deploy: {resources: {reservations: {devices: [{capabilities: [gpu]}]}}}
+configs:
+  site: {content: hello}
+";
+        check(plan(&Swarm, &profile(&settings), compose), r#"
+error[swarm/refused-key] (file) at name: `docker stack deploy` refuses a top-level `name`: the file does not deploy; the stack is named by `docker stack deploy`
+error[swarm/refused-key] (file) at version: `docker stack deploy` refuses `version: 2.4`: the file does not deploy; it reads version 3 files: delete the key
+error[swarm/refused-key] (file) at configs.site.content: `docker stack deploy` refuses `content` in `configs`: the file does not deploy; Swarm reads a `file` or an `external` one
+error[swarm/refused-value] app at ports.0.published: `docker stack deploy` refuses `published: "8080"`: it must be an integer: the file does not deploy; write `published: 8080`
+error[swarm/refused-value] app at ports.1.published: `docker stack deploy` refuses `published: "9000-9001"`: it must be an integer: the file does not deploy; write one item per port
+error[swarm/refused-value] app at deploy.resources.reservations.devices: `docker stack deploy` refuses `deploy.resources.reservations.devices`: the file does not deploy; Swarm reserves devices as `generic_resources` that each node advertises
+"#);
+    }
+
+    const ROLLOUT: &str = "update_config: {parallelism: 1, monitor: 30s, failure_action: rollback, order: start-first}, \
+         rollback_config: {parallelism: 1, monitor: 30s, failure_action: pause, order: start-first}, \
+         restart_policy: {delay: 5s}, jobs: true";
+
+    #[test]
+    fn start_first_only_where_two_copies_can_run_side_by_side() {
+        let settings = format!("swarm: {{{LISTS}, {ROLLOUT}}}");
+        let compose = "services:
+  web:
+    image: example/web:1
+    healthcheck: {test: [CMD, true]}
+    volumes: [/cache, 'conf:/etc/web:ro', {type: tmpfs, target: /tmp}]
+    ports: ['8080:80']
+    deploy: {restart_policy: {condition: any}}
+  db:
+    image: example/db:1
+    healthcheck: {test: [CMD, true]}
+    volumes: ['data:/var/lib/db']
+";
+        check(plan(&Swarm, &profile(&settings), compose), r#"
++ web: deploy.restart_policy.delay = "5s"  [swarm/restart-delay]
++ web: deploy.update_config.parallelism = 1  [swarm/update-config]
++ web: deploy.update_config.monitor = "30s"  [swarm/update-config]
++ web: deploy.update_config.failure_action = "rollback"  [swarm/update-config]
++ web: deploy.update_config.order = "start-first"  [swarm/update-config]
++ web: deploy.rollback_config.parallelism = 1  [swarm/rollback-config]
++ web: deploy.rollback_config.monitor = "30s"  [swarm/rollback-config]
++ web: deploy.rollback_config.failure_action = "pause"  [swarm/rollback-config]
++ web: deploy.rollback_config.order = "start-first"  [swarm/rollback-config]
++ db: deploy.update_config.parallelism = 1  [swarm/update-config]
++ db: deploy.update_config.monitor = "30s"  [swarm/update-config]
++ db: deploy.update_config.failure_action = "rollback"  [swarm/update-config]
++ db: deploy.update_config.order = "stop-first"  [swarm/update-config]
++ db: deploy.rollback_config.parallelism = 1  [swarm/rollback-config]
++ db: deploy.rollback_config.monitor = "30s"  [swarm/rollback-config]
++ db: deploy.rollback_config.failure_action = "pause"  [swarm/rollback-config]
++ db: deploy.rollback_config.order = "stop-first"  [swarm/rollback-config]
+info[swarm/stop-first] db at deploy: tasks are replaced `stop-first`: volume `data:/var/lib/db` is writable, and two copies would write it at once
+"#);
+    }
+
+    #[test]
+    fn each_reason_for_stop_first_is_given() {
+        let settings = format!("swarm: {{{LISTS}, {ROLLOUT}}}");
+        let compose = "services:
+  plain: {image: example/app:1}
+  disabled: {image: example/app:1, healthcheck: {disable: true}}
+  bound: {image: example/app:1, healthcheck: {test: [CMD, true]}, volumes: [{type: bind, source: ./data, target: /data}]}
+  host: {image: example/app:1, healthcheck: {test: [CMD, true]}, ports: [{target: 80, published: 8080, mode: host}]}
+  single: {image: example/app:1, healthcheck: {test: [CMD, true]}, deploy: {placement: {max_replicas_per_node: 1}}}
+";
+        let planned = plan(&Swarm, &profile(&settings), compose);
+        let findings: Vec<&str> = planned.lines().filter(|l| !l.starts_with('+')).collect();
+        check(findings.join("\n"), r#"
+info[swarm/stop-first] plain at deploy: tasks are replaced `stop-first`: it has no healthcheck, so Swarm cannot tell when the new task is ready
+info[swarm/stop-first] disabled at deploy: tasks are replaced `stop-first`: it has no healthcheck, so Swarm cannot tell when the new task is ready
+info[swarm/stop-first] bound at deploy: tasks are replaced `stop-first`: volume `./data:/data` is writable, and two copies would write it at once
+info[swarm/stop-first] host at deploy: tasks are replaced `stop-first`: port 8080 is published in `mode: host`, which the new task could not bind
+info[swarm/stop-first] single at deploy: tasks are replaced `stop-first`: `max_replicas_per_node: 1` leaves no room on a node for the new task beside the old
+"#);
+    }
+
+    #[test]
+    fn the_users_rollout_is_kept_and_an_unsafe_start_first_replaced_under_enforce() {
+        let settings = format!("swarm: {{{LISTS}, {ROLLOUT}}}");
+        let compose = "services:
+  db:
+    image: example/db:1
+    volumes: ['data:/var/lib/db']
+    deploy:
+      update_config: {parallelism: 2, monitor: 1m, failure_action: pause, order: start-first}
+      rollback_config: ${ROLLBACK}
+";
+        check(plan(&Swarm, &profile(&settings), compose), r#"
+warning[swarm/start-first-unsafe] db at deploy.update_config.order: `update_config.order: start-first`, but two copies cannot run side by side: it has no healthcheck, so Swarm cannot tell when the new task is ready (enforceable)
+"#);
+        check(enforced(&Swarm, &profile(&settings), compose), r#"
+~ db: deploy.update_config.order = "stop-first" (was "start-first")  [swarm/start-first-unsafe]: `update_config.order: start-first`, but two copies cannot run side by side: it has no healthcheck, so Swarm cannot tell when the new task is ready
+"#);
+    }
+
+    #[test]
+    fn a_job_runs_as_a_replicated_job_without_a_rollout() {
+        let compose = "services:
+  migrate: {image: example/app:1, command: [migrate], deploy: {restart_policy: {condition: on-failure}}}
+  seed: {image: example/app:1, deploy: {mode: replicated}}
+  app: {image: example/app:1, depends_on: {seed: {condition: service_completed_successfully}}}
+";
+        let profile = profile(&format!("swarm: {{{LISTS}, {ROLLOUT}}}\nrestart: {{policy: any, swarm: true, one_shot: {{policy: on-failure, commands: [migrate]}}}}"));
+        let planned = plan(&Swarm, &profile, compose);
+        let shown: Vec<&str> = planned.lines().filter(|l| !l.starts_with("+ app:")).collect();
+        check(shown.join("\n"), r#"
++ migrate: deploy.mode = "replicated-job"  [swarm/job]
+error[swarm/refused-key] app at depends_on: `docker stack deploy` refuses the long form of `depends_on` (it must be a list): the file does not deploy; write `depends_on: [seed]`, and its wait for `seed` (service_completed_successfully) is lost: Swarm waits for nothing
+info[swarm/depends-on] app at depends_on: Swarm ignores `depends_on` and starts every service at once: this one must retry seed until it answers
+info[swarm/stop-first] app at deploy: tasks are replaced `stop-first`: it has no healthcheck, so Swarm cannot tell when the new task is ready
 "#);
     }
 }

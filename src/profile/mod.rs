@@ -9,9 +9,11 @@ use serde::Deserialize;
 mod image;
 pub mod merge;
 mod services;
+mod swarm;
 pub use image::{glob_match, image_parts, major_version, reference, Globs, Reference};
 pub use merge::{finish, merge};
 pub use services::{Match, ServiceOverride, Source};
+pub use swarm::{FailureAction, Order, RollbackFailure, Rollout, SwarmRestart, SwarmSettings, UpdateFailure};
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -41,7 +43,7 @@ pub struct Profile {
     pub probe: Option<ProbeSettings>,
     /// Detect `sh -c` commands that keep SIGTERM from the app (no settings).
     pub shell: Option<ShellSettings>,
-    /// Report the keys Swarm ignores (the `swarm` profile).
+    /// For `docker stack deploy`: keys Swarm refuses or ignores, rolling updates (the `swarm` profile).
     pub swarm: Option<SwarmSettings>,
     /// Least privilege (the `strict` profile).
     pub security: Option<SecuritySettings>,
@@ -404,16 +406,6 @@ pub struct SecurityImage {
     pub no_new_privileges: bool,
     pub why: String,
     /// What proves it: the test that runs it, or the image's documentation.
-    pub source: String,
-}
-
-/// For files deployed with `docker stack deploy`: what Swarm ignores, reported.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SwarmSettings {
-    /// Service keys Swarm does not read; a service that sets one is told so.
-    pub ignored: Vec<String>,
-    /// Where the list is known from.
     pub source: String,
 }
 

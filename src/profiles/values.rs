@@ -90,7 +90,7 @@ impl Checker {
         let parent = path.len().checked_sub(2).map(|i| path[i].as_str()).unwrap_or_default();
         let text = value.as_str();
         let shown = || text.map_or_else(|| format!("{value:?}"), str::to_string);
-        let duration = ["interval", "timeout", "start_period", "stop_grace_period"];
+        let duration = ["interval", "timeout", "start_period", "stop_grace_period", "monitor", "delay"];
         if duration.contains(&key) && text.is_some_and(|t| units::seconds(t).is_none()) {
             let message = format!("`{key}: {}` is not a duration (`30s`, `1m30s`, `500ms`)", shown());
             return self.fail(path, message);
