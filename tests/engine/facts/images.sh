@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the images `compose-harden inspect` is tested on (tests/inspect.rs), each only when
+# Builds the images `compose-harden inspect` is tested on (tests/inspect.rs) and hardened (tests/engine_facts.rs), each only when
 # missing, on the base images of ../images.sh. No registry is reached: tini comes from
 # Debian's package, curl and netcat from Debian's mirrors.
 set -euo pipefail
@@ -30,3 +30,4 @@ build $NS/facts-java:1 "$here/java.Dockerfile" "$here"
 build $NS/facts-apt:1 "$here/apt.Dockerfile" "$here"
 build $NS/facts-curl:1 "$here/curl.Dockerfile" "$here"
 build $NS/facts-nc:1 "$here/nc.Dockerfile" "$here"
+build $NS/facts-static:1 "$here/static.Dockerfile" "$here"
