@@ -192,7 +192,7 @@ fn probes(args: &Probes, cancel: &Cancel) -> Result<u8, String> {
     let seconds = started.elapsed().as_secs_f64();
     let report = match args.format {
         Format::Text => text_report(&results, &shown, seconds),
-        Format::Json => json_report(&results, &shown, seconds),
+        Format::Json => json_report(&results, &shown, &prepared.project, seconds),
     };
     if print(&report) != 0 {
         return Ok(2);
@@ -268,7 +268,7 @@ fn text_report(results: &[service::Outcome], file: &str, seconds: f64) -> String
     out
 }
 
-fn json_report(results: &[service::Outcome], file: &str, seconds: f64) -> String {
+fn json_report(results: &[service::Outcome], file: &str, project: &str, seconds: f64) -> String {
     let services: Vec<serde_json::Value> = results
         .iter()
         .map(|r| {
@@ -288,6 +288,6 @@ fn json_report(results: &[service::Outcome], file: &str, seconds: f64) -> String
             })
         })
         .collect();
-    let report = serde_json::json!({"version": 1, "file": file, "seconds": (seconds * 10.0).round() / 10.0, "services": services});
+    let report = serde_json::json!({"version": 1, "file": file, "project": project, "seconds": (seconds * 10.0).round() / 10.0, "services": services});
     serde_json::to_string_pretty(&report).unwrap_or_default() + "\n"
 }
