@@ -99,6 +99,8 @@ struct Written {
     builds: bool,
     decided_by: DecidedBy,
     own_check: bool,
+    /// It mounts volumes: in the copy they are empty, so its start there is a lower bound.
+    stateful: bool,
 }
 
 fn probes(args: &Probes, cancel: &Cancel) -> Result<u8, String> {
@@ -191,8 +193,8 @@ fn probes(args: &Probes, cancel: &Cancel) -> Result<u8, String> {
     super::output::output(&target, &text, &shown).map_err(|e| e.to_string())?;
     let seconds = started.elapsed().as_secs_f64();
     let report = match args.format {
-        Format::Text => text_report(&results, &shown, seconds),
-        Format::Json => json_report(&results, &shown, &prepared.project, seconds),
+        Format::Text => text_report(&results, &written, &shown, seconds),
+        Format::Json => json_report(&results, &written, &shown, &prepared.project, seconds),
     };
     if print(&report) != 0 {
         return Ok(2);
@@ -233,13 +235,14 @@ fn written(spec: &Spec) -> Result<BTreeMap<String, Written>, String> {
                 builds: get("build").is_some(),
                 decided_by: DecidedBy::of(service),
                 own_check,
+                stateful: get("volumes").and_then(|v| v.as_sequence()).is_some_and(|v| !v.is_empty()),
             },
         );
     }
     Ok(out)
 }
 
-fn text_report(results: &[service::Outcome], file: &str, seconds: f64) -> String {
+fn text_report(results: &[service::Outcome], written: &BTreeMap<String, Written>, file: &str, seconds: f64) -> String {
     let mut out = String::new();
     let width = results.iter().map(|r| r.service.len()).max().unwrap_or(0);
     let mut found = 0;
@@ -251,12 +254,15 @@ fn text_report(results: &[service::Outcome], file: &str, seconds: f64) -> String
                 let words = p.test.get(1..).unwrap_or_default().join(" ");
                 let first =
                     evidence.first_pass_seconds.map(|s| format!(", first pass after {s:.1} s")).unwrap_or_default();
-                let kind = if p.socket_only {
-                    "socket only (passed while the app was frozen)"
-                } else {
-                    "proven, failed while the app was frozen"
+                let kind = match p.socket_only {
+                    true => "socket only: passed while the app was frozen",
+                    false => "proven: failed while the app was frozen",
                 };
-                format!("{words}  ({kind}; start_period {}{first})", p.start_period)
+                let bound = match written.get(&r.service).is_some_and(|w| w.stateful) {
+                    true => "; a lower bound: its volumes were empty in the copy",
+                    false => "",
+                };
+                format!("{words}  ({kind}; start_period {}{first}{bound})", p.start_period)
             }
             (None, Some(Proven { none: Some(why), .. })) => format!("no probe: {why}"),
             _ => "no probe".to_string(),
@@ -268,7 +274,13 @@ fn text_report(results: &[service::Outcome], file: &str, seconds: f64) -> String
     out
 }
 
-fn json_report(results: &[service::Outcome], file: &str, project: &str, seconds: f64) -> String {
+fn json_report(
+    results: &[service::Outcome],
+    written: &BTreeMap<String, Written>,
+    file: &str,
+    project: &str,
+    seconds: f64,
+) -> String {
     let services: Vec<serde_json::Value> = results
         .iter()
         .map(|r| {
@@ -283,6 +295,8 @@ fn json_report(results: &[service::Outcome], file: &str, project: &str, seconds:
                 "none": p.and_then(|p| p.none.clone()),
                 "listening": p.map(|p| p.evidence.listening.clone()).unwrap_or_default(),
                 "first_pass_seconds": p.and_then(|p| p.evidence.first_pass_seconds),
+                // Its volumes were empty in the copy: the time to the first pass is a lower bound.
+                "first_pass_lower_bound": written.get(&r.service).is_some_and(|w| w.stateful),
                 "frozen": p.and_then(|p| p.evidence.frozen.clone()),
                 "refused": p.map(|p| p.evidence.refused.clone()).unwrap_or_default(),
             })
