@@ -71,7 +71,8 @@ pub fn duration(seconds: u64) -> String {
     }
 }
 
-/// 0: a probe proven for every service probed; 1: some service got none (each says why);
+/// 0: a probe proven for every service probed; 1: some service got none, or could not be
+/// probed (each says why);
 /// 2: probes could not run; 130: interrupted (the copy was torn down).
 pub fn run(args: &Probes) -> u8 {
     let cancel = Cancel::on_signals();
@@ -199,7 +200,9 @@ fn probes(args: &Probes, cancel: &Cancel) -> Result<u8, String> {
     if print(&report) != 0 {
         return Ok(2);
     }
-    let missing = results.iter().any(|r| r.proven.as_ref().is_none_or(|p| p.probe.is_none()) && r.skipped.is_none());
+    let missing = results
+        .iter()
+        .any(|r| r.blocked || (r.skipped.is_none() && r.proven.as_ref().is_none_or(|p| p.probe.is_none())));
     Ok(u8::from(missing))
 }
 
@@ -248,6 +251,7 @@ fn text_report(results: &[service::Outcome], written: &BTreeMap<String, Written>
     let mut found = 0;
     for r in results {
         let line = match (&r.skipped, &r.proven) {
+            (Some(why), _) if r.blocked => format!("not probed: {why}"),
             (Some(why), _) => format!("skipped: {why}"),
             (None, Some(Proven { probe: Some(p), evidence, .. })) => {
                 found += 1;
@@ -288,6 +292,7 @@ fn json_report(
             serde_json::json!({
                 "service": r.service,
                 "skipped": r.skipped,
+                "blocked": r.blocked,
                 "probe": p.and_then(|p| p.probe.as_ref()).map(|p| serde_json::json!({
                     "test": p.test, "interval": p.interval, "timeout": p.timeout,
                     "start_period": p.start_period, "retries": p.retries, "socket_only": p.socket_only,

@@ -32,6 +32,8 @@ pub struct Outcome {
     pub service: String,
     /// Not probed, and why (it has a check of its own).
     pub skipped: Option<String>,
+    /// Not probed for want of something the user must give (image facts, a container).
+    pub blocked: bool,
     /// What goes into the facts file: the probe, or why there is none.
     pub proven: Option<Proven>,
 }
@@ -62,7 +64,7 @@ pub fn probe_all(
 fn one(cx: &Context, containers: &[Container], name: &str, w: &Written, known: &Facts) -> Outcome {
     {
         let name = &name.to_string();
-        let mut outcome = Outcome { service: name.clone(), skipped: None, proven: None };
+        let mut outcome = Outcome { service: name.clone(), skipped: None, blocked: false, proven: None };
         let image = known.for_service(name, w.image.as_deref(), w.builds);
         let container = containers.iter().find(|c| c.service() == name && c.number() == 1);
         match (image, container) {
@@ -74,10 +76,15 @@ fn one(cx: &Context, containers: &[Container], name: &str, w: &Written, known: &
                 outcome.skipped = Some("its image has a HEALTHCHECK of its own, which is kept".into())
             }
             (None, _) => {
+                outcome.blocked = true;
                 outcome.skipped = Some("no image facts for it: run `compose-harden inspect` first".into());
             }
-            (_, None) => outcome.skipped = Some("no container was created for it in the copy".into()),
+            (_, None) => {
+                outcome.blocked = true;
+                outcome.skipped = Some("no container was created for it in the copy".into())
+            }
             (Some(image), Some(c)) if c.image().1 != image.id => {
+                outcome.blocked = true;
                 outcome.skipped = Some(format!(
                 "the image facts are stale (the copy ran {}, the facts are of {}): run `compose-harden inspect` first",
                 short(c.image().1),
