@@ -42,7 +42,7 @@ fn lookups_answer_what_passes_ask() {
 }
 
 /// A per-service section as another command would have written it, comments and all.
-const SERVICES: &str = "# proven on the deploy host\nservices:\n  web:\n    # three passes in a row\n    probe: {test: [CMD, wget, -qO-, \"http://127.0.0.1:80/\"], image: \"sha256:4f1c\"}\n    evidence:\n    - status 200\n";
+const SERVICES: &str = include_str!("facts/services.yml");
 
 #[test]
 fn inspect_rewrites_its_sections_and_keeps_the_services_byte_for_byte() {
@@ -63,21 +63,68 @@ fn inspect_rewrites_its_sections_and_keeps_the_services_byte_for_byte() {
 
 #[test]
 fn the_per_service_writer_keeps_inspects_sections_byte_for_byte() {
-    let mut proven = Facts::new();
-    let services: yaml_serde::Value = yaml_serde::from_str("web: {probe: [CMD, wget]}").expect("yaml");
-    proven.services = services.as_mapping().cloned().expect("a mapping");
+    // The section as `probes` writes it: read, written again, the same text.
+    let proven = facts::parse("f.yml", &format!("version: 1\n{SERVICES}")).expect("the services read");
     let written = facts::render("f.yml", Some(SAMPLE), &proven, Owner::Probes).expect("written");
-    assert_eq!(written, format!("{SAMPLE}services:\n  web:\n    probe:\n    - CMD\n    - wget\n"));
-    // And inspect, run again, keeps what that wrote.
+    let comments_dropped: String =
+        SERVICES.lines().filter(|l| !l.trim_start().starts_with('#')).map(|l| format!("{l}\n")).collect();
+    assert_eq!(written, format!("{SAMPLE}{comments_dropped}"));
+    // And inspect, run again, keeps what that wrote; probes, run again, keeps inspect's.
     let again = facts::render("f.yml", Some(&written), &sample(), Owner::Inspect).expect("written");
     assert_eq!(again, written);
+    let again = facts::render("f.yml", Some(&written), &proven, Owner::Probes).expect("written");
+    assert_eq!(again, written);
+    // A run that proved nothing writes no section, and keeps inspect's.
+    let none = facts::render("f.yml", Some(&written), &Facts::new(), Owner::Probes).expect("written");
+    assert_eq!(none, SAMPLE);
+}
+
+#[test]
+fn a_proven_probe_is_found_only_for_the_image_and_command_it_was_proven_under() {
+    let facts = facts::parse("f.yml", &format!("{SAMPLE}{SERVICES}")).expect("reads");
+    let service = |yaml: &str| -> facts::DecidedBy {
+        let value: yaml_serde::Value = yaml_serde::from_str(yaml).expect("yaml");
+        facts::DecidedBy::of(value.as_mapping().expect("a mapping"))
+    };
+    let web = service("image: compose-harden-test/busybox:1\ncommand: httpd -f -p 8080 -h /srv\nports: [\"8080\"]\n");
+    let image = format!("sha256:{}", "4".repeat(64));
+    let probe = facts.proven("web", &image, &web).expect("proven");
+    assert_eq!(probe.test, ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/healthz"]);
+    assert_eq!(
+        (probe.interval.as_str(), probe.timeout.as_str(), probe.start_period.as_str(), probe.retries),
+        ("10s", "3s", "5s", 3)
+    );
+    assert!(!probe.socket_only);
+    assert!(facts.proven("web", &format!("sha256:{}", "5".repeat(64)), &web).is_none(), "another image");
+    let cron = service("image: compose-harden-test/busybox:1\ncommand: crond -f\nports: [\"8080\"]\n");
+    assert!(facts.proven("web", &image, &cron).is_none(), "another command");
+    let moved = service(
+        "image: compose-harden-test/busybox:1\ncommand: httpd -f -p 8080 -h /srv\nports: [\"9090:8080\", \"8443\"]\n",
+    );
+    assert!(facts.proven("web", &image, &moved).is_none(), "other ports");
+    assert!(facts.proven("api", &image, &web).is_none(), "another service");
+    let tcp = facts.proven("cache", &format!("sha256:{}", "6".repeat(64)), &service("image: x\n")).expect("proven");
+    assert!(tcp.socket_only);
+    let udp = service("image: x\ncommand: [nc, -lup, \"53\"]\n");
+    let none = facts.proven_service("dns", &format!("sha256:{}", "7".repeat(64)), &udp).expect("recorded");
+    assert!(none.probe.is_none());
+    assert_eq!(
+        none.none.as_deref(),
+        Some("listens on UDP only (udp 0.0.0.0:53): no probe from inside can tell it works; check it from outside")
+    );
 }
 
 #[test]
 fn a_file_written_in_flow_style_keeps_its_other_sections_by_value() {
-    let existing = "{version: 1, services: {web: {probe: ok}}}\n";
-    let written = facts::render("f.yml", Some(existing), &sample(), Owner::Inspect).expect("written");
-    assert_eq!(written, format!("{SAMPLE}services:\n  web:\n    probe: ok\n"));
+    let existing = format!(
+        "{{version: 1, services: {{web: {{image: 'sha256:{}', none: listens on nothing}}}}}}\n",
+        "a".repeat(64)
+    );
+    let written = facts::render("f.yml", Some(&existing), &sample(), Owner::Inspect).expect("written");
+    assert_eq!(
+        written,
+        format!("{SAMPLE}services:\n  web:\n    image: sha256:{}\n    none: listens on nothing\n", "a".repeat(64))
+    );
 }
 
 #[test]
@@ -109,6 +156,10 @@ fn malformed_files_are_refused_at_their_position() {
         (image("").replace("sha256:aaaa", "sha256:AAAA"), "f.yml:5:9: error: invalid facts file: images `app:1`: `sha256:AAAAaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa` is not an image ID (`sha256:` and 64 hex digits)"),
         (image("").replace("linux/amd64", "linux"), "f.yml:6:15: error: invalid facts file: images `app:1`: `linux` is not a platform (`os/architecture[/variant]`)"),
         ("version: 1\nimages: {}\nbuilds:\n  api: {}\n".into(), "f.yml:4:8: error: invalid facts file: builds.api: missing field `id`"),
+        ("version: 1\nservices:\n  web: {image: sha256:1, none: x}\n".into(), "f.yml:3:16: error: invalid facts file: services `web`: `sha256:1` is not an image ID (`sha256:` and 64 hex digits)"),
+        (format!("version: 1\nservices:\n  web: {{image: 'sha256:{}'}}\n", "a".repeat(64)), "f.yml:3:8: error: invalid facts file: services `web`: neither a probe nor `none` (why there is none)"),
+        (format!("version: 1\nservices:\n  web:\n    image: 'sha256:{}'\n    probe: {{test: [CMD, 'true'], interval: 10s, timeout: 3 s, start_period: 5s, retries: 3}}\n", "a".repeat(64)), "f.yml:5:58: error: invalid facts file: services `web`: `3 s` is not a duration (`30s`, `1m30s`)"),
+        (format!("version: 1\nservices:\n  web:\n    image: 'sha256:{}'\n    none: x\n    probed: true\n", "a".repeat(64)), "f.yml:6:5: error: invalid facts file: services.web: unknown field `probed`, expected one of `image`, `decided_by`, `probe`, `none`, `evidence`"),
         (format!("version: 1\nimages:\n  \"app:1\": {{id: 'sha256:{}', platform: linux/amd64, path: [], bin_sh: false}}\n", "a".repeat(64)), "f.yml:2:1: error: invalid facts file: `images` without `inspected`: which tools were looked for is unknown"),
     ];
     let mut failures = Vec::new();
@@ -180,7 +231,8 @@ fn verify_takes_image_facts_only_with_harden() {
 
 #[test]
 fn a_kept_section_may_end_in_any_character() {
-    let services = "services:\n  web:\n    note: café\n";
+    let services =
+        format!("services:\n  web:\n    image: sha256:{}\n    none: never ready in the copy, café\n", "a".repeat(64));
     let existing = format!("version: 1\n{services}inspected: {{engine: '1', tools: [sh]}}\nimages: {{}}\n");
     let written = facts::render("f.yml", Some(&existing), &sample(), Owner::Inspect).expect("written");
     assert_eq!(written, format!("{SAMPLE}{services}"));

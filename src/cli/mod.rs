@@ -12,6 +12,7 @@ mod io;
 mod measure;
 mod output;
 mod parallel;
+mod probes;
 mod profiles;
 mod rules;
 mod schema;
@@ -40,6 +41,9 @@ pub enum Command {
     /// Read every image the project uses from the local engine (config, probe tools, init)
     /// into the facts file apply, check and verify decide from.
     Inspect(inspect::Inspect),
+    /// Run a copy of the project and find, for each service, a healthcheck that passes and
+    /// fails when the app is frozen; write it to the facts file apply reads.
+    Probes(probes::Probes),
     /// Sample a running project's containers under load and write a sizing file that
     /// `apply --sizing` turns into limits.
     Measure(measure::Measure),
@@ -57,7 +61,7 @@ pub enum Command {
 pub fn run(cli: Cli) -> u8 {
     // A closed stdout ends a filter quietly, as Unix tools do (`apply big.yml | head`):
     // killed by SIGPIPE. verify keeps ignoring it: its teardown must run whatever happens.
-    if !matches!(cli.command, Command::Verify(_)) {
+    if !matches!(cli.command, Command::Verify(_) | Command::Probes(_)) {
         // SAFETY: sets the process-wide action of one signal, which nothing else sets.
         unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     }
@@ -66,6 +70,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Check(args) => check::run(&args),
         Command::Verify(args) => verify::run(&args),
         Command::Inspect(args) => inspect::run(&args),
+        Command::Probes(args) => probes::run(&args),
         Command::Measure(args) => measure::run(&args),
         Command::Rules(args) => rules::run(&args),
         Command::Profiles(args) => profiles::run(&args),

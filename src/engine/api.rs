@@ -51,6 +51,11 @@ impl Connection {
         Ok(Connection { reader: BufReader::new(stream) })
     }
 
+    /// Gives up on an answer after `within` (a command run in a container that hangs).
+    pub fn set_timeout(&mut self, within: Duration) {
+        let _ = self.reader.get_ref().set_read_timeout(Some(within.max(Duration::from_millis(1))));
+    }
+
     /// One request; `target` is the path and query, already encoded ([`encode`]).
     pub fn call(&mut self, method: &str, target: &str, body: Option<&Value>) -> Result<Answer, String> {
         let failed = |e: std::io::Error| format!("the engine stopped answering ({method} {target}): {e}");

@@ -10,8 +10,10 @@
 pub mod api;
 mod compose;
 mod docker;
+pub mod exec;
 pub mod image;
 mod process;
+pub mod sockets;
 pub mod stats;
 
 pub use compose::{Compose, Project};

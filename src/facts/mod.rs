@@ -8,10 +8,12 @@
 //! (`src/engine/`) and hand what it said to [`config`] and [`search`].
 
 pub mod config;
+pub mod proven;
 mod read;
 pub mod search;
 mod write;
 
+pub use proven::{DecidedBy, Evidence, Proven, ProvenProbe};
 pub use read::parse;
 pub use write::{render, Owner};
 
@@ -29,7 +31,7 @@ pub const FILE_NAME: &str = "compose-harden.images.yml";
 /// The first lines of every facts file.
 pub const HEADER: &str = "# Image facts: what `compose-harden inspect` read from the engine, for apply, check and\n\
                           # verify --harden to decide from without one (format version 1: docs/facts.md).\n\
-                          # `inspect` rewrites `inspected`, `images` and `builds`; `services` is kept as it is.\n";
+                          # `inspect` rewrites `inspected`, `images` and `builds`; `probes` rewrites `services`.\n";
 
 /// A facts file. Each top-level section has one owner, the command that writes it; a
 /// command rewrites its own sections and keeps the others as they are (see [`Owner`]).
@@ -52,10 +54,10 @@ pub struct Facts {
     /// `compose-harden inspect`).
     #[serde(default, deserialize_with = "unique")]
     pub builds: BTreeMap<String, Image>,
-    /// Per-service sections (probes proven for a service); kept as they are by `inspect`.
-    #[serde(default)]
-    #[schemars(with = "BTreeMap<String, serde_json::Value>")]
-    pub services: yaml_serde::Mapping,
+    /// What `compose-harden probes` proved for each service, by service name (written by
+    /// `probes`; `inspect` keeps it as it is).
+    #[serde(default, deserialize_with = "unique")]
+    pub services: BTreeMap<String, Proven>,
 }
 
 /// How the images were inspected.

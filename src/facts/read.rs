@@ -63,6 +63,13 @@ pub fn parse(file: &str, text: &str) -> Result<Facts, Error> {
             })?;
         }
     }
+    for (name, proven) in &facts.services {
+        super::proven::check(proven).map_err(|(field, message)| {
+            let mut path = vec!["services", name.as_str()];
+            path.extend(field.iter().map(String::as_str));
+            at(&path, format!("services `{name}`: {message}"))
+        })?;
+    }
     facts.share_searched();
     Ok(facts)
 }

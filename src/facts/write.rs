@@ -122,13 +122,7 @@ fn section_text(section: &str, facts: &Facts) -> String {
         // References are quoted (they hold `:` and `${...}`); service names are plain.
         "images" => images(&mut out, "images", &facts.images, true),
         "builds" => images(&mut out, "builds", &facts.builds, false),
-        _ => {
-            if !facts.services.is_empty() {
-                let mut top = yaml_serde::Mapping::new();
-                top.insert("services".into(), yaml_serde::Value::Mapping(facts.services.clone()));
-                out.push_str(&yaml_serde::to_string(&top).unwrap_or_default());
-            }
-        }
+        _ => out.push_str(&super::proven::render(&facts.services)),
     }
     out
 }

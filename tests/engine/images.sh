@@ -4,10 +4,11 @@
 # real postgresql, redis-server, nginx and curl are installed from Debian's packages.
 # Tags live under compose-harden-test/ so that they never shadow a user's official images.
 # Arguments name the groups to build: `base` (busybox, debian), `servers`, `facts` (the
-# images `compose-harden inspect` is tested on, tests/inspect.rs); none builds every group.
+# images `compose-harden inspect` is tested on, tests/inspect.rs), `probes` (those `probes` is
+# tested on, tests/probes.rs: on the facts images); none builds every group.
 # A group builds the base first.
 set -euo pipefail
-groups=" ${*:-servers facts} "
+groups=" ${*:-servers facts probes} "
 NS=compose-harden-test
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -49,6 +50,10 @@ if [[ $groups == *" servers "* ]]; then
   done
 fi
 
-if [[ $groups == *" facts "* ]]; then
+if [[ $groups == *" facts "* || $groups == *" probes "* ]]; then
   bash "$here/facts/images.sh"
+fi
+
+if [[ $groups == *" probes "* ]]; then
+  bash "$here/probes/images.sh"
 fi

@@ -3,13 +3,13 @@
 //! `--harden`, runs the file before and after hardening and names every regression.
 
 mod bound;
-mod copy;
+pub(super) mod copy;
 mod expect;
 mod explain;
 mod logs;
 mod mask;
 mod report;
-mod run;
+pub(super) mod run;
 mod tree;
 
 use super::config::{ProfileArgs, Profiles};

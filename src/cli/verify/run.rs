@@ -199,6 +199,20 @@ pub fn execute(engine: &Engine, p: &Prepared, cancel: &Cancel) -> Run {
     run
 }
 
+/// Brings the copy up, waits as `execute` does, hands the containers to `f` while they run,
+/// and always tears the copy down (also when `f` fails or the run is interrupted): what
+/// `probes` runs its candidates in.
+pub fn hold<T>(engine: &Engine, p: &Prepared, cancel: &Cancel, f: impl FnOnce(Vec<Container>) -> T) -> T {
+    let _teardown = Teardown { engine, prepared: p };
+    let timeout = p.timeout.unwrap_or(p.bound.seconds);
+    let services = p.model.get("services").and_then(Value::as_object).cloned().unwrap_or_default();
+    let jobs = bound::jobs(&services);
+    wait(engine, p, &services, &jobs, timeout, cancel);
+    let label = format!("com.docker.compose.project={}", p.project);
+    let containers = engine.docker.containers(&label).and_then(|ids| engine.docker.inspect(&ids)).unwrap_or_default();
+    f(containers)
+}
+
 /// What the wait saw: each container's progress, what `up` said where it failed, and
 /// whether progress is shown (on a terminal).
 struct Waited {
