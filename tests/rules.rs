@@ -44,7 +44,8 @@ fn runs() -> Vec<Run> {
 
 fn run(dir: &Path) -> Option<Run> {
     let args = fs::read_to_string(dir.join("args")).unwrap_or_else(|_| "apply input.yml".into());
-    let words: Vec<&str> = args.split_whitespace().collect();
+    // `--flag=value` reads as `--flag value`.
+    let words: Vec<&str> = args.split_whitespace().flat_map(|w| w.splitn(2, '=')).collect();
     let (command, rest) = words.split_first()?;
     if !matches!(*command, "apply" | "check") {
         return None;

@@ -1,10 +1,11 @@
 //! HEALTHCHECK: tells Docker and `depends_on` whether a service works, not just runs.
 //! A probe is written only on evidence, in this order (README, "Image facts"): the user's
-//! own healthcheck, in any layer; the team profile's probes; the probe catalogue's, where
-//! the image facts show its tool (or no facts are at hand); the endpoint a team profile
+//! own healthcheck, in any layer; the image's own HEALTHCHECK (kept); a probe `probes`
+//! proved for this service; the probe catalogue's (built-in and team entries), where the
+//! image facts show its tool (or no facts are at hand); the endpoint a team profile
 //! declares its services answer (`http_fallback`), with a tool the image has. Where
-//! nothing gives one, a finding says what is missing. The image's own HEALTHCHECK, read
-//! from the image, is kept, and a probe that calls a tool the image lacks is reported.
+//! nothing gives one, a finding says what is missing; a probe that calls a tool the image
+//! lacks is reported.
 
 use super::{evidence, fit, Out, Pass, Service};
 use crate::document::lookup;
@@ -24,6 +25,13 @@ rules! {
          with the profile's interval, timeout, retries and start period, where the image facts show the tool \
          it calls (or no facts are at hand). Skipped for one-shot jobs, images with their own HEALTHCHECK, and \
          where no probe has evidence.";
+    HEALTHCHECK_PROVEN = "healthcheck/proven", Info, Safe,
+        "a probe proven on the engine was written",
+        "`compose-harden probes` ran the service in a safe copy, found what it listens on, and kept a probe that \
+         passed three times in a row and failed while the app was frozen (or, marked socket only, one that proves \
+         only an open socket). It is in the facts file's section for this service, keyed by its image ID and what \
+         it runs; it is written with the timings measured there. It comes after the user's own healthcheck and the \
+         image's own HEALTHCHECK, and before the catalogue.";
     HEALTHCHECK_DECLARED = "healthcheck/declared", Info, Safe,
         "a probe of the endpoint the profile declares was written",
         "A team profile (or a per-service override) declares the HTTP endpoint its services answer \
@@ -128,6 +136,18 @@ impl Pass for Healthcheck {
                 return;
             }
         }
+        if let Some(proven) = service.proven {
+            let id = service.facts.map(|i| i.id.trim_start_matches("sha256:")).unwrap_or_default();
+            let id = id.get(..12).unwrap_or(id);
+            let only = if proven.socket_only { "; socket only: it passed while the app was frozen" } else { "" };
+            let note = format!("compose-harden: proven by `probes` (image ID {id}{only})");
+            out.add_noted(&HEALTHCHECK_PROVEN, &["healthcheck", "test"], strings(&proven.test), Some(note));
+            out.add(&HEALTHCHECK_PROVEN, &["healthcheck", "interval"], proven.interval.as_str());
+            out.add(&HEALTHCHECK_PROVEN, &["healthcheck", "timeout"], proven.timeout.as_str());
+            out.add(&HEALTHCHECK_PROVEN, &["healthcheck", "retries"], proven.retries);
+            out.add(&HEALTHCHECK_PROVEN, &["healthcheck", "start_period"], proven.start_period.as_str());
+            return;
+        }
         let image = service.image();
         if let Some(i) = image.filter(|_| service.facts.is_none() && service.reference().is_some_and(|r| !r.repo_known)) {
             out.report(
@@ -219,8 +239,8 @@ impl Pass for Healthcheck {
             (Some(n), _) => format!("it has {n} container ports"),
         };
         let inspect = match (service.facts, service.facts_at_hand) {
-            (Some(_), _) => "",
-            (None, true) => "; the image facts do not cover its image: run `compose-harden inspect`",
+            (Some(_), _) => "; `compose-harden probes` finds one on the engine and proves it",
+            (None, true) => "; the image facts do not cover its image: run `compose-harden inspect`, then `probes`",
             (None, false) => "; `compose-harden inspect` records the image's own HEALTHCHECK and probe tools",
         };
         out.report(
@@ -609,11 +629,43 @@ images:
 + busybox: healthcheck.retries = 3  [healthcheck/declared]
 + busybox: healthcheck.start_period = "15s"  [healthcheck/declared]
 info[healthcheck/image-own] own at image: no healthcheck added: `example/own:1` (image ID 8fcd95fc1b3b) has its own HEALTHCHECK (`CMD-SHELL wget -qO- http://127.0.0.1:8080/ || exit 1`), which one here would replace
-warning[healthcheck/no-probe] not-own: no healthcheck added: the catalogue says `example/own:2` has a HEALTHCHECK of its own, but the image (image ID 111111111111) has none and it publishes no TCP container port; write the service's real check
+warning[healthcheck/no-probe] not-own: no healthcheck added: the catalogue says `example/own:2` has a HEALTHCHECK of its own, but the image (image ID 111111111111) has none and it publishes no TCP container port; write the service's real check; `compose-harden probes` finds one on the engine and proves it
 warning[healthcheck/tool-missing] no-cli at image: no healthcheck added: the catalogue's probe calls `redis-cli`, which `redis:7` (image ID 222222222222) does not have; it has none of `curl`, `wget`, `nc`, `python3`, `node`, `busybox`
 warning[healthcheck/no-shell] no-shell at image: no healthcheck added: the catalogue's probe is a `CMD-SHELL` test, which the engine runs with `/bin/sh`, and there is none in `redis:8` (image ID 333333333333)
 warning[healthcheck/tool-missing] static: no healthcheck added: the profile declares the endpoint its services answer, and `example/static:1` (image ID 666666666666) has no HTTP client to ask it with (it has none of `curl`, `wget`, `nc`, `python3`, `node`, `busybox`); write a probe with a program the image has
-warning[healthcheck/no-probe] uncovered: no healthcheck added: image `example/other:1` is not in the probe catalogue and it publishes no TCP container port; write the service's real check; the image facts do not cover its image: run `compose-harden inspect`
+warning[healthcheck/no-probe] uncovered: no healthcheck added: image `example/other:1` is not in the probe catalogue and it publishes no TCP container port; write the service's real check; the image facts do not cover its image: run `compose-harden inspect`, then `probes`
+"#);
+    }
+
+    #[test]
+    fn a_probe_proven_for_the_service_is_written_while_it_still_applies() {
+        let facts = format!(
+            "{FACTS}services:
+  web:
+    image: sha256:5555555555555555555555555555555555555555555555555555555555555555
+    decided_by: {{command: [httpd, -f, -p, '8080'], ports: [8080/tcp]}}
+    probe: {{test: [CMD, busybox, wget, -q, -O, /dev/null, 'http://127.0.0.1:8080/'], interval: 10s, timeout: 3s, start_period: 5s, retries: 3, socket_only: true}}
+  moved:
+    image: sha256:5555555555555555555555555555555555555555555555555555555555555555
+    decided_by: {{command: [httpd, -f, -p, '8080'], ports: [8080/tcp]}}
+    probe: {{test: [CMD, busybox, wget, -q, -O, /dev/null, 'http://127.0.0.1:8080/'], interval: 10s, timeout: 3s, start_period: 5s, retries: 3}}
+"
+        );
+        let compose = "services:
+  web: {image: example/busybox:1, command: httpd -f -p 8080, expose: ['8080']}
+  moved: {image: example/busybox:1, command: httpd -f -p 9090, expose: ['9090']}
+";
+        check(with_facts(&Healthcheck, &profile(SETTINGS), &facts, compose), r#"
++ web: healthcheck.test = ["CMD","busybox","wget","-q","-O","/dev/null","http://127.0.0.1:8080/"]  # compose-harden: proven by `probes` (image ID 555555555555; socket only: it passed while the app was frozen)  [healthcheck/proven]
++ web: healthcheck.interval = "10s"  [healthcheck/proven]
++ web: healthcheck.timeout = "3s"  [healthcheck/proven]
++ web: healthcheck.retries = 3  [healthcheck/proven]
++ web: healthcheck.start_period = "5s"  [healthcheck/proven]
++ moved: healthcheck.test = ["CMD","busybox","wget","-qO-","http://localhost:9090/health"]  # declared: GET /health on port 9090  [healthcheck/declared]
++ moved: healthcheck.interval = "30s"  [healthcheck/declared]
++ moved: healthcheck.timeout = "10s"  [healthcheck/declared]
++ moved: healthcheck.retries = 3  [healthcheck/declared]
++ moved: healthcheck.start_period = "15s"  [healthcheck/declared]
 "#);
     }
 

@@ -15,7 +15,7 @@ use crate::document::extends::Inheritance;
 use crate::document::lookup::{self, set_path};
 use crate::document::project::Note;
 use crate::document::{Document, Model};
-use crate::facts::{Facts as ImageFacts, Image};
+use crate::facts::{Facts as ImageFacts, Image, ProvenProbe};
 use crate::plan::{Change, Finding, Plan};
 use crate::profile::{Globs, Profile, Reference, ResourceClass};
 use crate::rule::{Rule, Severity};
@@ -164,6 +164,9 @@ pub struct Service<'a> {
     /// Whether the run has image facts at all (a facts file or `--inspect`): then an
     /// image the facts do not cover is one nobody looked at.
     pub facts_at_hand: bool,
+    /// A probe `compose-harden probes` proved on the engine for this service, its image
+    /// and what it runs (the facts file's per-service section).
+    pub proven: Option<&'a ProvenProbe>,
 }
 
 /// What a run gives the passes besides the compose file and the profile.
@@ -606,10 +609,17 @@ impl Context<'_> {
                 let image = lookup::get(&view, "image").and_then(Value::as_str);
                 f.for_service(name, image, lookup::get(&view, "build").is_some())
             });
+            // A probe `compose-harden probes` proved for this service, its image and what it runs.
+            let proven = match (self.inputs.facts, facts) {
+                (Some(all), Some(image)) if all.services.contains_key(name) => {
+                    all.proven(name, &image.id, &crate::facts::DecidedBy::of(&view))
+                }
+                _ => None,
+            };
             let signs = Signs::of(name, &view, self.relations, profile, globs, facts);
             kind::report(name, &view, &signs.kind, plan);
             check_skips(&skips, name, plan);
-            let service = Planned { name, profile, signs: &signs, facts, skips: &skips };
+            let service = Planned { name, profile, signs: &signs, facts, proven, skips: &skips };
             self.run_passes(&service, &mut view, &mut shared, plan);
         }
     }
@@ -707,6 +717,7 @@ impl Context<'_> {
                 signs: service.signs,
                 facts: service.facts,
                 facts_at_hand: self.inputs.facts.is_some(),
+                proven: service.proven,
             };
             pass.plan(&current, &mut out);
             let dropped = |id: &str| skipped(id) || self.profile.ignore.iter().any(|s| s == id);
@@ -728,6 +739,7 @@ struct Planned<'a> {
     profile: &'a Profile,
     signs: &'a Signs,
     facts: Option<&'a Image>,
+    proven: Option<&'a ProvenProbe>,
     skips: &'a [String],
 }
 

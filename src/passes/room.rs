@@ -132,6 +132,7 @@ mod tests {
             signs: &signs,
             facts: None,
             facts_at_hand: false,
+            proven: None,
         };
         let held = Held::of(&service);
         let parts = held.parts.iter().map(|(_, what, b)| (what.clone(), b / MIB)).collect();
