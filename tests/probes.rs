@@ -146,6 +146,21 @@ fn each_service_gets_the_probe_it_should_and_the_probes_are_healthy() {
         "the copy was torn down"
     );
 
+    // `apply` writes each proven probe from the facts file beside the compose file.
+    let applied = run(&compose, dir.path(), &["apply", "compose.yml"]);
+    let hardened: Value = yaml_serde::from_slice(&applied.stdout).unwrap_or(Value::Null);
+    for (name, proven) in &facts.services {
+        let Some(p) = &proven.probe else { continue };
+        let written = &hardened["services"][name.as_str()]["healthcheck"]["test"];
+        let want: Vec<Value> = p.test.iter().map(|w| Value::from(w.as_str())).collect();
+        assert_eq!(
+            written,
+            &Value::Array(want),
+            "{name}: apply did not write the proven probe\n{}",
+            String::from_utf8_lossy(&applied.stderr)
+        );
+    }
+
     // The stack run with the probes written is healthy: every probe passes on the engine.
     let mut overlay = String::from("services:\n");
     for (name, proven) in &facts.services {
