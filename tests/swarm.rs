@@ -28,38 +28,11 @@ fn refusal(dir: &Path, file: &Path, text: &str) -> Option<String> {
     let mut command = Command::new("docker");
     command.args(["stack", "config", "-c"]).arg(file).current_dir(dir).env_clear();
     command.env("PATH", std::env::var_os("PATH").unwrap_or_default());
-    for name in variables(text) {
+    for name in compose_harden::facts::proven::variable_names(text) {
         command.env(name, "1");
     }
     let out = command.output().expect("docker runs");
     (!out.status.success()).then(|| String::from_utf8_lossy(&out.stderr).trim().to_string())
-}
-
-/// The names in `${NAME...}` and `$NAME` (not `$$`).
-fn variables(text: &str) -> Vec<String> {
-    let bytes = text.as_bytes();
-    let mut names = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] != b'$' {
-            i += 1;
-            continue;
-        }
-        if bytes.get(i + 1) == Some(&b'$') {
-            i += 2;
-            continue;
-        }
-        let start = i + 1 + usize::from(bytes.get(i + 1) == Some(&b'{'));
-        let end = (start..bytes.len()).find(|j| !(bytes[*j].is_ascii_alphanumeric() || bytes[*j] == b'_'));
-        let end = end.unwrap_or(bytes.len());
-        if end > start {
-            names.push(text[start..end].to_string());
-        }
-        i = end.max(i + 1);
-    }
-    names.sort();
-    names.dedup();
-    names
 }
 
 fn reports_refusal(stderr: &str) -> bool {

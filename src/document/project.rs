@@ -312,7 +312,7 @@ pub fn merge_parts<'v>(values: impl IntoIterator<Item = &'v Value>) -> Option<Va
             _ => merge_service(&mut merged, value),
         }
     }
-    merged.map(plain)
+    merged
 }
 
 /// A value tagged with YAML's non-specific `!` is the value it tags (Compose reads it so).

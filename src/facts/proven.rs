@@ -172,7 +172,7 @@ fn with_protocol(port: &str) -> String {
 }
 
 /// The names of the `${NAME...}` and `$NAME` a text uses (`$$` is a literal dollar).
-fn variable_names(text: &str) -> Vec<String> {
+pub fn variable_names(text: &str) -> Vec<String> {
     let bytes = text.as_bytes();
     let mut names = Vec::new();
     let mut i = 0;
