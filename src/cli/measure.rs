@@ -95,7 +95,7 @@ fn measure(args: &Measure) -> Result<u8, String> {
             "no container of project `{project}` runs on the engine; start it first (docker compose up -d)"
         ));
     }
-    let events = docker.events(&project)?;
+    let events = docker.events(&format!("com.docker.compose.project={project}"))?;
     let started = (SystemTime::now(), Instant::now());
     let mut seen = Seen::default();
     let live = std::io::stderr().is_terminal();
@@ -291,7 +291,7 @@ fn summarize(
                 ids.contains(&e.id.as_str()) && matches!(e.action.as_str(), "start" | "restart" | "die" | "oom")
             })
             .map(|e| Event {
-                at: rfc3339(SystemTime::UNIX_EPOCH + Duration::from_secs(e.time)),
+                at: rfc3339(SystemTime::UNIX_EPOCH + Duration::from_secs((e.nanos / 1_000_000_000) as u64)),
                 container: containers.iter().find(|c| c.id == e.id).map(|c| c.name.clone()).unwrap_or_default(),
                 what: e.action.clone(),
             })

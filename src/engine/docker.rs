@@ -120,12 +120,13 @@ impl Docker {
         run(cmd, None, Some(Instant::now() + Duration::from_secs(600)), None)
     }
 
-    /// Follows the engine's events for a project's containers until dropped.
-    pub fn events(&self, project: &str) -> Result<Events, String> {
+    /// Follows the engine's events for the containers that carry `label` (`key=value`) until
+    /// dropped.
+    pub fn events(&self, label: &str) -> Result<Events, String> {
         let mut child = self
             .command()
             .args(["events", "--format", "{{json .}}", "--filter", "type=container"])
-            .args(["--filter", &format!("label=com.docker.compose.project={project}")])
+            .args(["--filter", &format!("label={label}")])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .stdin(Stdio::null())
@@ -283,8 +284,11 @@ pub struct Event {
     /// oom, die, start, restart, kill...
     pub action: String,
     pub id: String,
-    /// When, in seconds since 1970.
-    pub time: u64,
+    /// When, in nanoseconds since 1970.
+    pub nanos: u128,
+    /// A kill's signal (`15`, `9`...); a die's exit code.
+    pub signal: Option<String>,
+    pub exit_code: Option<i64>,
 }
 
 impl Event {
@@ -292,8 +296,12 @@ impl Event {
         let v: Value = serde_json::from_str(line).ok()?;
         let action = v.get("Action").or(v.get("status"))?.as_str()?.to_string();
         let id = v.get("id").and_then(Value::as_str).unwrap_or("").to_string();
-        let time = v.get("time").and_then(Value::as_u64).unwrap_or(0);
-        Some(Event { action, id, time })
+        let nanos = v.get("timeNano").and_then(Value::as_u64).map(u128::from);
+        let nanos = nanos.unwrap_or(v.get("time").and_then(Value::as_u64).unwrap_or(0) as u128 * 1_000_000_000);
+        let attribute = |key: &str| v.pointer(&format!("/Actor/Attributes/{key}")).and_then(Value::as_str);
+        let signal = attribute("signal").map(str::to_string);
+        let exit_code = attribute("exitCode").and_then(|c| c.parse().ok());
+        Some(Event { action, id, nanos, signal, exit_code })
     }
 }
 

@@ -15,9 +15,10 @@ pub mod image;
 mod process;
 pub mod sockets;
 pub mod stats;
+pub mod swarm;
 
 pub use compose::{Compose, Project};
-pub use docker::{Container, Docker, Event, Process};
+pub use docker::{Container, Docker, Event, Events, Process};
 pub use process::{run, Cancel};
 
 /// A local engine that answers, and the Compose v2 that drives it.

@@ -64,7 +64,7 @@ pub fn make(model: &Value, ours: &str, allow: Allow, empty: &str) -> Result<Copy
     }
 }
 
-fn label(ours: &str) -> Value {
+pub(super) fn label(ours: &str) -> Value {
     json!({ LABEL: ours, PID_LABEL: std::process::id().to_string() })
 }
 
@@ -190,8 +190,13 @@ fn one_service(
     }
 }
 
-fn port(p: &Value) -> String {
-    let published = p.get("published").and_then(Value::as_str).unwrap_or("");
+pub(super) fn port(p: &Value) -> String {
+    // Compose's model gives `published` as a string, the v3 model as a number.
+    let published = match p.get("published") {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => String::new(),
+    };
     let target = p.get("target").map(Value::to_string).unwrap_or_default();
     if published.is_empty() {
         target
@@ -200,7 +205,7 @@ fn port(p: &Value) -> String {
     }
 }
 
-fn routing(name: &str, service: &mut Map<String, Value>, ours: &str, adjust: &mut Vec<String>) {
+pub(super) fn routing(name: &str, service: &mut Map<String, Value>, ours: &str, adjust: &mut Vec<String>) {
     let routes = |key: &String| ROUTING_LABELS.iter().any(|p| key.starts_with(p));
     let labels = service.entry("labels").or_insert_with(|| json!({}));
     if let Some(labels) = labels.as_object_mut() {
@@ -272,6 +277,13 @@ fn host_access(name: &str, service: &Map<String, Value>, allow: Allow, refuse: &
             refuse.push(format!("service {name}: volumes_from {from} mounts another container's volumes ({host})"));
         }
     }
+    mounts(name, service, allow, refuse);
+}
+
+/// Mounts that reach the host: sockets (refused unless host access is allowed) and writable
+/// binds (unless allowed).
+pub(super) fn mounts(name: &str, service: &Map<String, Value>, allow: Allow, refuse: &mut Vec<String>) {
+    let host = "allow it with --allow-host";
     for volume in service.get("volumes").and_then(Value::as_array).into_iter().flatten() {
         let kind = volume.get("type").and_then(Value::as_str).unwrap_or("");
         let source = volume.get("source").and_then(Value::as_str).unwrap_or("");

@@ -8,8 +8,10 @@ mod expect;
 mod explain;
 mod logs;
 mod mask;
+mod on_swarm;
 mod report;
 pub(super) mod run;
+mod swarm;
 mod tree;
 
 use super::config::{ProfileArgs, Profiles};
@@ -69,6 +71,14 @@ pub struct Verify {
     /// The Docker Compose v2 binary (also COMPOSE_HARDEN_COMPOSE).
     #[arg(long, value_name = "PATH")]
     compose: Option<PathBuf>,
+    /// Deploy the copy as a stack on the swarm the engine is a manager of (`docker stack
+    /// deploy`), instead of running it with Compose; verify never makes or leaves a swarm.
+    #[arg(long, conflicts_with_all = ["compose_profiles", "compose"])]
+    swarm: bool,
+    /// With --swarm: also start, in each service with a healthcheck, an update whose new task
+    /// never turns healthy, and prove that Swarm rolls it back on its own within its bound.
+    #[arg(long, requires = "swarm")]
+    update_check: bool,
     /// Remove what an interrupted or killed verify left behind (found by its label), and exit.
     #[arg(long, conflicts_with_all = ["file", "layers", "harden"])]
     cleanup: bool,
@@ -84,7 +94,7 @@ enum Format {
 /// reads from standard input, and how many changes. A file alone is replaced by its
 /// hardened text; a project of several files gets what hardening adds as a last layer (the
 /// overlay `apply --overlay` writes, which gives what hardening in place gives).
-fn harden(
+pub(super) fn harden(
     spec: &Spec,
     as_written: &Project,
     profile: &Profile,
@@ -134,10 +144,14 @@ pub fn run(args: &Verify) -> u8 {
         say(&format!("engine: {endpoint} (Docker Engine {version})"));
         // The copy of a verify that is still running is its own; it tears it down itself.
         let alive = |pid: &str| !pid.is_empty() && Path::new("/proc").join(pid).exists();
-        let removed = docker.remove_labelled(copy::LABEL, copy::PID_LABEL, alive);
+        let mut removed = swarm::cleanup(&docker, alive);
+        removed.extend(docker.remove_labelled(copy::LABEL, copy::PID_LABEL, alive));
         let mut text: String = removed.iter().map(|r| format!("removed {r}\n")).collect();
         text.push_str(&format!("{} left behind by verify removed\n", removed.len()));
         return print(&text);
+    }
+    if args.swarm {
+        return on_swarm::run(args, &cancel);
     }
     let engine = match engine::connect(args.compose.as_deref(), args.allow_remote) {
         Ok(e) => e,
@@ -168,7 +182,31 @@ pub fn run(args: &Verify) -> u8 {
     }
 }
 
-fn prove(args: &Verify, spec: &Spec, engine: &engine::Engine, cancel: &Cancel) -> Result<u8, run::Fatal> {
+/// What a verify runs: the project as written, and hardened when asked.
+pub(super) struct Planned {
+    pub as_written: Project,
+    /// The hardened project and the text it reads from standard input.
+    pub hardened: Option<(Project, String)>,
+    pub allow: copy::Allow,
+    pub dotenv: Option<String>,
+}
+
+impl Planned {
+    /// The runs: as written alone, or before and after hardening.
+    pub fn runs(&self) -> Vec<(&'static str, &Project, Option<&[u8]>)> {
+        match &self.hardened {
+            None => vec![("as-written", &self.as_written, None)],
+            Some((after, text)) => vec![
+                ("before", &self.as_written, None),
+                ("after", after, (after.file == Path::new("-")).then_some(text.as_bytes())),
+            ],
+        }
+    }
+}
+
+/// Finds the project's files and hardens it in memory when asked (with `swarm` by default
+/// under --swarm, where no profile is named and no team profile is found).
+fn plan(args: &Verify, spec: &Spec) -> Result<Planned, run::Fatal> {
     let fatal = |e: String| run::Fatal(e);
     let shown = spec.files.join(", ");
     if spec.files.iter().any(|f| f == "-") {
@@ -188,7 +226,8 @@ fn prove(args: &Verify, spec: &Spec, engine: &engine::Engine, cancel: &Cancel) -
         None => files.first().unwrap_or(&file).parent().map(Path::to_path_buf).unwrap_or_default(),
     };
     if spec.files.len() > 1 {
-        say(&format!("project: {} (as Compose loads it)", spec.files.join(", then ")));
+        let how = if args.swarm { "as docker stack deploy reads them" } else { "as Compose loads it" };
+        say(&format!("project: {} ({how})", spec.files.join(", then ")));
     }
     let dotenv = std::fs::read_to_string(directory.join(".env")).ok();
     let allow = copy::Allow { writable_binds: args.allow_writable_binds, host: args.allow_host };
@@ -199,41 +238,43 @@ fn prove(args: &Verify, spec: &Spec, engine: &engine::Engine, cancel: &Cancel) -
         file: file.clone(),
         profiles: args.compose_profiles.clone(),
     };
+    if !args.harden {
+        return Ok(Planned { as_written, hardened: None, allow, dotenv });
+    }
+    let mut chosen = Profiles::new(&args.profiles).map_err(|e| fatal(e.to_string()))?.for_file(&spec.files[0]);
+    let unnamed = args.profiles.profile.is_empty();
+    if args.swarm && unnamed && chosen.as_ref().is_ok_and(|c| !c.found) {
+        let swarm = ProfileArgs { profile: vec!["swarm".into()], ..args.profiles.clone() };
+        chosen = Profiles::new(&swarm).map_err(|e| fatal(e.to_string()))?.for_file(&spec.files[0]);
+        say(&format!("notice: {}: hardened with the built-in profile swarm (--swarm)", spec.files[0]));
+    }
+    let chosen = chosen.map_err(|e| fatal(e.to_string()))?;
+    if chosen.found {
+        say(&format!("notice: {}: hardened with the team profile {}", spec.files[0], chosen.name));
+    }
+    let images = Images::new(&args.images).map_err(|e| fatal(e.to_string()))?;
+    let facts = images.for_file(&file.display().to_string(), &chosen.profile).map_err(|e| fatal(e.to_string()))?;
+    if let Some(loaded) = facts.as_ref().filter(|l| l.found) {
+        say(&format!("notice: {shown}: image facts from {}", loaded.describe()));
+    }
+    let facts = facts.as_ref().map(|l| &l.facts);
+    let options = Options { enforce: args.enforce, unsafe_fixes: args.unsafe_fixes, facts, ..Options::default() };
+    let (hardened, text, count) = harden(spec, &as_written, &chosen.profile, options).map_err(fatal)?;
+    say(&format!("hardened {shown} in memory ({count} changes)"));
+    Ok(Planned { as_written, hardened: Some((hardened, text)), allow, dotenv })
+}
+
+fn prove(args: &Verify, spec: &Spec, engine: &engine::Engine, cancel: &Cancel) -> Result<u8, run::Fatal> {
+    let planned = plan(args, spec)?;
     let mut prepared = Vec::new();
-    if args.harden {
-        let profiles = Profiles::new(&args.profiles).map_err(|e| fatal(e.to_string()))?;
-        let chosen = profiles.for_file(&spec.files[0]).map_err(|e| fatal(e.to_string()))?;
-        if chosen.found {
-            say(&format!("notice: {}: hardened with the team profile {}", spec.files[0], chosen.name));
-        }
-        let images = Images::new(&args.images).map_err(|e| fatal(e.to_string()))?;
-        let facts = images.for_file(&file.display().to_string(), &chosen.profile).map_err(|e| fatal(e.to_string()))?;
-        if let Some(loaded) = facts.as_ref().filter(|l| l.found) {
-            say(&format!("notice: {shown}: image facts from {}", loaded.describe()));
-        }
-        let facts = facts.as_ref().map(|l| &l.facts);
-        let options = Options { enforce: args.enforce, unsafe_fixes: args.unsafe_fixes, facts, ..Options::default() };
-        let (hardened, text, count) = harden(spec, &as_written, &chosen.profile, options).map_err(fatal)?;
-        say(&format!("hardened {shown} in memory ({count} changes)"));
-        prepared.push(run::prepare(engine, "before", &as_written, None, allow, args.timeout, dotenv.as_deref())?);
-        prepared.push(run::prepare(
-            engine,
-            "after",
-            &hardened,
-            (hardened.file == Path::new("-")).then_some(text.as_bytes()),
-            allow,
-            args.timeout,
-            dotenv.as_deref(),
-        )?);
-    } else {
-        prepared.push(run::prepare(engine, "as-written", &as_written, None, allow, args.timeout, dotenv.as_deref())?);
+    for (label, project, input) in planned.runs() {
+        let dotenv = planned.dotenv.as_deref();
+        prepared.push(run::prepare(engine, label, project, input, planned.allow, args.timeout, dotenv)?);
     }
     let mut adjustments: Vec<String> = Vec::new();
-    for p in &prepared {
-        for a in &p.adjustments {
-            if !adjustments.contains(a) {
-                adjustments.push(a.clone());
-            }
+    for a in prepared.iter().flat_map(|p| &p.adjustments) {
+        if !adjustments.contains(a) {
+            adjustments.push(a.clone());
         }
     }
     let mut runs = Vec::new();
@@ -243,39 +284,43 @@ fn prove(args: &Verify, spec: &Spec, engine: &engine::Engine, cancel: &Cancel) -
         }
         say(&format!("{}: running the copy as project {} (waiting up to {} s)", p.label, p.project, p.seconds()));
         runs.push(run::execute(engine, p, cancel));
-        if cancel.is_set() {
-            break;
-        }
     }
-    if let [before, after] = runs.as_mut_slice() {
+    let report = report::Report {
+        version: 1,
+        ok: false,
+        endpoint: engine.endpoint.clone(),
+        engine_version: engine.version.clone(),
+        compose_version: engine.compose.version.clone(),
+        swarm: false,
+        adjustments,
+        runs,
+    };
+    Ok(finish(report, args, cancel))
+}
+
+/// Marks regressions, prints the report and gives the exit code: 0 proven, 1 failed, 2 the
+/// report could not be written, 130 interrupted.
+pub(super) fn finish(mut report: report::Report, args: &Verify, cancel: &Cancel) -> u8 {
+    if let [before, after] = report.runs.as_mut_slice() {
         for s in &mut after.services {
             let passed_before = before.services.iter().any(|b| b.service == s.service && b.ok);
             s.regression = passed_before && !s.ok;
         }
     }
     let interrupted = cancel.is_set();
-    let ok = !interrupted && runs.last().is_some_and(|r| r.ok && r.error.is_none());
-    let report = report::Report {
-        version: 1,
-        ok,
-        endpoint: engine.endpoint.clone(),
-        engine_version: engine.version.clone(),
-        compose_version: engine.compose.version.clone(),
-        adjustments,
-        runs,
-    };
+    report.ok = !interrupted && report.runs.last().is_some_and(|r| r.ok && r.error.is_none());
     let text = match args.format {
         Format::Text => report::text(&report),
         Format::Json => report::json(&report),
     };
     if print(&text) != 0 {
-        return Ok(2);
+        return 2;
     }
-    Ok(if interrupted {
+    if interrupted {
         130
-    } else if ok {
+    } else if report.ok {
         0
     } else {
         1
-    })
+    }
 }

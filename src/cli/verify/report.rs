@@ -11,7 +11,10 @@ pub struct Report {
     pub ok: bool,
     pub endpoint: String,
     pub engine_version: String,
+    /// Docker Compose's version, or under --swarm the docker CLI that deploys the stack.
     pub compose_version: String,
+    /// Runs deployed as stacks on the engine's swarm (`verify --swarm`).
+    pub swarm: bool,
     /// How the copy differs from the file.
     pub adjustments: Vec<String>,
     pub runs: Vec<Run>,
@@ -29,6 +32,8 @@ pub struct Run {
     pub error: Option<String>,
     pub services: Vec<Service>,
     pub stop_phase_seconds: f64,
+    /// Deployed as a stack on the engine's swarm (`verify --swarm`).
+    pub swarm: bool,
 }
 
 #[derive(Serialize, Default, Clone)]
@@ -60,9 +65,49 @@ pub struct Service {
     pub logs: Option<Logs>,
     /// Started again by its restart policy after verify stopped it.
     pub restarted_after_stop: bool,
+    /// What the swarm did with the service (`verify --swarm` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub swarm: Option<Swarm>,
     pub problems: Vec<String>,
     pub regression: bool,
     pub ok: bool,
+}
+
+/// A service on a swarm: its tasks, a task killed from outside, a failing update.
+#[derive(Serialize, Default, Clone)]
+pub struct Swarm {
+    /// replicated, global, replicated-job or global-job.
+    pub mode: String,
+    /// Tasks the service asks for (a job: completions), and those running (healthy where it
+    /// has a check; a job: completed).
+    pub tasks_wanted: u64,
+    pub tasks_done: u64,
+    /// Why tasks failed or wait, as Swarm says it (distinct messages).
+    pub task_errors: Vec<String>,
+    /// Seconds from the deploy until every task ran (and was healthy).
+    pub seconds_to_converge: Option<f64>,
+    /// replaced, not replaced, not tried (the reason follows).
+    pub killed_task: Option<String>,
+    pub seconds_to_replace: Option<f64>,
+    /// With --update-check: an update whose new task never turns healthy.
+    pub update: Option<Update>,
+}
+
+#[derive(Serialize, Default, Clone)]
+pub struct Update {
+    /// Swarm's UpdateStatus.State when the wait ended (rollback_completed when it worked).
+    pub state: String,
+    pub rolled_back: bool,
+    pub seconds: Option<f64>,
+    /// start_period + retries x (interval + timeout) + the failed task's stop + the rollback's
+    /// monitor.
+    pub bound_seconds: f64,
+    /// The fewest healthy tasks that served while it ran, and how many the update order
+    /// keeps (start-first: all; stop-first: those not being replaced).
+    pub fewest_serving: u64,
+    pub kept_serving: u64,
+    /// Why it was not tried, where it was not.
+    pub skipped: Option<String>,
 }
 
 impl Service {
@@ -104,6 +149,9 @@ impl Service {
         if self.restarted_after_stop {
             problems.push("started again after an explicit stop".into());
         }
+        if let Some(swarm) = &self.swarm {
+            swarm.judge(&mut problems);
+        }
         if self.signal_reaches_app == Some(false) {
             problems.push(format!(
                 "SIGTERM reaches a shell, not the app ({})",
@@ -115,12 +163,46 @@ impl Service {
     }
 }
 
+impl Swarm {
+    fn judge(&self, problems: &mut Vec<String>) {
+        if self.tasks_done < self.tasks_wanted {
+            let what = if self.mode.ends_with("job") { "completed" } else { "running" };
+            let why =
+                if self.task_errors.is_empty() { String::new() } else { format!(": {}", self.task_errors.join("; ")) };
+            problems.push(format!("{} of {} tasks {what}{why}", self.tasks_done, self.tasks_wanted));
+        }
+        if let Some(k) = self.killed_task.as_deref().filter(|k| k.starts_with("not replaced")) {
+            problems.push(format!("a task killed from outside was {k}"));
+        }
+        let Some(u) = &self.update else { return };
+        match (&u.skipped, u.rolled_back, u.seconds) {
+            (Some(why), _, _) => problems.push(format!("a failing update cannot be rolled back: {why}")),
+            (None, false, _) => problems.push(format!(
+                "a failing update was not rolled back within {:.0} s (update state: {})",
+                u.bound_seconds + SLACK,
+                if u.state.is_empty() { "none" } else { &u.state }
+            )),
+            (None, true, Some(t)) if t > u.bound_seconds + SLACK => problems.push(format!(
+                "a failing update was rolled back in {t:.1} s, past its bound of {:.0} s",
+                u.bound_seconds
+            )),
+            _ => {}
+        }
+        if u.rolled_back && u.fewest_serving == 0 && u.kept_serving > 0 {
+            problems.push("no healthy task served while the failing update ran".into());
+        }
+    }
+}
+
+/// What a rollback may take past its bound: Swarm's own scheduling and the polls.
+pub const SLACK: f64 = 15.0;
+
 pub fn json(report: &Report) -> String {
     serde_json::to_string_pretty(report).unwrap_or_else(|e| format!("{{\"version\": 1, \"error\": \"{e}\"}}")) + "\n"
 }
 
 /// The rows of the table, one cell per run.
-fn cells(s: &Service) -> [(&'static str, String); 6] {
+fn cells(s: &Service) -> Vec<(&'static str, String)> {
     let started = if s.started { "yes".to_string() } else { "no".into() };
     let health = match (s.health.as_str(), s.seconds_to_healthy) {
         ("healthy", Some(t)) => format!("healthy after {t:.1} s"),
@@ -144,10 +226,44 @@ fn cells(s: &Service) -> [(&'static str, String); 6] {
     let settings =
         if s.mismatches.is_empty() { "as in the file".into() } else { format!("{} differ", s.mismatches.len()) };
     let restarts = if s.crash_loop { format!("{} (crash loop)", s.restarts) } else { s.restarts.to_string() };
-    [
-        ("started", started),
+    let Some(swarm) = &s.swarm else {
+        return vec![
+            ("started", started),
+            ("health", health),
+            ("restarts", restarts),
+            ("stop", stop),
+            ("SIGTERM", signal),
+            ("settings", settings),
+        ];
+    };
+    let done = if swarm.mode.ends_with("job") { "completed" } else { "running" };
+    let mut tasks = format!("{}/{} {done}", swarm.tasks_done, swarm.tasks_wanted);
+    if let Some(t) = swarm.seconds_to_converge {
+        tasks.push_str(&format!(" after {t:.1} s"));
+    }
+    if s.restarts > 0 {
+        tasks.push_str(&format!(", {} failed", s.restarts));
+    }
+    let killed = match (swarm.killed_task.as_deref(), swarm.seconds_to_replace) {
+        (Some("replaced"), Some(t)) => format!("replaced in {t:.1} s"),
+        (Some(other), _) => other.split(':').next().unwrap_or(other).to_string(),
+        (None, _) => "-".into(),
+    };
+    let update = match &swarm.update {
+        None => "-".into(),
+        Some(u) if u.skipped.is_some() => "not rolled back".into(),
+        Some(u) => match (u.rolled_back, u.seconds) {
+            (true, Some(t)) => {
+                format!("rolled back in {t:.1} s (bound {:.0} s), {} serving", u.bound_seconds, u.fewest_serving)
+            }
+            _ => "not rolled back".into(),
+        },
+    };
+    vec![
+        ("tasks", tasks),
         ("health", health),
-        ("restarts", restarts),
+        ("killed task", killed),
+        ("failing update", update),
         ("stop", stop),
         ("SIGTERM", signal),
         ("settings", settings),
@@ -155,8 +271,9 @@ fn cells(s: &Service) -> [(&'static str, String); 6] {
 }
 
 pub fn text(report: &Report) -> String {
+    let tool = if report.swarm { String::new() } else { "Docker Compose ".into() };
     let mut out = format!(
-        "engine: {} (Docker Engine {}), Docker Compose {}\n",
+        "engine: {} (Docker Engine {}), {tool}{}\n",
         report.endpoint, report.engine_version, report.compose_version
     );
     if !report.adjustments.is_empty() {
@@ -188,17 +305,17 @@ pub fn text(report: &Report) -> String {
             head.push_str(&format!("{:<WIDTH$}", run.label));
         }
         out.push_str(&format!("\n{}\n", head.trim_end()));
-        for line in 0..6 {
+        let count = rows.iter().flatten().map(|s| cells(s).len()).max().unwrap_or(0);
+        for line in 0..count {
             let mut label = "";
             let mut row = String::new();
             for s in &rows {
-                let cell = match s {
-                    Some(s) => {
-                        let c = cells(s);
+                let cell = match s.map(cells) {
+                    Some(c) if line < c.len() => {
                         label = c[line].0;
                         c[line].1.clone()
                     }
-                    None => "-".into(),
+                    _ => "-".into(),
                 };
                 row.push_str(&format!("{:<WIDTH$}", cell));
             }
@@ -223,7 +340,9 @@ pub fn text(report: &Report) -> String {
     };
     let last = report.runs.last().map(|r| r.label).unwrap_or("");
     out.push('\n');
-    if report.ok {
+    if report.ok && report.swarm {
+        out.push_str("ok: every service ran its tasks, was healthy where it has a check, matched its spec, had a killed task replaced and stopped on its signal\n");
+    } else if report.ok {
         out.push_str("ok: every service started, was healthy where it has a check, matched its settings and stopped on its signal\n");
     } else if failed.is_empty() {
         out.push_str(&format!("failed: the {last} run did not complete\n"));

@@ -112,7 +112,7 @@ impl Prepared {
     }
 }
 
-fn fresh_name(label: &str) -> String {
+pub(super) fn fresh_name(label: &str) -> String {
     let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
     format!("chv-{}-{:x}{:04x}", label, std::process::id(), nanos & 0xffff)
 }
@@ -141,7 +141,7 @@ impl Drop for Teardown<'_> {
     }
 }
 
-fn dir_of(file: &std::path::Path) -> PathBuf {
+pub(super) fn dir_of(file: &std::path::Path) -> PathBuf {
     file.parent().map(PathBuf::from).unwrap_or_default()
 }
 
@@ -165,10 +165,11 @@ pub fn execute(engine: &Engine, p: &Prepared, cancel: &Cancel) -> Run {
         error: None,
         services: Vec::new(),
         stop_phase_seconds: 0.0,
+        swarm: false,
     };
     let services = p.model.get("services").and_then(Value::as_object).cloned().unwrap_or_default();
     let jobs = bound::jobs(&services);
-    let events = engine.docker.events(&p.project).ok();
+    let events = engine.docker.events(&format!("com.docker.compose.project={}", p.project)).ok();
     let waited = wait(engine, p, &services, &jobs, timeout, cancel);
     if cancel.is_set() {
         run.error = Some("interrupted; the copy was torn down".into());

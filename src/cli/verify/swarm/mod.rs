@@ -1,0 +1,190 @@
+//! `verify --swarm`: the copy deployed as a stack on the swarm the engine is a manager of.
+//! verify never makes or leaves a swarm on the user's engine; it says how where there is none.
+//! The stack is read as `docker stack deploy` reads it (`docker stack config`), deployed with
+//! `--resolve-image never` (images are local), and always removed, with what `stack rm`
+//! leaves (its volumes) and what it has not removed yet when it returns.
+
+mod copy;
+mod run;
+mod spec;
+
+pub use run::execute;
+
+use super::bound;
+use super::copy::{Allow, LABEL, PID_LABEL};
+use super::mask::Mask;
+use super::run::{fresh_name, Fatal};
+use crate::engine::swarm::Membership;
+use crate::engine::Docker;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// A stack ready to deploy: every check that needs no task has passed.
+pub struct Prepared {
+    pub label: &'static str,
+    pub stack: String,
+    pub adjustments: Vec<String>,
+    model: Value,
+    /// The copy's services, with what the image's own HEALTHCHECK gives where the file
+    /// sets no check (for the bounds).
+    services: serde_json::Map<String, Value>,
+    file: PathBuf,
+    _dir: tempfile::TempDir,
+    mask: Mask,
+    bound: bound::Bound,
+    timeout: Option<u64>,
+    update_check: bool,
+}
+
+impl Prepared {
+    pub fn seconds(&self) -> u64 {
+        self.timeout.unwrap_or(self.bound.seconds)
+    }
+
+    fn wait(&self) -> String {
+        match self.timeout {
+            Some(t) => format!("waiting up to {t} s (--timeout)"),
+            None => self.bound.describe().replace(", then the longest depends_on chain", ", then the slowest service"),
+        }
+    }
+}
+
+/// Refuses an engine that is not a swarm manager, saying how to make one.
+pub fn member(docker: &Docker) -> Result<(), String> {
+    match docker.membership()? {
+        Membership::Manager => Ok(()),
+        Membership::Worker => Err("this engine is a swarm worker: run verify --swarm against a manager".into()),
+        Membership::None(state) => Err(format!(
+            "the engine is in no swarm (its swarm state is `{state}`); verify --swarm deploys on the swarm the \
+             engine belongs to and never makes or leaves one. To make a single-node swarm: `docker swarm init \
+             --advertise-addr 127.0.0.1` (and `docker swarm leave --force` to leave it afterwards)"
+        )),
+    }
+}
+
+/// What the run deploys: `files` as `docker stack deploy -c` takes them (`-` reads `input`),
+/// relative paths from `dir`.
+pub struct Source<'a> {
+    pub files: Vec<String>,
+    pub input: Option<&'a [u8]>,
+    pub dir: &'a Path,
+}
+
+pub fn prepare(
+    docker: &Docker,
+    label: &'static str,
+    source: &Source,
+    allow: Allow,
+    timeout: Option<u64>,
+    update_check: bool,
+) -> Result<Prepared, Fatal> {
+    let done = docker.stack_config(&source.files, source.input, source.dir).map_err(Fatal)?;
+    if !done.ok {
+        let said = done.stderr.trim();
+        return Err(Fatal(match label {
+            "after" => format!(
+                "docker stack deploy refuses the hardened file: {said}; the `swarm` profile writes what it accepts \
+                 (--profile swarm, and --enforce to replace the keys it refuses)"
+            ),
+            _ => format!("docker stack deploy refuses {}: {said}", source.files.join(", ")),
+        }));
+    }
+    let model: Value = yaml_serde::from_str(&done.stdout)
+        .map_err(|e| Fatal(format!("docker stack config printed what is not YAML: {e}")))?;
+    let mask = Mask::of(&model, None);
+    let stack = fresh_name(&format!("swarm-{label}"));
+    let dir = tempfile::tempdir().map_err(|e| Fatal(format!("cannot make a temporary directory: {e}")))?;
+    let empty = dir.path().join("empty");
+    std::fs::write(&empty, "").map_err(|e| Fatal(format!("cannot write the copy: {e}")))?;
+    let made = copy::make(&model, &stack, allow, &empty.to_string_lossy()).map_err(|refused| {
+        Fatal(format!("verify refuses to run this stack (nothing was started):\n  - {}", refused.join("\n  - ")))
+    })?;
+    let mut services = made.model.get("services").and_then(Value::as_object).cloned().unwrap_or_default();
+    let mut missing = Vec::new();
+    for (service, spec) in services.iter_mut() {
+        let image = spec.get("image").and_then(Value::as_str).unwrap_or("").to_string();
+        match docker.image_healthcheck(&image) {
+            None => missing.push(format!("{image} (service {service})")),
+            Some(own) => bound::inherit(spec, &own),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(Fatal(format!(
+            "missing images; verify never pulls or builds, and deploys with --resolve-image never, so pull or \
+             build them on this node first: {}",
+            missing.join(", ")
+        )));
+    }
+    // JSON is YAML: `docker stack deploy` reads it as it is.
+    let file = dir.path().join("stack.yml");
+    let text = serde_json::to_string_pretty(&made.model).unwrap_or_default();
+    std::fs::write(&file, text).map_err(|e| Fatal(format!("cannot write the copy: {e}")))?;
+    let bound = bound::of(&services);
+    Ok(Prepared {
+        label,
+        stack,
+        adjustments: made.adjustments,
+        model: made.model,
+        services,
+        file,
+        _dir: dir,
+        mask,
+        bound,
+        timeout,
+        update_check,
+    })
+}
+
+/// Removes the stack when dropped: also on an error, a timeout or an interrupt.
+struct Teardown<'a> {
+    docker: &'a Docker,
+    stack: &'a str,
+}
+
+impl Drop for Teardown<'_> {
+    fn drop(&mut self) {
+        remove_stack(self.docker, self.stack);
+    }
+}
+
+/// `stack rm` returns before the stack's tasks are gone and leaves its volumes: wait for its
+/// containers, remove its volumes, wait for its networks, then remove whatever still carries
+/// the copy's label.
+fn remove_stack(docker: &Docker, stack: &str) {
+    docker.stack_rm(stack);
+    let namespace = format!("com.docker.stack.namespace={stack}");
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let gone = |kind: &str| docker.labelled(kind, &namespace).is_empty();
+    while Instant::now() < deadline && !docker.containers(&namespace).unwrap_or_default().is_empty() {
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    docker.remove("volume", &docker.labelled("volume", &namespace));
+    while Instant::now() < deadline && !gone("network") {
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let ours = format!("{LABEL}={stack}");
+    for kind in ["service", "secret", "config", "network", "volume"] {
+        docker.remove(kind, &docker.labelled(kind, &ours));
+    }
+}
+
+/// `--cleanup` on a swarm manager: the services an interrupted `verify --swarm` left, then
+/// their secrets, configs, networks and volumes (those of a verify still running are spared).
+pub fn cleanup(docker: &Docker, alive: impl Fn(&str) -> bool) -> Vec<String> {
+    if !matches!(docker.membership(), Ok(Membership::Manager)) {
+        return Vec::new();
+    }
+    let mut stacks: Vec<String> = Vec::new();
+    for (stack, pid) in docker.labelled_stacks(LABEL, PID_LABEL) {
+        if !alive(&pid) && !stacks.contains(&stack) {
+            stacks.push(stack);
+        }
+    }
+    let mut removed = Vec::new();
+    for stack in stacks {
+        remove_stack(docker, &stack);
+        removed.push(format!("stack {stack}"));
+    }
+    removed
+}
