@@ -187,7 +187,10 @@ fn converge(
             swarm.task_errors = tasks.errors(name).iter().map(|e| p.mask.apply(e)).collect();
             row.restarts = failed as u64;
             row.started |= tasks.of(name).any(|t| t.container().is_some());
-            if done >= wanted && swarm.seconds_to_converge.is_none() {
+            // A task that runs for a moment and fails has not converged.
+            if done < wanted {
+                swarm.seconds_to_converge = None;
+            } else if swarm.seconds_to_converge.is_none() {
                 swarm.seconds_to_converge = Some(start.elapsed().as_secs_f64());
             }
             row.crash_loop = done < wanted && failed >= LOOPING;
