@@ -3,6 +3,9 @@
 //! file says; a task killed from outside is replaced; an update whose new task never turns
 //! healthy is rolled back by Swarm on its own, within the bound the profile documents, while
 //! the old tasks keep serving; the service with a writable volume is updated `stop-first`.
+//! Then `verify --swarm` proves the same on its own (and refuses an engine in no swarm),
+//! `verify --harden --swarm` names what hardening fixed, and its teardown leaves nothing,
+//! on SIGINT too, and `--cleanup` removes what a killed run left.
 //! A single-node swarm is made when the engine is in none, and left afterwards only then
 //! (with the `docker_gwbridge` network `swarm leave` keeps). Images are built here
 //! (tests/engine/images.sh base), no registry. Skipped with a notice where no engine answers.
@@ -10,7 +13,9 @@
 mod common;
 
 use serde_json::Value;
-use std::process::Command;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 const BUSYBOX: &str = "compose-harden-test/busybox:1";
@@ -44,6 +49,7 @@ impl Swarm {
         match state.as_str() {
             "active" => Some(Swarm { made: false }),
             "inactive" => {
+                refused_in_no_swarm();
                 docker(&["swarm", "init", "--advertise-addr", "127.0.0.1"]).expect("a single-node swarm starts");
                 Some(Swarm { made: true })
             }
@@ -82,8 +88,8 @@ fn tear_down() {
     }
 }
 
-fn left_behind() -> Vec<String> {
-    let label = format!("label=com.docker.stack.namespace={STACK}");
+fn left_behind(stack: &str) -> Vec<String> {
+    let label = format!("label=com.docker.stack.namespace={stack}");
     let kinds: [&[&str]; 6] = [
         &["service", "ls", "-q"],
         &["ps", "-aq"],
@@ -154,18 +160,33 @@ volumes:
   data:
 "#;
 
+/// One test, so that one swarm serves every part: made once, left once.
 #[test]
-fn a_stack_hardened_with_swarm_deploys_rolls_back_a_failed_update_and_is_torn_down() {
+fn on_a_swarm() {
     let Some(swarm) = Swarm::join() else { return };
-    tear_down(); // What an interrupted run left.
     let dir = tempfile::tempdir().expect("tempdir");
-    // The swarm profile, with nofile within what this engine grants a container.
+    by_hand(dir.path());
+    verified(dir.path());
+    before_and_after(dir.path());
+    interrupted(dir.path());
+    cleaned_up(dir.path());
+    drop(swarm);
+    if docker(&["info", "--format", "{{.Swarm.LocalNodeState}}"]).unwrap_or_default() == "inactive" {
+        let networks = docker(&["network", "ls", "--format", "{{.Name}}"]).unwrap_or_default();
+        assert!(!networks.lines().any(|n| n == "docker_gwbridge" || n == "ingress"), "{networks}");
+    }
+}
+
+/// The hardened stack deployed with `docker stack deploy` and checked with the docker CLI.
+fn by_hand(dir: &std::path::Path) {
+    tear_down(); // What an interrupted run left.
+                 // The swarm profile, with nofile within what this engine grants a container.
     let granted = docker(&["run", "--rm", BUSYBOX, "sh", "-c", "ulimit -Hn"]).expect("ulimit read");
     let nofile: u64 = granted.trim().parse().unwrap_or(1024).min(65536);
     let profile = format!("extends: swarm\nulimits:\n  nofile:\n    soft: {nofile}\n    hard: {nofile}\n");
-    std::fs::write(dir.path().join("team.yml"), profile).expect("profile written");
-    std::fs::write(dir.path().join("compose.yml"), INPUT).expect("input written");
-    let out = common::run(dir.path(), &["apply", "--profile", "team.yml", "compose.yml"], b"");
+    std::fs::write(dir.join("team.yml"), profile).expect("profile written");
+    std::fs::write(dir.join("compose.yml"), INPUT).expect("input written");
+    let out = common::run(dir, &["apply", "--profile", "team.yml", "compose.yml"], b"");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let findings = String::from_utf8_lossy(&out.stderr).to_string();
     assert!(!findings.contains("error["), "{findings}");
@@ -175,11 +196,11 @@ fn a_stack_hardened_with_swarm_deploys_rolls_back_a_failed_update_and_is_torn_do
         ),
         "{findings}"
     );
-    std::fs::write(dir.path().join("stack.yml"), &out.stdout).expect("output written");
+    std::fs::write(dir.join("stack.yml"), &out.stdout).expect("output written");
     let hardened: yaml_serde::Value = yaml_serde::from_slice(&out.stdout).expect("the output reads");
 
     let started = Instant::now();
-    let stack = dir.path().join("stack.yml");
+    let stack = dir.join("stack.yml");
     let stack = stack.to_str().expect("a path");
     docker(&["stack", "deploy", "--resolve-image", "never", "-c", stack, STACK]).expect("the stack deploys");
     let converged = wait_for("two healthy web tasks and one store task", Duration::from_secs(120), || {
@@ -293,12 +314,143 @@ fn a_stack_hardened_with_swarm_deploys_rolls_back_a_failed_update_and_is_torn_do
         torn.elapsed().as_secs_f64(),
         converged.as_secs_f64()
     );
-    assert_eq!(left_behind(), Vec::<String>::new(), "left behind");
-    drop(swarm);
-    if docker(&["info", "--format", "{{.Swarm.LocalNodeState}}"]).unwrap_or_default() == "inactive" {
-        let networks = docker(&["network", "ls", "--format", "{{.Name}}"]).unwrap_or_default();
-        assert!(!networks.lines().any(|n| n == "docker_gwbridge" || n == "ingress"), "{networks}");
+    assert_eq!(left_behind(STACK), Vec::<String>::new(), "left behind");
+}
+
+/// `verify --swarm` on an engine in no swarm: exit 2, and how to make one, nothing made.
+fn refused_in_no_swarm() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("compose.yml"), INPUT).expect("input written");
+    let out = common::run(dir.path(), &["verify", "--swarm", "compose.yml"], b"");
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "error: the engine is in no swarm (its swarm state is `inactive`); verify --swarm deploys on the swarm the \
+         engine belongs to and never makes or leaves one. To make a single-node swarm: `docker swarm init \
+         --advertise-addr 127.0.0.1` (and `docker swarm leave --force` to leave it afterwards)"
+    );
+    let state = docker(&["info", "--format", "{{.Swarm.LocalNodeState}}"]).unwrap_or_default();
+    assert_eq!(state, "inactive", "verify made a swarm");
+}
+
+fn verify(dir: &std::path::Path, args: &[&str]) -> Value {
+    let out = common::run(dir, args, b"");
+    let report = serde_json::from_slice::<Value>(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    println!("{}", String::from_utf8_lossy(&out.stderr).trim());
+    assert_eq!(out.status.code(), Some(if report["ok"] == true { 0 } else { 1 }), "{report:#}");
+    report
+}
+
+fn service<'r>(run: &'r Value, name: &str) -> &'r Value {
+    let services = run["services"].as_array().expect("services");
+    services.iter().find(|s| s["service"] == name).unwrap_or_else(|| panic!("{name} in {run:#}"))
+}
+
+/// `verify --swarm --update-check` proves the hardened stack on its own, and leaves nothing.
+fn verified(dir: &std::path::Path) {
+    let report = verify(dir, &["verify", "--swarm", "--update-check", "--format", "json", "stack.yml"]);
+    assert_eq!(report["ok"], true, "{report:#}");
+    assert_eq!(report["swarm"], true);
+    let run = &report["runs"][0];
+    let stack = run["project"].as_str().expect("the stack's name");
+    for name in ["web", "store"] {
+        let s = service(run, name);
+        let swarm = &s["swarm"];
+        assert_eq!(swarm["tasks_done"], swarm["tasks_wanted"], "{name}: {s:#}");
+        assert_eq!(s["health"], "healthy", "{name}: {s:#}");
+        assert_eq!(s["mismatches"], serde_json::json!([]), "{name}: service inspect differs from the file");
+        assert_eq!(swarm["killed_task"], "replaced", "{name}: {s:#}");
+        let update = &swarm["update"];
+        assert_eq!(update["rolled_back"], true, "{name}: {s:#}");
+        let (took, bound) =
+            (update["seconds"].as_f64().expect("seconds"), update["bound_seconds"].as_f64().expect("bound"));
+        assert!(took <= bound + 15.0, "{name}: rolled back in {took} s, bound {bound} s");
+        assert_eq!(s["stopped_by"], "signal", "{name}: {s:#}");
+        let figure = |v: &Value| v.as_f64().map_or("-".into(), |t| format!("{t:.1} s"));
+        println!(
+            "verify --swarm: {name} converged in {}, a killed task replaced in {}, a failing update rolled back in \
+             {took:.1} s (bound {bound:.0} s), stopped in {}",
+            figure(&swarm["seconds_to_converge"]),
+            figure(&swarm["seconds_to_replace"]),
+            figure(&s["stop_seconds"])
+        );
     }
+    // start-first keeps every old task serving; stop-first the store's one goes first.
+    let web = &service(run, "web")["swarm"]["update"];
+    assert!(web["fewest_serving"].as_u64() >= Some(2), "web stopped serving during the failed update: {web:#}");
+    assert_eq!(left_behind(stack), Vec::<String>::new(), "verify left behind");
+}
+
+/// `verify --harden --swarm`: as written, the web server runs as PID 1 and ignores SIGTERM;
+/// hardened, it stops on its signal, and nothing regresses.
+fn before_and_after(dir: &std::path::Path) {
+    let args = ["verify", "--harden", "--swarm", "--profile", "team.yml", "--format", "json", "compose.yml"];
+    let report = verify(dir, &args);
+    let runs = report["runs"].as_array().expect("runs");
+    let labels: Vec<&str> = runs.iter().filter_map(|r| r["label"].as_str()).collect();
+    assert_eq!(labels, ["before", "after"]);
+    let stop = |run: &Value| service(run, "web")["stop_seconds"].as_f64().unwrap_or(-1.0);
+    println!("verify --harden --swarm: web stopped in {:.1} s before, {:.1} s after", stop(&runs[0]), stop(&runs[1]));
+    assert_eq!(service(&runs[0], "web")["stopped_by"], "kill", "{:#}", runs[0]);
+    assert_eq!(service(&runs[1], "web")["stopped_by"], "signal", "{:#}", runs[1]);
+    for run in runs {
+        for s in run["services"].as_array().expect("services") {
+            assert_eq!(s["regression"], false, "{s:#}");
+        }
+        assert_eq!(left_behind(run["project"].as_str().expect("a name")), Vec::<String>::new());
+    }
+    assert_eq!(report["ok"], true, "{report:#}");
+}
+
+/// Starts `verify --swarm` on the hardened stack and waits until its services exist.
+fn started(dir: &std::path::Path) -> (Child, String) {
+    let mut child = common::bin()
+        .args(["verify", "--swarm", "stack.yml"])
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("verify starts");
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(name) = line.split("as stack ").nth(1) {
+                let _ = tx.send(name.split_whitespace().next().unwrap_or("").to_string());
+            }
+        }
+    });
+    let stack = rx.recv_timeout(Duration::from_secs(60)).expect("verify names its stack");
+    let filter = format!("label=com.docker.stack.namespace={stack}");
+    wait_for("the stack's tasks running", Duration::from_secs(60), || {
+        !docker(&["ps", "-q", "--filter", &filter]).unwrap_or_default().is_empty()
+    });
+    (child, stack)
+}
+
+fn interrupted(dir: &std::path::Path) {
+    let (mut child, stack) = started(dir);
+    let start = Instant::now();
+    Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill runs");
+    let status = child.wait().expect("verify ends");
+    println!("SIGINT: verify --swarm ended in {:.1} s with {status}", start.elapsed().as_secs_f64());
+    assert_eq!(status.code(), Some(130));
+    assert_eq!(left_behind(&stack), Vec::<String>::new(), "left behind after SIGINT");
+}
+
+fn cleaned_up(dir: &std::path::Path) {
+    let (mut child, stack) = started(dir);
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    assert_ne!(left_behind(&stack), Vec::<String>::new(), "a killed run leaves its stack");
+    let start = Instant::now();
+    let out = common::bin().args(["verify", "--cleanup"]).output().expect("cleanup runs");
+    let said = String::from_utf8_lossy(&out.stdout);
+    println!("cleanup in {:.1} s: {}", start.elapsed().as_secs_f64(), said.trim());
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(said.contains(&format!("removed stack {stack}")), "{said}");
+    assert_eq!(left_behind(&stack), Vec::<String>::new(), "left behind after --cleanup");
 }
 
 /// A duration as the file writes it (`5s`, `1m30s`, `500ms`), in nanoseconds.

@@ -351,3 +351,150 @@ pub fn text(report: &Report) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn service(name: &str, swarm: Swarm) -> Service {
+        let mut s = Service {
+            service: name.into(),
+            started: true,
+            health: "healthy".into(),
+            seconds_to_healthy: Some(2.4),
+            stop_seconds: Some(0.3),
+            stopped_by: Some("signal"),
+            signal_reaches_app: Some(true),
+            signal_receiver: Some("httpd".into()),
+            swarm: Some(swarm),
+            ..Service::default()
+        };
+        s.judge();
+        s
+    }
+
+    fn report(services: Vec<Service>) -> Report {
+        let ok = services.iter().all(|s| s.ok);
+        let run = Run {
+            label: "as-written",
+            project: "chv-swarm-as-written-1".into(),
+            ok,
+            timeout_seconds: 22,
+            timeout_reason: "waiting up to 22 s".into(),
+            error: None,
+            services,
+            stop_phase_seconds: 0.3,
+            swarm: true,
+        };
+        Report {
+            version: 1,
+            ok,
+            endpoint: "unix:///var/run/docker.sock".into(),
+            engine_version: "20.10.24".into(),
+            compose_version: "docker stack deploy (docker CLI 28.2.2)".into(),
+            swarm: true,
+            adjustments: Vec::new(),
+            runs: vec![run],
+        }
+    }
+
+    fn update(rolled_back: bool, seconds: Option<f64>, fewest_serving: u64, kept_serving: u64) -> Update {
+        let state = if rolled_back { "rollback_completed" } else { "updating" };
+        Update {
+            state: state.into(),
+            rolled_back,
+            seconds,
+            bound_seconds: 45.0,
+            fewest_serving,
+            kept_serving,
+            skipped: None,
+        }
+    }
+
+    #[test]
+    fn a_service_that_converged_was_replaced_and_rolled_back_passes() {
+        let web = service(
+            "web",
+            Swarm {
+                mode: "replicated".into(),
+                tasks_wanted: 2,
+                tasks_done: 2,
+                seconds_to_converge: Some(2.4),
+                killed_task: Some("replaced".into()),
+                seconds_to_replace: Some(6.8),
+                update: Some(update(true, Some(34.7), 2, 2)),
+                ..Swarm::default()
+            },
+        );
+        assert_eq!(
+            text(&report(vec![web])),
+            "engine: unix:///var/run/docker.sock (Docker Engine 20.10.24), docker stack deploy (docker CLI 28.2.2)
+as-written: waiting up to 22 s
+
+web               as-written
+  tasks           2/2 running after 2.4 s
+  health          healthy after 2.4 s
+  killed task     replaced in 6.8 s
+  failing update  rolled back in 34.7 s (bound 45 s), 2 serving
+  stop            0.3 s, by signal
+  SIGTERM         reaches httpd
+  settings        as in the file
+
+ok: every service ran its tasks, was healthy where it has a check, matched its spec, had a killed task replaced and stopped on its signal
+"
+        );
+    }
+
+    #[test]
+    fn tasks_that_never_ran_a_task_not_replaced_and_a_late_or_missing_rollback_fail() {
+        let never = service(
+            "api",
+            Swarm {
+                mode: "replicated".into(),
+                tasks_wanted: 2,
+                tasks_done: 0,
+                task_errors: vec!["no suitable node (insufficient resources on 1 node)".into()],
+                killed_task: Some("not tried: no task ran".into()),
+                ..Swarm::default()
+            },
+        );
+        let late = service(
+            "web",
+            Swarm {
+                mode: "replicated".into(),
+                tasks_wanted: 2,
+                tasks_done: 2,
+                killed_task: Some("not replaced within 60 s".into()),
+                update: Some(update(true, Some(61.0), 0, 2)),
+                ..Swarm::default()
+            },
+        );
+        let stuck = service(
+            "store",
+            Swarm {
+                mode: "replicated".into(),
+                tasks_wanted: 1,
+                tasks_done: 1,
+                killed_task: Some("replaced".into()),
+                seconds_to_replace: Some(7.0),
+                update: Some(update(false, None, 0, 0)),
+                ..Swarm::default()
+            },
+        );
+        let found = text(&report(vec![never, late, stuck]));
+        let problems: Vec<&str> = found.lines().filter(|l| l.starts_with("  as-written: ")).collect();
+        assert_eq!(
+            problems,
+            [
+                "  as-written: 0 of 2 tasks running: no suitable node (insufficient resources on 1 node)",
+                "  as-written: a task killed from outside was not replaced within 60 s",
+                "  as-written: a failing update was rolled back in 61.0 s, past its bound of 45 s",
+                "  as-written: no healthy task served while the failing update ran",
+                "  as-written: a failing update was not rolled back within 60 s (update state: updating)",
+            ]
+        );
+        assert!(found.contains("  killed task     not tried\n"), "{found}");
+        assert!(found.contains("  failing update  not rolled back\n"), "{found}");
+        assert!(found.ends_with("\nfailed (as-written): api, web, store\n"), "{found}");
+    }
+}

@@ -496,3 +496,26 @@ fn stop_all(
     }
     phase
 }
+
+#[cfg(test)]
+mod tests {
+    use super::rollback_bound;
+    use serde_json::json;
+
+    #[test]
+    fn the_bound_is_the_probe_giving_up_the_stop_and_the_rollback_monitor() {
+        let spec = json!({
+            "healthcheck": {"interval": "1s", "timeout": "2s", "retries": 2, "start_period": "5s"},
+            "stop_grace_period": "20s",
+            "deploy": {"rollback_config": {"monitor": "30s"}},
+        });
+        // 5 + 2 x (1 + 2) + 20 + 30
+        assert_eq!(rollback_bound(&spec), 61.0);
+    }
+
+    #[test]
+    fn the_bound_takes_the_engines_defaults_where_the_file_sets_none() {
+        // Probe: 0 + 3 x (30 + 30); grace 10; rollback monitor 5.
+        assert_eq!(rollback_bound(&json!({"healthcheck": {"test": ["CMD", "true"]}})), 195.0);
+    }
+}
