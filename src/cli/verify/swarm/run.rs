@@ -205,10 +205,14 @@ fn converge(
 
 /// The service's running containers, inspected.
 fn containers(docker: &Docker, stack: &str, name: &str) -> Vec<crate::engine::Container> {
+    every_container(docker, stack, name).into_iter().filter(|c| c.status() == "running").collect()
+}
+
+/// The service's containers, those of failed tasks too (Swarm keeps a few of them).
+fn every_container(docker: &Docker, stack: &str, name: &str) -> Vec<crate::engine::Container> {
     let label = format!("com.docker.swarm.service.name={stack}_{name}");
     let ids = docker.containers(&label).unwrap_or_default();
-    let all = docker.inspect(&ids).unwrap_or_default();
-    all.into_iter().filter(|c| c.status() == "running").collect()
+    docker.inspect(&ids).unwrap_or_default()
 }
 
 /// The spec Swarm runs against the file, and the health of the running tasks.
@@ -228,8 +232,12 @@ fn observe(docker: &Docker, p: &Prepared, name: &str, row: &mut Service) {
         }
         Err(e) => row.error = Some(format!("docker service inspect: {e}")),
     }
-    let running = containers(docker, &p.stack, name);
-    let health: Vec<&str> = running.iter().filter_map(|c| c.health()).collect();
+    let mut seen = containers(docker, &p.stack, name);
+    if seen.is_empty() {
+        // No task runs: the failed tasks' containers tell whether their check failed them.
+        seen = every_container(docker, &p.stack, name);
+    }
+    let health: Vec<&str> = seen.iter().filter_map(|c| c.health()).collect();
     row.health = if health.is_empty() {
         "none".into()
     } else if let Some(bad) = health.iter().find(|h| **h != "healthy") {
@@ -238,7 +246,7 @@ fn observe(docker: &Docker, p: &Prepared, name: &str, row: &mut Service) {
         "healthy".into()
     };
     if row.health == "unhealthy" {
-        let said = running.iter().find(|c| c.health() == Some("unhealthy")).and_then(|c| c.last_probe_output());
+        let said = seen.iter().find(|c| c.health() == Some("unhealthy")).and_then(|c| c.last_probe_output());
         row.last_probe_output = said.map(|o| p.mask.apply(o));
     }
     if let Some(s) = &row.swarm {
