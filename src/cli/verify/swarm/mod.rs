@@ -87,7 +87,12 @@ pub fn prepare(
                 "docker stack deploy refuses the hardened file: {said}; the `swarm` profile writes what it accepts \
                  (--profile swarm, and --enforce to replace the keys it refuses)"
             ),
-            _ => format!("docker stack deploy refuses {}: {said}", source.files.join(", ")),
+            // "forbidden properties" names no key: the swarm profile's check does.
+            _ => format!(
+                "docker stack deploy refuses {}: {said} (`compose-harden check --profile swarm` names each key it \
+                 refuses)",
+                source.files.join(", ")
+            ),
         }));
     }
     let model: Value = yaml_serde::from_str(&done.stdout)
