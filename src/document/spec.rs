@@ -47,6 +47,14 @@ impl Spec {
     pub fn alone(file: &str, env: Env) -> Spec {
         Spec { files: vec![file.to_string()], directory: folder(file), env, origin: Origin::Alone, beside: None }
     }
+
+    /// The files `docker stack deploy -c` reads: only those named (no default override, no
+    /// COMPOSE_FILE), interpolated from the shell alone (it reads no `.env`).
+    pub fn stack(files: &[String]) -> Spec {
+        let first = files.first().map(String::as_str).unwrap_or("-");
+        let origin = if files.len() > 1 { Origin::Named } else { Origin::Alone };
+        Spec { files: files.to_vec(), directory: folder(first), env: Env::shell(), origin, beside: None }
+    }
 }
 
 /// The folder of a file as named (`.` for a bare name).

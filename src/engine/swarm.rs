@@ -92,7 +92,11 @@ impl Docker {
     /// Deploys `file` as the stack `name` without asking a registry (images are local).
     pub fn stack_deploy(&self, file: &Path, name: &str) -> Result<(), String> {
         let file = file.to_string_lossy();
-        self.swarm_ok(&["stack", "deploy", "--resolve-image", "never", "-c", &file, name]).map(|_| ())
+        // Not `--detach=true`, which CLIs before 26 lack: their notice about it is dropped.
+        let notice = |l: &&str| l.starts_with("Since --detach=false") || l.starts_with("In a future release, --detach");
+        self.swarm_ok(&["stack", "deploy", "--resolve-image", "never", "-c", &file, name])
+            .map(|_| ())
+            .map_err(|e| e.lines().filter(|l| !notice(l)).collect::<Vec<_>>().join("\n"))
     }
 
     /// `stack rm`: it returns before the stack's tasks are gone.

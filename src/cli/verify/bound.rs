@@ -3,6 +3,7 @@
 
 use serde_json::Value;
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 /// Compose's and the engine's healthcheck defaults.
 const INTERVAL: f64 = 30.0;
@@ -39,15 +40,50 @@ impl Bound {
 
 pub use compose_harden::units::seconds;
 
+/// The longest any wait lasts (a day): a bound from absurd values, or `--timeout`, stops here.
+const LONGEST: f64 = 86_400.0;
+
+/// The moment `seconds` after `from`, no later than a day after it.
+pub fn deadline(from: Instant, seconds: f64) -> Instant {
+    let capped = if seconds.is_finite() { seconds.clamp(0.0, LONGEST) } else { LONGEST };
+    from + Duration::from_secs_f64(capped)
+}
+
+/// A healthcheck's timing as the engine runs it: a zero interval, timeout or retries means
+/// the engine's default, as an unset one does.
+pub struct Timing {
+    pub start_period: f64,
+    pub interval: f64,
+    pub timeout: f64,
+    pub retries: f64,
+}
+
+impl Timing {
+    pub fn of(check: &Value) -> Timing {
+        let time = |key: &str| check.get(key).and_then(Value::as_str).and_then(seconds).filter(|t| *t > 0.0);
+        Timing {
+            start_period: time("start_period").unwrap_or(0.0),
+            interval: time("interval").unwrap_or(INTERVAL),
+            timeout: time("timeout").unwrap_or(TIMEOUT),
+            retries: check.get("retries").and_then(Value::as_f64).filter(|r| *r > 0.0).unwrap_or(RETRIES),
+        }
+    }
+
+    /// When the engine gives up on a task that never passes: `start_period + retries x
+    /// (interval + timeout)`.
+    pub fn gives_up(&self) -> f64 {
+        self.start_period + self.retries * (self.interval + self.timeout)
+    }
+}
+
 /// The worst case for one service on its own to be ready.
 fn own(service: &Value, job: bool) -> f64 {
     if job {
         return JOB;
     }
     let Some(check) = service.get("healthcheck").filter(|h| has_check(h)) else { return START };
-    let time = |key: &str, default: f64| check.get(key).and_then(Value::as_str).and_then(seconds).unwrap_or(default);
-    let retries = check.get("retries").and_then(Value::as_f64).unwrap_or(RETRIES);
-    START + time("start_period", 0.0) + (retries + 1.0) * time("interval", INTERVAL) + time("timeout", TIMEOUT)
+    let t = Timing::of(check);
+    START + t.start_period + (t.retries + 1.0) * t.interval + t.timeout
 }
 
 /// A healthcheck that runs (not `disable`, not `NONE`). Without `test`, the image's own
@@ -102,7 +138,12 @@ pub fn of(services: &serde_json::Map<String, Value>) -> Bound {
         }
     }
     let create = CREATE + CREATE_EACH * services.len() as f64;
-    Bound { seconds: (create + best.0).ceil() as u64, create: create as u64, services: services.len(), chain: best.1 }
+    Bound {
+        seconds: (create + best.0).min(LONGEST).ceil() as u64,
+        create: create as u64,
+        services: services.len(),
+        chain: best.1,
+    }
 }
 
 fn chain(

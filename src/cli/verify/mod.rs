@@ -73,7 +73,7 @@ pub struct Verify {
     compose: Option<PathBuf>,
     /// Deploy the copy as a stack on the swarm the engine is a manager of (`docker stack
     /// deploy`), instead of running it with Compose; verify never makes or leaves a swarm.
-    #[arg(long, conflicts_with_all = ["compose_profiles", "compose"])]
+    #[arg(long, conflicts_with_all = ["compose_profiles", "compose", "project_directory"])]
     swarm: bool,
     /// With --swarm: also start, in each service with a healthcheck, an update whose new task
     /// never turns healthy, and prove that Swarm rolls it back on its own within its bound.

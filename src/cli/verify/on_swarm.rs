@@ -20,15 +20,12 @@ pub fn run(args: &Verify, cancel: &Cancel) -> u8 {
     }
     let client = docker.client_version();
     say(&format!("engine: {endpoint} (Docker Engine {version}), a swarm manager"));
+    // As `docker stack deploy -c` reads them: no default override, no COMPOSE_FILE, no .env.
     let spec = match (&args.file, args.layers.is_empty()) {
-        (_, false) => Spec::layers(&args.layers, &[]),
-        (Some(file), true) => Spec::named(&file.display().to_string(), &[]),
-        (None, true) => return 2,
-    };
-    let spec = match spec {
-        Ok(spec) => spec,
-        Err(e) => {
-            say(&e.to_string());
+        (_, false) => Spec::stack(&args.layers),
+        (Some(file), true) => Spec::stack(&[file.display().to_string()]),
+        (None, true) => {
+            say("error: verify --swarm needs a compose file (FILE or -f)");
             return 2;
         }
     };

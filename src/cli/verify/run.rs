@@ -240,7 +240,7 @@ fn wait(
         profiles: vec![],
     };
     let start = Instant::now();
-    let deadline = start + Duration::from_secs(timeout);
+    let deadline = super::bound::deadline(start, timeout as f64);
     let up = {
         let mut cmd = engine.compose.project(&project);
         cmd.args(["up", "-d", "--pull", "never", "--no-build", "--remove-orphans"]);

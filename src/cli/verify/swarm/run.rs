@@ -3,6 +3,7 @@
 //! `--update-check` an update that never turns healthy, then each service scaled to zero (its
 //! stop, read from the engine's events), and always removed.
 
+use super::super::bound::{deadline, Timing};
 use super::super::report::{Run, Service, Swarm, Update, SLACK};
 use super::super::tree;
 use super::{spec, Prepared, Teardown};
@@ -14,9 +15,6 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Swarm's and the engine's defaults where the file sets none.
-const INTERVAL: f64 = 30.0;
-const TIMEOUT: f64 = 30.0;
-const RETRIES: f64 = 3.0;
 const GRACE: f64 = 10.0;
 const ROLLBACK_MONITOR: f64 = 5.0;
 /// Failed tasks after which a service that has not converged is taken as crash-looping.
@@ -164,7 +162,7 @@ fn converge(
     timeout: u64,
     cancel: &Cancel,
 ) -> BTreeMap<String, Service> {
-    let deadline = start + Duration::from_secs(timeout);
+    let until = deadline(start, timeout as f64);
     let mut rows: BTreeMap<String, Service> = BTreeMap::new();
     loop {
         let tasks = Tasks::read(docker, &p.stack);
@@ -196,7 +194,7 @@ fn converge(
             row.crash_loop = done < wanted && failed >= LOOPING;
             settled &= done >= wanted || row.crash_loop;
         }
-        if settled || cancel.is_set() || Instant::now() >= deadline {
+        if settled || cancel.is_set() || Instant::now() >= until {
             return rows;
         }
         cancel.sleep(Duration::from_millis(500));
@@ -285,8 +283,8 @@ fn replace_killed(
             killed.push((name.clone(), victim.id().to_string(), Instant::now()));
         }
     }
-    let deadline = Instant::now() + Duration::from_secs(timeout + 30);
-    while !killed.is_empty() && !cancel.is_set() && Instant::now() < deadline {
+    let until = deadline(Instant::now(), timeout as f64 + 30.0);
+    while !killed.is_empty() && !cancel.is_set() && Instant::now() < until {
         cancel.sleep(Duration::from_millis(500));
         let tasks = Tasks::read(docker, &p.stack);
         killed.retain(|(name, victim, at)| {
@@ -313,11 +311,7 @@ fn replace_killed(
 /// The bound on a failing update: the new task's probe gives up after start_period + retries
 /// x (interval + timeout); it is stopped (its grace); the rollback is watched for its monitor.
 fn rollback_bound(spec: &Value) -> f64 {
-    let check = spec.get("healthcheck");
-    let at = |key: &str| check.and_then(|c| c.get(key));
-    let retries = at("retries").and_then(Value::as_f64).unwrap_or(RETRIES);
-    let probe =
-        secs(at("start_period"), 0.0) + retries * (secs(at("interval"), INTERVAL) + secs(at("timeout"), TIMEOUT));
+    let probe = Timing::of(spec.get("healthcheck").unwrap_or(&Value::Null)).gives_up();
     let grace = secs(spec.get("stop_grace_period"), GRACE);
     probe + grace + secs(spec.pointer("/deploy/rollback_config/monitor"), ROLLBACK_MONITOR)
 }
@@ -367,9 +361,9 @@ fn update_check(
         }
     }
     let longest = watched.iter().filter_map(|(n, _)| services.get(n)).map(rollback_bound).fold(0.0, f64::max);
-    let deadline = Instant::now() + Duration::from_secs_f64(longest + SLACK + 30.0);
+    let until = deadline(Instant::now(), longest + SLACK + 30.0);
     let mut left = watched.clone();
-    while !left.is_empty() && !cancel.is_set() && Instant::now() < deadline {
+    while !left.is_empty() && !cancel.is_set() && Instant::now() < until {
         left.retain(|(name, at)| {
             let Some(update) = rows.get_mut(name).and_then(|r| r.swarm.as_mut()).and_then(|s| s.update.as_mut()) else {
                 return false;
@@ -412,8 +406,8 @@ fn update_check(
             }
         }
     }
-    let deadline = Instant::now() + Duration::from_secs(timeout);
-    while !cancel.is_set() && Instant::now() < deadline {
+    let until = deadline(Instant::now(), timeout as f64);
+    while !cancel.is_set() && Instant::now() < until {
         let tasks = Tasks::read(docker, &p.stack);
         let whole = watched.iter().all(|(name, _)| {
             services.get(name).is_none_or(|s| tasks.done(name, false).len() as u64 >= wanted(s, name, &tasks))
@@ -466,9 +460,9 @@ fn stop_all(
         let _ = docker.service_update(&format!("{}_{name}", p.stack), &["--replicas", "0"]);
     }
     let longest = stopping.iter().map(|s| s.2).fold(0.0, f64::max);
-    let deadline = Instant::now() + Duration::from_secs_f64(longest + 20.0);
+    let until = deadline(Instant::now(), longest + 20.0);
     let died = |id: &str| events.seen().iter().any(|e| e.id == id && e.action == "die");
-    while Instant::now() < deadline && !stopping.iter().all(|(_, ids, _)| ids.iter().all(|i| died(i))) {
+    while Instant::now() < until && !stopping.iter().all(|(_, ids, _)| ids.iter().all(|i| died(i))) {
         std::thread::sleep(Duration::from_millis(250));
     }
     let seen = events.seen();
