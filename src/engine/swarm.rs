@@ -160,19 +160,21 @@ impl Docker {
     }
 
     /// The values of `label` and `spare` on each service, secret, config, network and volume
-    /// that carries `label`.
+    /// of a stack that carries `label` (a copy run with Compose carries it too, but no stack's).
     pub fn labelled_stacks(&self, label: &str, spare: &str) -> Vec<(String, String)> {
         let mut found = Vec::new();
         let spec = format!("{{{{index .Spec.Labels \"{label}\"}}}} {{{{index .Spec.Labels \"{spare}\"}}}}");
         let plain = format!("{{{{.Label \"{label}\"}}}} {{{{.Label \"{spare}\"}}}}");
+        let (ours, stack) = (format!("label={label}"), "label=com.docker.stack.namespace");
         for kind in ["service", "secret", "config", "network", "volume"] {
-            let ids = self.labelled(kind, label);
-            if ids.is_empty() {
+            let format = if kind == "volume" { "{{.Name}}" } else { "{{.ID}}" };
+            let listed = self.swarm_ok(&[kind, "ls", "--filter", &ours, "--filter", stack, "--format", format]);
+            let ids: Vec<String> = listed.unwrap_or_default().lines().map(str::to_string).collect();
+            if ids.iter().all(|i| i.is_empty()) {
                 continue;
             }
             let out = if matches!(kind, "network" | "volume") {
-                let filter = format!("label={label}");
-                self.swarm_ok(&[kind, "ls", "--filter", &filter, "--format", &plain])
+                self.swarm_ok(&[kind, "ls", "--filter", &ours, "--filter", stack, "--format", &plain])
             } else {
                 let mut args = vec![kind, "inspect", "--format", &spec];
                 args.extend(ids.iter().map(String::as_str));

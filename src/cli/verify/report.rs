@@ -188,8 +188,13 @@ impl Swarm {
             )),
             _ => {}
         }
-        if u.rolled_back && u.fewest_serving == 0 && u.kept_serving > 0 {
-            problems.push("no healthy task served while the failing update ran".into());
+        if u.rolled_back && u.fewest_serving < u.kept_serving {
+            problems.push(format!(
+                "{} healthy task{} served while the failing update ran, where its order keeps {}",
+                u.fewest_serving,
+                if u.fewest_serving == 1 { "" } else { "s" },
+                u.kept_serving
+            ));
         }
     }
 }
@@ -341,7 +346,7 @@ pub fn text(report: &Report) -> String {
     let last = report.runs.last().map(|r| r.label).unwrap_or("");
     out.push('\n');
     if report.ok && report.swarm {
-        out.push_str("ok: every service ran its tasks, was healthy where it has a check, matched its spec, had a killed task replaced and stopped on its signal\n");
+        out.push_str("ok: every service ran its tasks, was healthy where it has a check and matched its spec; every task killed was replaced and every stop measured was by signal\n");
     } else if report.ok {
         out.push_str("ok: every service started, was healthy where it has a check, matched its settings and stopped on its signal\n");
     } else if failed.is_empty() {
@@ -440,7 +445,7 @@ web               as-written
   SIGTERM         reaches httpd
   settings        as in the file
 
-ok: every service ran its tasks, was healthy where it has a check, matched its spec, had a killed task replaced and stopped on its signal
+ok: every service ran its tasks, was healthy where it has a check and matched its spec; every task killed was replaced and every stop measured was by signal
 "
         );
     }
@@ -454,7 +459,7 @@ ok: every service ran its tasks, was healthy where it has a check, matched its s
                 tasks_wanted: 2,
                 tasks_done: 0,
                 task_errors: vec!["no suitable node (insufficient resources on 1 node)".into()],
-                killed_task: Some("not tried: no task ran".into()),
+                killed_task: Some("not tried: the service never ran all its tasks".into()),
                 ..Swarm::default()
             },
         );
@@ -489,7 +494,7 @@ ok: every service ran its tasks, was healthy where it has a check, matched its s
                 "  as-written: 0 of 2 tasks running: no suitable node (insufficient resources on 1 node)",
                 "  as-written: a task killed from outside was not replaced within 60 s",
                 "  as-written: a failing update was rolled back in 61.0 s, past its bound of 45 s",
-                "  as-written: no healthy task served while the failing update ran",
+                "  as-written: 0 healthy tasks served while the failing update ran, where its order keeps 2",
                 "  as-written: a failing update was not rolled back within 60 s (update state: updating)",
             ]
         );

@@ -141,36 +141,79 @@ pub fn prepare(
     })
 }
 
-/// Removes the stack when dropped: also on an error, a timeout or an interrupt.
+/// Removes the stack when dropped, where `execute` has not (an unwinding panic).
 struct Teardown<'a> {
     docker: &'a Docker,
     stack: &'a str,
+    done: bool,
 }
 
 impl Drop for Teardown<'_> {
     fn drop(&mut self) {
-        remove_stack(self.docker, self.stack);
+        if !self.done {
+            remove_stack(self.docker, self.stack, Duration::from_secs(90));
+        }
     }
 }
 
 /// `stack rm` returns before the stack's tasks are gone and leaves its volumes: wait for its
-/// containers, remove its volumes, wait for its networks, then remove whatever still carries
-/// the copy's label.
-fn remove_stack(docker: &Docker, stack: &str) {
+/// containers (up to `patience`), remove its volumes, wait for its networks, then remove
+/// whatever still carries the copy's label. Returns what is still there.
+fn remove_stack(docker: &Docker, stack: &str, patience: Duration) -> Vec<String> {
     docker.stack_rm(stack);
+    let ours = format!("{LABEL}={stack}");
+    // Where `stack rm` failed, removing the services stops their tasks.
+    docker.remove("service", &docker.labelled("service", &ours));
     let namespace = format!("com.docker.stack.namespace={stack}");
-    let deadline = Instant::now() + Duration::from_secs(90);
+    let until = Instant::now() + patience;
     let gone = |kind: &str| docker.labelled(kind, &namespace).is_empty();
-    while Instant::now() < deadline && !docker.containers(&namespace).unwrap_or_default().is_empty() {
+    while Instant::now() < until && !docker.containers(&namespace).unwrap_or_default().is_empty() {
         std::thread::sleep(Duration::from_millis(250));
     }
     docker.remove("volume", &docker.labelled("volume", &namespace));
-    while Instant::now() < deadline && !gone("network") {
+    while Instant::now() < until && !gone("network") {
         std::thread::sleep(Duration::from_millis(250));
     }
-    let ours = format!("{LABEL}={stack}");
-    for kind in ["service", "secret", "config", "network", "volume"] {
+    for kind in KINDS {
         docker.remove(kind, &docker.labelled(kind, &ours));
+    }
+    let mut left = Vec::new();
+    let containers = docker.containers(&namespace).unwrap_or_default().len();
+    if containers > 0 {
+        left.push(format!("{containers} container(s)"));
+    }
+    for kind in KINDS {
+        let mut names = docker.labelled(kind, &namespace);
+        names.extend(docker.labelled(kind, &ours));
+        names.sort();
+        names.dedup();
+        if !names.is_empty() {
+            left.push(format!("{kind} {}", names.join(" ")));
+        }
+    }
+    left
+}
+
+/// What a stack makes, in the order it is removed.
+const KINDS: [&str; 5] = ["service", "secret", "config", "network", "volume"];
+
+/// Tears the run's stack down, waiting for its slowest stop; what is left is a failure of
+/// the run, named with how to remove it.
+pub fn tear_down(docker: &Docker, p: &Prepared, run: &mut super::report::Run) {
+    let grace = p
+        .services
+        .values()
+        .filter_map(|s| s.get("stop_grace_period").and_then(Value::as_str))
+        .filter_map(bound::seconds)
+        .fold(10.0, f64::max);
+    let left = remove_stack(docker, &p.stack, Duration::from_secs_f64(grace.min(3600.0) + 60.0));
+    if !left.is_empty() {
+        let said = format!("the stack was not removed: {} left (`verify --cleanup` removes it)", left.join(", "));
+        run.error = Some(match run.error.take() {
+            Some(e) => format!("{e}; {said}"),
+            None => said,
+        });
+        run.ok = false;
     }
 }
 
@@ -188,8 +231,11 @@ pub fn cleanup(docker: &Docker, alive: impl Fn(&str) -> bool) -> Vec<String> {
     }
     let mut removed = Vec::new();
     for stack in stacks {
-        remove_stack(docker, &stack);
-        removed.push(format!("stack {stack}"));
+        let left = remove_stack(docker, &stack, Duration::from_secs(90));
+        match left.is_empty() {
+            true => removed.push(format!("stack {stack}")),
+            false => removed.push(format!("stack {stack}, but not its {}", left.join(", "))),
+        }
     }
     removed
 }

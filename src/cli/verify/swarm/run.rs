@@ -17,6 +17,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 /// Swarm's and the engine's defaults where the file sets none.
 const GRACE: f64 = 10.0;
 const ROLLBACK_MONITOR: f64 = 5.0;
+/// Seconds a service must keep its tasks running, none failing, to have converged: a task
+/// that exits a moment after it starts is caught here.
+const STEADY: f64 = 3.0;
 /// Failed tasks after which a service that has not converged is taken as crash-looping.
 const LOOPING: usize = 3;
 
@@ -94,7 +97,15 @@ fn secs(value: Option<&Value>, default: f64) -> f64 {
 }
 
 pub fn execute(docker: &Docker, p: &Prepared, cancel: &Cancel) -> Run {
-    let _teardown = Teardown { docker, stack: &p.stack };
+    let mut guard = Teardown { docker, stack: &p.stack, done: false };
+    let mut run = deployed(docker, p, cancel);
+    guard.done = true;
+    super::tear_down(docker, p, &mut run);
+    run
+}
+
+/// The stack deployed and proven; the caller removes it.
+fn deployed(docker: &Docker, p: &Prepared, cancel: &Cancel) -> Run {
     let timeout = p.seconds();
     let mut run = Run {
         label: p.label,
@@ -130,13 +141,19 @@ pub fn execute(docker: &Docker, p: &Prepared, cancel: &Cancel) -> Run {
         run.error = Some("interrupted; the stack was removed".into());
         return run;
     }
+    // Listed before the stop: Swarm removes a stopped task's container.
+    let ids: Vec<(&String, Vec<String>)> = services
+        .keys()
+        .map(|name| {
+            let label = format!("com.docker.swarm.service.name={}_{name}", p.stack);
+            (name, docker.containers(&label).unwrap_or_default())
+        })
+        .collect();
     run.stop_phase_seconds = stop_all(docker, p, &services, &mut rows, events.as_ref());
     if let Some(events) = &events {
         let killed: Vec<String> = events.seen().iter().filter(|e| e.action == "oom").map(|e| e.id.clone()).collect();
-        for name in services.keys() {
-            let label = format!("com.docker.swarm.service.name={}_{name}", p.stack);
-            let ids = docker.containers(&label).unwrap_or_default();
-            if let Some(row) = rows.get_mut(name).filter(|_| ids.iter().any(|i| killed.contains(i))) {
+        for (name, ids) in &ids {
+            if let Some(row) = rows.get_mut(*name).filter(|_| ids.iter().any(|i| killed.contains(i))) {
                 row.oom_killed = true;
             }
         }
@@ -179,6 +196,7 @@ fn converge(
             let done = tasks.done(name, job).len() as u64;
             let wanted = wanted(spec, name, &tasks);
             let failed = tasks.failed(name);
+            let failing = failed as u64 > row.restarts;
             let Some(swarm) = row.swarm.as_mut() else { continue };
             swarm.tasks_wanted = wanted;
             swarm.tasks_done = done;
@@ -186,13 +204,15 @@ fn converge(
             row.restarts = failed as u64;
             row.started |= tasks.of(name).any(|t| t.container().is_some());
             // A task that runs for a moment and fails has not converged.
-            if done < wanted {
+            if done < wanted || (failing && !job) {
                 swarm.seconds_to_converge = None;
             } else if swarm.seconds_to_converge.is_none() {
                 swarm.seconds_to_converge = Some(start.elapsed().as_secs_f64());
             }
+            let now = start.elapsed().as_secs_f64();
+            let steady = job || swarm.seconds_to_converge.is_some_and(|t| now - t >= STEADY);
             row.crash_loop = done < wanted && failed >= LOOPING;
-            settled &= done >= wanted || row.crash_loop;
+            settled &= (done >= wanted && steady) || row.crash_loop;
         }
         if settled || cancel.is_set() || Instant::now() >= until {
             return rows;
@@ -228,7 +248,7 @@ fn observe(docker: &Docker, p: &Prepared, name: &str, row: &mut Service) {
                 })
                 .collect();
         }
-        Err(e) => row.error = Some(format!("docker service inspect: {e}")),
+        Err(e) => row.error = Some(format!("docker service inspect: {}", p.mask.apply(&e))),
     }
     let mut seen = containers(docker, &p.stack, name);
     if seen.is_empty() {
@@ -278,9 +298,13 @@ fn replace_killed(
             swarm.killed_task = Some("not tried: the service never ran all its tasks".into());
             continue;
         }
-        let Some(victim) = containers(docker, &p.stack, name).into_iter().next() else { continue };
-        if docker.kill(victim.id()).is_ok() {
-            killed.push((name.clone(), victim.id().to_string(), Instant::now()));
+        let Some(victim) = containers(docker, &p.stack, name).into_iter().next() else {
+            swarm.killed_task = Some("not tried: no task of it runs on this engine".into());
+            continue;
+        };
+        match docker.kill(victim.id()) {
+            Ok(()) => killed.push((name.clone(), victim.id().to_string(), Instant::now())),
+            Err(e) => swarm.killed_task = Some(format!("not tried: docker kill failed: {}", p.mask.apply(&e))),
         }
     }
     let until = deadline(Instant::now(), timeout as f64 + 30.0);
@@ -352,7 +376,7 @@ fn update_check(
         } else if row.swarm.as_ref().is_some_and(|s| s.tasks_done < s.tasks_wanted) {
             update.skipped = Some("the service never ran all its tasks".into());
         } else if let Err(e) = docker.service_update(&format!("{}_{name}", p.stack), &["--health-cmd", "exit 1"]) {
-            update.skipped = Some(format!("docker service update failed: {e}"));
+            update.skipped = Some(format!("docker service update failed: {}", p.mask.apply(&e)));
         } else {
             watched.push((name.clone(), Instant::now()));
         }

@@ -50,14 +50,22 @@ pub fn compare(file: &Value, inspected: &Value) -> Vec<Mismatch> {
     let mut check = |setting: &str, expected: Option<Value>, of: &Value, path: &str| {
         let Some(expected) = expected else { return };
         let actual = get(of, path).cloned().unwrap_or(Value::Null);
-        if expected != actual {
+        if differs(&expected, &actual) {
             out.push(Mismatch { setting: setting.into(), expected: show(&expected), actual: show(&actual) });
         }
     };
     let at = |path: &str| get(file, path);
     let int = |v: Option<i64>| v.map(Value::from);
 
-    check("deploy.replicas", at("/deploy/replicas").cloned(), spec, "/Mode/Replicated/Replicas");
+    // A job runs its replicas as completions; a global service has none.
+    let replicas = match at("/deploy/mode").and_then(Value::as_str) {
+        Some("replicated-job") => Some("/Mode/ReplicatedJob/TotalCompletions"),
+        Some("global" | "global-job") => None,
+        _ => Some("/Mode/Replicated/Replicas"),
+    };
+    if let Some(path) = replicas {
+        check("deploy.replicas", at("/deploy/replicas").cloned(), spec, path);
+    }
     for (kind, field) in [("limits", "Limits"), ("reservations", "Reservations")] {
         let leaf = |key: &str| at(&format!("/deploy/resources/{kind}/{key}"));
         let name = |key: &str| format!("deploy.resources.{kind}.{key}");
@@ -99,6 +107,12 @@ pub fn compare(file: &Value, inspected: &Value) -> Vec<Mismatch> {
     check("stop_signal", at("/stop_signal").cloned(), container, "/StopSignal");
     check("stop_grace_period", int(at("/stop_grace_period").and_then(nanos)), container, "/StopGracePeriod");
     check("init", at("/init").cloned(), container, "/Init");
+    if let Some(logging) = at("/logging") {
+        check("logging.driver", logging.get("driver").cloned(), task, "/LogDriver/Name");
+        for (key, value) in logging.get("options").and_then(Value::as_object).into_iter().flatten() {
+            check(&format!("logging.options.{key}"), Some(value.clone()), task, &format!("/LogDriver/Options/{key}"));
+        }
+    }
     for (name, value) in at("/ulimits").and_then(Value::as_object).into_iter().flatten() {
         let (soft, hard) = match value {
             Value::Object(pair) => (pair.get("soft").and_then(Value::as_i64), pair.get("hard").and_then(Value::as_i64)),
@@ -117,20 +131,14 @@ pub fn compare(file: &Value, inspected: &Value) -> Vec<Mismatch> {
             out.push(Mismatch { setting: format!("ulimits.{name}"), expected, actual });
         }
     }
-    if let Some(logging) = at("/logging") {
-        let mut check = |setting: &str, expected: Option<Value>, path: &str| {
-            let Some(expected) = expected else { return };
-            let actual = get(task, path).cloned().unwrap_or(Value::Null);
-            if expected != actual {
-                out.push(Mismatch { setting: setting.into(), expected: show(&expected), actual: show(&actual) });
-            }
-        };
-        check("logging.driver", logging.get("driver").cloned(), "/LogDriver/Name");
-        for (key, value) in logging.get("options").and_then(Value::as_object).into_iter().flatten() {
-            check(&format!("logging.options.{key}"), Some(value.clone()), &format!("/LogDriver/Options/{key}"));
-        }
-    }
     out
+}
+
+/// The engine leaves a zero number out of the spec (zero means its default), so an absent
+/// field holds a file's 0.
+fn differs(expected: &Value, actual: &Value) -> bool {
+    let zero = expected.as_f64() == Some(0.0);
+    expected != actual && !(zero && actual.is_null())
 }
 
 #[cfg(test)]
@@ -194,5 +202,22 @@ mod tests {
                 "ulimits.nofile: 1024:2048 != unset",
             ]
         );
+    }
+
+    #[test]
+    fn a_jobs_completions_and_the_engines_omitted_zeros_match() {
+        let mut file = file();
+        file["deploy"]["mode"] = json!("replicated-job");
+        file["deploy"]["replicas"] = json!(3);
+        file["healthcheck"]["retries"] = json!(0);
+        file["healthcheck"]["start_period"] = json!("0s");
+        let mut spec = inspected();
+        spec["Spec"]["Mode"] = json!({"ReplicatedJob": {"MaxConcurrent": 3, "TotalCompletions": 3}});
+        spec["Spec"]["TaskTemplate"]["ContainerSpec"]["Healthcheck"]["Retries"].take();
+        assert_eq!(compare(&file, &spec), []);
+        spec["Spec"]["Mode"]["ReplicatedJob"]["TotalCompletions"] = json!(1);
+        let shown: Vec<String> =
+            compare(&file, &spec).iter().map(|m| format!("{}: {} != {}", m.setting, m.expected, m.actual)).collect();
+        assert_eq!(shown, ["deploy.replicas: 3 != 1"]);
     }
 }
