@@ -385,6 +385,10 @@ fn verified(dir: &std::path::Path) {
 /// `verify --harden --swarm`: as written, the web server runs as PID 1 and ignores SIGTERM;
 /// hardened, it stops on its signal, and nothing regresses.
 fn before_and_after(dir: &std::path::Path) {
+    // `docker stack deploy` reads no default override: nor does verify --swarm (it would
+    // refuse this writable bind).
+    let over = dir.join("compose.override.yml");
+    std::fs::write(&over, "services:\n  web:\n    volumes: [\"/tmp:/tmp\"]\n").expect("override written");
     let args = ["verify", "--harden", "--swarm", "--profile", "team.yml", "--format", "json", "compose.yml"];
     let report = verify(dir, &args);
     let runs = report["runs"].as_array().expect("runs");
@@ -401,6 +405,7 @@ fn before_and_after(dir: &std::path::Path) {
         assert_eq!(left_behind(run["project"].as_str().expect("a name")), Vec::<String>::new());
     }
     assert_eq!(report["ok"], true, "{report:#}");
+    std::fs::remove_file(over).expect("override removed");
 }
 
 /// Starts `verify --swarm` on the hardened stack and waits until its services exist.

@@ -113,7 +113,8 @@ pub fn inherit(service: &mut Value, image: &Value) {
     }
 }
 
-/// The services other services wait for with `service_completed_successfully`.
+/// The services other services wait for with `service_completed_successfully`, and those a
+/// swarm runs to completion (`deploy.mode: replicated-job` or `global-job`).
 pub fn jobs(services: &serde_json::Map<String, Value>) -> Vec<String> {
     let mut jobs: Vec<String> = services
         .values()
@@ -122,6 +123,8 @@ pub fn jobs(services: &serde_json::Map<String, Value>) -> Vec<String> {
         .filter(|(_, dep)| dep.get("condition").and_then(Value::as_str) == Some("service_completed_successfully"))
         .map(|(name, _)| name.clone())
         .collect();
+    let mode = |s: &Value| s.pointer("/deploy/mode").and_then(Value::as_str).is_some_and(|m| m.ends_with("-job"));
+    jobs.extend(services.iter().filter(|(_, s)| mode(s)).map(|(name, _)| name.clone()));
     jobs.sort();
     jobs.dedup();
     jobs
@@ -202,5 +205,18 @@ mod tests {
         // Creating 4: 14; db 5 + 30 + 4 x 10 + 5 = 80; migrate 60; app 5 + 3 x 5 + 2 = 22.
         assert_eq!(bound.seconds, 176);
         assert_eq!(bound.chain, ["db", "migrate", "app"]);
+    }
+
+    #[test]
+    fn a_swarm_job_gets_a_jobs_time_and_zeros_are_the_engines_defaults() {
+        let model = json!({
+            "seed": {"deploy": {"mode": "replicated-job"}},
+            "web": {"healthcheck": {"test": ["CMD", "true"], "interval": "0s", "retries": 0}}
+        });
+        let bound = of(model.as_object().unwrap());
+        // Creating 2: 12; seed 60; web 5 + 4 x 30 + 30 = 155, the defaults for the zeros.
+        assert_eq!(bound.seconds, 167);
+        assert_eq!(bound.chain, ["web"]);
+        assert_eq!(jobs(model.as_object().unwrap()), ["seed"]);
     }
 }
