@@ -12,7 +12,7 @@ mod room;
 mod testing;
 
 use crate::document::extends::Inheritance;
-use crate::document::lookup::{self, set_path};
+use crate::document::lookup::{self, remove_path, set_path};
 use crate::document::project::Note;
 use crate::document::{Document, Model};
 use crate::facts::{Facts as ImageFacts, Image, ProvenProbe};
@@ -455,6 +455,7 @@ impl Out<'_> {
             rule,
             note: note.map(String::into_boxed_str),
             replaces: None,
+            removes: false,
             message: None,
         });
     }
@@ -469,6 +470,22 @@ impl Out<'_> {
             rule,
             note: None,
             replaces: Some(Box::new(old.clone())),
+            removes: false,
+            message: Some(message.into().into_boxed_str()),
+        });
+    }
+
+    /// Deletes a key the user set (`--enforce`, where what it says is written where it is
+    /// read); `message` (why, with the old value and where it went) is reported if it is.
+    pub fn remove(&mut self, rule: &'static Rule, path: &[&str], old: &Value, message: impl Into<String>) {
+        self.changes.push(Change {
+            service: self.shared.service(self.service),
+            path: self.shared.path(path),
+            value: self.shared.value(Value::Null),
+            rule,
+            note: None,
+            replaces: Some(Box::new(old.clone())),
+            removes: true,
             message: Some(message.into().into_boxed_str()),
         });
     }
@@ -724,7 +741,10 @@ impl Context<'_> {
             out.changes.retain(|c| !dropped(c.rule.id));
             out.findings.retain(|f| !dropped(f.rule.id));
             for change in &out.changes {
-                set_path(view, &change.path, (*change.value).clone());
+                match change.removes {
+                    true => remove_path(view, &change.path),
+                    false => set_path(view, &change.path, (*change.value).clone()),
+                }
             }
             plan.changes.extend(out.changes);
             plan.findings.extend(out.findings);

@@ -10,7 +10,7 @@ use yaml_serde::{Mapping, Value};
 
 use super::{key_text, schema, to_json};
 use crate::document::layout::Kind;
-use crate::document::lookup::{self, set_path};
+use crate::document::lookup::{self, remove_path, set_path};
 use crate::document::Document;
 use crate::plan::Change;
 use crate::units::{interpolated, valid_restart, Legacy, LEGACY};
@@ -116,9 +116,10 @@ fn written<'a>(before: Option<&'a Mapping>, changes: &[&'a Change], path: &[&str
             continue;
         }
         if change.path.len() <= path.len() {
-            // The change holds the value (or a mapping above it).
+            // The change holds the value (or a mapping above it), or deletes it.
             let rest = &path[change.path.len()..];
             value = match rest.is_empty() {
+                _ if change.removes => None,
                 true => Some(Cow::Borrowed(&*change.value)),
                 false => change.value.as_mapping().and_then(|m| get(m, rest)).map(Cow::Borrowed),
             };
@@ -300,7 +301,10 @@ pub(super) fn expected(before: &Mapping, key: &str, changes: &[&Change]) -> Mapp
         expected.insert(Value::from(key), old.clone());
     }
     for change in changes {
-        set_path(&mut expected, &change.path, (*change.value).clone());
+        match change.removes {
+            true => remove_path(&mut expected, &change.path),
+            false => set_path(&mut expected, &change.path, (*change.value).clone()),
+        }
     }
     expected
 }
@@ -500,6 +504,7 @@ mod tests {
             rule: &TEST_RULE,
             note: None,
             replaces: None,
+            removes: false,
             message: None,
         }
     }
@@ -640,6 +645,7 @@ mod sliced_tests {
             rule: &TEST_RULE,
             note: None,
             replaces: None,
+            removes: false,
             message: None,
         }
     }
