@@ -581,6 +581,14 @@ fn kept(project: &Project, service: &str, changes: &[Change], chosen: &[(usize, 
         };
         document::lookup::set_path(map, &changes[*i].path, value);
     }
+    // Each file must still be one Compose reads on its own.
+    for (value, part) in values.iter().zip(parts) {
+        if let (Some(after), Some(before)) = (value.as_mapping(), part.value.as_mapping()) {
+            if after != before && validate::legacy_conflict_added(before, after) {
+                return false;
+            }
+        }
+    }
     let Some(merged) = document::project::merge_parts(&values).map(untag_overrides) else { return false };
     chosen.iter().all(|(i, ..)| value_at(&merged, &changes[*i].path) == changes[*i].new_value())
 }
@@ -822,6 +830,18 @@ mod tests {
         let (routes, tagged) = route(&p, &changes);
         assert_eq!(routes, [Some(1), Some(1), Some(1)]);
         assert_eq!(tagged, [true, false, false]);
+    }
+
+    #[test]
+    fn a_deploy_block_goes_where_its_file_still_loads() {
+        let p = project(&[
+            ("base.yml", "services:\n  db:\n    image: y\n    mem_limit: 1g\n"),
+            ("prod.yml", "services:\n  db:\n    mem_limit: 2g\n"),
+        ]);
+        // Beside `mem_limit: 1g` in the base, Compose would refuse the base on its own.
+        let changes = [change("db", &["deploy", "resources", "limits", "memory"], "2g", None)];
+        let (routes, _) = route(&p, &changes);
+        assert_eq!(routes, [Some(1)]);
     }
 
     // Deleting a key (`--enforce`), in the edit layer's own terms.

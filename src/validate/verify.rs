@@ -95,6 +95,15 @@ fn kept_apart(name: &str, before: Option<&Mapping>, changes: &[&Change]) -> Resu
     Ok(())
 }
 
+/// Whether `after`, a service as one file writes it, holds a legacy key beside a
+/// `deploy.resources` block that does not repeat it where `before` did not: Compose refuses
+/// that file (it checks each file of a project on its own).
+pub fn legacy_conflict_added(before: &Mapping, after: &Mapping) -> bool {
+    let (after, before) =
+        (|p: &[&str]| get(after, p).map(Cow::Borrowed), |p: &[&str]| get(before, p).map(Cow::Borrowed));
+    LEGACY.iter().any(|legacy| conflicts(legacy, after) && !conflicts(legacy, before))
+}
+
 /// Whether Compose may refuse `legacy` beside its block in a service read through `at`.
 fn conflicts<'a>(legacy: &Legacy, at: impl Fn(&[&str]) -> Option<Cow<'a, Value>>) -> bool {
     let Some(value) = at(&[legacy.key]).filter(|v| legacy.counts(v)) else { return false };
