@@ -844,6 +844,37 @@ mod tests {
         assert_eq!(routes, [Some(1)]);
     }
 
+    #[test]
+    fn a_key_is_deleted_in_the_one_file_that_sets_it() {
+        let profile: Profile =
+            yaml_serde::from_str("swarm: {refused: [mem_limit], ignored: [], source: measured}").expect("profile");
+        let p = project(&[
+            ("base.yml", "services:\n  app:\n    image: x\n  db:\n    image: y\n    mem_limit: 1g\n"),
+            ("prod.yml", "services:\n  app:\n    mem_limit: 512m\n  db:\n    mem_limit: 2g\n"),
+        ]);
+        let options = Options { enforce: true, ..Options::default() };
+        let outcomes = harden_project(p, &profile, options).expect("hardens");
+        let outputs: Vec<&str> = outcomes.iter().map(|o| o.output.as_str()).collect();
+        // `app`'s key goes from the layer (left a mapping), its Swarm spelling into the
+        // base; `db`'s is set in both files: it stays, and its spelling goes beside the
+        // value the merge keeps, so that each file still loads on its own.
+        assert_eq!(
+            outputs,
+            [
+                "services:\n  app:\n    image: x\n    deploy:\n      resources:\n        limits:\n          memory: 512m\n  db:\n    image: y\n    mem_limit: 1g\n",
+                "services:\n  app: {}\n  db:\n    mem_limit: 2g\n    deploy:\n      resources:\n        limits:\n          memory: 2g\n",
+            ]
+        );
+        let db = outcomes[1].findings.iter().find(|(f, _)| f.service == "db").map(|(f, _)| f.message.as_str());
+        assert_eq!(
+            db,
+            Some(
+                "`docker stack deploy` refuses this key: the file does not deploy; `mem_limit` not deleted: more than \
+                 one file of the project sets it; delete it by hand"
+            )
+        );
+    }
+
     // Deleting a key (`--enforce`), in the edit layer's own terms.
 
     /// `text` with `keys` of `service` (dotted paths) deleted, or why not.

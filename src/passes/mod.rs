@@ -167,6 +167,9 @@ pub struct Service<'a> {
     /// A probe `compose-harden probes` proved on the engine for this service, its image
     /// and what it runs (the facts file's per-service section).
     pub proven: Option<&'a ProvenProbe>,
+    /// The file's top-level `version`, where it has one: `docker stack deploy` reads the
+    /// schema it names, which refuses keys newer than it.
+    pub version: Option<&'a Value>,
 }
 
 /// What a run gives the passes besides the compose file and the profile.
@@ -555,8 +558,17 @@ fn plan_with(passes: &[&dyn AnyPass], model: &Model, profile: &Profile, inputs: 
     }
     let all: Vec<(&Value, &Value)> = services.iter().collect();
     let globs = Matchers::of(profile);
-    let context =
-        Context { passes, file_skips: &file_skips, relations: &relations, profile, inputs, inherited, globs: &globs };
+    let version = model.top.and_then(|t| lookup::field(t, "version"));
+    let context = Context {
+        passes,
+        file_skips: &file_skips,
+        relations: &relations,
+        profile,
+        inputs,
+        inherited,
+        globs: &globs,
+        version,
+    };
     if all.len() < 64 {
         context.plan(&all, all.len(), &mut plan);
         return plan;
@@ -596,6 +608,7 @@ struct Context<'a> {
     inputs: Inputs<'a>,
     inherited: &'a Inheritance,
     globs: &'a Matchers,
+    version: Option<&'a Value>,
 }
 
 /// Profiles tailored by per-service overrides, by the overrides that made them.
@@ -735,6 +748,7 @@ impl Context<'_> {
                 facts: service.facts,
                 facts_at_hand: self.inputs.facts.is_some(),
                 proven: service.proven,
+                version: self.version,
             };
             pass.plan(&current, &mut out);
             let dropped = |id: &str| skipped(id) || self.profile.ignore.iter().any(|s| s == id);
