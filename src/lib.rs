@@ -26,6 +26,7 @@ pub use profile::Profile;
 
 use document::lookup;
 use plan::{Change, Finding, Plan, Span};
+use std::sync::Arc;
 use yaml_serde::Value;
 
 /// The result of hardening one file.
@@ -271,12 +272,13 @@ fn written(planned: Vec<Change>, refused: Vec<(usize, String)>) -> (Vec<Change>,
 }
 
 /// The findings of written changes that say why (a repair, a replaced value), each linked
-/// to its change.
+/// to its change. What the rule is about is then fixed: at most a warning.
 fn reported_changes(applied: &[Change]) -> impl Iterator<Item = Finding> + '_ {
     applied.iter().enumerate().filter_map(|(i, c)| {
         // The message first: most changes have none, and the rest is not built for them.
         let message = c.message.as_deref()?.to_string();
-        Some(Finding { change: Some(i), ..Finding::new(c.rule, c.service.to_string(), c.path.to_vec(), message) })
+        let finding = Finding::new(c.rule, c.service.to_string(), c.path.to_vec(), message);
+        Some(Finding { change: Some(i), severity: finding.severity.min(rule::Severity::Warning), ..finding })
     })
 }
 
@@ -371,14 +373,25 @@ fn harden_files(project: Project, profile: &Profile, options: Options<'_>) -> Re
                     overrides.push((change.service.to_string(), change.path.to_vec()));
                 }
                 // A value written in another file is set here anew: an addition to this one.
-                if change.replaces.is_some() && !holds(&project.files[file], &change.service, &change.path) {
+                if change.replaces.is_some()
+                    && !change.removes
+                    && !holds(&project.files[file], &change.service, &change.path)
+                {
                     change.replaces = None;
                 }
                 changes[file].push(change);
             }
+            None if change.removes => {
+                let reason = match project.overlay {
+                    Some(_) => "an overlay adds and replaces, it does not delete what the files below it set",
+                    None => "more than one file of the project sets it",
+                };
+                unwritable.push((change, reason.to_string()));
+            }
             None => unwritable.push((change, UNWRITABLE.to_string())),
         }
     }
+
     for note in &project.notes {
         let finding = passes::note(note);
         let file = if note.service.is_empty() { note.file.min(count - 1) } else { finding_file(&project, &finding) };
@@ -391,17 +404,36 @@ fn harden_files(project: Project, profile: &Profile, options: Options<'_>) -> Re
     for change in held {
         held_by_file[home(&project, &change.service)].push(change);
     }
+    let edit_file = |doc: &document::Document, changes: &[Change]| match changes.is_empty() {
+        true => edit::Edited { text: doc.text.clone(), edits: Vec::new(), refused: Vec::new(), hoisted: Vec::new() },
+        false => edit::apply(doc, changes),
+    };
+    let mut edits: Vec<edit::Edited> = project.files.iter().zip(&changes).map(|(d, c)| edit_file(d, c)).collect();
+    // A key deleted in one file whose fix is not written in another is kept (as each file's
+    // edit keeps one whose fix it could not write), and its file edited again.
+    let mut failed: Vec<(Arc<str>, &str)> =
+        unwritable.iter().map(|(c, _)| c).filter(|c| !c.removes).map(pair).collect();
+    for (file, edited) in changes.iter().zip(&edits) {
+        failed.extend(edited.refused.iter().map(|(i, _)| &file[*i]).filter(|c| !c.removes).map(pair));
+    }
+    for (f, doc) in project.files.iter().enumerate() {
+        let refused: Vec<usize> = edits[f].refused.iter().map(|(i, _)| *i).collect();
+        let held: Vec<usize> = (0..changes[f].len())
+            .filter(|i| changes[f][*i].removes && !refused.contains(i) && failed.contains(&pair(&changes[f][*i])))
+            .collect();
+        if held.is_empty() {
+            continue;
+        }
+        let kept: Vec<(Change, String)> =
+            held.into_iter().rev().map(|i| (changes[f].remove(i), edit::UNSUPPORTED.to_string())).collect();
+        findings[f].extend(refused_findings(&kept));
+        edits[f] = edit_file(doc, &changes[f]);
+    }
     let mut outcomes = Vec::with_capacity(count);
     let mut outputs: Vec<Option<Value>> = vec![None; count];
-    for (i, ((doc, mut changes), (mut found, held))) in
-        project.files.iter().zip(changes).zip(findings.into_iter().zip(held_by_file)).enumerate()
+    for (i, (((doc, mut changes), mut edited), (mut found, held))) in
+        project.files.iter().zip(changes).zip(edits).zip(findings.into_iter().zip(held_by_file)).enumerate()
     {
-        let mut edited = match changes.is_empty() {
-            true => {
-                edit::Edited { text: doc.text.clone(), edits: Vec::new(), refused: Vec::new(), hoisted: Vec::new() }
-            }
-            false => edit::apply(doc, &changes),
-        };
         let (applied, refused) = written(std::mem::take(&mut changes), std::mem::take(&mut edited.refused));
         found.extend(refused_findings(&refused));
         found.extend(reported_changes(&applied));
@@ -445,6 +477,11 @@ fn harden_files(project: Project, profile: &Profile, options: Options<'_>) -> Re
         )
     })?;
     Ok(outcomes)
+}
+
+/// A change's service and rule: a removal is written only with the rest of its fix.
+fn pair(change: &Change) -> (Arc<str>, &'static str) {
+    (change.service.clone(), change.rule.id)
 }
 
 /// A change as the overlay's run knows it from the run in place: its service and keys.
@@ -522,7 +559,18 @@ fn kept(project: &Project, service: &str, changes: &[Change], chosen: &[(usize, 
     let mut values: Vec<Value> = parts.iter().map(|p| p.value.clone()).collect();
     for (i, file, tag) in chosen {
         let Some(at) = parts.iter().position(|p| p.file == *file) else { return false };
+        // An item of a list is changed only in the file that writes it: another file's
+        // list is merged with it, not into it.
+        if through_list(project.services.get(service), &changes[*i].path)
+            && value_at(&parts[at].value, &changes[*i].path).is_none()
+        {
+            return false;
+        }
         let Some(map) = values[at].as_mapping_mut() else { return false };
+        if changes[*i].removes {
+            document::lookup::remove_path(map, &changes[*i].path);
+            continue;
+        }
         let value = (*changes[*i].value).clone();
         let value = match tag {
             true => Value::Tagged(Box::new(yaml_serde::value::TaggedValue {
@@ -533,8 +581,21 @@ fn kept(project: &Project, service: &str, changes: &[Change], chosen: &[(usize, 
         };
         document::lookup::set_path(map, &changes[*i].path, value);
     }
+    // Each file must still be one Compose reads on its own.
+    for (value, part) in values.iter().zip(parts) {
+        if let (Some(after), Some(before)) = (value.as_mapping(), part.value.as_mapping()) {
+            if after != before && validate::legacy_conflict_added(before, after) {
+                return false;
+            }
+        }
+    }
     let Some(merged) = document::project::merge_parts(&values).map(untag_overrides) else { return false };
-    chosen.iter().all(|(i, ..)| value_at(&merged, &changes[*i].path) == Some(&*changes[*i].value))
+    chosen.iter().all(|(i, ..)| value_at(&merged, &changes[*i].path) == changes[*i].new_value())
+}
+
+/// Whether `path` below a service runs through a list (an item's key).
+fn through_list(service: Option<&Value>, path: &[String]) -> bool {
+    (1..path.len()).any(|n| service.and_then(|s| value_at(s, &path[..n])).is_some_and(Value::is_sequence))
 }
 
 /// The value at `path` below a service (a list item by its index), through tags.
@@ -590,7 +651,10 @@ fn prove_merged(project: &Project, outcomes: &[Outcome], outputs: &[Option<Value
             expected.insert(service, document::project::plain(merged));
         }
         if let Some(Value::Mapping(map)) = expected.get_mut(service) {
-            document::lookup::set_path(map, &change.path, (*change.value).clone());
+            match change.removes {
+                true => document::lookup::remove_path(map, &change.path),
+                false => document::lookup::set_path(map, &change.path, (*change.value).clone()),
+            }
         }
     }
     for (service, want) in expected {
@@ -633,10 +697,24 @@ const READERS_DIFFER: &str = "this part of the file reads differently in the two
     (Docker Compose reads it as libyaml does); nothing was written; write it more plainly \
     (an anchor name of letters, digits, `-` and `_`; a value on its key's line or indented under it)";
 
-/// One finding per service, pass and reason, naming every key the edit could not write.
+/// One finding per service, pass and reason, naming every key the edit could not write. A
+/// key not deleted, or an error's fix not written, leaves what the rule is about in place:
+/// reported under that rule.
 fn refused_findings(refused: &[(Change, String)]) -> Vec<Finding> {
     let mut grouped: Vec<(&Change, &String, Vec<String>)> = Vec::new();
+    let mut kept = Vec::new();
     for (change, reason) in refused {
+        if change.removes || change.rule.severity == rule::Severity::Error {
+            let key = change.path.join(".");
+            let (done, todo) = match (change.removes, &change.replaces) {
+                (true, _) => ("deleted", "delete"),
+                (false, Some(_)) => ("changed", "change"),
+                (false, None) => ("written", "write"),
+            };
+            let message = format!("{}; `{key}` not {done}: {reason}; {todo} it by hand", change.rule.summary);
+            kept.push(Finding::new(change.rule, change.service.to_string(), change.path.to_vec(), message));
+            continue;
+        }
         let key = change.path.join(".");
         match grouped
             .iter_mut()
@@ -656,6 +734,7 @@ fn refused_findings(refused: &[(Change, String)]) -> Vec<Finding> {
                 format!("not written: {}: {reason}", keys.join(", ")),
             )
         })
+        .chain(kept)
         .collect()
 }
 
@@ -712,6 +791,7 @@ mod tests {
             rule: &passes::LOAD_NOT_WRITTEN,
             note: None,
             replaces: replaces.map(|r| Box::new(parse(r))),
+            removes: false,
             message: None,
         }
     }
@@ -750,5 +830,196 @@ mod tests {
         let (routes, tagged) = route(&p, &changes);
         assert_eq!(routes, [Some(1), Some(1), Some(1)]);
         assert_eq!(tagged, [true, false, false]);
+    }
+
+    #[test]
+    fn a_deploy_block_goes_where_its_file_still_loads() {
+        let p = project(&[
+            ("base.yml", "services:\n  db:\n    image: y\n    mem_limit: 1g\n"),
+            ("prod.yml", "services:\n  db:\n    mem_limit: 2g\n"),
+        ]);
+        // Beside `mem_limit: 1g` in the base, Compose would refuse the base on its own.
+        let changes = [change("db", &["deploy", "resources", "limits", "memory"], "2g", None)];
+        let (routes, _) = route(&p, &changes);
+        assert_eq!(routes, [Some(1)]);
+    }
+
+    #[test]
+    fn a_key_is_deleted_in_the_one_file_that_sets_it() {
+        let profile: Profile =
+            yaml_serde::from_str("swarm: {refused: [mem_limit], ignored: [], source: measured}").expect("profile");
+        let p = project(&[
+            ("base.yml", "services:\n  app:\n    image: x\n  db:\n    image: y\n    mem_limit: 1g\n"),
+            ("prod.yml", "services:\n  app:\n    mem_limit: 512m\n  db:\n    mem_limit: 2g\n"),
+        ]);
+        let options = Options { enforce: true, ..Options::default() };
+        let outcomes = harden_project(p, &profile, options).expect("hardens");
+        let outputs: Vec<&str> = outcomes.iter().map(|o| o.output.as_str()).collect();
+        // `app`'s key goes from the layer (left a mapping), its Swarm spelling into the
+        // base; `db`'s is set in both files: it stays, and its spelling goes beside the
+        // value the merge keeps, so that each file still loads on its own.
+        assert_eq!(
+            outputs,
+            [
+                "services:\n  app:\n    image: x\n    deploy:\n      resources:\n        limits:\n          memory: 512m\n  db:\n    image: y\n    mem_limit: 1g\n",
+                "services:\n  app: {}\n  db:\n    mem_limit: 2g\n    deploy:\n      resources:\n        limits:\n          memory: 2g\n",
+            ]
+        );
+        let db = outcomes[1].findings.iter().find(|(f, _)| f.service == "db").map(|(f, _)| f.message.as_str());
+        assert_eq!(
+            db,
+            Some(
+                "`docker stack deploy` refuses this key: the file does not deploy; `mem_limit` not deleted: more than \
+                 one file of the project sets it; delete it by hand"
+            )
+        );
+    }
+
+    // Deleting a key (`--enforce`), in the edit layer's own terms.
+
+    /// `text` with `keys` of `service` (dotted paths) deleted, or why not.
+    fn removed(text: &str, service: &str, keys: &[&str]) -> Result<String, String> {
+        removed_with(text, service, keys, &[])
+    }
+
+    /// The same, with `added` (dotted path, value) written too.
+    fn removed_with(text: &str, service: &str, keys: &[&str], added: &[(&str, &str)]) -> Result<String, String> {
+        let doc = crate::document::load("t.yml", text.as_bytes()).expect("loads");
+        fn path(p: &str) -> Vec<&str> {
+            p.split('.').collect()
+        }
+        let mut changes: Vec<Change> = added.iter().map(|(p, v)| change(service, &path(p), v, None)).collect();
+        for key in keys {
+            changes.push(Change { removes: true, ..change(service, &path(key), "null", Some("null")) });
+        }
+        let edited = edit::apply(&doc, &changes);
+        match edited.refused.first() {
+            Some((_, why)) => Err(why.clone()),
+            None => Ok(edited.text),
+        }
+    }
+
+    #[test]
+    fn a_block_entry_goes_with_its_value_and_its_own_comments() {
+        let text = "services:
+  app:
+    image: x
+    # the cap
+    mem_limit: 1g  # one gig
+    # mem_limit: 2g
+    cpus: 0.5
+    ports:
+      - 80
+      # - 81
+
+    # about the end
+    command: [run]
+";
+        assert_eq!(
+            removed(text, "app", &["mem_limit", "ports"]).as_deref(),
+            Ok("services:
+  app:
+    image: x
+    cpus: 0.5
+
+    # about the end
+    command: [run]
+")
+        );
+        // A key commented out is that key's: it stays with it.
+        assert_eq!(
+            removed(text, "app", &["cpus"]).as_deref(),
+            Ok("services:
+  app:
+    image: x
+    # the cap
+    mem_limit: 1g  # one gig
+    # mem_limit: 2g
+    ports:
+      - 80
+      # - 81
+
+    # about the end
+    command: [run]
+")
+        );
+        let block = "services:\n  app:\n    image: x\n    labels:\n      a: |+\n        text\n\n    cpus: 1\n";
+        assert_eq!(removed(block, "app", &["labels"]).as_deref(), Ok("services:\n  app:\n    image: x\n    cpus: 1\n"));
+    }
+
+    #[test]
+    fn a_flow_entry_goes_with_its_comma() {
+        let one = "services:\n  app: {mem_limit: 1g, image: x, cpus: 1}\n";
+        assert_eq!(removed(one, "app", &["mem_limit"]).as_deref(), Ok("services:\n  app: {image: x, cpus: 1}\n"));
+        assert_eq!(removed(one, "app", &["cpus"]).as_deref(), Ok("services:\n  app: {mem_limit: 1g, image: x}\n"));
+        assert_eq!(removed(one, "app", &["image", "cpus"]).as_deref(), Ok("services:\n  app: {mem_limit: 1g}\n"));
+        assert_eq!(removed(one, "app", &["mem_limit", "image", "cpus"]).as_deref(), Ok("services:\n  app: {}\n"));
+        let lines = "services:\n  app: {\n    image: x,  # the image\n    mem_limit: 1g,  # cap\n    # cpus\n    cpus: 1\n  }\n";
+        assert_eq!(
+            removed(lines, "app", &["mem_limit"]).as_deref(),
+            Ok("services:\n  app: {\n    image: x,  # the image\n    # cpus\n    cpus: 1\n  }\n")
+        );
+        assert_eq!(
+            removed(lines, "app", &["cpus"]).as_deref(),
+            Ok("services:\n  app: {\n    image: x,  # the image\n    mem_limit: 1g  # cap\n    # cpus\n  }\n")
+        );
+        let json = "{\"services\": {\"app\": {\"image\": \"x\", \"mem_limit\": \"1g\"}}}\n";
+        assert_eq!(
+            removed(json, "app", &["mem_limit"]).as_deref(),
+            Ok("{\"services\": {\"app\": {\"image\": \"x\"}}}\n")
+        );
+    }
+
+    #[test]
+    fn a_mapping_left_empty_stays_a_mapping() {
+        let block = "services:\n  app:  # the app\n    mem_limit: 1g\n  db:\n    image: y\n";
+        assert_eq!(
+            removed(block, "app", &["mem_limit"]).as_deref(),
+            Ok("services:\n  app: {}  # the app\n  db:\n    image: y\n")
+        );
+        // Unless what is added fills it.
+        assert_eq!(
+            removed_with(block, "app", &["mem_limit"], &[("deploy.replicas", "2")]).as_deref(),
+            Ok("services:\n  app:  # the app\n    deploy:\n      replicas: 2\n  db:\n    image: y\n")
+        );
+        let flow = "services:\n  app: {mem_limit: 1g}\n";
+        assert_eq!(
+            removed_with(flow, "app", &["mem_limit"], &[("deploy.replicas", "2")]).as_deref(),
+            Ok("services:\n  app: {deploy: {replicas: 2}}\n")
+        );
+    }
+
+    #[test]
+    fn text_other_services_read_is_left_alone() {
+        let merged = "x-lim: &lim\n  mem_limit: 1g\nservices:\n  app:\n    <<: *lim\n    image: x\n";
+        assert_eq!(
+            removed(merged, "app", &["mem_limit"]),
+            Err("it comes through `<<: *lim`, which other services may merge too".into())
+        );
+        let shadowed = "x-lim: &lim\n  mem_limit: 1g\nservices:\n  app:\n    <<: *lim\n    mem_limit: 2g\n";
+        assert_eq!(
+            removed(shadowed, "app", &["mem_limit"]),
+            Err("`<<: *lim` sets it too, which deleting it here would bring back".into())
+        );
+        let shared = "services:\n  app: &app\n    image: x\n    mem_limit: 1g\n  worker:\n    <<: *app\n";
+        assert_eq!(
+            removed(shared, "app", &["mem_limit"]),
+            Err("it is written in `&app`, which `*app` copies elsewhere".into())
+        );
+        let anchored =
+            "services:\n  app:\n    mem_limit: &mem 1g\n    image: x\n  db:\n    image: y\n    shm_size: *mem\n";
+        assert_eq!(
+            removed(anchored, "app", &["mem_limit"]),
+            Err("its value holds `&mem`, which `*mem` names elsewhere".into())
+        );
+        let extended = "services:\n  base:\n    image: x\n    mem_limit: 1g\n  app:\n    extends: base\n    cpus: 1\n";
+        assert_eq!(
+            removed(extended, "app", &["mem_limit"]),
+            Err("it is not written in the service itself (it comes through `extends`)".into())
+        );
+        assert_eq!(
+            removed(extended, "app", &["cpus"]),
+            Err("the service uses `extends`, and what it extends may set it too".into())
+        );
     }
 }

@@ -17,6 +17,9 @@ pub struct Change {
     pub note: Option<Box<str>>,
     /// The user's value this change replaces (a repair, or `--enforce`); None adds a key.
     pub replaces: Option<Box<Value>>,
+    /// The change deletes the user's key at `path` (`replaces` holds its value, `value` is
+    /// null): under `--enforce`, a key whose setting is written where it is read instead.
+    pub removes: bool,
     /// Reported (as a warning) once the change is written: why, with the old and new value.
     pub message: Option<Box<str>>,
 }
@@ -24,6 +27,11 @@ pub struct Change {
 impl Change {
     pub fn pass(&self) -> &'static str {
         self.rule.pass()
+    }
+
+    /// What the change leaves at its path: its value, or nothing where it deletes the key.
+    pub fn new_value(&self) -> Option<&Value> {
+        (!self.removes).then_some(&*self.value)
     }
 }
 

@@ -5,7 +5,9 @@
 //! block, and the overlay writes it per service). Both are read without
 //! interpolation or path resolution (the two copies live in different folders, and many
 //! files need variables this test does not have); a project Compose refuses either way is
-//! counted and left out, and may be only a few.
+//! counted and left out, and may be only a few. So are the few that `--enforce` hardens in
+//! place by deleting a key or changing an item of a list (`swarm`'s refused keys and quoted
+//! ports), which an overlay cannot write: it reports them to be done by hand.
 //!
 //! About 350 cases, two Compose runs each, run on two threads (about 30 s in a debug
 //! build on a 2-core machine).
@@ -129,6 +131,9 @@ fn config(oracle: &Path, dir: &Path, files: &[String]) -> Result<serde_json::Val
 enum Result_ {
     Same,
     NotLoaded,
+    /// Hardening in place deleted a key or changed a list's item, which an overlay cannot
+    /// (it reports them instead).
+    InPlaceOnly,
     Failed(String),
 }
 
@@ -155,6 +160,11 @@ fn prove(oracle: &Path, case: &Case, scratch: &Path) -> Result_ {
     };
     for outcome in outcomes.iter().filter(|o| o.changed()) {
         fs::write(&outcome.file, &outcome.output).expect("write in place");
+    }
+    let in_place_only =
+        |c: &compose_harden::plan::Change| c.removes || c.path.iter().any(|k| k.parse::<usize>().is_ok());
+    if outcomes.iter().flat_map(|o| &o.changes).any(in_place_only) {
+        return Result_::InPlaceOnly;
     }
     // As an overlay beside the untouched files.
     let spec = named(&overlaid).expect("the same project");
@@ -209,7 +219,7 @@ fn an_overlay_gives_what_hardening_in_place_gives() {
             .collect();
         workers.into_iter().flat_map(|w| w.join().expect("a worker")).collect()
     });
-    let (mut same, mut not_loaded, mut failures) = (0, Vec::new(), Vec::new());
+    let (mut same, mut not_loaded, mut failures, mut in_place_only) = (0, Vec::new(), Vec::new(), 0);
     for (i, result) in results {
         let known = KNOWN_REFUSED.iter().find(|(name, _)| *name == cases[i].name);
         match (result, known) {
@@ -217,6 +227,7 @@ fn an_overlay_gives_what_hardening_in_place_gives() {
             (Result_::Failed(e), Some(_)) if e.contains("nothing was written") => same += 1,
             (_, Some((name, _))) => failures.push(format!("{name}: no longer refused: take it off KNOWN_REFUSED")),
             (Result_::Same, None) => same += 1,
+            (Result_::InPlaceOnly, None) => in_place_only += 1,
             (Result_::NotLoaded, None) => not_loaded.push(cases[i].name.clone()),
             (Result_::Failed(e), None) => failures.push(format!("{}: {e}", cases[i].name)),
         }
@@ -229,6 +240,7 @@ fn an_overlay_gives_what_hardening_in_place_gives() {
         not_loaded.len(),
         cases.len()
     );
+    assert!(in_place_only <= 5, "{in_place_only} cases delete a key or change a list's item in place");
     assert!(same * 10 >= cases.len() * 9, "only {same} of {} compared", cases.len());
 }
 

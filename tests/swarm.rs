@@ -1,9 +1,10 @@
 //! The `swarm` profile's promise, held to its oracle: `docker stack config -c` (the docker
 //! CLI's own reading, as `docker stack deploy` reads a file; it needs no swarm). Over the
-//! fixtures hardened with `swarm` and the corpus hardened with it (with and without
-//! `--enforce`), an output deploys exactly when the tool reports no `swarm/refused-*` error:
-//! what the tool writes never stops a deploy, and each refusal is reported. Skips with a
-//! notice where the docker CLI or the corpus is absent; CI requires both.
+//! fixtures hardened with `swarm` (a project's files written, then read together with one
+//! `-c` each) and the corpus hardened with it (with and without `--enforce`), an output
+//! deploys exactly when the tool reports no `swarm/refused-*` error: what the tool writes
+//! never stops a deploy, and each refusal is reported. Skips with a notice where the docker
+//! CLI or the corpus is absent; CI requires both.
 
 mod common;
 
@@ -25,8 +26,16 @@ fn stack_config_exists() -> bool {
 /// Each `${VAR}` the text names gets a stand-in (`1`, a valid port, size and name), as a
 /// deploy script would set it: an unset variable is the deploy's concern, not the file's.
 fn refusal(dir: &Path, file: &Path, text: &str) -> Option<String> {
+    refusal_of(dir, &[file], text)
+}
+
+/// The same for the files of a project, each with `-c`, in order (`text`: all of them).
+fn refusal_of(dir: &Path, files: &[&Path], text: &str) -> Option<String> {
     let mut command = Command::new("docker");
-    command.args(["stack", "config", "-c"]).arg(file).current_dir(dir).env_clear();
+    command.args(["stack", "config"]).current_dir(dir).env_clear();
+    for file in files {
+        command.arg("-c").arg(file);
+    }
     command.env("PATH", std::env::var_os("PATH").unwrap_or_default());
     for name in compose_harden::facts::proven::variable_names(text) {
         command.env(name, "1");
@@ -63,12 +72,16 @@ fn swarm_fixture_outputs_deploy_exactly_when_no_refusal_is_reported() {
         return;
     }
     let fixtures = swarm_fixtures();
-    assert!(fixtures.len() >= 6, "only {} swarm fixtures", fixtures.len());
+    assert!(fixtures.len() >= 9, "only {} swarm fixtures", fixtures.len());
     let (mut failures, mut deployable) = (Vec::new(), 0);
+    let tmp = tempfile::tempdir().expect("temp dir");
     for dir in &fixtures {
         let stdout = fs::read_to_string(dir.join("stdout")).expect("stdout");
         let stderr = fs::read_to_string(dir.join("stderr")).expect("stderr");
-        let refused = refusal(dir, Path::new("stdout"), &stdout);
+        let refused = match project_files(dir) {
+            Some(files) => project_refusal(dir, &files, &tmp.path().join("project")),
+            None => refusal(dir, Path::new("stdout"), &stdout),
+        };
         deployable += usize::from(refused.is_none());
         match (reports_refusal(&stderr), refused) {
             (false, Some(why)) => failures.push(format!("{}: no refusal reported, but: {why}", dir.display())),
@@ -79,6 +92,35 @@ fn swarm_fixture_outputs_deploy_exactly_when_no_refusal_is_reported() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     println!("{} swarm fixtures, {deployable} deployable", fixtures.len());
     assert!(deployable >= 3 && deployable < fixtures.len(), "the fixtures show both sides");
+}
+
+/// The files a project fixture (`apply ... --diff -f A -f B`) names, in order; None for a
+/// fixture whose stdout is the hardened file.
+fn project_files(dir: &Path) -> Option<Vec<String>> {
+    let args = fs::read_to_string(dir.join("args")).unwrap_or_default();
+    let words: Vec<&str> = args.split_whitespace().collect();
+    if !words.contains(&"--diff") {
+        return None;
+    }
+    let files = words.windows(2).filter(|w| w[0] == "-f").map(|w| w[1].to_string()).collect();
+    Some(files)
+}
+
+/// A project fixture written in a copy of its folder (its `--diff` made `--write`), then
+/// given to `docker stack config` as `docker stack deploy -c A -c B` reads it; a second
+/// `--write` must change nothing.
+fn project_refusal(dir: &Path, files: &[String], copy: &Path) -> Option<String> {
+    let _ = fs::remove_dir_all(copy);
+    common::copy_dir(dir, copy);
+    let args = fs::read_to_string(dir.join("args")).expect("args").replace("--diff", "--write");
+    let args: Vec<&str> = args.split_whitespace().collect();
+    let read = || files.iter().map(|f| fs::read_to_string(copy.join(f)).expect("a project file")).collect::<Vec<_>>();
+    assert!(common::run(copy, &args, b"").status.success(), "{}: apply --write fails", dir.display());
+    let written = read();
+    assert!(common::run(copy, &args, b"").status.success(), "{}: apply --write fails again", dir.display());
+    assert_eq!(read(), written, "{}: a second apply changed the files", dir.display());
+    let paths: Vec<&Path> = files.iter().map(Path::new).collect();
+    refusal_of(copy, &paths, &written.concat())
 }
 
 #[test]

@@ -28,13 +28,14 @@ pub fn field<'a>(value: &'a Value, key: &str) -> Option<&'a Value> {
     get(value.as_mapping()?, key)
 }
 
-/// Sets `path` in a mapping, creating (or replacing non-mapping) parents as needed.
+/// Sets `path` in a mapping, creating (or replacing non-mapping) parents as needed. A key
+/// that indexes a list on the way (`ports.0.published`) goes into that item.
 pub fn set_path(map: &mut Mapping, path: &[String], value: Value) {
     let Some((last, parents)) = path.split_last() else {
         return;
     };
     let mut here = map;
-    for key in parents {
+    for (i, key) in parents.iter().enumerate() {
         // Found by comparing keys; only a new key is hashed (by the insert).
         if get(here, key).is_none() {
             here.insert(Value::from(key.as_str()), Value::Mapping(Mapping::new()));
@@ -44,6 +45,16 @@ pub fn set_path(map: &mut Mapping, path: &[String], value: Value) {
         if matches!(entry, Value::Tagged(t) if t.value.is_mapping()) {
             let Value::Tagged(t) = entry else { return };
             entry = &mut t.value;
+        }
+        let index = path[i + 1].parse::<usize>().ok();
+        if let (Value::Sequence(items), Some(n)) = (&mut *entry, index) {
+            let Some(item) = items.get_mut(n) else { return };
+            match (&path[i + 2..], item) {
+                ([], item) => *item = value,
+                (rest, Value::Mapping(item)) => set_path(item, rest, value),
+                _ => {}
+            }
+            return;
         }
         if !entry.is_mapping() {
             *entry = Value::Mapping(Mapping::new());
@@ -57,6 +68,21 @@ pub fn set_path(map: &mut Mapping, path: &[String], value: Value) {
             here.insert(Value::from(last.as_str()), value);
         }
     }
+}
+
+/// Deletes `path` from a mapping, where it is there.
+pub fn remove_path(map: &mut Mapping, path: &[String]) {
+    let Some((last, parents)) = path.split_last() else {
+        return;
+    };
+    let mut here = map;
+    for key in parents {
+        match get_mut(here, key) {
+            Some(Value::Mapping(next)) => here = next,
+            _ => return,
+        }
+    }
+    here.shift_remove(last.as_str());
 }
 
 #[cfg(test)]

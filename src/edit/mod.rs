@@ -3,6 +3,7 @@
 //! so that everything else stays byte for byte.
 
 mod hoist;
+mod remove;
 pub mod render;
 mod replace;
 mod shared;
@@ -87,6 +88,8 @@ struct Anchors {
     /// Anchored nodes an alias outside `services` copies: writing into one would change
     /// that copy too (an `x-` block that merges a service, say).
     copied_outside: std::collections::HashSet<NodeId>,
+    /// Every node an alias names: deleting text there would change (or break) the copy.
+    aliased: std::collections::HashSet<NodeId>,
 }
 
 impl Anchors {
@@ -103,6 +106,40 @@ impl Anchors {
 }
 
 pub fn apply(doc: &Document, changes: &[Change]) -> Edited {
+    let edited = apply_holding(doc, changes, &Default::default());
+    let held = unsupported(changes, edited.refused.iter().map(|(i, _)| *i));
+    if held.is_empty() {
+        return edited;
+    }
+    let mut again = apply_holding(doc, changes, &held);
+    again.refused.extend(held.into_iter().map(|i| (i, UNSUPPORTED.to_string())));
+    again.refused.sort_by_key(|(i, _)| *i);
+    again
+}
+
+/// Why a removal is not written where the rest of its fix is not.
+pub const UNSUPPORTED: &str = "the rest of its fix was not written";
+
+/// The removals (by index) to hold back because a change of their service and rule is
+/// not written (`refused`): a key is deleted only once what it says is written where it
+/// is read.
+pub fn unsupported(changes: &[Change], refused: impl Iterator<Item = usize>) -> std::collections::HashSet<usize> {
+    let refused: std::collections::HashSet<usize> = refused.collect();
+    let failed: Vec<(&str, &str)> = refused
+        .iter()
+        .filter_map(|i| changes.get(*i))
+        .filter(|c| !c.removes)
+        .map(|c| (&*c.service, c.rule.id))
+        .collect();
+    let held = changes
+        .iter()
+        .enumerate()
+        .filter(|(i, c)| c.removes && !refused.contains(i) && failed.contains(&(&*c.service, c.rule.id)));
+    held.map(|(i, _)| i).collect()
+}
+
+/// [`apply`], with the changes `held` left out.
+fn apply_holding(doc: &Document, changes: &[Change], held: &std::collections::HashSet<usize>) -> Edited {
     let mut anchors = Anchors::default();
     for (id, node) in doc.layout.nodes.iter().enumerate() {
         if node.anchored {
@@ -118,6 +155,7 @@ pub fn apply(doc: &Document, changes: &[Change]) -> Edited {
             if !services.is_some_and(|s| (s.start..s.end).contains(&node.start)) {
                 anchors.copied_outside.insert(target);
             }
+            anchors.aliased.insert(target);
         }
     }
     // Without aliases no change needs a new anchor, and services are written
@@ -126,6 +164,7 @@ pub fn apply(doc: &Document, changes: &[Change]) -> Edited {
     let sharing = if aliases { shared::analyse(doc, changes, &anchors) } else { shared::Sharing::default() };
     let groups = if aliases { hoist::plan(doc, changes, &anchors, &sharing) } else { Vec::new() };
     let mut skip: std::collections::HashSet<usize> = sharing.carried;
+    skip.extend(held);
     skip.extend(sharing.refused.iter().map(|(i, _)| *i));
     skip.extend(groups.iter().flat_map(|g| g.carried.iter().copied()));
     let half = (changes.len() / 2 + 1..changes.len()).find(|i| changes[*i].service != changes[i - 1].service);
@@ -191,7 +230,7 @@ fn write_hoisted(
     }
     let mut rendered = Rendered::default();
     for (_, target) in targets.drain(..) {
-        splice_target(doc, target, &mut rendered, splices);
+        splice_target(doc, target, &mut rendered, &[], splices);
     }
     out
 }
@@ -209,16 +248,22 @@ fn write(
     let mut refused = Vec::new();
     let mut splices = Vec::new();
     let mut rendered = Rendered::default();
+    let mut removals: Vec<(usize, &Change)> = Vec::new();
     for (index, change) in changes.iter().enumerate() {
         // A place belongs to one service (the walk to it never follows an alias), and the
         // plan lists a service's changes together: write each service's out and drop its
         // trees, so that a file of thousands of services never holds them all.
         if index > 0 && changes[index - 1].service != change.service {
+            let kept = remove(doc, &mut removals, &targets, anchors, &mut splices, &mut refused);
             for (_, target) in targets.drain(..) {
-                splice_target(doc, target, &mut rendered, &mut splices);
+                splice_target(doc, target, &mut rendered, &kept, &mut splices);
             }
         }
         if skip.contains(&(offset + index)) {
+            continue;
+        }
+        if change.removes {
+            removals.push((offset + index, change));
             continue;
         }
         if let Some(old) = &change.replaces {
@@ -233,10 +278,50 @@ fn write(
             Err(reason) => refused.push((offset + index, reason)),
         }
     }
+    let kept = remove(doc, &mut removals, &targets, anchors, &mut splices, &mut refused);
     for (_, target) in targets.drain(..) {
-        splice_target(doc, target, &mut rendered, &mut splices);
+        splice_target(doc, target, &mut rendered, &kept, &mut splices);
     }
     (splices, refused)
+}
+
+/// The splices that delete one service's `removals` (taken), a mapping at a time; for
+/// each mapping that loses its last entries, how many of its first entries stay (new
+/// entries of a flow mapping go after them).
+fn remove(
+    doc: &Document,
+    removals: &mut Vec<(usize, &Change)>,
+    targets: &Targets<'_>,
+    anchors: &Anchors,
+    splices: &mut Vec<Splice>,
+    refused: &mut Vec<(usize, String)>,
+) -> Vec<(NodeId, usize)> {
+    let mut by_map: IndexMap<NodeId, (NodeId, Vec<(usize, usize)>)> = IndexMap::new();
+    for (i, change) in removals.drain(..) {
+        match remove::locate(doc, change, &anchors.aliased) {
+            Ok(entry) => by_map.entry(entry.map).or_insert((entry.owner, Vec::new())).1.push((i, entry.index)),
+            Err(reason) => refused.push((i, reason)),
+        }
+    }
+    let mut kept = Vec::new();
+    for (map, (owner, found)) in by_map {
+        let indexes: Vec<usize> = found.iter().map(|(_, e)| *e).collect();
+        let filled = targets.contains_key(&Place::Into(map));
+        match remove::splices(doc, map, &indexes, owner, filled) {
+            Ok(found) => splices.extend(found),
+            Err(reason) => {
+                refused.extend(found.iter().map(|(i, _)| (*i, reason.clone())));
+                continue;
+            }
+        }
+        if let Kind::Map { entries, .. } = &doc.layout.node(map).kind {
+            let first = (0..entries.len()).rev().find(|i| !indexes.contains(i)).map_or(0, |i| i + 1);
+            if first < entries.len() {
+                kept.push((map, first));
+            }
+        }
+    }
+    kept
 }
 
 type Targets<'a> = IndexMap<Place, Target<'a>, foldhash::fast::RandomState>;
@@ -257,19 +342,29 @@ fn add<'a>(targets: &mut Targets<'a>, found: Found<'a>, change: &'a Change) {
     target.sig.push((found.rest, Arc::as_ptr(&change.value), change.note.as_deref(), found.key_bases));
 }
 
-/// The node of a value the user wrote in the service itself (not through `<<` or an
-/// alias, where changing it would change every user of the anchor).
+/// The node of a value the user wrote in the service itself (not through `<<` or an alias,
+/// where changing it would change every user of the anchor); a list item by its index.
 fn value_node(doc: &Document, change: &Change) -> Result<NodeId, String> {
     let layout = &doc.layout;
     let services = layout.get(layout.root, "services").map(|(_, v)| layout.resolve(v)).ok_or("no `services`")?;
     let mut node =
         layout.get(services, &change.service).map(|(_, v)| v).ok_or("the service is not written in the file")?;
     for key in change.path.iter() {
-        node = layout.get(node, key).map(|(_, v)| v).ok_or_else(|| {
+        node = child(layout, node, key).ok_or_else(|| {
             format!("`{}` comes from an anchor; change it where the anchor is defined", change.path.join("."))
         })?;
     }
     Ok(node)
+}
+
+/// The value of `key` written directly in mapping `node`, or the item it indexes in a list
+/// (no merges, no aliases).
+fn child(layout: &crate::document::layout::Layout, node: NodeId, key: &str) -> Option<NodeId> {
+    match &layout.node(node).kind {
+        Kind::Map { .. } => layout.get(node, key).map(|(_, v)| v),
+        Kind::Seq { items, .. } => key.parse::<usize>().ok().and_then(|i| items.get(i)).copied(),
+        _ => None,
+    }
 }
 
 struct Found<'a> {
@@ -454,7 +549,13 @@ pub(crate) struct Splice {
     text: String,
 }
 
-fn splice_target<'a>(doc: &Document, target: Target<'a>, rendered: &mut Rendered<'a>, out: &mut Vec<Splice>) {
+fn splice_target<'a>(
+    doc: &Document,
+    target: Target<'a>,
+    rendered: &mut Rendered<'a>,
+    kept: &[(NodeId, usize)],
+    out: &mut Vec<Splice>,
+) {
     let layout = &doc.layout;
     let text = &doc.text;
     let eol = doc.eol;
@@ -467,7 +568,9 @@ fn splice_target<'a>(doc: &Document, target: Target<'a>, rendered: &mut Rendered
                 return;
             };
             if *flow {
-                flow_insert(doc, map, entries, children, out);
+                // New entries go after the last entry that stays (an empty one takes them as `{}`).
+                let n = kept.iter().find(|(m, _)| *m == map).map_or(entries.len(), |(_, n)| *n);
+                flow_insert(doc, map, &entries[..n], children, out);
                 return;
             }
             let key_col = entries.first().map_or(target.owner_col + target.step, |(k, _)| layout.node(*k).col - 1);
@@ -643,6 +746,15 @@ pub(crate) fn splice(text: &str, mut splices: Vec<Splice>) -> (String, Vec<Edit>
     let mut edits = Vec::with_capacity(splices.len());
     let mut at = 0;
     for s in splices {
+        let deleted = edits.last().is_some_and(|e: &Edit| e.new.is_empty() && e.old.start <= s.start);
+        if s.start < at && s.start == s.end && deleted {
+            // An insertion among lines deleted before it (a key's comment below the place
+            // new keys go): it goes where they were.
+            let new_start = out.len();
+            out.push_str(&s.text);
+            edits.push(Edit { old: at..at, new: new_start..out.len() });
+            continue;
+        }
         if s.start < at {
             // Overlapping splices would be a planner bug; the verifier catches the result.
             continue;

@@ -67,6 +67,10 @@ pub(super) fn analyse(doc: &Document, changes: &[Change], anchors: &Anchors) -> 
     let mut unwritable = HashSet::new();
     let mut shared_value = HashSet::new();
     for (i, change) in changes.iter().enumerate() {
+        // A removal deletes only text its service alone reads (see `remove`).
+        if change.removes {
+            continue;
+        }
         let ok = match &change.replaces {
             Some(old) => match value_node(doc, change) {
                 Ok(node) => replace::splices(doc, node, old, &change.value).is_ok(),
@@ -91,7 +95,7 @@ pub(super) fn analyse(doc: &Document, changes: &[Change], anchors: &Anchors) -> 
     loop {
         let mut more = Vec::new();
         for (i, change) in changes.iter().enumerate() {
-            if state.refused.contains_key(&i) || state.unwritable.contains(&i) {
+            if state.refused.contains_key(&i) || state.unwritable.contains(&i) || change.removes {
                 continue;
             }
             let reason = match view.copies(&change.service, &change.path, &state) {
@@ -126,7 +130,8 @@ pub(super) fn analyse(doc: &Document, changes: &[Change], anchors: &Anchors) -> 
         }
     }
     let mut carried = HashSet::new();
-    for i in (0..changes.len()).filter(|i| state.accepted(*i) && !state.unwritable.contains(i)) {
+    for i in (0..changes.len()).filter(|i| state.accepted(*i) && !state.unwritable.contains(i) && !changes[*i].removes)
+    {
         for (service, path, _) in view.copies(&changes[i].service, &changes[i].path, &state).unwrap_or_default() {
             for j in state.index.get(&(service, &path[..])).into_iter().flatten() {
                 if state.shared_value.contains(j) && changes[*j].value == changes[i].value && state.accepted(*j) {
@@ -169,6 +174,7 @@ impl State<'_> {
                     && (!self.unwritable.contains(j) || self.shared_value.contains(j))
                     && self.changes[*j].value == self.changes[i].value
                     && self.changes[*j].replaces.is_some() == self.changes[i].replaces.is_some()
+                    && !self.changes[*j].removes
             })
         })
     }
@@ -203,9 +209,9 @@ impl<'a> View<'a> {
         let mut nodes = vec![first];
         for key in path {
             let here = nodes[nodes.len() - 1];
-            match layout.get(here, key) {
-                Some((_, next)) if matches!(layout.node(here).kind, Kind::Map { .. }) => nodes.push(next),
-                _ => break,
+            match super::child(layout, here, key) {
+                Some(next) => nodes.push(next),
+                None => break,
             }
         }
         let stop = nodes.len() - 1;
@@ -283,11 +289,17 @@ impl<'a> View<'a> {
                 let Some(at) = order.iter().position(|n| *n == written) else { return false };
                 return !order[..at].iter().any(|n| layout.get(*n, key).is_some());
             }
-            if !matches!(layout.node(current).kind, Kind::Map { .. }) {
-                return false;
-            }
-            let Some((_, value, _)) = layout.lookup(current, key, 0) else { return false };
-            raw = value;
+            raw = match &layout.node(current).kind {
+                Kind::Map { .. } => match layout.lookup(current, key, 0) {
+                    Some((_, value, _)) => value,
+                    None => return false,
+                },
+                Kind::Seq { items, .. } => match key.parse::<usize>().ok().and_then(|i| items.get(i)) {
+                    Some(item) => *item,
+                    None => return false,
+                },
+                _ => return false,
+            };
             if new_at.is_none() && j + 1 == path.len() {
                 return raw == written;
             }

@@ -12,7 +12,7 @@ mod room;
 mod testing;
 
 use crate::document::extends::Inheritance;
-use crate::document::lookup::{self, set_path};
+use crate::document::lookup::{self, remove_path, set_path};
 use crate::document::project::Note;
 use crate::document::{Document, Model};
 use crate::facts::{Facts as ImageFacts, Image, ProvenProbe};
@@ -167,6 +167,9 @@ pub struct Service<'a> {
     /// A probe `compose-harden probes` proved on the engine for this service, its image
     /// and what it runs (the facts file's per-service section).
     pub proven: Option<&'a ProvenProbe>,
+    /// The file's top-level `version`, where it has one: `docker stack deploy` reads the
+    /// schema it names, which refuses keys newer than it.
+    pub version: Option<&'a Value>,
 }
 
 /// What a run gives the passes besides the compose file and the profile.
@@ -455,6 +458,7 @@ impl Out<'_> {
             rule,
             note: note.map(String::into_boxed_str),
             replaces: None,
+            removes: false,
             message: None,
         });
     }
@@ -469,6 +473,22 @@ impl Out<'_> {
             rule,
             note: None,
             replaces: Some(Box::new(old.clone())),
+            removes: false,
+            message: Some(message.into().into_boxed_str()),
+        });
+    }
+
+    /// Deletes a key the user set (`--enforce`, where what it says is written where it is
+    /// read); `message` (why, with the old value and where it went) is reported if it is.
+    pub fn remove(&mut self, rule: &'static Rule, path: &[&str], old: &Value, message: impl Into<String>) {
+        self.changes.push(Change {
+            service: self.shared.service(self.service),
+            path: self.shared.path(path),
+            value: self.shared.value(Value::Null),
+            rule,
+            note: None,
+            replaces: Some(Box::new(old.clone())),
+            removes: true,
             message: Some(message.into().into_boxed_str()),
         });
     }
@@ -538,8 +558,17 @@ fn plan_with(passes: &[&dyn AnyPass], model: &Model, profile: &Profile, inputs: 
     }
     let all: Vec<(&Value, &Value)> = services.iter().collect();
     let globs = Matchers::of(profile);
-    let context =
-        Context { passes, file_skips: &file_skips, relations: &relations, profile, inputs, inherited, globs: &globs };
+    let version = model.top.and_then(|t| lookup::field(t, "version"));
+    let context = Context {
+        passes,
+        file_skips: &file_skips,
+        relations: &relations,
+        profile,
+        inputs,
+        inherited,
+        globs: &globs,
+        version,
+    };
     if all.len() < 64 {
         context.plan(&all, all.len(), &mut plan);
         return plan;
@@ -579,6 +608,7 @@ struct Context<'a> {
     inputs: Inputs<'a>,
     inherited: &'a Inheritance,
     globs: &'a Matchers,
+    version: Option<&'a Value>,
 }
 
 /// Profiles tailored by per-service overrides, by the overrides that made them.
@@ -718,13 +748,17 @@ impl Context<'_> {
                 facts: service.facts,
                 facts_at_hand: self.inputs.facts.is_some(),
                 proven: service.proven,
+                version: self.version,
             };
             pass.plan(&current, &mut out);
             let dropped = |id: &str| skipped(id) || self.profile.ignore.iter().any(|s| s == id);
             out.changes.retain(|c| !dropped(c.rule.id));
             out.findings.retain(|f| !dropped(f.rule.id));
             for change in &out.changes {
-                set_path(view, &change.path, (*change.value).clone());
+                match change.removes {
+                    true => remove_path(view, &change.path),
+                    false => set_path(view, &change.path, (*change.value).clone()),
+                }
             }
             plan.changes.extend(out.changes);
             plan.findings.extend(out.findings);

@@ -133,6 +133,7 @@ mod tests {
             facts: None,
             facts_at_hand: false,
             proven: None,
+            version: None,
         };
         let held = Held::of(&service);
         let parts = held.parts.iter().map(|(_, what, b)| (what.clone(), b / MIB)).collect();

@@ -22,14 +22,21 @@ rules! {
          `pull_policy`, `gpus` and more as not allowed; `depends_on` in its long form. Where Swarm has a \
          spelling of its own (`mem_limit` is `deploy.resources.limits.memory`, `cpus` is \
          `deploy.resources.limits.cpus`, `mem_reservation` is `deploy.resources.reservations.memory`, \
-         `pids_limit` is `deploy.resources.limits.pids`, `scale` is `deploy.replicas`), `--enforce` writes it \
-         beside the key; the tool only adds, so the refused key is then deleted by hand.";
-    SWARM_REFUSED_VALUE = "swarm/refused-value", Error, None,
+         `pids_limit` is `deploy.resources.limits.pids` where the file names no `version` or 3.9 and later, \
+         `scale` is `deploy.replicas`), `--enforce` writes it and deletes the key (with its comments), each \
+         reported with the old value; where the Swarm key is \
+         set already, it deletes the key alone. It deletes only text the service alone reads: a key that \
+         comes through `<<` or `extends`, sits in a mapping another service merges, or is set by more than \
+         one file of a project stays, an error that says why, to delete by hand. `memswap_limit` (Swarm sets \
+         no swap limit) and `cpu_quota`, `cpu_shares`, `cpuset` (another model than Swarm's CPU limit) are \
+         never deleted: what replaces them is the user's call.";
+    SWARM_REFUSED_VALUE = "swarm/refused-value", Error, Replace,
         "`docker stack deploy` refuses this value as written: the file does not deploy",
         "The docker CLI's v3 schema is stricter than Compose about some values: a long-form port's \
          `published` and `target` must be integers (`published: \"8080\"` is refused), and \
          `deploy.resources.reservations.devices` (GPUs) is not allowed (Swarm reserves \
-         `generic_resources`).";
+         `generic_resources`). `--enforce` writes a quoted port number as the integer (`published: 8080`), \
+         reported; a range or a variable stays, as do GPU reservations.";
     SWARM_IGNORED_KEY = "swarm/ignored-key", Info, None,
         "Swarm ignores this key",
         "`docker stack deploy` accepts and drops keys Swarm does not read (`restart`, `build`, \
@@ -251,11 +258,21 @@ fn values(service: &Service, out: &mut Out) {
             let index = i.to_string();
             let path = ["ports", index.as_str(), key];
             let refuses = format!("`docker stack deploy` refuses `{key}: \"{text}\"`: it must be an integer");
-            let advice = match text.parse::<u16>() {
-                Ok(n) => format!("write `{key}: {n}`"),
-                Err(_) => "write one item per port".to_string(),
-            };
-            out.report(&SWARM_REFUSED_VALUE, &path, format!("{refuses}: the file does not deploy; {advice}"));
+            let number = text.parse::<u16>().ok().filter(|_| text.bytes().all(|b| b.is_ascii_digit()));
+            match number {
+                Some(n) if service.enforce => {
+                    let message = format!("{refuses}: written `{key}: {n}`");
+                    out.replace(&SWARM_REFUSED_VALUE, &path, &Value::from(text), n.into(), message);
+                }
+                Some(n) => {
+                    let message = format!("{refuses}: the file does not deploy; write `{key}: {n}`");
+                    out.report_enforceable(&SWARM_REFUSED_VALUE, &path, message);
+                }
+                None => {
+                    let message = format!("{refuses}: the file does not deploy; write one item per port");
+                    out.report(&SWARM_REFUSED_VALUE, &path, message);
+                }
+            }
         }
     }
     if service.is_set(&["deploy", "resources", "reservations", "devices"]) {
@@ -337,55 +354,98 @@ fn depends_on(service: &Service, out: &mut Out) {
     out.report(&SWARM_DEPENDS_ON, &["depends_on"], message);
 }
 
-/// A refused key: its Swarm spelling, written under `--enforce` where the file has none.
+/// A refused key. Where Swarm has a spelling of its own, `--enforce` writes it (where the
+/// file has none) and deletes the key: the setting then lives where Swarm reads it. Keys
+/// without one (`memswap_limit`, the `cpu_*` family) say what Swarm has no word for, or
+/// say it in another model: they are reported, for the user to decide.
 fn refused(key: &str, service: &Service, out: &mut Out) {
     let refuses = format!("`docker stack deploy` refuses `{key}`: the file does not deploy");
-    let Some((path, value)) = spelling(key, service) else {
+    let (Some(path), Some(old)) = (swarm_key(key), service.get(&[key])) else {
         let advice = match key {
             "memswap_limit" => "; Swarm sets no swap limit: delete it",
             "cpu_quota" | "cpu_shares" | "cpuset" => "; Swarm reads `deploy.resources.limits.cpus` alone",
             "volumes_from" => "; share a named volume through `volumes` instead",
             "extends" => "; write what it inherits into the service (`docker compose config` shows it)",
-            "mem_limit" | "mem_reservation" | "cpus" | "pids_limit" | "scale" => {
-                "; its value is not one the tool can write again: spell it under `deploy` by hand"
-            }
             _ => "",
         };
         return out.report(&SWARM_REFUSED_KEY, &[key], format!("{refuses}{advice}"));
     };
     let dotted = path.join(".");
+    if let Some(version) = too_old(key, service.version) {
+        let message = format!(
+            "{refuses}; Swarm reads `{dotted}` from version 3.9 of its schema, and the file says \
+             `version: {version}`: raise it, and write that"
+        );
+        return out.report(&SWARM_REFUSED_KEY, &[key], message);
+    }
+    let was = scalar(old);
+    if service.get(path).is_some_and(|v| !v.is_null()) {
+        // Swarm reads the setting there already: the refused key adds nothing it reads.
+        if service.enforce {
+            let message = format!(
+                "`docker stack deploy` refuses `{key}`: deleted (it was `{was}`); `{dotted}` is set already, \
+                 which Swarm reads"
+            );
+            return out.remove(&SWARM_REFUSED_KEY, &[key], old, message);
+        }
+        let message = format!("{refuses}; `{dotted}` is set already, which Swarm reads: delete `{key}`");
+        return out.report_enforceable(&SWARM_REFUSED_KEY, &[key], message);
+    }
     if service.is_set(path) {
         let message = format!("{refuses}; `{dotted}` is set already, which Swarm reads: delete `{key}`");
         return out.report(&SWARM_REFUSED_KEY, &[key], message);
     }
+    let Some(value) = spelling(key, old) else {
+        let advice = "its value is not one the tool can write again: spell it under `deploy` by hand";
+        return out.report(&SWARM_REFUSED_KEY, &[key], format!("{refuses}; {advice}"));
+    };
     let spelled = format!("`{dotted}: {}`", scalar(&value));
     if service.enforce {
         out.add(&SWARM_REFUSED_KEY, path, value);
-        out.report(&SWARM_REFUSED_KEY, &[key], format!("{refuses}; {spelled} written, which Swarm reads: delete `{key}`"));
+        let message = format!(
+            "`docker stack deploy` refuses `{key}`: deleted (it was `{was}`), and written as {spelled}, which \
+             Swarm reads"
+        );
+        out.remove(&SWARM_REFUSED_KEY, &[key], old, message);
     } else {
-        let message = format!("{refuses}; Swarm reads it as {spelled} (written under --enforce): then delete `{key}`");
+        let message = format!("{refuses}; Swarm reads it as {spelled}: write that, and delete `{key}`");
         out.report_enforceable(&SWARM_REFUSED_KEY, &[key], message);
     }
 }
 
-/// Where Swarm reads a refused key, and its value as written there; None where it has no
-/// spelling, or the value is not one to copy (interpolated, not a plain size or number).
-fn spelling(key: &str, service: &Service) -> Option<(&'static [&'static str], Value)> {
-    let value = service.get(&[key])?;
+/// The file's `version`, where it names a schema older than Swarm's spelling of `key`
+/// (`deploy.resources.limits.pids` came in 3.9; the others are in every 3.x).
+fn too_old(key: &str, version: Option<&Value>) -> Option<String> {
+    let version = scalar(version?);
+    let (major, minor) = version.split_once('.').unwrap_or((&version, "0"));
+    let new_enough = (major.parse::<u32>().ok()?, minor.parse::<u32>().ok()?) >= (3, 9);
+    (key == "pids_limit" && !new_enough).then_some(version)
+}
+
+/// Where Swarm reads a refused key, where it has a spelling of its own.
+fn swarm_key(key: &str) -> Option<&'static [&'static str]> {
+    Some(match key {
+        "mem_limit" => &["deploy", "resources", "limits", "memory"],
+        "mem_reservation" => &["deploy", "resources", "reservations", "memory"],
+        "cpus" => &["deploy", "resources", "limits", "cpus"],
+        "pids_limit" => &["deploy", "resources", "limits", "pids"],
+        "scale" => &["deploy", "replicas"],
+        _ => return None,
+    })
+}
+
+/// A refused key's value as Swarm's spelling of it is written; None where it is not one
+/// to copy (interpolated, not a plain size or number).
+fn spelling(key: &str, value: &Value) -> Option<Value> {
     let text = match value {
         Value::String(s) if !s.contains('$') => s.clone(),
         Value::Number(n) => n.to_string(),
         _ => return None,
     };
-    let (path, value): (&[&str], Value) = match key {
-        "mem_limit" => (&["deploy", "resources", "limits", "memory"], text.into()),
-        "mem_reservation" => (&["deploy", "resources", "reservations", "memory"], text.into()),
-        "cpus" => (&["deploy", "resources", "limits", "cpus"], text.into()),
-        "pids_limit" => (&["deploy", "resources", "limits", "pids"], text.parse::<u64>().ok()?.into()),
-        "scale" => (&["deploy", "replicas"], text.parse::<u64>().ok()?.into()),
-        _ => return None,
-    };
-    Some((path, value))
+    Some(match key {
+        "pids_limit" | "scale" => text.parse::<u64>().ok()?.into(),
+        _ => text.into(),
+    })
 }
 
 #[cfg(test)]
@@ -410,29 +470,54 @@ info[swarm/ignored-key] app at container_name: Swarm ignores `container_name`
     }
 
     #[test]
-    fn a_refused_key_is_an_error_and_its_swarm_spelling_is_written_under_enforce() {
+    fn a_refused_key_is_an_error_and_under_enforce_moves_where_swarm_reads_it() {
         let settings = format!("swarm: {{{LISTS}}}");
         let compose = "services:
   app: {image: example/app:1, mem_limit: 256m, cpus: 0.5, memswap_limit: 1g, pids_limit: 100, scale: 2}
   spelled: {image: example/app:1, mem_limit: 1g, deploy: {resources: {limits: {memory: 1g}}}}
   varied: {image: example/app:1, mem_limit: '${MEM}'}
+  unread: {image: example/app:1, mem_limit: 1g, deploy: {resources: {limits: {memory: null}}}}
 ";
         check(plan(&Swarm, &profile(&settings), compose), r#"
-error[swarm/refused-key] app at mem_limit: `docker stack deploy` refuses `mem_limit`: the file does not deploy; Swarm reads it as `deploy.resources.limits.memory: 256m` (written under --enforce): then delete `mem_limit` (enforceable)
-error[swarm/refused-key] app at cpus: `docker stack deploy` refuses `cpus`: the file does not deploy; Swarm reads it as `deploy.resources.limits.cpus: 0.5` (written under --enforce): then delete `cpus` (enforceable)
+error[swarm/refused-key] app at mem_limit: `docker stack deploy` refuses `mem_limit`: the file does not deploy; Swarm reads it as `deploy.resources.limits.memory: 256m`: write that, and delete `mem_limit` (enforceable)
+error[swarm/refused-key] app at cpus: `docker stack deploy` refuses `cpus`: the file does not deploy; Swarm reads it as `deploy.resources.limits.cpus: 0.5`: write that, and delete `cpus` (enforceable)
 error[swarm/refused-key] app at memswap_limit: `docker stack deploy` refuses `memswap_limit`: the file does not deploy; Swarm sets no swap limit: delete it
-error[swarm/refused-key] app at pids_limit: `docker stack deploy` refuses `pids_limit`: the file does not deploy; Swarm reads it as `deploy.resources.limits.pids: 100` (written under --enforce): then delete `pids_limit` (enforceable)
-error[swarm/refused-key] app at scale: `docker stack deploy` refuses `scale`: the file does not deploy; Swarm reads it as `deploy.replicas: 2` (written under --enforce): then delete `scale` (enforceable)
-error[swarm/refused-key] spelled at mem_limit: `docker stack deploy` refuses `mem_limit`: the file does not deploy; `deploy.resources.limits.memory` is set already, which Swarm reads: delete `mem_limit`
+error[swarm/refused-key] app at pids_limit: `docker stack deploy` refuses `pids_limit`: the file does not deploy; Swarm reads it as `deploy.resources.limits.pids: 100`: write that, and delete `pids_limit` (enforceable)
+error[swarm/refused-key] app at scale: `docker stack deploy` refuses `scale`: the file does not deploy; Swarm reads it as `deploy.replicas: 2`: write that, and delete `scale` (enforceable)
+error[swarm/refused-key] spelled at mem_limit: `docker stack deploy` refuses `mem_limit`: the file does not deploy; `deploy.resources.limits.memory` is set already, which Swarm reads: delete `mem_limit` (enforceable)
 error[swarm/refused-key] varied at mem_limit: `docker stack deploy` refuses `mem_limit`: the file does not deploy; its value is not one the tool can write again: spell it under `deploy` by hand
+error[swarm/refused-key] unread at mem_limit: `docker stack deploy` refuses `mem_limit`: the file does not deploy; `deploy.resources.limits.memory` is set already, which Swarm reads: delete `mem_limit`
 "#);
-        let compose = "services:\n  app: {image: example/app:1, mem_limit: 256m, cpus: 0.5}\n";
+        // The spelling written and the key deleted; where Swarm reads it already, the key
+        // deleted alone; keys without a spelling of their own stay, reported.
         check(enforced(&Swarm, &profile(&settings), compose), r#"
 + app: deploy.resources.limits.memory = "256m"  [swarm/refused-key]
+- app: mem_limit (was "256m")  [swarm/refused-key]: `docker stack deploy` refuses `mem_limit`: deleted (it was `256m`), and written as `deploy.resources.limits.memory: 256m`, which Swarm reads
 + app: deploy.resources.limits.cpus = "0.5"  [swarm/refused-key]
-error[swarm/refused-key] app at mem_limit: `docker stack deploy` refuses `mem_limit`: the file does not deploy; `deploy.resources.limits.memory: 256m` written, which Swarm reads: delete `mem_limit`
-error[swarm/refused-key] app at cpus: `docker stack deploy` refuses `cpus`: the file does not deploy; `deploy.resources.limits.cpus: 0.5` written, which Swarm reads: delete `cpus`
+- app: cpus (was 0.5)  [swarm/refused-key]: `docker stack deploy` refuses `cpus`: deleted (it was `0.5`), and written as `deploy.resources.limits.cpus: 0.5`, which Swarm reads
++ app: deploy.resources.limits.pids = 100  [swarm/refused-key]
+- app: pids_limit (was 100)  [swarm/refused-key]: `docker stack deploy` refuses `pids_limit`: deleted (it was `100`), and written as `deploy.resources.limits.pids: 100`, which Swarm reads
++ app: deploy.replicas = 2  [swarm/refused-key]
+- app: scale (was 2)  [swarm/refused-key]: `docker stack deploy` refuses `scale`: deleted (it was `2`), and written as `deploy.replicas: 2`, which Swarm reads
+- spelled: mem_limit (was "1g")  [swarm/refused-key]: `docker stack deploy` refuses `mem_limit`: deleted (it was `1g`); `deploy.resources.limits.memory` is set already, which Swarm reads
+error[swarm/refused-key] app at memswap_limit: `docker stack deploy` refuses `memswap_limit`: the file does not deploy; Swarm sets no swap limit: delete it
+error[swarm/refused-key] varied at mem_limit: `docker stack deploy` refuses `mem_limit`: the file does not deploy; its value is not one the tool can write again: spell it under `deploy` by hand
+error[swarm/refused-key] unread at mem_limit: `docker stack deploy` refuses `mem_limit`: the file does not deploy; `deploy.resources.limits.memory` is set already, which Swarm reads: delete `mem_limit`
 "#);
+    }
+
+    #[test]
+    fn a_pids_limit_moves_only_where_the_files_schema_reads_it() {
+        let settings = format!("swarm: {{{LISTS}}}");
+        let compose = "version: '3.7'\nservices:\n  app: {image: example/app:1, pids_limit: 100, mem_limit: 1g}\n";
+        check(enforced(&Swarm, &profile(&settings), compose), r#"
++ app: deploy.resources.limits.memory = "1g"  [swarm/refused-key]
+- app: mem_limit (was "1g")  [swarm/refused-key]: `docker stack deploy` refuses `mem_limit`: deleted (it was `1g`), and written as `deploy.resources.limits.memory: 1g`, which Swarm reads
+error[swarm/refused-key] app at pids_limit: `docker stack deploy` refuses `pids_limit`: the file does not deploy; Swarm reads `deploy.resources.limits.pids` from version 3.9 of its schema, and the file says `version: 3.7`: raise it, and write that
+"#);
+        let compose = "version: '3.9'\nservices:\n  app: {image: example/app:1, pids_limit: 100}\n";
+        let planned = enforced(&Swarm, &profile(&settings), compose);
+        assert!(planned.starts_with("+ app: deploy.resources.limits.pids = 100"), "{planned}");
     }
 
     #[test]
@@ -467,9 +552,24 @@ configs:
 error[swarm/refused-key] (file) at name: `docker stack deploy` refuses a top-level `name`: the file does not deploy; the stack is named by `docker stack deploy`
 error[swarm/refused-key] (file) at version: `docker stack deploy` refuses `version: 2.4`: the file does not deploy; it reads version 3 files: delete the key
 error[swarm/refused-key] (file) at configs.site.content: `docker stack deploy` refuses `content` in `configs`: the file does not deploy; Swarm reads a `file` or an `external` one
-error[swarm/refused-value] app at ports.0.published: `docker stack deploy` refuses `published: "8080"`: it must be an integer: the file does not deploy; write `published: 8080`
+error[swarm/refused-value] app at ports.0.published: `docker stack deploy` refuses `published: "8080"`: it must be an integer: the file does not deploy; write `published: 8080` (enforceable)
 error[swarm/refused-value] app at ports.1.published: `docker stack deploy` refuses `published: "9000-9001"`: it must be an integer: the file does not deploy; write one item per port
 error[swarm/refused-value] app at deploy.resources.reservations.devices: `docker stack deploy` refuses `deploy.resources.reservations.devices`: the file does not deploy; Swarm reserves devices as `generic_resources` that each node advertises
+"#);
+    }
+
+    #[test]
+    fn a_quoted_port_number_is_written_as_an_integer_under_enforce() {
+        let settings = format!("swarm: {{{LISTS}}}");
+        let compose = "services:
+  app:
+    image: example/app:1
+    ports: [{target: '80', published: '8080'}, {target: 81, published: '9000-9001'}, {target: 82, published: '${PORT}'}]
+";
+        check(enforced(&Swarm, &profile(&settings), compose), r#"
+~ app: ports.0.published = 8080 (was "8080")  [swarm/refused-value]: `docker stack deploy` refuses `published: "8080"`: it must be an integer: written `published: 8080`
+~ app: ports.0.target = 80 (was "80")  [swarm/refused-value]: `docker stack deploy` refuses `target: "80"`: it must be an integer: written `target: 80`
+error[swarm/refused-value] app at ports.1.published: `docker stack deploy` refuses `published: "9000-9001"`: it must be an integer: the file does not deploy; write one item per port
 "#);
     }
 

@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! + app: init = true  [init/missing]
+//! - app: mem_limit (was "256m")  [swarm/refused-key]: ...
 //! ~ app: command = "exec node app.js" (was "node app.js")  [shell/sigterm-swallowed]: ...
 //! warning[healthcheck/no-probe] app: no healthcheck added: ...
 //! info[init/own-init] app at image: init not added: ...
@@ -55,6 +56,11 @@ fn planned(pass: &dyn AnyPass, profile: &Profile, compose: &str, inputs: Inputs)
 }
 
 fn change(c: &Change) -> String {
+    if c.removes {
+        let old = c.replaces.as_deref().map(json).unwrap_or_default();
+        let message = c.message.as_deref().unwrap_or_default();
+        return format!("- {}: {} (was {old})  [{}]: {message}", c.service, c.path.join("."), c.rule.id);
+    }
     let mut line = format!(
         "{} {}: {} = {}",
         if c.replaces.is_some() { "~" } else { "+" },

@@ -165,15 +165,19 @@ impl FileReport {
     pub fn of(path: &str, mut outcome: Outcome) -> FileReport {
         let mut items = Vec::new();
         // Changes that carry a message are already findings: they get their fix there.
+        let mut removals = Vec::new();
         for (finding, span) in &outcome.findings {
             let change = finding.change.and_then(|i| outcome.changes.get(i));
+            if change.is_some_and(|c| c.removes) {
+                removals.push(items.len());
+            }
             items.push(Item {
                 rule: finding.rule,
                 service: finding.service.clone(),
                 path: finding.path.clone(),
                 span: *span,
                 message: finding.message.clone(),
-                fix: change.map(|c| yaml(&[(&c.path[..], &c.value)])),
+                fix: change.map(fix),
                 into: change.and_then(|c| into(&outcome, c)),
                 applicability: applicability(&outcome, finding.rule),
                 held: false,
@@ -198,6 +202,13 @@ impl FileReport {
             let c = &outcome.changes[first];
             let pairs: Vec<(&[String], &Value)> =
                 members.iter().map(|&m| (&outcome.changes[m].path[..], &*outcome.changes[m].value)).collect();
+            // A key deleted under the same rule is where its setting goes: the first such
+            // item shows what is written.
+            let moved = removals.iter().find(|n| items[**n].rule.id == c.rule.id && items[**n].service == *c.service);
+            if let Some(item) = moved.map(|n| &mut items[*n]) {
+                item.fix = Some(yaml(&pairs) + item.fix.as_deref().unwrap_or_default());
+                continue;
+            }
             // A pass that reports what it writes (a probe with a note) gets one item, with the fix.
             let reported =
                 items.iter_mut().find(|i| i.fix.is_none() && i.rule.id == c.rule.id && i.service == *c.service);
@@ -296,6 +307,19 @@ fn applicability(outcome: &Outcome, rule: &'static Rule) -> Fix {
         (true, _) => Fix::Unsafe,
         (false, Fix::Unsafe) => Fix::Safe,
         (false, fix) => fix,
+    }
+}
+
+/// The YAML `apply` writes for a change; a comment that says what it does where that is no
+/// YAML to merge: a key deleted, an item of a list changed.
+fn fix(change: &crate::plan::Change) -> String {
+    let at = change.path.join(".");
+    match change.removes {
+        true => format!("# `{at}` deleted\n"),
+        false if change.path.iter().any(|k| k.parse::<usize>().is_ok()) => {
+            format!("# `{at}` set to {}\n", flow(&change.value))
+        }
+        false => yaml(&[(&change.path[..], &change.value)]),
     }
 }
 

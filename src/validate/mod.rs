@@ -18,7 +18,7 @@ mod stream;
 mod verify;
 
 pub use disagree::first_disagreement;
-pub use verify::{inserted_only, readings_agree, verify};
+pub use verify::{inserted_only, legacy_conflict_added, readings_agree, verify};
 
 /// compose-go's schema (`schema/compose-spec.json`) at the version named: the newest
 /// published, so that files for the newest Compose (`pre_start`, `build.no_cache_filter`)

@@ -12,6 +12,7 @@ use saphyr_parser::{Event, Parser, ScalarStyle, StrInput};
 use yaml_serde::{Mapping, Value};
 
 use crate::document::lookup;
+use crate::plan::Change;
 
 use super::verify::{expected, keys, Changed, ChangedValues, Keys, Seen};
 
@@ -123,8 +124,15 @@ impl<'t> Matcher<'t> {
                 None => self.value(event, lookup::get(before, key).ok_or("an unexpected key")?)?,
             }
         }
-        let expected = before.len() + keys.keys().filter(|k| lookup::get(before, k).is_none()).count();
-        if matched.len() != expected {
+        let mut count = before.len() + keys.keys().filter(|k| lookup::get(before, k).is_none()).count();
+        // Less the keys a change deletes.
+        if keys.values().flatten().any(|c| c.removes) {
+            let gone = |(k, c): &(&&str, &Vec<&Change>)| {
+                lookup::get(before, k).is_some() && lookup::get(&expected(before, k, c), k).is_none()
+            };
+            count -= keys.iter().filter(gone).count();
+        }
+        if matched.len() != count {
             return Err("a missing key");
         }
         Ok(())

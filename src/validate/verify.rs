@@ -10,7 +10,7 @@ use yaml_serde::{Mapping, Value};
 
 use super::{key_text, schema, to_json};
 use crate::document::layout::Kind;
-use crate::document::lookup::{self, set_path};
+use crate::document::lookup::{self, remove_path, set_path};
 use crate::document::Document;
 use crate::plan::Change;
 use crate::units::{interpolated, valid_restart, Legacy, LEGACY};
@@ -95,6 +95,15 @@ fn kept_apart(name: &str, before: Option<&Mapping>, changes: &[&Change]) -> Resu
     Ok(())
 }
 
+/// Whether `after`, a service as one file writes it, holds a legacy key beside a
+/// `deploy.resources` block that does not repeat it where `before` did not: Compose refuses
+/// that file (it checks each file of a project on its own).
+pub fn legacy_conflict_added(before: &Mapping, after: &Mapping) -> bool {
+    let (after, before) =
+        (|p: &[&str]| get(after, p).map(Cow::Borrowed), |p: &[&str]| get(before, p).map(Cow::Borrowed));
+    LEGACY.iter().any(|legacy| conflicts(legacy, after) && !conflicts(legacy, before))
+}
+
 /// Whether Compose may refuse `legacy` beside its block in a service read through `at`.
 fn conflicts<'a>(legacy: &Legacy, at: impl Fn(&[&str]) -> Option<Cow<'a, Value>>) -> bool {
     let Some(value) = at(&[legacy.key]).filter(|v| legacy.counts(v)) else { return false };
@@ -116,9 +125,10 @@ fn written<'a>(before: Option<&'a Mapping>, changes: &[&'a Change], path: &[&str
             continue;
         }
         if change.path.len() <= path.len() {
-            // The change holds the value (or a mapping above it).
+            // The change holds the value (or a mapping above it), or deletes it.
             let rest = &path[change.path.len()..];
             value = match rest.is_empty() {
+                _ if change.removes => None,
                 true => Some(Cow::Borrowed(&*change.value)),
                 false => change.value.as_mapping().and_then(|m| get(m, rest)).map(Cow::Borrowed),
             };
@@ -300,7 +310,10 @@ pub(super) fn expected(before: &Mapping, key: &str, changes: &[&Change]) -> Mapp
         expected.insert(Value::from(key), old.clone());
     }
     for change in changes {
-        set_path(&mut expected, &change.path, (*change.value).clone());
+        match change.removes {
+            true => remove_path(&mut expected, &change.path),
+            false => set_path(&mut expected, &change.path, (*change.value).clone()),
+        }
     }
     expected
 }
@@ -500,6 +513,7 @@ mod tests {
             rule: &TEST_RULE,
             note: None,
             replaces: None,
+            removes: false,
             message: None,
         }
     }
@@ -640,6 +654,7 @@ mod sliced_tests {
             rule: &TEST_RULE,
             note: None,
             replaces: None,
+            removes: false,
             message: None,
         }
     }
