@@ -688,7 +688,12 @@ impl Context<'_> {
                     vec!["extends".to_string()],
                     format!("extends {chain}: what it inherits counts as set"),
                 ));
-                Some(resolved.clone())
+                // The key itself stays in the view: `docker stack deploy` refuses it.
+                let mut resolved = resolved.clone();
+                if let Some((key, value)) = service.iter().find(|(k, _)| k.as_str() == Some("extends")) {
+                    resolved.insert(key.clone(), value.clone());
+                }
+                Some(resolved)
             }
             Some(Err(why)) => {
                 let message = format!(
