@@ -5,8 +5,12 @@
 //! leaves (its volumes) and what it has not removed yet when it returns.
 
 mod copy;
+mod kill;
 mod run;
 mod spec;
+mod stop;
+mod tasks;
+mod update;
 
 pub use run::execute;
 
