@@ -342,4 +342,29 @@ mod tests {
         .unwrap();
         assert_eq!((e.action.as_str(), e.id.as_str()), ("oom", "abc"));
     }
+
+    #[test]
+    fn a_kill_gives_its_signal_and_its_time_in_nanoseconds() {
+        let e = Event::parse(
+            r#"{"status":"kill","id":"c1","Type":"container","Action":"kill","Actor":{"ID":"c1","Attributes":{"name":"s_web.1","signal":"15"}},"scope":"local","time":1700000000,"timeNano":1700000000123456789}"#,
+        )
+        .unwrap();
+        assert_eq!(e.nanos, 1_700_000_000_123_456_789);
+        assert_eq!((e.signal.as_deref(), e.exit_code), (Some("15"), None));
+    }
+
+    #[test]
+    fn a_die_gives_its_exit_code_and_an_older_engine_its_time_in_seconds() {
+        let e = Event::parse(
+            r#"{"status":"die","id":"c1","Action":"die","Actor":{"Attributes":{"exitCode":"137"}},"time":1700000001}"#,
+        )
+        .unwrap();
+        assert_eq!((e.nanos, e.exit_code, e.signal), (1_700_000_001_000_000_000, Some(137), None));
+    }
+
+    #[test]
+    fn a_line_that_is_no_event_is_skipped() {
+        assert!(Event::parse("Error response from daemon").is_none());
+        assert!(Event::parse(r#"{"id":"c1"}"#).is_none());
+    }
 }

@@ -220,8 +220,13 @@ pub(super) fn routing(name: &str, service: &mut Map<String, Value>, ours: &str, 
             labels.extend(ours.clone());
         }
     }
+    // Under Swarm the proxy reads the service's labels: those are the ones that route.
     if let Some(labels) = service.get_mut("deploy").and_then(|d| d.get_mut("labels")).and_then(Value::as_object_mut) {
+        let dropped: Vec<String> = labels.keys().filter(|k| routes(k)).cloned().collect();
         labels.retain(|k, _| !routes(k));
+        if !dropped.is_empty() {
+            adjust.push(format!("service {name}: routing labels dropped from deploy.labels: {}", dropped.join(", ")));
+        }
     }
     if let Some(env) = service.get_mut("environment").and_then(Value::as_object_mut) {
         for key in ROUTING_ENV {

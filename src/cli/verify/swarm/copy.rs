@@ -176,6 +176,7 @@ mod tests {
                 "secret key: external -> an empty file of the copy's own (the service reads no real secret)",
                 "service web: published ports 8080:80 dropped",
                 "service web: routing labels dropped: traefik.enable",
+                "service web: routing labels dropped from deploy.labels: traefik.http.routers.web.rule",
             ]
         );
         let pid = std::process::id().to_string();

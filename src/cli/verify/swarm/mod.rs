@@ -56,15 +56,35 @@ impl Prepared {
 
 /// Refuses an engine that is not a swarm manager, saying how to make one.
 pub fn member(docker: &Docker) -> Result<(), String> {
-    match docker.membership()? {
-        Membership::Manager => Ok(()),
-        Membership::Worker => Err("this engine is a swarm worker: run verify --swarm against a manager".into()),
-        Membership::None(state) => Err(format!(
-            "the engine is in no swarm (its swarm state is `{state}`); verify --swarm deploys on the swarm the \
-             engine belongs to and never makes or leaves one. To make a single-node swarm: `docker swarm init \
-             --advertise-addr 127.0.0.1` (and `docker swarm leave --force` to leave it afterwards)"
-        )),
-    }
+    refusal(docker.membership()?).map_or(Ok(()), Err)
+}
+
+/// Why verify cannot deploy from an engine in this place in a swarm, and what to do.
+fn refusal(membership: Membership) -> Option<String> {
+    let state = match membership {
+        Membership::Manager => return None,
+        Membership::Worker => {
+            return Some("this engine is a swarm worker: run verify --swarm against a manager".into())
+        }
+        Membership::None(state) => state,
+    };
+    let never = "verify --swarm deploys on the swarm the engine belongs to and never makes or leaves one";
+    Some(match state.as_str() {
+        // The engine is in a swarm that cannot be used yet: making one would be wrong advice.
+        "locked" => format!(
+            "the engine's swarm is locked (autolock, after the engine restarted); {never}. Unlock it with \
+             `docker swarm unlock` and the unlock key, then run verify again"
+        ),
+        "pending" => format!("the engine is still joining a swarm (its swarm state is `pending`); {never}. Run verify once it has joined"),
+        "error" => format!(
+            "the engine's swarm is in error (`docker info` says why under Swarm); {never}. Repair or leave it \
+             (`docker swarm leave --force`), then run verify again"
+        ),
+        _ => format!(
+            "the engine is in no swarm (its swarm state is `{state}`); {never}. To make a single-node swarm: \
+             `docker swarm init --advertise-addr 127.0.0.1` (and `docker swarm leave --force` to leave it afterwards)"
+        ),
+    })
 }
 
 /// What the run deploys: `files` as `docker stack deploy -c` takes them (`-` reads `input`),
@@ -242,4 +262,37 @@ pub fn cleanup(docker: &Docker, alive: impl Fn(&str) -> bool) -> Vec<String> {
         }
     }
     removed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{refusal, Membership};
+
+    fn said(state: &str) -> String {
+        refusal(Membership::None(state.into())).unwrap_or_default()
+    }
+
+    #[test]
+    fn a_manager_is_used_and_a_worker_sent_to_its_manager() {
+        assert_eq!(refusal(Membership::Manager), None);
+        assert_eq!(
+            refusal(Membership::Worker).as_deref(),
+            Some("this engine is a swarm worker: run verify --swarm against a manager")
+        );
+    }
+
+    #[test]
+    fn a_swarm_that_cannot_be_used_yet_is_not_told_to_make_one() {
+        assert_eq!(
+            said("locked"),
+            "the engine's swarm is locked (autolock, after the engine restarted); verify --swarm deploys on the \
+             swarm the engine belongs to and never makes or leaves one. Unlock it with `docker swarm unlock` and \
+             the unlock key, then run verify again"
+        );
+        for state in ["locked", "pending", "error"] {
+            assert!(!said(state).contains("swarm init"), "{state}: {}", said(state));
+        }
+        assert!(said("error").contains("`docker swarm leave --force`"));
+        assert!(said("inactive").contains("`docker swarm init --advertise-addr 127.0.0.1`"));
+    }
 }
