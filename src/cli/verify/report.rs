@@ -126,7 +126,10 @@ impl Service {
             _ => {}
         }
         if self.crash_loop {
-            problems.push(format!("crash-looping: restarted {} times", self.restarts));
+            problems.push(match self.swarm {
+                Some(_) => format!("crash-looping: {} tasks failed and were replaced", self.restarts),
+                None => format!("crash-looping: restarted {} times", self.restarts),
+            });
         }
         if self.oom_killed {
             problems.push("OOM-killed: a process went over the memory limit".into());
@@ -501,5 +504,12 @@ ok: every service ran its tasks, was healthy where it has a check and matched it
         assert!(found.contains("  killed task     not tried\n"), "{found}");
         assert!(found.contains("  failing update  not rolled back\n"), "{found}");
         assert!(found.ends_with("\nfailed (as-written): api, web, store\n"), "{found}");
+    }
+
+    #[test]
+    fn a_crash_loop_on_swarm_counts_failed_tasks() {
+        let mut looping = Service { restarts: 3, crash_loop: true, ..service("worker", Swarm::default()) };
+        looping.judge();
+        assert!(looping.problems.contains(&"crash-looping: 3 tasks failed and were replaced".to_string()));
     }
 }
