@@ -64,6 +64,20 @@ pub fn make(model: &Value, ours: &str, allow: Allow, empty: &str) -> Result<Copy
     }
 }
 
+/// The model's top-level networks, with `default` written out where a service uses it
+/// without naming it, so that the copy's own replaces it too.
+pub(super) fn every_network(model: &mut Value) -> Option<&mut Map<String, Value>> {
+    let uses_default = model
+        .get("services")
+        .and_then(Value::as_object)
+        .is_some_and(|s| s.values().any(|svc| svc.get("networks").is_none_or(|n| n.get("default").is_some())));
+    let networks = model.as_object_mut()?.entry("networks").or_insert_with(|| json!({})).as_object_mut()?;
+    if uses_default && !networks.contains_key("default") {
+        networks.insert("default".into(), json!({}));
+    }
+    Some(networks)
+}
+
 pub(super) fn label(ours: &str) -> Value {
     json!({ LABEL: ours, PID_LABEL: std::process::id().to_string() })
 }
@@ -87,16 +101,7 @@ fn volumes(model: &mut Value, original: &str, ours: &str, adjust: &mut Vec<Strin
 }
 
 fn networks(model: &mut Value, original: &str, ours: &str, adjust: &mut Vec<String>) {
-    let uses_default = model
-        .get("services")
-        .and_then(Value::as_object)
-        .is_some_and(|s| s.values().any(|svc| svc.get("networks").is_none_or(|n| n.get("default").is_some())));
-    let Some(top) = model.as_object_mut() else { return };
-    let networks = top.entry("networks").or_insert_with(|| json!({}));
-    let Some(networks) = networks.as_object_mut() else { return };
-    if uses_default && !networks.contains_key("default") {
-        networks.insert("default".into(), json!({}));
-    }
+    let Some(networks) = every_network(model) else { return };
     for (key, network) in networks.iter_mut() {
         let name = network.get("name").and_then(Value::as_str).unwrap_or("");
         let fresh = format!("{ours}_{key}");

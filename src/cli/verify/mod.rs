@@ -264,6 +264,17 @@ fn plan(args: &Verify, spec: &Spec) -> Result<Planned, run::Fatal> {
     Ok(Planned { as_written, hardened: Some((hardened, text)), allow, dotenv })
 }
 
+/// Each adjustment once, in the order the runs made them (before and after share most).
+fn distinct<'a>(all: impl Iterator<Item = &'a String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for a in all {
+        if !out.contains(a) {
+            out.push(a.clone());
+        }
+    }
+    out
+}
+
 fn prove(args: &Verify, spec: &Spec, engine: &engine::Engine, cancel: &Cancel) -> Result<u8, run::Fatal> {
     let planned = plan(args, spec)?;
     let mut prepared = Vec::new();
@@ -271,12 +282,7 @@ fn prove(args: &Verify, spec: &Spec, engine: &engine::Engine, cancel: &Cancel) -
         let dotenv = planned.dotenv.as_deref();
         prepared.push(run::prepare(engine, label, project, input, planned.allow, args.timeout, dotenv)?);
     }
-    let mut adjustments: Vec<String> = Vec::new();
-    for a in prepared.iter().flat_map(|p| &p.adjustments) {
-        if !adjustments.contains(a) {
-            adjustments.push(a.clone());
-        }
-    }
+    let adjustments = distinct(prepared.iter().flat_map(|p| &p.adjustments));
     let mut runs = Vec::new();
     for p in &prepared {
         if cancel.is_set() {

@@ -1,7 +1,7 @@
 //! `verify --swarm`: the same plan as on a single host (as written, or before and after
 //! hardening), each run deployed as a stack on the engine's swarm.
 
-use super::{finish, plan, report, run::Fatal, say, swarm, Verify};
+use super::{distinct, finish, plan, report, run::Fatal, say, swarm, Verify};
 use crate::engine::{self, Cancel};
 use compose_harden::document::spec::Spec;
 use std::path::Path;
@@ -36,12 +36,7 @@ pub fn run(args: &Verify, cancel: &Cancel) -> u8 {
             return 2;
         }
     };
-    let mut adjustments: Vec<String> = Vec::new();
-    for a in prepared.iter().flat_map(|p| &p.adjustments) {
-        if !adjustments.contains(a) {
-            adjustments.push(a.clone());
-        }
-    }
+    let adjustments = distinct(prepared.iter().flat_map(|p| &p.adjustments));
     let mut runs = Vec::new();
     for p in &prepared {
         if cancel.is_set() {

@@ -3,7 +3,7 @@
 //! stack creates `<stack>_<key>` and labels it with the stack's namespace, so an object of the
 //! stack's own needs no name: a fixed or external one is replaced by one of the copy's.
 
-use super::super::copy::{label, mounts, port, routing, Allow, Copy};
+use super::super::copy::{every_network, label, mounts, port, routing, Allow, Copy};
 use serde_json::{json, Map, Value};
 
 /// `model` is `docker stack config`'s output read as JSON; `ours` the stack's name; `empty`
@@ -47,16 +47,7 @@ fn volumes(model: &mut Value, ours: &str, adjust: &mut Vec<String>) {
 }
 
 fn networks(model: &mut Value, ours: &str, adjust: &mut Vec<String>) {
-    let uses_default = model
-        .get("services")
-        .and_then(Value::as_object)
-        .is_some_and(|s| s.values().any(|svc| svc.get("networks").is_none_or(|n| n.get("default").is_some())));
-    let Some(top) = model.as_object_mut() else { return };
-    let networks = top.entry("networks").or_insert_with(|| json!({}));
-    let Some(networks) = networks.as_object_mut() else { return };
-    if uses_default && !networks.contains_key("default") {
-        networks.insert("default".into(), json!({}));
-    }
+    let Some(networks) = every_network(model) else { return };
     for (key, network) in networks.iter_mut() {
         let fresh = format!("{ours}_{key}");
         if let Some(name) = network.get("name").and_then(Value::as_str) {
