@@ -39,10 +39,10 @@ rules! {
          reported; a range or a variable stays, as do GPU reservations.";
     SWARM_IGNORED_KEY = "swarm/ignored-key", Info, None,
         "Swarm ignores this key",
-        "`docker stack deploy` accepts and drops keys Swarm does not read (`restart`, `build`, \
-         `security_opt`, `devices`, `privileged`, `container_name`, ...): it reads `deploy.restart_policy` \
-         and `deploy.resources` instead. The `swarm` profile reports each such key a service sets and writes \
-         the Swarm form where it writes anything.";
+        "`docker stack deploy` accepts and drops keys Swarm does not read (`build`, `security_opt`, \
+         `devices`, `privileged`, `container_name`, ...). The `swarm` profile reports each such key a service \
+         sets and writes the Swarm form where it writes anything. (`restart` is read where no \
+         `deploy.restart_policy` is set: see `restart/swarm`.)";
     SWARM_DEPENDS_ON = "swarm/depends-on", Info, None,
         "Swarm ignores `depends_on`: services start in no order",
         "`docker stack deploy` starts every service at once and never waits for another, healthy or \
@@ -104,19 +104,29 @@ impl Pass for Swarm {
         values(service, out);
         for key in &settings.ignored {
             if service.is_set(&[key.as_str()]) {
-                let instead = match key.as_str() {
-                    "restart" => "; it reads `deploy.restart_policy`",
-                    _ => "",
-                };
-                out.report(&SWARM_IGNORED_KEY, &[key.as_str()], format!("Swarm ignores `{key}`{instead}"));
+                out.report(&SWARM_IGNORED_KEY, &[key.as_str()], format!("Swarm ignores `{key}`"));
             }
         }
         if !service.signs.kind.is_container() {
             return;
         }
+        if service.str(&["deploy", "mode"]).is_some_and(|m| m.ends_with("-job")) {
+            return;
+        }
         if service.one_shot().is_some() {
-            if settings.jobs && !service.is_set(&["deploy", "mode"]) {
-                out.add(&SWARM_JOB, &["deploy", "mode"], "replicated-job");
+            if service.is_set(&["deploy", "mode"]) {
+                return;
+            }
+            // Swarm refuses a job with an update config: the user's choice stays, said so.
+            match service.is_set(&["deploy", "update_config"]) {
+                true => out.report(
+                    &SWARM_JOB,
+                    &["deploy", "update_config"],
+                    "not made a `replicated-job`: it sets `deploy.update_config`, which Swarm refuses on a job; \
+                     delete it and set `deploy.mode: replicated-job` if it runs once",
+                ),
+                false if settings.jobs => out.add(&SWARM_JOB, &["deploy", "mode"], "replicated-job"),
+                false => {}
             }
             return;
         }
@@ -454,17 +464,17 @@ mod tests {
     use crate::passes::testing::{check, enforced, plan, profile};
 
     const LISTS: &str = "refused: [mem_limit, cpus, memswap_limit, pids_limit, scale, extends], \
-                         ignored: [restart, container_name], source: measured";
+                         ignored: [build, container_name], source: measured";
 
     #[test]
     fn each_key_swarm_ignores_is_reported() {
         let settings = format!("swarm: {{{LISTS}}}");
         let compose = "services:
-  app: {image: example/app:1, restart: always, container_name: app}
+  app: {image: example/app:1, build: ., container_name: app}
   plain: {image: example/app:1}
 ";
         check(plan(&Swarm, &profile(&settings), compose), r#"
-info[swarm/ignored-key] app at restart: Swarm ignores `restart`; it reads `deploy.restart_policy`
+info[swarm/ignored-key] app at build: Swarm ignores `build`
 info[swarm/ignored-key] app at container_name: Swarm ignores `container_name`
 "#);
     }
