@@ -125,7 +125,32 @@ fn config(oracle: &Path, dir: &Path, files: &[String]) -> Result<serde_json::Val
     if let Some(top) = config.as_object_mut() {
         top.retain(|k, _| !k.starts_with("x-"));
     }
+    // Compose writes a service's `environment` and labels as a list once two files set them,
+    // as a mapping from one: the same values either way.
+    let services = config.get_mut("services").and_then(serde_json::Value::as_object_mut);
+    for service in services.into_iter().flat_map(|s| s.values_mut()) {
+        for path in ["/environment", "/labels", "/deploy/labels"] {
+            if let Some(dict) = service.pointer_mut(path) {
+                *dict = listed(dict);
+            }
+        }
+    }
     Ok(config)
+}
+
+/// A mapping as Compose lists it (`NAME=value`, `NAME` for a null), sorted.
+fn listed(env: &serde_json::Value) -> serde_json::Value {
+    let Some(map) = env.as_object() else { return env.clone() };
+    let mut items: Vec<String> = map
+        .iter()
+        .map(|(k, v)| match v {
+            serde_json::Value::Null => k.clone(),
+            serde_json::Value::String(s) => format!("{k}={s}"),
+            other => format!("{k}={other}"),
+        })
+        .collect();
+    items.sort();
+    items.into_iter().map(serde_json::Value::from).collect()
 }
 
 enum Result_ {

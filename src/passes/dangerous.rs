@@ -82,7 +82,9 @@ rules! {
         "a port is published on all interfaces",
         "Bind it to 127.0.0.1 if only this host needs it. A bare container port (`\"8008\"`) is published on a \
          random host port on all interfaces, and a host address written as a variable counts by its default \
-         (`${BIND:-0.0.0.0}`).",
+         (`${BIND:-0.0.0.0}`). Under a profile with `swarm` settings the advice is Swarm's: it ignores a host \
+         address and publishes on every interface of every node, so a port only other services need is not \
+         published at all and reached over an overlay network (see `swarm/port-address`).",
         refs "CIS Docker Benchmark v1.7.0 5.14; OWASP Docker Security Cheat Sheet, rule 5";
 }
 
@@ -205,12 +207,18 @@ impl Pass for Dangerous {
         }
         if settings.ports_on_all_interfaces {
             let ports = service.get(&["ports"]).and_then(Value::as_sequence).map(Vec::as_slice).unwrap_or_default();
+            // Swarm drops a host address: binding to 127.0.0.1 is no advice there.
+            let advice = match service.profile.swarm.is_some() {
+                true => " of every node (Swarm ignores a host address); if only other services need it, drop the \
+                         publish and reach it over an overlay network",
+                false => "; bind it to 127.0.0.1 if only this host needs it",
+            };
             for (i, port) in ports.iter().enumerate() {
                 if let Some(published) = published_on_all_interfaces(port) {
                     out.report(
                         &DANGEROUS_PORT_ALL_INTERFACES,
                         &["ports", &i.to_string()],
-                        format!("{published} is published on all interfaces; bind it to 127.0.0.1 if only this host needs it"),
+                        format!("{published} is published on all interfaces{advice}"),
                     );
                 }
             }
@@ -326,7 +334,7 @@ fn published_on_all_interfaces(port: &Value) -> Option<String> {
 }
 
 /// `spec` split at each `:` that is not inside `${...}`.
-fn split_outside_braces(spec: &str) -> Vec<&str> {
+pub(super) fn split_outside_braces(spec: &str) -> Vec<&str> {
     let (mut parts, mut depth, mut from) = (Vec::new(), 0usize, 0);
     let bytes = spec.as_bytes();
     for (i, b) in bytes.iter().enumerate() {
@@ -346,7 +354,7 @@ fn split_outside_braces(spec: &str) -> Vec<&str> {
 
 /// A host address as Compose reads it where it is a variable: its default
 /// (`${BIND:-0.0.0.0}`, `${BIND-}`); None where only the run knows it (`${BIND}`).
-fn default_of(ip: &str) -> Option<String> {
+pub(super) fn default_of(ip: &str) -> Option<String> {
     let Some(inner) = ip.strip_prefix("${").and_then(|r| r.strip_suffix('}')) else {
         return (!ip.contains('$')).then(|| ip.to_string());
     };

@@ -19,7 +19,11 @@ rules! {
         "`docker stack deploy` reads the file with the docker CLI's v3 schema, which refuses keys Compose \
          accepts: `mem_limit`, `memswap_limit`, `cpu_quota`, `cpu_shares`, `cpuset`, `extends` and \
          `volumes_from` as forbidden properties; `cpus`, `mem_reservation`, `pids_limit`, `profiles`, \
-         `pull_policy`, `gpus` and more as not allowed; `depends_on` in its long form. Where Swarm has a \
+         `pull_policy`, `gpus` and more as not allowed; `depends_on` in its long form; `host_ip`, `name` and \
+         `app_protocol` in a long-form port (Swarm publishes on every interface of every node whatever the \
+         address); `priority`, `mac_address`, `link_local_ips`, `gw_priority` and `interface_name` in a \
+         service's network attachment (these are reported, to delete by hand); a top-level `name` (the stack \
+         is named on the command line, `docker stack deploy -c FILE NAME`). Where Swarm has a \
          spelling of its own (`mem_limit` is `deploy.resources.limits.memory`, `cpus` is \
          `deploy.resources.limits.cpus`, `mem_reservation` is `deploy.resources.reservations.memory`, \
          `pids_limit` is `deploy.resources.limits.pids` where the file names no `version` or 3.9 and later, \
@@ -35,8 +39,16 @@ rules! {
         "The docker CLI's v3 schema is stricter than Compose about some values: a long-form port's \
          `published` and `target` must be integers (`published: \"8080\"` is refused), and \
          `deploy.resources.reservations.devices` (GPUs) is not allowed (Swarm reserves \
-         `generic_resources`). `--enforce` writes a quoted port number as the integer (`published: 8080`), \
-         reported; a range or a variable stays, as do GPU reservations.";
+         `generic_resources`). It also refuses values Compose converts: a boolean in `environment`, \
+         `labels`, `deploy.labels`, `sysctls` or `build.args` (`DEBUG: true`); a number in \
+         `deploy.resources.*.cpus` (`cpus: 0.5`); a quoted integer in `deploy.replicas`, `healthcheck.retries`, \
+         `parallelism`, `max_attempts`, `max_replicas_per_node`, `deploy.resources.limits.pids` or \
+         `oom_score_adj`; a long-form `env_file` item; `command: null` and `entrypoint: null`; and a `$` its \
+         interpolation does not read (`$(date)`, `5$`, `${NAME:+x}`), anywhere in the file, `x-` blocks \
+         included: write `$$`. `--enforce` writes a quoted port number or other integer as the integer \
+         (`published: 8080`, `replicas: 2`), a boolean as the same string (`DEBUG: \"true\"`) and a numeric \
+         CPU count quoted (`cpus: \"0.5\"`), each reported; a range, a variable, a `$` and the other forms \
+         stay, reported, as do GPU reservations.";
     SWARM_IGNORED_KEY = "swarm/ignored-key", Info, None,
         "Swarm ignores this key",
         "`docker stack deploy` accepts and drops keys Swarm does not read (`build`, `security_opt`, \
@@ -81,6 +93,18 @@ rules! {
         "Swarm's default mode, `replicated`, keeps a task running: a job that exits is started again. \
          `deploy.mode: replicated-job` runs it to completion once, and its restart policy retries it only \
          on failure. It gets no update or rollback config, which Swarm does not apply to jobs.";
+    SWARM_PORT_ADDRESS = "swarm/port-address", Warning, None,
+        "Swarm ignores the host address of a published port: it is open on every interface of every node",
+        "`docker stack deploy` drops the address of a short-form port (`\"127.0.0.1:8080:80\"`, with a warning) \
+         and publishes it through the routing mesh on every interface of every node: a port bound to \
+         127.0.0.1 for this host alone is open to the network. To keep it private, drop the publish and reach \
+         the service over an overlay network; or publish it in `mode: host` (the long form) with a placement \
+         constraint, which binds it on the chosen node only (on all of that node's interfaces).";
+    SWARM_NO_IMAGE = "swarm/no-image", Error, None,
+        "the service has `build` and no `image`: Swarm has nothing to run",
+        "`docker stack deploy` ignores `build`: each node pulls the service's `image`, and a service without \
+         one is refused when the stack is deployed (`docker stack config` accepts it). Add `image:`, build and \
+         push it to a registry every node can pull from.";
 }
 
 impl Pass for Swarm {
@@ -293,12 +317,45 @@ fn values(service: &Service, out: &mut Out) {
              Swarm reserves devices as `generic_resources` that each node advertises",
         );
     }
+    port_forms(service, out);
+    attachments(service, out);
+    env_files(service, out);
+    typed(service, out);
+    for key in ["command", "entrypoint"] {
+        if service.get(&[key]).is_some_and(Value::is_null) {
+            let message = format!(
+                "`docker stack deploy` refuses `{key}: null`: it must be a string or a list: the file does not \
+                 deploy; delete the key (the image's own {key} runs either way)"
+            );
+            out.report(&SWARM_REFUSED_VALUE, &[key], message);
+        }
+    }
+    if service.is_set(&["build"]) && !service.is_set(&["image"]) {
+        out.report(
+            &SWARM_NO_IMAGE,
+            &["build"],
+            "Swarm ignores `build` and the service names no `image`: the deploy is refused; add `image:`, build \
+             it and push it where every node can pull it",
+        );
+    }
+    let mut path = Vec::new();
+    for (key, value) in service.value {
+        path.push(scalar(key));
+        interpolations(value, &mut path, &mut |path, message| {
+            let path: Vec<&str> = path.iter().map(String::as_str).collect();
+            out.report(&SWARM_REFUSED_VALUE, &path, message);
+        });
+        path.pop();
+    }
 }
 
 /// The top-level keys `docker stack deploy` refuses beside `services` (a file-level error).
 pub(super) fn top_level(top: Option<&Value>, profile: &Profile, skips: &[String], plan: &mut Plan) {
     let (Some(top), Some(_)) = (top, &profile.swarm) else { return };
     let off = |id: &str| skips.iter().chain(&profile.ignore).any(|s| s == id || s == "swarm");
+    if !off(SWARM_REFUSED_VALUE.id) {
+        top_interpolations(top, plan);
+    }
     if off(SWARM_REFUSED_KEY.id) {
         return;
     }
@@ -307,7 +364,9 @@ pub(super) fn top_level(top: Option<&Value>, profile: &Profile, skips: &[String]
         plan.findings.push(Finding::new(&SWARM_REFUSED_KEY, "", path, message));
     };
     if top.get("name").is_some() {
-        refused(vec!["name".into()], "a top-level `name`".into(), "the stack is named by `docker stack deploy`");
+        let advice = "Swarm names the stack on its command line: delete the key, and deploy with \
+                      `docker stack deploy -c FILE NAME`";
+        refused(vec!["name".into()], "a top-level `name`".into(), advice);
     }
     if top.get("include").is_some() {
         let advice = "merge the files into one first (`docker compose config`)";
@@ -458,6 +517,262 @@ fn spelling(key: &str, value: &Value) -> Option<Value> {
     })
 }
 
+/// Long-form port keys the v3 schema lacks, and short-form ports whose address Swarm drops.
+fn port_forms(service: &Service, out: &mut Out) {
+    let ports = service.get(&["ports"]).and_then(Value::as_sequence).into_iter().flatten();
+    for (i, port) in ports.enumerate() {
+        let index = i.to_string();
+        if let Value::String(text) = port {
+            if let Some(address) = bound_address(text) {
+                let message = format!(
+                    "Swarm ignores the address in `{text}` ({address}) and publishes the port on every interface \
+                     of every node: to keep it private, drop the publish and reach the service over an overlay \
+                     network; or publish it in `mode: host` (long form) with a placement constraint"
+                );
+                out.report(&SWARM_PORT_ADDRESS, &["ports", &index], message);
+            }
+            continue;
+        }
+        for (key, _) in port.as_mapping().into_iter().flatten() {
+            let key = scalar(key);
+            if ["mode", "target", "published", "protocol"].contains(&key.as_str()) {
+                continue;
+            }
+            let advice = match key.as_str() {
+                "host_ip" => {
+                    "; Swarm publishes on every interface of every node whatever the address: delete it, and to \
+                     keep the port private drop the publish and reach the service over an overlay network, or \
+                     publish in `mode: host` with a placement constraint"
+                }
+                _ => "; Swarm reads `target`, `published`, `protocol` and `mode` alone: delete it",
+            };
+            let message =
+                format!("`docker stack deploy` refuses `{key}` in a port: the file does not deploy{advice}");
+            out.report(&SWARM_REFUSED_KEY, &["ports", &index, &key], message);
+        }
+    }
+}
+
+/// The host address of a short-form port (`127.0.0.1:8080:80`), where it is not every
+/// interface; a variable counts by its default.
+fn bound_address(text: &str) -> Option<String> {
+    let spec = text.rsplit_once('/').map_or(text, |(spec, _)| spec);
+    let mut parts = super::dangerous::split_outside_braces(spec);
+    if parts.len() < 3 {
+        return None;
+    }
+    parts.truncate(parts.len() - 2);
+    let written = parts.join(":");
+    let address = super::dangerous::default_of(&written)?;
+    let all = ["", "0.0.0.0", "::", "[::]"].contains(&address.as_str());
+    (!all).then_some(written)
+}
+
+/// Keys of a service's network attachment the v3 schema lacks (`priority`, `mac_address`,
+/// `link_local_ips`, `gw_priority`, `interface_name`).
+fn attachments(service: &Service, out: &mut Out) {
+    let networks = service.get(&["networks"]).and_then(Value::as_mapping).into_iter().flatten();
+    for (name, attachment) in networks {
+        let name = scalar(name);
+        for (key, _) in attachment.as_mapping().into_iter().flatten() {
+            let key = scalar(key);
+            if ["aliases", "ipv4_address", "ipv6_address", "driver_opts"].contains(&key.as_str()) {
+                continue;
+            }
+            let message = format!(
+                "`docker stack deploy` refuses `{key}` in a network attachment: the file does not deploy; delete \
+                 it: Swarm attaches a service with `aliases`, `ipv4_address`, `ipv6_address` and `driver_opts` alone"
+            );
+            out.report(&SWARM_REFUSED_KEY, &["networks", &name, &key], message);
+        }
+    }
+}
+
+/// `env_file` items in the long form (`{path: ..., required: false}`): the v3 schema reads paths.
+fn env_files(service: &Service, out: &mut Out) {
+    let items = service.get(&["env_file"]).and_then(Value::as_sequence).into_iter().flatten();
+    for (i, item) in items.enumerate() {
+        if !item.is_mapping() {
+            continue;
+        }
+        let write = match item.get("path") {
+            Some(path) => format!("write the path alone, `- {}`", scalar(path)),
+            None => "write the path alone".into(),
+        };
+        let optional = item.get("required").and_then(Value::as_bool) == Some(false);
+        let lost = if optional { ", and the file must then exist where you deploy" } else { "" };
+        let message = format!(
+            "`docker stack deploy` refuses the long form of an `env_file` item (it must be a path): the file does \
+             not deploy; {write}{lost}"
+        );
+        out.report(&SWARM_REFUSED_VALUE, &["env_file", &i.to_string()], message);
+    }
+}
+
+/// Where the v3 schema wants a string or a number that Compose reads from another YAML type.
+const INTEGERS: &[&[&str]] = &[
+    &["deploy", "replicas"],
+    &["deploy", "update_config", "parallelism"],
+    &["deploy", "rollback_config", "parallelism"],
+    &["deploy", "restart_policy", "max_attempts"],
+    &["deploy", "placement", "max_replicas_per_node"],
+    &["deploy", "resources", "limits", "pids"],
+    &["healthcheck", "retries"],
+    &["oom_score_adj"],
+];
+const CPUS: &[&[&str]] = &[&["deploy", "resources", "limits", "cpus"], &["deploy", "resources", "reservations", "cpus"]];
+/// Mappings whose values must be strings, numbers or null (`list_or_dict`).
+const DICTS: &[&[&str]] = &[&["environment"], &["labels"], &["deploy", "labels"], &["sysctls"], &["build", "args"]];
+
+/// Booleans where strings are read, quoted integers where integers are, numeric CPUs: each
+/// written again in the type the v3 schema wants under `--enforce`, where that is exact.
+fn typed(service: &Service, out: &mut Out) {
+    for path in INTEGERS {
+        let Some(Value::String(text)) = service.get(path) else { continue };
+        if text.contains('$') {
+            // The docker CLI casts an interpolated value where it reads a number.
+            continue;
+        }
+        let number = text.parse::<i64>().ok().filter(|n| n.to_string() == *text);
+        let must = if path[0] == "healthcheck" { "a number" } else { "an integer" };
+        retype(service, out, path, must, number.map(Value::from));
+    }
+    for path in CPUS {
+        let Some(Value::Number(n)) = service.get(path) else { continue };
+        retype(service, out, path, "a string", Some(Value::from(n.to_string())));
+    }
+    for dict in DICTS {
+        for (key, value) in service.get(dict).and_then(Value::as_mapping).into_iter().flatten() {
+            let Value::Bool(b) = value else { continue };
+            let key = scalar(key);
+            let path: Vec<&str> = dict.iter().copied().chain([key.as_str()]).collect();
+            retype(service, out, &path, "a string, a number or null", Some(Value::from(b.to_string())));
+        }
+    }
+}
+
+/// A value the v3 schema refuses in its YAML type; `new`, where given, is the same value in
+/// the type it wants, written under `--enforce`.
+fn retype(service: &Service, out: &mut Out, path: &[&str], must: &str, new: Option<Value>) {
+    let Some(old) = service.get(path) else { return };
+    let key = path.last().copied().unwrap_or_default();
+    let refuses = format!("`docker stack deploy` refuses `{key}: {}`: it must be {must}", shown(old));
+    match new {
+        Some(new) if service.enforce => {
+            let message = format!("{refuses}: written `{key}: {}`", shown(&new));
+            out.replace(&SWARM_REFUSED_VALUE, path, old, new, message);
+        }
+        Some(new) => {
+            let message = format!("{refuses}: the file does not deploy; write `{key}: {}`", shown(&new));
+            out.report_enforceable(&SWARM_REFUSED_VALUE, path, message);
+        }
+        None => out.report(&SWARM_REFUSED_VALUE, path, format!("{refuses}: the file does not deploy; write {must}")),
+    }
+}
+
+/// A scalar as YAML shows it: a string quoted, so that `"2"` and `2` differ.
+fn shown(value: &Value) -> String {
+    match value {
+        Value::String(s) => format!("{s:?}"),
+        Value::Bool(b) => b.to_string(),
+        other => scalar(other),
+    }
+}
+
+/// Each string under `value` that the docker CLI's interpolation refuses, with its path.
+fn interpolations(value: &Value, path: &mut Vec<String>, found: &mut dyn FnMut(&[String], String)) {
+    match value {
+        Value::String(text) => {
+            if let Some(bad) = refused_dollar(text) {
+                let message = format!(
+                    "`docker stack deploy` refuses `{bad}` in `{}`: its interpolation reads only `$NAME`, \
+                     `${{NAME}}`, `${{NAME:-default}}`, `${{NAME:?error}}` and `$$`: the file does not deploy; write \
+                     `$$` for a `$` meant as it is",
+                    path.join(".")
+                );
+                found(path, message);
+            }
+        }
+        Value::Sequence(items) => {
+            for (i, item) in items.iter().enumerate() {
+                path.push(i.to_string());
+                interpolations(item, path, found);
+                path.pop();
+            }
+        }
+        Value::Mapping(m) => {
+            for (key, item) in m {
+                path.push(scalar(key));
+                interpolations(item, path, found);
+                path.pop();
+            }
+        }
+        Value::Tagged(t) => interpolations(&t.value, path, found),
+        _ => {}
+    }
+}
+
+/// The first `$` the docker CLI's template refuses (`$(`, `$ `, `$1`, `${A:+x}`, a `$` at the
+/// end), shown with what follows it: its pattern reads `$$`, `$NAME`, and `${NAME}` with an
+/// optional `-`, `:-`, `?` or `:?` and text up to the first `}` (not read again).
+fn refused_dollar(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while let Some(at) = bytes[i..].iter().position(|&b| b == b'$').map(|p| p + i) {
+        let read = match bytes.get(at + 1) {
+            Some(b'$') => Some(2),
+            Some(&b) if b == b'_' || b.is_ascii_alphabetic() => Some(2),
+            Some(b'{') => braced(&bytes[at + 2..]).map(|len| 2 + len),
+            _ => None,
+        };
+        match read {
+            Some(len) => i = at + len,
+            None => return Some(refused_part(&text[at..])),
+        }
+    }
+    None
+}
+
+/// What a refused `$` is shown as: `${...}` whole (up to 24 characters), else the `$` and
+/// the character after it, where that is not a space.
+fn refused_part(from: &str) -> String {
+    if from.starts_with("${") {
+        let end = from.find('}').map_or(from.len(), |i| i + 1);
+        return from[..end].chars().take(24).collect();
+    }
+    from.chars().take(2).filter(|c| !c.is_whitespace()).collect()
+}
+
+/// The length of `NAME}` or `NAME<op>text}` at the start of `rest`, where the docker CLI
+/// reads it.
+fn braced(rest: &[u8]) -> Option<usize> {
+    rest.first().filter(|&&b| b == b'_' || b.is_ascii_alphabetic())?;
+    let name = rest.iter().take_while(|&&b| b == b'_' || b.is_ascii_alphanumeric()).count();
+    let after = &rest[name..];
+    if after.first() == Some(&b'}') {
+        return Some(name + 1);
+    }
+    let op = [&b":-"[..], b":?", b"-", b"?"].into_iter().find(|op| after.starts_with(op))?;
+    let close = after[op.len()..].iter().position(|&b| b == b'}')?;
+    Some(name + op.len() + close + 1)
+}
+
+/// The top-level sections beside `services` (`x-` blocks, networks, volumes, configs,
+/// secrets), read for what the docker CLI's interpolation refuses.
+fn top_interpolations(top: &Value, plan: &mut Plan) {
+    let mut path = Vec::new();
+    for (key, value) in top.as_mapping().into_iter().flatten() {
+        if key.as_str() == Some("services") {
+            continue;
+        }
+        path.push(scalar(key));
+        interpolations(value, &mut path, &mut |path, message| {
+            plan.findings.push(Finding::new(&SWARM_REFUSED_VALUE, "", path.to_vec(), message));
+        });
+        path.pop();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -559,7 +874,7 @@ configs:
   site: {content: hello}
 ";
         check(plan(&Swarm, &profile(&settings), compose), r#"
-error[swarm/refused-key] (file) at name: `docker stack deploy` refuses a top-level `name`: the file does not deploy; the stack is named by `docker stack deploy`
+error[swarm/refused-key] (file) at name: `docker stack deploy` refuses a top-level `name`: the file does not deploy; Swarm names the stack on its command line: delete the key, and deploy with `docker stack deploy -c FILE NAME`
 error[swarm/refused-key] (file) at version: `docker stack deploy` refuses `version: 2.4`: the file does not deploy; it reads version 3 files: delete the key
 error[swarm/refused-key] (file) at configs.site.content: `docker stack deploy` refuses `content` in `configs`: the file does not deploy; Swarm reads a `file` or an `external` one
 error[swarm/refused-value] app at ports.0.published: `docker stack deploy` refuses `published: "8080"`: it must be an integer: the file does not deploy; write `published: 8080` (enforceable)
@@ -679,6 +994,35 @@ warning[swarm/start-first-unsafe] db at deploy.update_config.order: `update_conf
 error[swarm/refused-key] app at depends_on: `docker stack deploy` refuses the long form of `depends_on` (it must be a list): the file does not deploy; write `depends_on: [seed]`, and its wait for `seed` (service_completed_successfully) is lost: Swarm waits for nothing
 info[swarm/depends-on] app at depends_on: Swarm ignores `depends_on` and starts every service at once: this one must retry seed until it answers
 info[swarm/stop-first] app at deploy: tasks are replaced `stop-first`: it has no healthcheck, so Swarm cannot tell when the new task is ready
+"#);
+    }
+
+    #[test]
+    fn dollars_are_read_as_the_docker_clis_template_reads_them() {
+        // Each measured with `docker stack config -c` (docker CLI 28).
+        for accepted in ["$A", "${A}", "${A:-x}", "${A-x}", "${A:?e}", "${A?e}", "$$(x)", "${A:-$(x)}", "a$$", "$_b1"] {
+            assert_eq!(refused_dollar(accepted), None, "{accepted}");
+        }
+        let refused = [("$(date)", "$("), ("5$", "$"), ("a $ b", "$"), ("$1", "$1"), ("${A:+x}", "${A:+x}"), ("$-", "$-")];
+        for (text, shown) in refused {
+            assert_eq!(refused_dollar(text).as_deref(), Some(shown), "{text}");
+        }
+    }
+
+    #[test]
+    fn values_in_the_wrong_yaml_type_are_written_in_the_right_one_under_enforce() {
+        let settings = format!("swarm: {{{LISTS}}}");
+        let compose = "services:
+  app:
+    image: example/app:1
+    environment: {DEBUG: true, N: 1}
+    deploy: {replicas: '2', resources: {limits: {cpus: 0.5}}, restart_policy: {max_attempts: two}}
+";
+        check(enforced(&Swarm, &profile(&settings), compose), r#"
+~ app: deploy.replicas = 2 (was "2")  [swarm/refused-value]: `docker stack deploy` refuses `replicas: "2"`: it must be an integer: written `replicas: 2`
+~ app: deploy.resources.limits.cpus = "0.5" (was 0.5)  [swarm/refused-value]: `docker stack deploy` refuses `cpus: 0.5`: it must be a string: written `cpus: "0.5"`
+~ app: environment.DEBUG = "true" (was true)  [swarm/refused-value]: `docker stack deploy` refuses `DEBUG: true`: it must be a string, a number or null: written `DEBUG: "true"`
+error[swarm/refused-value] app at deploy.restart_policy.max_attempts: `docker stack deploy` refuses `max_attempts: "two"`: it must be an integer: the file does not deploy; write an integer
 "#);
     }
 }
