@@ -48,7 +48,9 @@ fn reports_refusal(stderr: &str) -> bool {
     stderr.contains("error[swarm/refused-")
 }
 
-/// The fixtures hardened with `swarm` or a profile that extends it.
+/// The fixtures hardened or checked with `swarm` or a profile that extends it: `apply` runs
+/// that exit 0, and `check` runs without `--enforce` (exit 0 or 1), whose file is the one
+/// read as it is. `check --enforce` reports on a file it does not write: left out.
 fn swarm_fixtures() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let mut found: Vec<PathBuf> = fs::read_dir(&root)
@@ -58,7 +60,12 @@ fn swarm_fixtures() -> Vec<PathBuf> {
         .filter(|dir| {
             let args = fs::read_to_string(dir.join("args")).unwrap_or_default();
             let team = fs::read_to_string(dir.join("team.yml")).unwrap_or_default();
-            let ok = fs::read_to_string(dir.join("code")).is_ok_and(|c| c.trim() == "0");
+            let code = fs::read_to_string(dir.join("code")).unwrap_or_default();
+            let ok = match args.split_whitespace().next() {
+                Some("apply") => code.trim() == "0",
+                Some("check") => matches!(code.trim(), "0" | "1") && !args.contains("--enforce"),
+                _ => false,
+            };
             ok && (args.contains("--profile swarm") || (args.contains("team.yml") && team.contains("extends: swarm")))
         })
         .collect();
@@ -76,11 +83,17 @@ fn swarm_fixture_outputs_deploy_exactly_when_no_refusal_is_reported() {
     let (mut failures, mut deployable) = (Vec::new(), 0);
     let tmp = tempfile::tempdir().expect("temp dir");
     for dir in &fixtures {
-        let stdout = fs::read_to_string(dir.join("stdout")).expect("stdout");
-        let stderr = fs::read_to_string(dir.join("stderr")).expect("stderr");
-        let refused = match project_files(dir) {
-            Some(files) => project_refusal(dir, &files, &tmp.path().join("project")),
-            None => refusal(dir, Path::new("stdout"), &stdout),
+        let stdout = fs::read_to_string(dir.join("stdout")).unwrap_or_default();
+        let stderr = fs::read_to_string(dir.join("stderr")).unwrap_or_default();
+        let checked = fs::read_to_string(dir.join("args")).expect("args").starts_with("check");
+        // `check` reports on stdout, of the file as it is.
+        let (stderr, refused) = match project_files(dir) {
+            _ if checked => {
+                let input = fs::read_to_string(dir.join("input.yml")).expect("input.yml");
+                (stdout, refusal(dir, Path::new("input.yml"), &input))
+            }
+            Some(files) => (stderr, project_refusal(dir, &files, &tmp.path().join("project"))),
+            None => (stderr, refusal(dir, Path::new("stdout"), &stdout)),
         };
         deployable += usize::from(refused.is_none());
         match (reports_refusal(&stderr), refused) {

@@ -10,6 +10,7 @@ mod kind;
 mod room;
 #[cfg(test)]
 mod testing;
+mod versions;
 
 use crate::document::extends::Inheritance;
 use crate::document::lookup::{self, remove_path, set_path};
@@ -758,6 +759,10 @@ impl Context<'_> {
             pass.plan(&current, &mut out);
             let dropped = |id: &str| skipped(id) || self.profile.ignore.iter().any(|s| s == id);
             out.changes.retain(|c| !dropped(c.rule.id));
+            // `docker stack deploy` refuses a key the file's `version` lacks: none is added.
+            if service.profile.swarm.is_some() {
+                versions::gate(self.version, &mut out);
+            }
             out.findings.retain(|f| !dropped(f.rule.id));
             for change in &out.changes {
                 match change.removes {

@@ -5,7 +5,7 @@
 //! it can run side by side. A job runs as `replicated-job`, and ordering by `depends_on`,
 //! which Swarm ignores, is reported.
 
-use super::{Out, Pass, Service};
+use super::{versions, Out, Pass, Service};
 use crate::plan::{Finding, Plan};
 use crate::profile::{FailureAction, Order, Profile, Rollout, SwarmSettings};
 use crate::rule::{rules, Rule};
@@ -105,6 +105,15 @@ rules! {
         "`docker stack deploy` ignores `build`: each node pulls the service's `image`, and a service without \
          one is refused when the stack is deployed (`docker stack config` accepts it). Add `image:`, build and \
          push it to a registry every node can pull from.";
+    SWARM_VERSION_TOO_OLD = "swarm/version-too-old", Info, None,
+        "a key the profile would add is not in the schema of the file's `version`",
+        "`docker stack deploy` validates the file against the v3 schema of the `version` it declares (3.13 \
+         where it declares none), and refuses a key an older 3.x lacks: `healthcheck.start_period` and \
+         `deploy.update_config.order` came in 3.4, `init` and `deploy.rollback_config` in 3.7, \
+         `deploy.resources.limits.pids` in 3.9 (measured with `docker stack config -c`). Under the `swarm` \
+         profile no pass adds such a key; this says what was not added and which version adds it. A \
+         healthcheck whose `start_period` cannot be written is not added at all: Swarm replaces a task that \
+         turns unhealthy, and without the grace period a slow start would be replaced before it is up.";
 }
 
 impl Pass for Swarm {
@@ -122,6 +131,16 @@ impl Pass for Swarm {
         for key in &settings.refused {
             if service.is_set(&[key.as_str()]) {
                 refused(key, service, out);
+            }
+        }
+        for (key, since) in versions::SINCE.iter().filter(|(key, _)| service.get(key).is_some()) {
+            if versions::lacks(service.version, key).is_some() {
+                let (dotted, version) = (key.join("."), service.version.map(scalar).unwrap_or_default());
+                let message = format!(
+                    "`docker stack deploy` refuses `{dotted}` under `version: {version}`: the file does not deploy; \
+                     3.{since} adds it: raise `version` to 3.{since} or delete it"
+                );
+                out.report(&SWARM_REFUSED_KEY, key, message);
             }
         }
         depends_on(service, out);
@@ -372,8 +391,15 @@ pub(super) fn top_level(top: Option<&Value>, profile: &Profile, skips: &[String]
         let advice = "merge the files into one first (`docker compose config`)";
         refused(vec!["include".into()], "`include`".into(), advice);
     }
-    if let Some(version) = top.get("version").map(scalar).filter(|v| !v.starts_with('3') && !v.contains('$')) {
-        refused(vec!["version".into()], format!("`version: {version}`"), "it reads version 3 files: delete the key");
+    // A number (`version: 3.10` unquoted) is refused before this, by Compose's own schema.
+    if let Some(version) = top.get("version").filter(|v| v.is_string() && versions::minor(v).is_none()) {
+        let shown = scalar(version);
+        let advice = match (shown.contains('$'), shown.starts_with('3')) {
+            (true, _) => "it does not interpolate `version`: write 3.0 to 3.13, or delete the key",
+            (false, true) => "it reads 3.0 to 3.13: write one of those, or delete the key",
+            (false, false) => "it reads version 3 files: delete the key",
+        };
+        refused(vec!["version".into()], format!("`version: {shown}`"), advice);
     }
     for section in ["configs", "secrets"] {
         for (name, entry) in top.get(section).and_then(Value::as_mapping).into_iter().flatten() {
@@ -440,9 +466,10 @@ fn refused(key: &str, service: &Service, out: &mut Out) {
         return out.report(&SWARM_REFUSED_KEY, &[key], format!("{refuses}{advice}"));
     };
     let dotted = path.join(".");
-    if let Some(version) = too_old(key, service.version) {
+    if let Some((_, since)) = versions::lacks(service.version, path) {
+        let version = service.version.map(scalar).unwrap_or_default();
         let message = format!(
-            "{refuses}; Swarm reads `{dotted}` from version 3.9 of its schema, and the file says \
+            "{refuses}; Swarm reads `{dotted}` from version 3.{since} of its schema, and the file says \
              `version: {version}`: raise it, and write that"
         );
         return out.report(&SWARM_REFUSED_KEY, &[key], message);
@@ -480,15 +507,6 @@ fn refused(key: &str, service: &Service, out: &mut Out) {
         let message = format!("{refuses}; Swarm reads it as {spelled}: write that, and delete `{key}`");
         out.report_enforceable(&SWARM_REFUSED_KEY, &[key], message);
     }
-}
-
-/// The file's `version`, where it names a schema older than Swarm's spelling of `key`
-/// (`deploy.resources.limits.pids` came in 3.9; the others are in every 3.x).
-fn too_old(key: &str, version: Option<&Value>) -> Option<String> {
-    let version = scalar(version?);
-    let (major, minor) = version.split_once('.').unwrap_or((&version, "0"));
-    let new_enough = (major.parse::<u32>().ok()?, minor.parse::<u32>().ok()?) >= (3, 9);
-    (key == "pids_limit" && !new_enough).then_some(version)
 }
 
 /// Where Swarm reads a refused key, where it has a spelling of its own.
