@@ -127,20 +127,22 @@ impl Pass for Restart {
 /// deploy` falls back to `restart` only where no policy is given, and takes `no` for none at
 /// all, so that Swarm's default, `any`, restarts what the file says must not restart.
 fn for_swarm(given: &Value, out: &mut Out) {
-    let Some(text) = given.as_str() else { return };
-    let (condition, attempts) = match text.split_once(':') {
-        Some(("on-failure", n)) => ("on-failure", Some(n)),
+    let text = given.as_str().unwrap_or_default();
+    let read = match text.split_once(':') {
+        Some(("on-failure", n)) => n.parse::<u64>().ok().map(|n| ("on-failure", Some(n))),
         _ => match text {
-            "no" => ("none", None),
-            "always" | "unless-stopped" => ("any", None),
-            "on-failure" => ("on-failure", None),
-            _ => return,
+            "no" => Some(("none", None)),
+            "always" | "unless-stopped" => Some(("any", None)),
+            "on-failure" => Some(("on-failure", None)),
+            _ => None,
         },
     };
-    let attempts = match attempts.map(str::parse::<u64>) {
-        Some(Ok(n)) => Some(n),
-        Some(Err(_)) => return,
-        None => None,
+    let Some((condition, attempts)) = read else {
+        let message = format!(
+            "`restart: {text}` is not a policy the tool can read (a variable?): write the `deploy.restart_policy` \
+             Swarm should run"
+        );
+        return out.report(&RESTART_SWARM, &["restart"], message);
     };
     out.add(&RESTART_SWARM, &["deploy", "restart_policy", "condition"], condition);
     let mut written = format!("`deploy.restart_policy.condition: {condition}`");
@@ -224,6 +226,7 @@ info[restart/one-shot] db-migrate: restart not added: the service looks like a j
 warning[restart/swarm] off at restart: `restart: no` written as `deploy.restart_policy.condition: none`: without it Swarm reads `no` as no policy and restarts the task on every exit (its default, `any`)
 info[restart/swarm] poll at restart: `restart: on-failure:3` written as `deploy.restart_policy.condition: on-failure` with `max_attempts: 3`: what `docker stack deploy` makes of it, written where Swarm reads it
 info[restart/swarm] both at restart: Swarm ignores `restart`: `deploy.restart_policy` is set, which it reads
+warning[restart/swarm] odd at restart: `restart: on-failure:x` is not a policy the tool can read (a variable?): write the `deploy.restart_policy` Swarm should run
 info[restart/one-shot] job: `deploy.restart_policy.condition: on-failure` instead of `any`: `deploy.mode` runs it as a job, retried only if it fails
 info[restart/one-shot] once: `deploy.restart_policy.condition: on-failure` instead of `any`: service `web` waits for this one to complete, and Swarm runs it as a job, retried only if it fails
 "#);

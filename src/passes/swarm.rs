@@ -294,7 +294,7 @@ fn writable(volume: &Value) -> Option<String> {
     }
 }
 
-fn scalar(value: &Value) -> String {
+pub(super) fn scalar(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
         Value::Number(n) => n.to_string(),

@@ -4,7 +4,7 @@
 //! would not deploy. [`gate`] holds such changes back, each with a finding that names the
 //! version that has the key.
 
-use super::swarm::{SWARM_REFUSED_KEY, SWARM_VERSION_TOO_OLD};
+use super::swarm::{scalar, SWARM_REFUSED_KEY, SWARM_VERSION_TOO_OLD};
 use super::Out;
 use crate::plan::{Change, Finding};
 use yaml_serde::Value;
@@ -36,11 +36,10 @@ pub const NEWEST: u32 = 13;
 /// Compose does). None where the CLI reads no
 /// 3.x (`"3.14"`, `"3.7.1"`, `${VAR}`: it refuses the file).
 pub fn minor(version: &Value) -> Option<u32> {
-    let text = match version {
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
-        _ => return None,
-    };
+    if !matches!(version, Value::String(_) | Value::Number(_)) {
+        return None;
+    }
+    let text = scalar(version);
     let minor = match text.strip_prefix("3") {
         Some("") => "0",
         Some(rest) => rest.strip_prefix('.')?,
@@ -63,7 +62,7 @@ pub fn lacks(version: Option<&Value>, path: &[&str]) -> Option<(&'static [&'stat
 /// cannot: Swarm replaces a task that turns unhealthy, and without its grace period a slow
 /// starter would be replaced before it is up.
 pub fn gate(version: Option<&Value>, out: &mut Out) {
-    let Some(shown) = version.map(text) else { return };
+    let Some(shown) = version.map(scalar) else { return };
     let mut held: Vec<(&'static [&'static str], u32)> = Vec::new();
     out.changes.retain(|c| {
         let path: Vec<&str> = c.path.iter().map(String::as_str).collect();
@@ -102,14 +101,6 @@ pub fn gate(version: Option<&Value>, out: &mut Out) {
         let message = format!("{what}: raise `version` to 3.{since} or delete it");
         let path = key.iter().map(|k| k.to_string()).collect();
         out.findings.push(Finding::new(&SWARM_VERSION_TOO_OLD, out.service, path, message));
-    }
-}
-
-fn text(version: &Value) -> String {
-    match version {
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
-        other => format!("{other:?}"),
     }
 }
 
